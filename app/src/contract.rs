@@ -1,0 +1,97 @@
+//! Names shared by the service and the infrastructure model.
+//!
+//! The template (rendered by `xtask`) and the running service must agree on these: environment
+//! variables, table key names, routes and metric names. They are defined here once, so a rename
+//! breaks the build instead of the deploy.
+
+/// Lambda environment variables the service reads at start (see `crate::config`).
+pub mod env_vars {
+    /// Environment name (`dev`, `staging`, `prod`), used in logs and metric dimensions.
+    pub const ENVIRONMENT: &str = "CHATBOT_ENVIRONMENT";
+    /// DynamoDB table holding history, rate windows and the daily budget.
+    pub const TABLE_NAME: &str = "CHATBOT_TABLE_NAME";
+    /// JSON array of `{"id": "...", "name": "..."}`: the models a request may ask for.
+    pub const MODELS: &str = "CHATBOT_MODELS";
+    /// Id of the model used when a request names none; must be one of `MODELS`.
+    pub const DEFAULT_MODEL: &str = "CHATBOT_DEFAULT_MODEL";
+    /// System prompt sent with every conversation.
+    pub const SYSTEM_PROMPT: &str = "CHATBOT_SYSTEM_PROMPT";
+    /// Largest number of output tokens asked of the model per answer.
+    pub const MAX_OUTPUT_TOKENS: &str = "CHATBOT_MAX_OUTPUT_TOKENS";
+    /// Chat requests one client address may make per rate window.
+    pub const RATE_LIMIT: &str = "CHATBOT_RATE_LIMIT";
+    /// Length of a rate window in seconds.
+    pub const RATE_WINDOW_SECONDS: &str = "CHATBOT_RATE_WINDOW_SECONDS";
+    /// Tokens (input + output) the whole environment may spend per UTC day.
+    pub const DAILY_TOKEN_BUDGET: &str = "CHATBOT_DAILY_TOKEN_BUDGET";
+    /// Days a conversation is kept before DynamoDB's TTL removes it.
+    pub const HISTORY_DAYS: &str = "CHATBOT_HISTORY_DAYS";
+
+    /// Every variable above, for checks that the template sets all of them.
+    pub const ALL: [&str; 10] = [
+        ENVIRONMENT,
+        TABLE_NAME,
+        MODELS,
+        DEFAULT_MODEL,
+        SYSTEM_PROMPT,
+        MAX_OUTPUT_TOKENS,
+        RATE_LIMIT,
+        RATE_WINDOW_SECONDS,
+        DAILY_TOKEN_BUDGET,
+        HISTORY_DAYS,
+    ];
+}
+
+/// The DynamoDB table's key schema and TTL attribute.
+pub mod table {
+    pub const PARTITION_KEY: &str = "pk";
+    pub const SORT_KEY: &str = "sk";
+    pub const TTL_ATTRIBUTE: &str = "expires_at";
+}
+
+/// CloudWatch embedded-metric-format names the service writes and the template's alarms read.
+pub mod metrics {
+    pub const NAMESPACE: &str = "Chatbot";
+    /// Dimension carrying the environment name on every metric.
+    pub const DIMENSION: &str = "Environment";
+    /// Count of chat requests refused by the per-client rate limit.
+    pub const RATE_LIMITED: &str = "RateLimited";
+    /// Count of chat requests refused because the daily token budget is spent.
+    pub const BUDGET_EXHAUSTED: &str = "BudgetExhausted";
+    /// Tokens sent to the model.
+    pub const INPUT_TOKENS: &str = "InputTokens";
+    /// Tokens received from the model.
+    pub const OUTPUT_TOKENS: &str = "OutputTokens";
+    /// Percentage of the daily token budget spent so far, written after each answer.
+    pub const BUDGET_USED_PERCENT: &str = "BudgetUsedPercent";
+    /// Milliseconds from the model call to its last token.
+    pub const MODEL_LATENCY: &str = "ModelLatency";
+    /// Count of model calls that failed (after retries).
+    pub const MODEL_ERRORS: &str = "ModelErrors";
+    /// Count of model calls refused with throttling (before retries).
+    pub const MODEL_THROTTLES: &str = "ModelThrottles";
+    /// Count of store (DynamoDB) operations that failed.
+    pub const STORE_ERRORS: &str = "StoreErrors";
+}
+
+/// An HTTP route of the API, as the router serves it and the OpenAPI body describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    /// Path with `{name}` placeholders, as OpenAPI writes them.
+    pub path: &'static str,
+    pub summary: &'static str,
+}
+
+/// Prefix of every API route; CloudFront sends `/api/*` to the API origin.
+pub const API_PREFIX: &str = "/api";
+
+/// Every route the service answers. The OpenAPI body of the REST API is generated from this list.
+pub const ROUTES: [Route; 6] = [
+    Route { method: "POST", path: "/api/chat", summary: "Send a message; JSON reply or server-sent events" },
+    Route { method: "GET", path: "/api/sessions/{id}/messages", summary: "A session's history" },
+    Route { method: "DELETE", path: "/api/sessions/{id}", summary: "Delete a session and its history" },
+    Route { method: "GET", path: "/api/models", summary: "Models this deployment allows" },
+    Route { method: "GET", path: "/api/health", summary: "Liveness and version" },
+    Route { method: "GET", path: "/api/openapi.json", summary: "This API's OpenAPI document" },
+];

@@ -1,0 +1,10 @@
+//! `cargo xtask destroy`.
+
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`cargo xtask destroy` is not built yet")
+}

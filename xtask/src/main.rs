@@ -1,0 +1,79 @@
+//! `cargo xtask`: render, review, deploy and run the chatbot.
+//!
+//! This file only parses flags and dispatches; each task lives in its own module.
+
+mod bench;
+mod build;
+mod deploy;
+mod dev;
+mod diff;
+mod destroy;
+mod outputs;
+mod synth;
+mod test;
+mod tools;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Render, review, deploy and run the chatbot", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render templates/ENV.yaml from envs/ENV.toml
+    Synth(synth::Args),
+    /// Build the Lambda bundle (bootstrap.zip) for an environment
+    Build(build::Args),
+    /// Show what `deploy` would change
+    Diff(diff::Args),
+    /// Build, upload, review and deploy an environment
+    Deploy(deploy::Args),
+    /// Delete an environment's stack and empty its buckets
+    Destroy(destroy::Args),
+    /// Show a deployed environment's state and outputs
+    #[command(alias = "status")]
+    Outputs(outputs::Args),
+    /// Run the whole chatbot locally: the page at /, the API at /api
+    Dev(dev::Args),
+    /// Run every check CI runs, installing the tools it needs
+    Test(test::Args),
+    /// Run the benchmarks and print the figures
+    Bench(bench::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Synth(args) => synth::run(args),
+        Command::Build(args) => build::run(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Deploy(args) => deploy::run(args),
+        Command::Destroy(args) => destroy::run(args),
+        Command::Outputs(args) => outputs::run(args),
+        Command::Dev(args) => dev::run(args),
+        Command::Test(args) => test::run(args),
+        Command::Bench(args) => bench::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

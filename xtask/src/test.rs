@@ -1,0 +1,140 @@
+//! `cargo xtask test`: every check CI runs, in order, with a summary at the end.
+//!
+//! Each step runs even when an earlier one failed, so one run shows every problem.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+
+use crate::tools::{self, project_root};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Skip the slow template validators (cfn-lint, sam validate, checkov)
+    #[arg(long)]
+    pub no_validate: bool,
+}
+
+struct Step {
+    name: &'static str,
+    run: fn() -> anyhow::Result<String>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut steps = vec![
+        Step { name: "rustfmt", run: rustfmt },
+        Step { name: "clippy", run: clippy },
+        Step { name: "cargo test", run: cargo_test },
+    ];
+    if !args.no_validate {
+        steps.push(Step { name: "cfn-lint", run: cfn_lint });
+        steps.push(Step { name: "sam validate", run: sam_validate });
+        steps.push(Step { name: "checkov", run: checkov });
+    }
+
+    let mut results = Vec::new();
+    for step in &steps {
+        eprintln!("\n==> {}", step.name);
+        let started = Instant::now();
+        let outcome = (step.run)();
+        let seconds = started.elapsed().as_secs_f64();
+        match &outcome {
+            Ok(summary) => eprintln!("<== {}: ok ({seconds:.1} s) {summary}", step.name),
+            Err(err) => eprintln!("<== {}: FAILED ({seconds:.1} s): {err:#}", step.name),
+        }
+        results.push((step.name, seconds, outcome));
+    }
+
+    println!("\nsummary");
+    for (name, seconds, outcome) in &results {
+        match outcome {
+            Ok(summary) => println!("  ok      {name:<14} {seconds:>6.1} s  {summary}"),
+            Err(err) => println!("  FAILED  {name:<14} {seconds:>6.1} s  {err:#}"),
+        }
+    }
+    let failed = results.iter().filter(|(_, _, outcome)| outcome.is_err()).count();
+    println!("steps: {} passed, {failed} failed", results.len() - failed);
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn rustfmt() -> anyhow::Result<String> {
+    check(cargo().args(["fmt", "--all", "--check"]))?;
+    Ok("formatted".into())
+}
+
+fn clippy() -> anyhow::Result<String> {
+    check(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    Ok("no warnings".into())
+}
+
+fn cargo_test() -> anyhow::Result<String> {
+    let moto = tools::ensure(&tools::MOTO_SERVER)?;
+    check(cargo().args(["test", "--workspace"]).env("CHATBOT_MOTO_SERVER", moto))?;
+    Ok("all tests passed".into())
+}
+
+fn cfn_lint() -> anyhow::Result<String> {
+    let bin = tools::ensure(&tools::CFN_LINT)?;
+    let templates = templates()?;
+    check(Command::new(bin).arg("--").args(&templates))?;
+    Ok(format!("{} templates: 0 errors, 0 warnings", templates.len()))
+}
+
+fn sam_validate() -> anyhow::Result<String> {
+    let bin = tools::ensure(&tools::SAM)?;
+    let templates = templates()?;
+    for template in &templates {
+        check(Command::new(&bin)
+            .args(["validate", "--lint", "--region", "us-east-1", "--template-file"])
+            .arg(template)
+            .env("SAM_CLI_TELEMETRY", "0"))?;
+    }
+    Ok(format!("{} templates valid", templates.len()))
+}
+
+fn checkov() -> anyhow::Result<String> {
+    let bin = tools::ensure(&tools::CHECKOV)?;
+    let templates = templates()?;
+    let mut command = Command::new(bin);
+    command.args(["--framework", "cloudformation", "--skip-download", "--compact", "--quiet"]);
+    for template in &templates {
+        command.arg("--file").arg(template);
+    }
+    check(&mut command)?;
+    Ok(format!("{} templates: 0 failed checks", templates.len()))
+}
+
+/// The rendered templates; at least one must exist, or there is nothing to validate.
+fn templates() -> anyhow::Result<Vec<PathBuf>> {
+    let dir = project_root().join("templates");
+    let mut templates: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .collect();
+    templates.sort();
+    if templates.is_empty() {
+        bail!("no templates in {}: run `cargo xtask synth --all`", dir.display());
+    }
+    Ok(templates.iter().map(|t| relative(t)).collect())
+}
+
+fn relative(path: &Path) -> PathBuf {
+    path.strip_prefix(project_root()).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(project_root());
+    command
+}
+
+fn check(command: &mut Command) -> anyhow::Result<()> {
+    let status = command.current_dir(project_root()).status().with_context(|| format!("running {command:?}"))?;
+    if !status.success() {
+        bail!("{:?} exited with {status}", command.get_program());
+    }
+    Ok(())
+}

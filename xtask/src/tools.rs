@@ -1,0 +1,71 @@
+//! Outside tools the tasks need, installed on first use into `target/tools/`, one Python venv
+//! each so their dependency pins never meet.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+/// A command-line tool shipped as a PyPI package.
+pub struct PyTool {
+    /// Folder name of its venv under `target/tools/`.
+    pub venv: &'static str,
+    /// What `pip install` gets.
+    pub packages: &'static [&'static str],
+    /// The executable inside the venv's `bin/`.
+    pub bin: &'static str,
+}
+
+pub const CFN_LINT: PyTool = PyTool { venv: "cfn-lint", packages: &["cfn-lint>=1.58"], bin: "cfn-lint" };
+pub const SAM: PyTool = PyTool { venv: "sam", packages: &["aws-sam-cli"], bin: "sam" };
+pub const CHECKOV: PyTool = PyTool { venv: "checkov", packages: &["checkov"], bin: "checkov" };
+pub const MOTO_SERVER: PyTool = PyTool {
+    venv: "moto",
+    packages: &["moto[server,cloudformation]>=5.1"],
+    bin: "moto_server",
+};
+pub const CARGO_LAMBDA: PyTool =
+    PyTool { venv: "cargo-lambda", packages: &["cargo-lambda", "ziglang"], bin: "cargo-lambda" };
+
+/// The workspace's root folder.
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the root").to_path_buf()
+}
+
+pub fn tools_dir() -> PathBuf {
+    project_root().join("target").join("tools")
+}
+
+/// The path of `tool`'s executable, installing it first when its venv is missing or was made
+/// for other packages.
+pub fn ensure(tool: &PyTool) -> anyhow::Result<PathBuf> {
+    let venv = tools_dir().join(tool.venv);
+    let bin = venv.join("bin").join(tool.bin);
+    let stamp = venv.join(".installed");
+    let wanted = tool.packages.join(" ");
+    if bin.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        return Ok(bin);
+    }
+    eprintln!("installing {wanted} into {}", venv.display());
+    run(Command::new(python()).args(["-m", "venv", "--clear"]).arg(&venv))?;
+    run(Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check"])
+        .args(tool.packages))?;
+    if !bin.exists() {
+        bail!("installing {wanted} did not produce {}", bin.display());
+    }
+    std::fs::write(&stamp, wanted).with_context(|| format!("writing {}", stamp.display()))?;
+    Ok(bin)
+}
+
+fn python() -> &'static str {
+    if Command::new("python3").arg("--version").output().is_ok() { "python3" } else { "python" }
+}
+
+fn run(command: &mut Command) -> anyhow::Result<()> {
+    let status = command.status().with_context(|| format!("running {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed with {status}");
+    }
+    Ok(())
+}
