@@ -1,4 +1,4 @@
 //! The chatbot service: one axum router that runs in Lambda and locally.
 
-pub mod contract;
+pub use chatbot_contract as contract;
 pub mod store;

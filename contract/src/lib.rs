@@ -1,4 +1,4 @@
-//! Names shared by the service and the infrastructure model.
+//! Names shared by the chat service (`app/`) and the stack model (`xtask/`).
 //!
 //! The template (rendered by `xtask`) and the running service must agree on these: environment
 //! variables, table key names, routes and metric names. They are defined here once, so a rename
