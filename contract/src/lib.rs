@@ -88,10 +88,34 @@ pub const API_PREFIX: &str = "/api";
 
 /// Every route the service answers. The OpenAPI body of the REST API is generated from this list.
 pub const ROUTES: [Route; 6] = [
-    Route { method: "POST", path: "/api/chat", summary: "Send a message; JSON reply or server-sent events" },
-    Route { method: "GET", path: "/api/sessions/{id}/messages", summary: "A session's history" },
-    Route { method: "DELETE", path: "/api/sessions/{id}", summary: "Delete a session and its history" },
-    Route { method: "GET", path: "/api/models", summary: "Models this deployment allows" },
-    Route { method: "GET", path: "/api/health", summary: "Liveness and version" },
-    Route { method: "GET", path: "/api/openapi.json", summary: "This API's OpenAPI document" },
+    Route {
+        method: "POST",
+        path: "/api/chat",
+        summary: "Send a message; JSON reply or server-sent events",
+    },
+    Route {
+        method: "GET",
+        path: "/api/sessions/{id}/messages",
+        summary: "A session's history",
+    },
+    Route {
+        method: "DELETE",
+        path: "/api/sessions/{id}",
+        summary: "Delete a session and its history",
+    },
+    Route {
+        method: "GET",
+        path: "/api/models",
+        summary: "Models this deployment allows",
+    },
+    Route {
+        method: "GET",
+        path: "/api/health",
+        summary: "Liveness and version",
+    },
+    Route {
+        method: "GET",
+        path: "/api/openapi.json",
+        summary: "This API's OpenAPI document",
+    },
 ];

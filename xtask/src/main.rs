@@ -2,23 +2,17 @@
 //!
 //! This file only parses flags and dispatches; each task lives in its own module.
 
-mod bench;
-mod build;
-mod deploy;
-mod dev;
-mod diff;
-mod destroy;
-mod outputs;
-mod synth;
-mod test;
-mod tools;
-
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use xtask::{bench, build, deploy, destroy, dev, diff, outputs, synth, test};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Render, review, deploy and run the chatbot", version)]
+#[command(
+    name = "cargo xtask",
+    about = "Render, review, deploy and run the chatbot",
+    version
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -74,6 +68,8 @@ fn main() -> ExitCode {
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
-        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }

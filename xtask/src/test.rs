@@ -24,14 +24,32 @@ struct Step {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut steps = vec![
-        Step { name: "rustfmt", run: rustfmt },
-        Step { name: "clippy", run: clippy },
-        Step { name: "cargo test", run: cargo_test },
+        Step {
+            name: "rustfmt",
+            run: rustfmt,
+        },
+        Step {
+            name: "clippy",
+            run: clippy,
+        },
+        Step {
+            name: "cargo test",
+            run: cargo_test,
+        },
     ];
     if !args.no_validate {
-        steps.push(Step { name: "cfn-lint", run: cfn_lint });
-        steps.push(Step { name: "sam validate", run: sam_validate });
-        steps.push(Step { name: "checkov", run: checkov });
+        steps.push(Step {
+            name: "cfn-lint",
+            run: cfn_lint,
+        });
+        steps.push(Step {
+            name: "sam validate",
+            run: sam_validate,
+        });
+        steps.push(Step {
+            name: "checkov",
+            run: checkov,
+        });
     }
 
     let mut results = Vec::new();
@@ -54,9 +72,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Err(err) => println!("  FAILED  {name:<14} {seconds:>6.1} s  {err:#}"),
         }
     }
-    let failed = results.iter().filter(|(_, _, outcome)| outcome.is_err()).count();
+    let failed = results
+        .iter()
+        .filter(|(_, _, outcome)| outcome.is_err())
+        .count();
     println!("steps: {} passed, {failed} failed", results.len() - failed);
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn rustfmt() -> anyhow::Result<String> {
@@ -65,13 +90,24 @@ fn rustfmt() -> anyhow::Result<String> {
 }
 
 fn clippy() -> anyhow::Result<String> {
-    check(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    check(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     Ok("no warnings".into())
 }
 
 fn cargo_test() -> anyhow::Result<String> {
     let moto = tools::ensure(&tools::MOTO_SERVER)?;
-    check(cargo().args(["test", "--workspace"]).env("CHATBOT_MOTO_SERVER", moto))?;
+    check(
+        cargo()
+            .args(["test", "--workspace"])
+            .env("CHATBOT_MOTO_SERVER", moto),
+    )?;
     Ok("all tests passed".into())
 }
 
@@ -79,17 +115,28 @@ fn cfn_lint() -> anyhow::Result<String> {
     let bin = tools::ensure(&tools::CFN_LINT)?;
     let templates = templates()?;
     check(Command::new(bin).arg("--").args(&templates))?;
-    Ok(format!("{} templates: 0 errors, 0 warnings", templates.len()))
+    Ok(format!(
+        "{} templates: 0 errors, 0 warnings",
+        templates.len()
+    ))
 }
 
 fn sam_validate() -> anyhow::Result<String> {
     let bin = tools::ensure(&tools::SAM)?;
     let templates = templates()?;
     for template in &templates {
-        check(Command::new(&bin)
-            .args(["validate", "--lint", "--region", "us-east-1", "--template-file"])
-            .arg(template)
-            .env("SAM_CLI_TELEMETRY", "0"))?;
+        check(
+            Command::new(&bin)
+                .args([
+                    "validate",
+                    "--lint",
+                    "--region",
+                    "us-east-1",
+                    "--template-file",
+                ])
+                .arg(template)
+                .env("SAM_CLI_TELEMETRY", "0"),
+        )?;
     }
     Ok(format!("{} templates valid", templates.len()))
 }
@@ -98,7 +145,13 @@ fn checkov() -> anyhow::Result<String> {
     let bin = tools::ensure(&tools::CHECKOV)?;
     let templates = templates()?;
     let mut command = Command::new(bin);
-    command.args(["--framework", "cloudformation", "--skip-download", "--compact", "--quiet"]);
+    command.args([
+        "--framework",
+        "cloudformation",
+        "--skip-download",
+        "--compact",
+        "--quiet",
+    ]);
     for template in &templates {
         command.arg("--file").arg(template);
     }
@@ -116,13 +169,18 @@ fn templates() -> anyhow::Result<Vec<PathBuf>> {
         .collect();
     templates.sort();
     if templates.is_empty() {
-        bail!("no templates in {}: run `cargo xtask synth --all`", dir.display());
+        bail!(
+            "no templates in {}: run `cargo xtask synth --all`",
+            dir.display()
+        );
     }
     Ok(templates.iter().map(|t| relative(t)).collect())
 }
 
 fn relative(path: &Path) -> PathBuf {
-    path.strip_prefix(project_root()).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+    path.strip_prefix(project_root())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
 }
 
 fn cargo() -> Command {
@@ -132,7 +190,10 @@ fn cargo() -> Command {
 }
 
 fn check(command: &mut Command) -> anyhow::Result<()> {
-    let status = command.current_dir(project_root()).status().with_context(|| format!("running {command:?}"))?;
+    let status = command
+        .current_dir(project_root())
+        .status()
+        .with_context(|| format!("running {command:?}"))?;
     if !status.success() {
         bail!("{:?} exited with {status}", command.get_program());
     }

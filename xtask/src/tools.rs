@@ -16,20 +16,38 @@ pub struct PyTool {
     pub bin: &'static str,
 }
 
-pub const CFN_LINT: PyTool = PyTool { venv: "cfn-lint", packages: &["cfn-lint>=1.58"], bin: "cfn-lint" };
-pub const SAM: PyTool = PyTool { venv: "sam", packages: &["aws-sam-cli"], bin: "sam" };
-pub const CHECKOV: PyTool = PyTool { venv: "checkov", packages: &["checkov"], bin: "checkov" };
+pub const CFN_LINT: PyTool = PyTool {
+    venv: "cfn-lint",
+    packages: &["cfn-lint>=1.58"],
+    bin: "cfn-lint",
+};
+pub const SAM: PyTool = PyTool {
+    venv: "sam",
+    packages: &["aws-sam-cli"],
+    bin: "sam",
+};
+pub const CHECKOV: PyTool = PyTool {
+    venv: "checkov",
+    packages: &["checkov"],
+    bin: "checkov",
+};
 pub const MOTO_SERVER: PyTool = PyTool {
     venv: "moto",
     packages: &["moto[server,cloudformation]>=5.1"],
     bin: "moto_server",
 };
-pub const CARGO_LAMBDA: PyTool =
-    PyTool { venv: "cargo-lambda", packages: &["cargo-lambda", "ziglang"], bin: "cargo-lambda" };
+pub const CARGO_LAMBDA: PyTool = PyTool {
+    venv: "cargo-lambda",
+    packages: &["cargo-lambda", "ziglang"],
+    bin: "cargo-lambda",
+};
 
 /// The workspace's root folder.
 pub fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the root")
+        .to_path_buf()
 }
 
 pub fn tools_dir() -> PathBuf {
@@ -47,7 +65,9 @@ pub fn ensure(tool: &PyTool) -> anyhow::Result<PathBuf> {
         return Ok(bin);
     }
     eprintln!("installing {wanted} into {}", venv.display());
-    run(Command::new(python()).args(["-m", "venv", "--clear"]).arg(&venv))?;
+    run(Command::new(python())
+        .args(["-m", "venv", "--clear"])
+        .arg(&venv))?;
     run(Command::new(venv.join("bin/pip"))
         .args(["install", "--quiet", "--disable-pip-version-check"])
         .args(tool.packages))?;
@@ -59,11 +79,17 @@ pub fn ensure(tool: &PyTool) -> anyhow::Result<PathBuf> {
 }
 
 fn python() -> &'static str {
-    if Command::new("python3").arg("--version").output().is_ok() { "python3" } else { "python" }
+    if Command::new("python3").arg("--version").output().is_ok() {
+        "python3"
+    } else {
+        "python"
+    }
 }
 
 fn run(command: &mut Command) -> anyhow::Result<()> {
-    let status = command.status().with_context(|| format!("running {command:?}"))?;
+    let status = command
+        .status()
+        .with_context(|| format!("running {command:?}"))?;
     if !status.success() {
         bail!("{command:?} failed with {status}");
     }

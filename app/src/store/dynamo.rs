@@ -9,19 +9,34 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     fn unbuilt(&self) -> StoreError {
         let _ = &self.client;
-        StoreError::Unavailable(format!("the DynamoDB store for table {} is not built yet", self.table))
+        StoreError::Unavailable(format!(
+            "the DynamoDB store for table {} is not built yet",
+            self.table
+        ))
     }
 
-    pub(super) async fn append_message(&self, _s: SessionId, _m: &Message, _e: i64) -> Result<(), StoreError> {
+    pub(super) async fn append_message(
+        &self,
+        _s: SessionId,
+        _m: &Message,
+        _e: i64,
+    ) -> Result<(), StoreError> {
         Err(self.unbuilt())
     }
 
-    pub(super) async fn recent_messages(&self, _s: SessionId, _l: usize) -> Result<Vec<Message>, StoreError> {
+    pub(super) async fn recent_messages(
+        &self,
+        _s: SessionId,
+        _l: usize,
+    ) -> Result<Vec<Message>, StoreError> {
         Err(self.unbuilt())
     }
 
@@ -29,7 +44,13 @@ impl DynamoStore {
         Err(self.unbuilt())
     }
 
-    pub(super) async fn admit_request(&self, _c: &str, _w: i64, _l: u32, _e: i64) -> Result<Admission, StoreError> {
+    pub(super) async fn admit_request(
+        &self,
+        _c: &str,
+        _w: i64,
+        _l: u32,
+        _e: i64,
+    ) -> Result<Admission, StoreError> {
         Err(self.unbuilt())
     }
 

@@ -22,7 +22,9 @@ impl MemoryStore {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the maps half-updated (each update is a
         // single insert), so a poisoned lock is still safe to use.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(super) fn append_message(
@@ -31,7 +33,11 @@ impl MemoryStore {
         message: &Message,
         _expires_at: i64,
     ) -> Result<(), StoreError> {
-        self.state().sessions.entry(session).or_default().push(message.clone());
+        self.state()
+            .sessions
+            .entry(session)
+            .or_default()
+            .push(message.clone());
         Ok(())
     }
 
@@ -41,7 +47,11 @@ impl MemoryStore {
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
         let state = self.state();
-        let messages = state.sessions.get(&session).map(Vec::as_slice).unwrap_or_default();
+        let messages = state
+            .sessions
+            .get(&session)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         Ok(messages[messages.len().saturating_sub(limit)..].to_vec())
     }
 
@@ -57,7 +67,10 @@ impl MemoryStore {
         _expires_at: i64,
     ) -> Result<Admission, StoreError> {
         let mut state = self.state();
-        let count = state.rate_windows.entry((client.to_owned(), window_start)).or_insert(0);
+        let count = state
+            .rate_windows
+            .entry((client.to_owned(), window_start))
+            .or_insert(0);
         if *count >= limit {
             return Ok(Admission::Limited);
         }
@@ -65,7 +78,12 @@ impl MemoryStore {
         Ok(Admission::Admitted)
     }
 
-    pub(super) fn add_tokens(&self, day: &str, tokens: u64, _expires_at: i64) -> Result<u64, StoreError> {
+    pub(super) fn add_tokens(
+        &self,
+        day: &str,
+        tokens: u64,
+        _expires_at: i64,
+    ) -> Result<u64, StoreError> {
         let mut state = self.state();
         let total = state.budget.entry(day.to_owned()).or_insert(0);
         *total += tokens;

@@ -135,12 +135,20 @@ impl Store {
     ) -> Result<Admission, StoreError> {
         match self {
             Store::Memory(s) => s.admit_request(client, window_start, limit, expires_at),
-            Store::Dynamo(s) => s.admit_request(client, window_start, limit, expires_at).await,
+            Store::Dynamo(s) => {
+                s.admit_request(client, window_start, limit, expires_at)
+                    .await
+            }
         }
     }
 
     /// Adds `tokens` to the spend of `day` (`yyyy-mm-dd`, UTC) and returns the new total.
-    pub async fn add_tokens(&self, day: &str, tokens: u64, expires_at: i64) -> Result<u64, StoreError> {
+    pub async fn add_tokens(
+        &self,
+        day: &str,
+        tokens: u64,
+        expires_at: i64,
+    ) -> Result<u64, StoreError> {
         match self {
             Store::Memory(s) => s.add_tokens(day, tokens, expires_at),
             Store::Dynamo(s) => s.add_tokens(day, tokens, expires_at).await,

@@ -1,0 +1,13 @@
+//! The project's tasks, one module each; `main.rs` parses flags and dispatches to them.
+//! A library as well as a binary, so integration tests reach the stack model directly.
+
+pub mod bench;
+pub mod build;
+pub mod deploy;
+pub mod destroy;
+pub mod dev;
+pub mod diff;
+pub mod outputs;
+pub mod synth;
+pub mod test;
+pub mod tools;
