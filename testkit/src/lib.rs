@@ -1,1 +1,3 @@
 //! Local stand-ins for AWS services, for tests and benchmarks.
+
+pub mod runtime_api;
