@@ -1,0 +1,647 @@
+//! Environments: `envs/<name>.toml` read into a checked [`Environment`].
+//!
+//! Everything that differs between dev, staging and prod lives in those files. A file with an
+//! unknown key, a value of the wrong type or an impossible value is refused with an error that
+//! names the file, the key and what is allowed.
+
+mod file;
+
+use std::fmt;
+use std::path::Path;
+
+use anyhow::Context;
+
+/// One environment, checked: every value here is one AWS accepts and the stack can use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Environment {
+    /// File stem of `envs/<name>.toml`: `dev`, `staging`, `prod`.
+    pub name: String,
+    /// CloudFormation stack name.
+    pub stack_name: String,
+    pub region: String,
+    /// When set, deploying refuses credentials of any other account.
+    pub account_id: Option<String>,
+    /// The models a request may ask for, in the order the page lists them.
+    pub models: Vec<Model>,
+    /// Id of the model used when a request names none; one of `models`.
+    pub default_model: String,
+    pub system_prompt: String,
+    pub max_output_tokens: u32,
+    pub rate_limit: RateLimit,
+    /// Tokens (input + output) the whole environment may spend per UTC day.
+    pub daily_token_budget: u64,
+    /// Days a conversation is kept before the table's TTL removes it.
+    pub history_days: u32,
+    pub function: FunctionSettings,
+    pub api: ApiSettings,
+    /// Days CloudWatch keeps the function's and the API's logs.
+    pub log_retention_days: u32,
+    pub alarms: AlarmSettings,
+    pub table: TableSettings,
+    pub domain: Option<Domain>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Model {
+    /// Bedrock model id or inference-profile id, e.g. `amazon.nova-lite-v1:0`.
+    pub id: String,
+    /// Name shown to people.
+    pub name: String,
+}
+
+/// Chat requests one client address may make per window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub window_seconds: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FunctionSettings {
+    pub memory_mb: u32,
+    pub timeout_seconds: u32,
+    pub reserved_concurrency: u32,
+    pub architecture: Architecture,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Architecture {
+    X86_64,
+    Arm64,
+}
+
+impl Architecture {
+    /// The name Lambda uses in `Architectures`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+}
+
+/// API Gateway stage throttling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiSettings {
+    /// Steady requests per second.
+    pub throttle_rate: u32,
+    /// Requests allowed in a burst.
+    pub throttle_burst: u32,
+}
+
+/// Where alarms go and when they fire. Counts are per 5-minute period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmSettings {
+    /// Subscribed to the alarm topic when set.
+    pub email: Option<String>,
+    pub function_errors: u32,
+    pub function_throttles: u32,
+    /// The duration alarm fires when the slowest invocation passes this share of the timeout.
+    pub duration_percent_of_timeout: u32,
+    pub api_5xx_errors: u32,
+    pub api_latency_p99_ms: u32,
+    pub table_throttles: u32,
+    pub model_errors: u32,
+    pub model_throttles: u32,
+    pub rate_limited: u32,
+    pub budget_used_percent: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableSettings {
+    pub point_in_time_recovery: bool,
+    /// Also keeps the table when the stack is deleted (`DeletionPolicy: Retain`).
+    pub deletion_protection: bool,
+}
+
+/// A custom domain for the CloudFront distribution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain {
+    pub name: String,
+    /// ACM certificate in us-east-1, as CloudFront requires.
+    pub certificate_arn: String,
+}
+
+/// Why an environment could not be loaded.
+#[derive(Debug)]
+pub enum EnvError {
+    /// No `envs/<name>.toml`.
+    NotFound { name: String, known: Vec<String> },
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    /// The file is not TOML.
+    Syntax {
+        file: String,
+        line: Option<usize>,
+        message: String,
+    },
+    /// A key is unknown, missing, of the wrong type or has an impossible value.
+    Key {
+        file: String,
+        line: Option<usize>,
+        key: String,
+        message: String,
+    },
+}
+
+impl fmt::Display for EnvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = |line: &Option<usize>| line.map(|l| format!(":{l}")).unwrap_or_default();
+        match self {
+            EnvError::NotFound { name, known } => write!(
+                f,
+                "no environment `{name}`: envs/{name}.toml does not exist (environments: {})",
+                known.join(", ")
+            ),
+            EnvError::Read { file, source } => write!(f, "cannot read {file}: {source}"),
+            EnvError::Syntax {
+                file,
+                line,
+                message,
+            } => write!(f, "{file}{}: invalid TOML: {message}", at(line)),
+            EnvError::Key {
+                file,
+                line,
+                key,
+                message,
+            } => write!(f, "{file}{}: {key}: {message}", at(line)),
+        }
+    }
+}
+
+impl std::error::Error for EnvError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            EnvError::Read { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Reads and checks `root/envs/<name>.toml`.
+pub fn load(root: &Path, name: &str) -> Result<Environment, EnvError> {
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let path = root.join("envs").join(format!("{name}.toml"));
+    if !plain || !path.is_file() {
+        return Err(EnvError::NotFound {
+            name: name.to_owned(),
+            known: names(root).unwrap_or_default(),
+        });
+    }
+    let file = format!("envs/{name}.toml");
+    let text = std::fs::read_to_string(&path).map_err(|source| EnvError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    parse(name, &file, &text)
+}
+
+/// Checks `text` as the contents of `file` for environment `name`; `load` without the disk.
+pub fn parse(name: &str, file: &str, text: &str) -> Result<Environment, EnvError> {
+    let raw = read_toml(file, text)?;
+    validate(name, file, raw)
+}
+
+/// The environments in `root/envs/`, sorted by name.
+pub fn names(root: &Path) -> anyhow::Result<Vec<String>> {
+    let dir = root.join("envs");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|ext| ext == "toml")
+            && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+        {
+            names.push(stem.to_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+fn read_toml(file: &str, text: &str) -> Result<file::EnvFile, EnvError> {
+    let line_of = |err: &toml::de::Error| {
+        err.span()
+            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1)
+    };
+    let deserializer = toml::Deserializer::parse(text).map_err(|err| EnvError::Syntax {
+        file: file.to_owned(),
+        line: line_of(&err),
+        message: err.message().trim_end().to_owned(),
+    })?;
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let line = line_of(err.inner());
+        let message = err.inner().message().trim_end().to_owned();
+        let (key, message) = describe(&path, &message);
+        EnvError::Key {
+            file: file.to_owned(),
+            line,
+            key,
+            message,
+        }
+    })
+}
+
+/// Puts serde's "unknown field `x`" and "missing field `x`" in terms of the key's full name.
+fn describe(path: &str, message: &str) -> (String, String) {
+    let join = |field: &str| {
+        if path == "." || path.is_empty() {
+            field.to_owned()
+        } else {
+            format!("{path}.{field}")
+        }
+    };
+    for (prefix, what) in [
+        ("unknown field `", "unknown key"),
+        ("missing field `", "missing key"),
+    ] {
+        if let Some(rest) = message.strip_prefix(prefix)
+            && let Some((field, tail)) = rest.split_once('`')
+        {
+            let tail = tail.trim_start_matches(',').trim_start();
+            let message = if tail.is_empty() {
+                what.to_owned()
+            } else {
+                format!(
+                    "{what}, {}",
+                    tail.replace("there are no fields", "none allowed here")
+                )
+            };
+            // serde_path_to_error already ends the path with an unknown key, not a missing one.
+            let key = if path == field || path.ends_with(&format!(".{field}")) {
+                path.to_owned()
+            } else {
+                join(field)
+            };
+            return (key, message);
+        }
+    }
+    let key = if path == "." { "(top level)" } else { path };
+    (key.to_owned(), message.to_owned())
+}
+
+/// Retention periods CloudWatch Logs accepts, in days.
+pub const LOG_RETENTION_DAYS: [u32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+struct Checker<'a> {
+    file: &'a str,
+}
+
+impl Checker<'_> {
+    fn fail(&self, key: &str, message: String) -> EnvError {
+        EnvError::Key {
+            file: self.file.to_owned(),
+            line: None,
+            key: key.to_owned(),
+            message,
+        }
+    }
+
+    fn range(&self, key: &str, value: u64, min: u64, max: u64, unit: &str) -> Result<(), EnvError> {
+        if (min..=max).contains(&value) {
+            Ok(())
+        } else {
+            Err(self.fail(
+                key,
+                format!("{value} is out of range, allowed: {min} to {max}{unit}"),
+            ))
+        }
+    }
+
+    fn check(&self, key: &str, ok: bool, value: &str, allowed: &str) -> Result<(), EnvError> {
+        if ok {
+            Ok(())
+        } else {
+            Err(self.fail(key, format!("{value:?} is not allowed, expected {allowed}")))
+        }
+    }
+}
+
+fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, EnvError> {
+    let c = Checker { file };
+
+    c.check(
+        "stack_name",
+        is_stack_name(&raw.stack_name),
+        &raw.stack_name,
+        "a letter then letters, digits and hyphens, at most 128 characters",
+    )?;
+    c.check(
+        "region",
+        is_region(&raw.region),
+        &raw.region,
+        "an AWS region such as us-east-1",
+    )?;
+    if let Some(account) = &raw.account_id {
+        c.check(
+            "account_id",
+            account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()),
+            account,
+            "12 digits",
+        )?;
+    }
+
+    if raw.models.allowed.is_empty() {
+        return Err(c.fail(
+            "models.allowed",
+            "is empty, list at least one model as { id = \"...\", name = \"...\" }".into(),
+        ));
+    }
+    for (i, model) in raw.models.allowed.iter().enumerate() {
+        c.check(
+            &format!("models.allowed[{i}].id"),
+            is_model_id(&model.id),
+            &model.id,
+            "a Bedrock model or inference-profile id such as amazon.nova-lite-v1:0",
+        )?;
+        c.check(
+            &format!("models.allowed[{i}].name"),
+            !model.name.trim().is_empty(),
+            &model.name,
+            "a name to show",
+        )?;
+        if raw.models.allowed[..i].iter().any(|m| m.id == model.id) {
+            return Err(c.fail(
+                &format!("models.allowed[{i}].id"),
+                format!("{:?} is listed twice", model.id),
+            ));
+        }
+    }
+    let ids: Vec<&str> = raw.models.allowed.iter().map(|m| m.id.as_str()).collect();
+    c.check(
+        "models.default",
+        ids.contains(&raw.models.default.as_str()),
+        &raw.models.default,
+        &format!("one of models.allowed: {}", ids.join(", ")),
+    )?;
+
+    let chat = &raw.chat;
+    c.check(
+        "chat.system_prompt",
+        !chat.system_prompt.trim().is_empty(),
+        &chat.system_prompt,
+        "a non-empty prompt",
+    )?;
+    c.range(
+        "chat.max_output_tokens",
+        chat.max_output_tokens.into(),
+        1,
+        65_536,
+        "",
+    )?;
+    c.range(
+        "chat.rate_limit_requests",
+        chat.rate_limit_requests.into(),
+        1,
+        100_000,
+        "",
+    )?;
+    c.range(
+        "chat.rate_limit_window_seconds",
+        chat.rate_limit_window_seconds.into(),
+        1,
+        86_400,
+        " seconds",
+    )?;
+    c.range(
+        "chat.daily_token_budget",
+        chat.daily_token_budget,
+        1,
+        1_000_000_000_000,
+        " tokens",
+    )?;
+    c.range(
+        "chat.history_days",
+        chat.history_days.into(),
+        1,
+        3_650,
+        " days",
+    )?;
+
+    let function = &raw.function;
+    c.range(
+        "function.memory_mb",
+        function.memory_mb.into(),
+        128,
+        10_240,
+        " MB",
+    )?;
+    c.range(
+        "function.timeout_seconds",
+        function.timeout_seconds.into(),
+        1,
+        900,
+        " seconds",
+    )?;
+    c.range(
+        "function.reserved_concurrency",
+        function.reserved_concurrency.into(),
+        1,
+        1_000,
+        "",
+    )?;
+
+    c.range(
+        "api.throttle_rate",
+        raw.api.throttle_rate.into(),
+        1,
+        10_000,
+        " requests per second",
+    )?;
+    c.range(
+        "api.throttle_burst",
+        raw.api.throttle_burst.into(),
+        1,
+        5_000,
+        " requests",
+    )?;
+
+    if !LOG_RETENTION_DAYS.contains(&raw.logs.retention_days) {
+        let allowed: Vec<String> = LOG_RETENTION_DAYS.iter().map(u32::to_string).collect();
+        return Err(c.fail(
+            "logs.retention_days",
+            format!(
+                "{} is not a retention CloudWatch Logs offers, allowed: {}",
+                raw.logs.retention_days,
+                allowed.join(", ")
+            ),
+        ));
+    }
+
+    let alarms = &raw.alarms;
+    if let Some(email) = &alarms.email {
+        c.check(
+            "alarms.email",
+            is_email(email),
+            email,
+            "an email address such as ops@example.com",
+        )?;
+    }
+    for (key, value) in [
+        ("alarms.function_errors", alarms.function_errors),
+        ("alarms.function_throttles", alarms.function_throttles),
+        ("alarms.api_5xx_errors", alarms.api_5xx_errors),
+        ("alarms.table_throttles", alarms.table_throttles),
+        ("alarms.model_errors", alarms.model_errors),
+        ("alarms.model_throttles", alarms.model_throttles),
+        ("alarms.rate_limited", alarms.rate_limited),
+    ] {
+        c.range(key, value.into(), 1, 1_000_000, " per 5 minutes")?;
+    }
+    c.range(
+        "alarms.duration_percent_of_timeout",
+        alarms.duration_percent_of_timeout.into(),
+        1,
+        100,
+        " percent",
+    )?;
+    c.range(
+        "alarms.budget_used_percent",
+        alarms.budget_used_percent.into(),
+        1,
+        100,
+        " percent",
+    )?;
+    c.range(
+        "alarms.api_latency_p99_ms",
+        alarms.api_latency_p99_ms.into(),
+        1,
+        u64::from(function.timeout_seconds) * 1_000,
+        " ms (the function's timeout)",
+    )?;
+
+    if let Some(domain) = &raw.domain {
+        c.check(
+            "domain.name",
+            is_domain(&domain.name),
+            &domain.name,
+            "a DNS name such as chat.example.com",
+        )?;
+        c.check(
+            "domain.certificate_arn",
+            is_us_east_1_certificate(&domain.certificate_arn),
+            &domain.certificate_arn,
+            "an ACM certificate ARN in us-east-1 (arn:aws:acm:us-east-1:<account>:certificate/<id>), as CloudFront requires",
+        )?;
+    }
+
+    Ok(Environment {
+        name: name.to_owned(),
+        stack_name: raw.stack_name,
+        region: raw.region,
+        account_id: raw.account_id,
+        default_model: raw.models.default,
+        models: raw
+            .models
+            .allowed
+            .into_iter()
+            .map(|m| Model {
+                id: m.id,
+                name: m.name,
+            })
+            .collect(),
+        system_prompt: raw.chat.system_prompt,
+        max_output_tokens: raw.chat.max_output_tokens,
+        rate_limit: RateLimit {
+            requests: raw.chat.rate_limit_requests,
+            window_seconds: raw.chat.rate_limit_window_seconds,
+        },
+        daily_token_budget: raw.chat.daily_token_budget,
+        history_days: raw.chat.history_days,
+        function: FunctionSettings {
+            memory_mb: raw.function.memory_mb,
+            timeout_seconds: raw.function.timeout_seconds,
+            reserved_concurrency: raw.function.reserved_concurrency,
+            architecture: match raw.function.architecture {
+                file::Architecture::X86_64 => Architecture::X86_64,
+                file::Architecture::Arm64 => Architecture::Arm64,
+            },
+        },
+        api: ApiSettings {
+            throttle_rate: raw.api.throttle_rate,
+            throttle_burst: raw.api.throttle_burst,
+        },
+        log_retention_days: raw.logs.retention_days,
+        alarms: AlarmSettings {
+            email: raw.alarms.email,
+            function_errors: raw.alarms.function_errors,
+            function_throttles: raw.alarms.function_throttles,
+            duration_percent_of_timeout: raw.alarms.duration_percent_of_timeout,
+            api_5xx_errors: raw.alarms.api_5xx_errors,
+            api_latency_p99_ms: raw.alarms.api_latency_p99_ms,
+            table_throttles: raw.alarms.table_throttles,
+            model_errors: raw.alarms.model_errors,
+            model_throttles: raw.alarms.model_throttles,
+            rate_limited: raw.alarms.rate_limited,
+            budget_used_percent: raw.alarms.budget_used_percent,
+        },
+        table: TableSettings {
+            point_in_time_recovery: raw.table.point_in_time_recovery,
+            deletion_protection: raw.table.deletion_protection,
+        },
+        domain: raw.domain.map(|d| Domain {
+            name: d.name,
+            certificate_arn: d.certificate_arn,
+        }),
+    })
+}
+
+fn is_stack_name(s: &str) -> bool {
+    s.len() <= 128
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// `us-east-1`, `ap-southeast-2`, `us-gov-west-1`: lowercase words and a number.
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].parse::<u8>().is_ok()
+}
+
+fn is_model_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 200
+        && s.contains('.')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_'))
+}
+
+fn is_email(s: &str) -> bool {
+    s.split_once('@').is_some_and(|(user, host)| {
+        !user.is_empty() && is_domain(host) && !s.contains(char::is_whitespace)
+    })
+}
+
+fn is_domain(s: &str) -> bool {
+    s.len() <= 253
+        && s.contains('.')
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        })
+}
+
+fn is_us_east_1_certificate(s: &str) -> bool {
+    s.strip_prefix("arn:aws:acm:us-east-1:")
+        .and_then(|rest| rest.split_once(":certificate/"))
+        .is_some_and(|(account, id)| {
+            account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && !id.is_empty()
+        })
+}
