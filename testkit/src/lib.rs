@@ -1,3 +1,4 @@
 //! Local stand-ins for AWS services, for tests and benchmarks.
 
+pub mod bedrock;
 pub mod runtime_api;
