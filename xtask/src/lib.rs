@@ -10,6 +10,7 @@ pub mod diff;
 pub mod env;
 pub mod outputs;
 pub mod stack;
+pub mod review;
 pub mod synth;
 pub mod test;
 pub mod tools;

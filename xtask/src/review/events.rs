@@ -1,0 +1,210 @@
+//! Stack events while a deploy runs, and what went wrong when it fails.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::Palette;
+
+/// One entry of DescribeStackEvents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StackEvent {
+    pub event_id: String,
+    /// RFC 3339, UTC.
+    pub timestamp: String,
+    pub logical_id: String,
+    pub physical_id: Option<String>,
+    pub resource_type: String,
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+impl StackEvent {
+    /// Whether the event is about the stack itself rather than one of its resources.
+    pub fn is_stack(&self) -> bool {
+        self.resource_type == "AWS::CloudFormation::Stack"
+    }
+}
+
+/// One event on one line: time, status, logical ID, type, reason.
+pub fn render_event(event: &StackEvent, palette: Palette) -> String {
+    let time = event.timestamp.get(11..19).unwrap_or(&event.timestamp);
+    let status = format!("{:<28}", event.status);
+    let status = paint_status(&event.status, &status, palette);
+    let mut line = format!(
+        "{}  {status}  {:<24}  {}",
+        palette.dim(time),
+        event.logical_id,
+        palette.dim(&event.resource_type)
+    );
+    if let Some(reason) = event.reason.as_deref().filter(|r| !r.is_empty()) {
+        line.push_str("  ");
+        line.push_str(reason);
+    }
+    line
+}
+
+fn paint_status(status: &str, text: &str, palette: Palette) -> String {
+    if status.ends_with("_FAILED") {
+        palette.red(text)
+    } else if status.contains("ROLLBACK") || status.starts_with("DELETE_") {
+        palette.yellow(text)
+    } else if status.ends_with("_COMPLETE") {
+        palette.green(text)
+    } else {
+        text.to_owned()
+    }
+}
+
+/// A resource that failed, with CloudFormation's reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    pub logical_id: String,
+    pub resource_type: String,
+    pub status: String,
+    pub reason: String,
+}
+
+/// The failures among `events` (oldest first): the first failure of each resource, in the
+/// order they happened. Resources CloudFormation only cancelled because another one failed
+/// are left out when a real cause is there. When no resource failed, the stack's own failure.
+pub fn failures(events: &[StackEvent]) -> Vec<Failure> {
+    let failed: Vec<&StackEvent> = events
+        .iter()
+        .filter(|e| e.status.ends_with("_FAILED"))
+        .collect();
+    let resources: Vec<&StackEvent> = failed.iter().copied().filter(|e| !e.is_stack()).collect();
+    let real: Vec<&StackEvent> = resources
+        .iter()
+        .copied()
+        .filter(|e| !is_cancellation(e.reason.as_deref().unwrap_or("")))
+        .collect();
+    let chosen = if !real.is_empty() {
+        real
+    } else if !resources.is_empty() {
+        resources
+    } else {
+        failed
+    };
+    let mut seen = Vec::new();
+    let mut out = Vec::new();
+    for event in chosen {
+        if seen.contains(&&event.logical_id) {
+            continue;
+        }
+        seen.push(&event.logical_id);
+        out.push(Failure {
+            logical_id: event.logical_id.clone(),
+            resource_type: event.resource_type.clone(),
+            status: event.status.clone(),
+            reason: event
+                .reason
+                .clone()
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(|| "no reason given".to_owned()),
+        });
+    }
+    out
+}
+
+fn is_cancellation(reason: &str) -> bool {
+    let reason = reason.to_ascii_lowercase();
+    reason.contains("cancelled") || reason.contains("canceled")
+}
+
+/// What failed, one block per resource, under a line naming the stack's final state.
+pub fn render_failures(
+    stack_name: &str,
+    final_status: &str,
+    failures: &[Failure],
+    palette: Palette,
+) -> String {
+    let mut out = palette.red(&palette.bold(&format!(
+        "Deploying {stack_name} failed: the stack is {final_status}"
+    )));
+    out.push('\n');
+    if failures.is_empty() {
+        out.push_str("  CloudFormation gave no reason; see the stack's events in the console\n");
+    }
+    for failure in failures {
+        out.push_str(&format!(
+            "  {} {} ({}) {}\n",
+            palette.red("✗"),
+            palette.bold(&failure.logical_id),
+            failure.resource_type,
+            failure.status
+        ));
+        for line in failure.reason.lines() {
+            out.push_str(&format!("      {line}\n"));
+        }
+    }
+    if final_status.ends_with("ROLLBACK_COMPLETE") && final_status.starts_with("UPDATE") {
+        out.push_str("  The stack was rolled back to its previous state and still serves it\n");
+    }
+    out
+}
+
+/// Why a stack in `ROLLBACK_COMPLETE` must be deleted before it can be deployed again.
+pub fn explain_rollback_complete(stack_name: &str) -> String {
+    format!(
+        "Stack {stack_name} is in ROLLBACK_COMPLETE: its first create failed and CloudFormation \
+         rolled it back.\nSuch a stack cannot be updated; it has to be deleted and created \
+         again. It holds no resources except any kept by a Retain deletion policy.\n"
+    )
+}
+
+/// The live progress line of a running deploy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub stack_name: String,
+    pub stack_status: String,
+    pub done: usize,
+    pub in_progress: usize,
+    pub failed: usize,
+    pub elapsed_seconds: f64,
+}
+
+impl Progress {
+    /// Counts each resource by its latest status in `events` (oldest first).
+    pub fn from_events(
+        stack_name: &str,
+        stack_status: &str,
+        events: &[StackEvent],
+        elapsed_seconds: f64,
+    ) -> Progress {
+        let mut latest: BTreeMap<&str, &str> = BTreeMap::new();
+        for event in events.iter().filter(|e| !e.is_stack()) {
+            latest.insert(&event.logical_id, &event.status);
+        }
+        let count = |f: fn(&str) -> bool| latest.values().filter(|s| f(s)).count();
+        Progress {
+            stack_name: stack_name.to_owned(),
+            stack_status: stack_status.to_owned(),
+            done: count(|s| s.ends_with("_COMPLETE") || s.ends_with("_SKIPPED")),
+            in_progress: count(|s| s.ends_with("_IN_PROGRESS")),
+            failed: count(|s| s.ends_with("_FAILED")),
+            elapsed_seconds,
+        }
+    }
+}
+
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+/// `⠋ chatbot-dev UPDATE_IN_PROGRESS  5 done, 2 in progress  12.3s`; `tick` turns the spinner.
+pub fn render_progress(progress: &Progress, tick: usize, palette: Palette) -> String {
+    let mut counts = vec![
+        format!("{} done", progress.done),
+        format!("{} in progress", progress.in_progress),
+    ];
+    if progress.failed > 0 {
+        counts.push(palette.red(&format!("{} failed", progress.failed)));
+    }
+    format!(
+        "{} {} {}  {}  {}",
+        palette.cyan(SPINNER[tick % SPINNER.len()]),
+        palette.bold(&progress.stack_name),
+        paint_status(&progress.stack_status, &progress.stack_status, palette),
+        counts.join(", "),
+        palette.dim(&format!("{:.1}s", progress.elapsed_seconds))
+    )
+}

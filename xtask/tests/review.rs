@@ -1,0 +1,317 @@
+//! What a person sees of a deploy, checked against fixtures shaped like CloudFormation's
+//! documented answers (DescribeChangeSet with Replacement and Details, DescribeStackEvents with
+//! rollback states, error responses). Snapshots live in `tests/snapshots/`; refresh them with
+//! `UPDATE_EXPECT=1 cargo test -p xtask --test review` and read the diff before committing.
+
+use std::collections::BTreeMap;
+
+use expect_test::expect_file;
+use xtask::review::{
+    self, ChangeKind, Palette, Progress, Review, StackEvent,
+    wire::{DescribeChangeSet, DescribeStackEvents, ErrorResponse},
+};
+
+fn fixture(name: &str) -> String {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+}
+
+fn change_set(name: &str) -> DescribeChangeSet {
+    serde_json::from_str(&fixture(name)).expect("fixture is a DescribeChangeSet answer")
+}
+
+fn events(name: &str) -> Vec<StackEvent> {
+    let answer: DescribeStackEvents =
+        serde_json::from_str(&fixture(name)).expect("fixture is a DescribeStackEvents answer");
+    answer.oldest_first()
+}
+
+/// The review `diff` builds for the update fixture: the change set, the deployed parameters,
+/// and the deployed and new templates.
+fn update_review() -> Review {
+    let answer = change_set("change_set_update.json");
+    let deployed_parameters = BTreeMap::from([
+        (
+            "CodeBucket".to_owned(),
+            "chatbot-artifacts-123456789012-eu-west-1".to_owned(),
+        ),
+        (
+            "CodeKey".to_owned(),
+            "bootstrap/3f1c9a0d5e7b2c4a6f8e0d1b3a5c7e9f1b3d5f7a9c1e3a5b7d9f1a3c5e7b9d1f.zip"
+                .to_owned(),
+        ),
+    ]);
+    let before = fixture("template_before.yaml");
+    let after = fixture("template_after.yaml");
+    Review::new(
+        "chatbot-dev",
+        ChangeKind::Update,
+        answer.resource_changes(),
+        review::parameter_changes(&deployed_parameters, &answer.parameter_values()),
+        review::diff_statements(&review::statements(&before), &review::statements(&after)),
+        review::template_diff(&before, &after, "deployed", "templates/dev.yaml"),
+    )
+}
+
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn update_review_as_text() {
+    let text = review::render_review(&update_review(), Palette::PLAIN);
+    assert!(!text.contains('\x1b'), "plain output has no colour codes");
+    expect_file!["snapshots/review_update.txt"].assert_eq(&text);
+}
+
+#[test]
+fn update_review_in_colour_is_the_same_text_with_colours() {
+    let review = update_review();
+    let coloured = review::render_review(&review, Palette { color: true });
+    assert!(coloured.contains("\x1b[32m+ "), "added lines are green");
+    assert!(coloured.contains("\x1b[31m-/+"), "replacements are red");
+    assert_eq!(
+        strip_ansi(&coloured),
+        review::render_review(&review, Palette::PLAIN)
+    );
+}
+
+#[test]
+fn update_review_counts_replacements() {
+    let review = update_review();
+    assert_eq!(
+        review.summary.line(),
+        "Plan: 1 to add, 3 to change, 1 to remove, 1 replacement (1 more conditional)"
+    );
+    assert!(review.has_changes());
+}
+
+#[test]
+fn update_review_as_json() {
+    let json = serde_json::to_string_pretty(&review::review_json(&update_review())).unwrap();
+    expect_file!["snapshots/review_update.json"].assert_eq(&json);
+}
+
+#[test]
+fn duplicate_details_merge_into_one_property_with_every_cause() {
+    let changes = change_set("change_set_update.json").resource_changes();
+    let function = changes
+        .iter()
+        .find(|c| c.logical_id == "ChatFunction")
+        .expect("the function changes");
+    let code: Vec<_> = function
+        .details
+        .iter()
+        .filter(|d| d.path == "Code.S3Key")
+        .collect();
+    assert_eq!(code.len(), 1, "one line per property");
+    assert_eq!(
+        code[0].causes,
+        ["ParameterReference CodeKey", "DirectModification"]
+    );
+    assert!(
+        !code[0].dynamic,
+        "a static evaluation wins over a dynamic one"
+    );
+    let table = function
+        .details
+        .iter()
+        .find(|d| d.path == "Environment.Variables.CHATBOT_TABLE")
+        .expect("the table reference shows");
+    assert!(table.dynamic);
+}
+
+#[test]
+fn new_stack_shows_everything_added() {
+    let answer = change_set("change_set_create.json");
+    let template = fixture("template_after.yaml");
+    let review = Review::new(
+        "chatbot-dev",
+        ChangeKind::Create,
+        answer.resource_changes(),
+        review::parameter_changes(&BTreeMap::new(), &answer.parameter_values()),
+        review::diff_statements(&[], &review::statements(&template)),
+        review::template_diff("", &template, "deployed (none)", "templates/dev.yaml"),
+    );
+    assert_eq!(
+        review.summary.line(),
+        "Plan: 4 to add, 0 to change, 0 to remove, 0 replacements"
+    );
+    assert!(review.iam.iter().all(|change| change.added));
+    let text = review::render_review(&review, Palette::PLAIN);
+    assert!(
+        text.lines()
+            .filter(|l| l.starts_with("  +") && !l.starts_with("  +++"))
+            .count()
+            > 40,
+        "every template line shows as added"
+    );
+    expect_file!["snapshots/review_create.txt"].assert_eq(&text);
+}
+
+#[test]
+fn empty_change_set_is_recognised_and_reads_as_no_changes() {
+    let answer = change_set("change_set_empty.json");
+    assert!(answer.is_empty_change_set());
+    assert!(!change_set("change_set_update.json").is_empty_change_set());
+    let template = fixture("template_after.yaml");
+    let review = Review::new(
+        "chatbot-dev",
+        ChangeKind::Update,
+        answer.resource_changes(),
+        Vec::new(),
+        Vec::new(),
+        review::template_diff(&template, &template, "deployed", "templates/dev.yaml"),
+    );
+    assert!(!review.has_changes());
+    expect_file!["snapshots/review_none.txt"]
+        .assert_eq(&review::render_review(&review, Palette::PLAIN));
+}
+
+#[test]
+fn iam_changes_mark_what_broadens_access() {
+    let before = review::statements(&fixture("template_before.yaml"));
+    let after = review::statements(&fixture("template_after.yaml"));
+    let changes = review::diff_statements(&before, &after);
+    let summary: Vec<(bool, &str, &str, bool)> = changes
+        .iter()
+        .map(|c| {
+            (
+                c.added,
+                c.statement.source.as_str(),
+                c.statement.effect.as_str(),
+                c.broadens,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (false, "ChatFunction", "Allow", false),
+            (false, "SiteBucketPolicy", "Deny", true),
+            (true, "ChatFunction", "Allow", true),
+            (true, "ChatFunction", "Allow", true),
+            (true, "ApiInvokePermission", "Allow", true),
+        ]
+    );
+    assert!(
+        changes[3].statement.has_wildcard(),
+        "logs:* on * is a wildcard"
+    );
+    assert!(!changes[2].statement.has_wildcard());
+    expect_file!["snapshots/iam.txt"].assert_eq(&review::render_iam(&changes, Palette::PLAIN));
+}
+
+#[test]
+fn unchanged_policies_give_no_iam_changes() {
+    let template = review::statements(&fixture("template_after.yaml"));
+    assert_eq!(template.len(), 5);
+    assert!(review::diff_statements(&template, &template).is_empty());
+}
+
+#[test]
+fn events_render_one_line_each() {
+    let text: String = events("stack_events_create_failed.json")
+        .iter()
+        .map(|e| review::render_event(e, Palette::PLAIN) + "\n")
+        .collect();
+    expect_file!["snapshots/events_create_failed.txt"].assert_eq(&text);
+}
+
+#[test]
+fn failed_create_names_the_cause_not_the_cancellations() {
+    let failures = review::failures(&events("stack_events_create_failed.json"));
+    let names: Vec<&str> = failures.iter().map(|f| f.logical_id.as_str()).collect();
+    assert_eq!(names, ["ChatFunction"]);
+    assert!(failures[0].reason.contains("NoSuchKey"));
+    let text = review::render_failures(
+        "chatbot-dev",
+        "ROLLBACK_COMPLETE",
+        &failures,
+        Palette::PLAIN,
+    ) + &review::explain_rollback_complete("chatbot-dev");
+    expect_file!["snapshots/failure_create.txt"].assert_eq(&text);
+}
+
+#[test]
+fn failed_update_says_the_stack_was_rolled_back() {
+    let failures = review::failures(&events("stack_events_update_rollback.json"));
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].status, "UPDATE_FAILED");
+    let text = review::render_failures(
+        "chatbot-dev",
+        "UPDATE_ROLLBACK_COMPLETE",
+        &failures,
+        Palette::PLAIN,
+    );
+    expect_file!["snapshots/failure_update.txt"].assert_eq(&text);
+}
+
+#[test]
+fn only_cancellations_still_name_the_resources() {
+    let cancelled: Vec<StackEvent> = events("stack_events_create_failed.json")
+        .into_iter()
+        .filter(|e| e.logical_id != "ChatFunction")
+        .collect();
+    let failures = review::failures(&cancelled);
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].logical_id, "SiteBucket");
+    assert_eq!(failures[0].reason, "Resource creation cancelled");
+}
+
+#[test]
+fn progress_counts_resources_by_their_latest_status() {
+    let all = events("stack_events_update_rollback.json");
+    let midway = &all[..3];
+    let progress = Progress::from_events("chatbot-dev", "UPDATE_IN_PROGRESS", midway, 12.34);
+    assert_eq!(
+        (progress.done, progress.in_progress, progress.failed),
+        (1, 1, 0)
+    );
+    assert_eq!(
+        review::render_progress(&progress, 3, Palette::PLAIN),
+        "⠸ chatbot-dev UPDATE_IN_PROGRESS  1 done, 1 in progress  12.3s"
+    );
+    let failed = Progress::from_events(
+        "chatbot-dev",
+        "UPDATE_ROLLBACK_IN_PROGRESS",
+        &all[..4],
+        20.0,
+    );
+    assert_eq!(failed.failed, 1);
+}
+
+#[test]
+fn error_responses_become_sentences_with_a_next_step() {
+    let responses: Vec<ErrorResponse> =
+        serde_json::from_str(&fixture("errors.json")).expect("fixture is a list of errors");
+    let text: String = responses
+        .iter()
+        .map(|r| review::explain_api_error(&r.error.code, &r.error.message) + "\n")
+        .collect();
+    for line in text.lines() {
+        assert!(!line.ends_with('.'), "no trailing period: {line}");
+    }
+    expect_file!["snapshots/errors.txt"].assert_eq(&text);
+}
+
+#[test]
+fn colours_only_on_a_terminal_without_no_color() {
+    assert!(Palette::new(true, None).color);
+    assert!(Palette::new(true, Some("")).color);
+    assert!(!Palette::new(true, Some("1")).color);
+    assert!(!Palette::new(false, None).color);
+}
