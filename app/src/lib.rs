@@ -1,4 +1,46 @@
 //! The chatbot service: one axum router that runs in Lambda and locally.
+//!
+//! Entry points build the clients ([`main.rs`] for Lambda, `bin/local.rs` for `cargo xtask
+//! dev`) and hand an [`AppState`] to [`router`]; everything below works without AWS.
 
 pub use chatbot_contract as contract;
+
+pub mod chat;
+pub mod client_ip;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod lambda;
+pub mod logging;
+pub mod metrics;
+pub mod model;
 pub mod store;
+
+use std::net::SocketAddr;
+
+pub use config::{Config, Tuning};
+pub use http::{router, router_with_site};
+
+/// What every request handler shares: settings, the store, the model and the metrics sink.
+pub struct AppState {
+    pub config: Config,
+    pub tuning: Tuning,
+    pub store: store::Store,
+    pub model: model::Model,
+    pub metrics: metrics::Metrics,
+}
+
+/// Serves `router` on `listener` with hyper until `shutdown` completes, then lets the open
+/// requests finish. Requests carry their TCP peer, which the rate limit counts them against.
+pub async fn serve_local(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

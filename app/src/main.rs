@@ -1,6 +1,49 @@
-//! The Lambda entry point (`bootstrap`).
+//! The Lambda entry point (`bootstrap`): reads the configuration, builds the SDK clients once,
+//! and serves the router through Lambda's response streaming.
 
-fn main() {
-    eprintln!("the chat service is not built yet");
-    std::process::exit(1);
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chatbot::contract::env_vars;
+use chatbot::metrics::Metrics;
+use chatbot::model::{Bedrock, Model, bedrock_config};
+use chatbot::store::{DynamoStore, Store};
+use chatbot::{AppState, Config, Tuning};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    chatbot::logging::init_json();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            tracing::error!("cannot start: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(table) = config.table_name.clone() else {
+        tracing::error!(
+            "cannot start: the environment variable {} is not set",
+            env_vars::TABLE_NAME
+        );
+        return ExitCode::FAILURE;
+    };
+
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let bedrock = aws_sdk_bedrockruntime::Client::from_conf(bedrock_config((&sdk).into()).build());
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let state = AppState {
+        metrics: Metrics::stdout(&config.environment),
+        config,
+        tuning: Tuning::default(),
+        store: Store::Dynamo(DynamoStore::new(dynamo, table)),
+        model: Model::Bedrock(Bedrock::new(bedrock)),
+    };
+    let router = chatbot::router(Arc::new(state));
+    match lambda_http::run_with_streaming_response(chatbot::lambda::handler(router)).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("the Lambda runtime stopped: {err}");
+            ExitCode::FAILURE
+        }
+    }
 }

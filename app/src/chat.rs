@@ -1,0 +1,565 @@
+//! One chat turn: rate limit, budget, save the user's message, build the history, call the
+//! model (retrying only before anything reached the client), answer as JSON or as a stream,
+//! save the answer, count the tokens, write the metrics.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::response::Response;
+use bytes::Bytes;
+use serde_json::json;
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+use crate::AppState;
+use crate::clock;
+use crate::config::ModelInfo;
+use crate::contract::metrics as names;
+use crate::http::{ApiError, sse, store_failed};
+use crate::metrics::Unit;
+use crate::model::{
+    FailureKind, ModelError, ModelRequest, ModelStream, Reply, RetryPolicy, StreamEvent, Turn,
+    Usage, estimate_tokens,
+};
+use crate::store::{Admission, Message, Role, SessionId};
+
+/// A validated chat request.
+#[derive(Debug, Clone)]
+pub struct ChatInput {
+    pub message: String,
+    /// The conversation to continue; a new one when absent.
+    pub session: Option<SessionId>,
+    /// The allowlisted model to answer with.
+    pub model: ModelInfo,
+}
+
+/// A turn admitted and saved, ready for the model.
+pub struct ChatTurn {
+    session: SessionId,
+    model: ModelInfo,
+    request: ModelRequest,
+}
+
+/// The JSON answer of `POST /api/chat`.
+#[derive(Debug, serde::Serialize)]
+pub struct ChatReply {
+    pub session_id: String,
+    pub reply: String,
+    pub model: String,
+    pub usage: Usage,
+    pub stop_reason: String,
+}
+
+/// Admits the request (rate limit, budget), then saves the user's message before any model
+/// call, so no later failure loses it.
+pub async fn start_turn(
+    state: &AppState,
+    client: Option<IpAddr>,
+    input: ChatInput,
+) -> Result<ChatTurn, ApiError> {
+    let config = &state.config;
+    let now_ms = clock::now_ms();
+    let now = now_ms.div_euclid(1000);
+
+    let window = i64::from(config.rate_window_seconds);
+    let window_start = now - now.rem_euclid(window);
+    // Without a known address every such request shares one bucket: stricter, never looser.
+    let client = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let admission = state
+        .store
+        .admit_request(
+            &client,
+            window_start,
+            config.rate_limit,
+            window_start + window + 60,
+        )
+        .await
+        .map_err(|err| store_failed(state, &err))?;
+    if admission == Admission::Limited {
+        state.metrics.count(names::RATE_LIMITED);
+        tracing::info!(client = %client, "rate limited");
+        return Err(ApiError::rate_limited(
+            u64::try_from(window_start + window - now).unwrap_or(1),
+        ));
+    }
+
+    let spent = state
+        .store
+        .tokens_spent(&clock::utc_day(now))
+        .await
+        .map_err(|err| store_failed(state, &err))?;
+    if spent >= config.daily_token_budget {
+        state.metrics.count(names::BUDGET_EXHAUSTED);
+        tracing::warn!(
+            spent,
+            budget = config.daily_token_budget,
+            "daily token budget spent"
+        );
+        return Err(ApiError::budget_exhausted());
+    }
+
+    let session = input.session.unwrap_or_else(SessionId::new_random);
+    let past = match input.session {
+        Some(session) => state
+            .store
+            .recent_messages(session, state.tuning.history_messages)
+            .await
+            .map_err(|err| store_failed(state, &err))?,
+        None => Vec::new(),
+    };
+    let message = Message {
+        role: Role::User,
+        content: input.message.clone(),
+        created_at_ms: now_ms,
+        model: Some(input.model.id.clone()),
+        tokens: None,
+        incomplete: false,
+    };
+    state
+        .store
+        .append_message(session, &message, config.history_expiry(now))
+        .await
+        .map_err(|err| store_failed(state, &err))?;
+
+    let mut messages = history(&past, state.tuning.history_chars);
+    messages.push(Turn {
+        role: Role::User,
+        text: input.message,
+    });
+    Ok(ChatTurn {
+        session,
+        request: ModelRequest {
+            model_id: input.model.id.clone(),
+            system_prompt: config.system_prompt.clone(),
+            messages,
+            max_output_tokens: config.max_output_tokens,
+        },
+        model: input.model,
+    })
+}
+
+/// The past of a conversation as the model wants it: starting with a user message, roles
+/// alternating, ending with an answer (a question left unanswered by a failed turn is left
+/// out), and no more than `max_chars` characters, dropping the oldest exchanges first.
+pub fn history(past: &[Message], max_chars: usize) -> Vec<Turn> {
+    let mut turns: Vec<Turn> = Vec::new();
+    for message in past.iter().filter(|m| !m.content.trim().is_empty()) {
+        match turns.last_mut() {
+            Some(last) if last.role == message.role => {
+                if message.role == Role::User {
+                    // The earlier question went unanswered; the later one stands for both.
+                    last.text.clone_from(&message.content);
+                } else {
+                    last.text.push_str("\n\n");
+                    last.text.push_str(&message.content);
+                }
+            }
+            None if message.role == Role::Assistant => {}
+            _ => turns.push(Turn {
+                role: message.role,
+                text: message.content.clone(),
+            }),
+        }
+    }
+    if turns.last().is_some_and(|t| t.role == Role::User) {
+        turns.pop();
+    }
+    let mut total: usize = turns.iter().map(|t| t.text.chars().count()).sum();
+    while total > max_chars && turns.len() >= 2 {
+        total -= turns[0].text.chars().count() + turns[1].text.chars().count();
+        turns.drain(..2);
+    }
+    turns
+}
+
+/// Drops the oldest exchange (a question and its answer); `false` when only the new message
+/// is left.
+fn drop_oldest_exchange(messages: &mut Vec<Turn>) -> bool {
+    if messages.len() < 3 {
+        return false;
+    }
+    messages.drain(..2);
+    true
+}
+
+fn retry_policy(state: &AppState) -> RetryPolicy {
+    RetryPolicy {
+        attempts: state.tuning.model_attempts.max(1),
+        base: state.tuning.retry_base,
+        max: state.tuning.retry_max,
+    }
+}
+
+/// Runs `call` until it succeeds, fails for good, or has used the attempts left in
+/// `attempts`, sleeping with backoff and jitter between tries.
+async fn with_retries<T, F, Fut>(
+    state: &AppState,
+    attempts: &mut u32,
+    mut call: F,
+) -> Result<T, ModelError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ModelError>>,
+{
+    let policy = retry_policy(state);
+    loop {
+        *attempts += 1;
+        match call().await {
+            Ok(value) => return Ok(value),
+            Err(err) => {
+                if err.kind == FailureKind::Throttled {
+                    state.metrics.count(names::MODEL_THROTTLES);
+                }
+                if !err.kind.is_retriable() || *attempts >= policy.attempts {
+                    return Err(err);
+                }
+                let pause = policy.backoff(*attempts);
+                tracing::warn!(
+                    error = %err.message,
+                    kind = ?err.kind,
+                    attempt = *attempts,
+                    pause_ms = pause.as_millis() as u64,
+                    "model call failed, retrying"
+                );
+                tokio::time::sleep(pause).await;
+            }
+        }
+    }
+}
+
+/// Calls the model with retries, and with fewer past messages while it says the
+/// conversation is too long.
+async fn call_trimming<T, F, Fut>(
+    state: &AppState,
+    request: &mut ModelRequest,
+    attempts: &mut u32,
+    call: F,
+) -> Result<T, ModelError>
+where
+    F: Fn(ModelRequest) -> Fut,
+    Fut: Future<Output = Result<T, ModelError>>,
+{
+    loop {
+        let snapshot = request.clone();
+        match with_retries(state, attempts, || call(snapshot.clone())).await {
+            Err(err)
+                if err.kind == FailureKind::InputTooLong
+                    && drop_oldest_exchange(&mut request.messages) =>
+            {
+                tracing::info!(
+                    messages = request.messages.len(),
+                    "conversation too long for the model, dropped the oldest exchange"
+                );
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Answers the turn as one JSON object (Converse).
+pub async fn answer_json(state: &AppState, mut turn: ChatTurn) -> Result<ChatReply, ApiError> {
+    let started = Instant::now();
+    let mut attempts = 0;
+    let timeout = state.tuning.model_timeout;
+    let result = call_trimming(
+        state,
+        &mut turn.request,
+        &mut attempts,
+        |request| async move {
+            match tokio::time::timeout(timeout, state.model.converse(&request)).await {
+                Ok(result) => result,
+                Err(_) => Err(ModelError::new(
+                    FailureKind::Timeout,
+                    "the model did not answer in time",
+                )),
+            }
+        },
+    )
+    .await;
+    let reply: Reply = match result {
+        Ok(reply) => reply,
+        Err(err) => {
+            state.metrics.count(names::MODEL_ERRORS);
+            tracing::error!(error = %err.message, kind = ?err.kind, attempts, "model call failed");
+            return Err(ApiError::model(&err));
+        }
+    };
+    let latency_ms = started.elapsed().as_millis() as u64;
+    finish(state, &turn, &reply.text, reply.usage, false, latency_ms).await;
+    Ok(ChatReply {
+        session_id: turn.session.to_string(),
+        reply: reply.text,
+        model: turn.model.id,
+        usage: reply.usage,
+        stop_reason: reply.stop_reason,
+    })
+}
+
+/// Answers the turn as server-sent events (ConverseStream). The model is called, with
+/// retries, before the response starts, so a refusal still gets its HTTP status; from the
+/// `meta` event on, failures become an `error` event.
+pub async fn answer_stream(state: Arc<AppState>, mut turn: ChatTurn) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let mut attempts = 0;
+    let stream = match open_stream(&state, &mut turn.request, &mut attempts).await {
+        Ok(stream) => stream,
+        Err(err) => {
+            state.metrics.count(names::MODEL_ERRORS);
+            tracing::error!(error = %err.message, kind = ?err.kind, attempts, "model call failed");
+            return Err(ApiError::model(&err));
+        }
+    };
+    let (events, receiver) = mpsc::channel::<Bytes>(64);
+    let meta = sse::event(
+        "meta",
+        &json!({"session_id": turn.session.to_string(), "model": turn.model.id}),
+    );
+    // The channel is empty, so the first event always fits.
+    let _ = events.try_send(meta);
+    let heartbeat = state.tuning.heartbeat;
+    tokio::spawn(
+        relay(state, turn, stream, attempts, started, events).instrument(tracing::Span::current()),
+    );
+    Ok(sse::response(receiver, heartbeat))
+}
+
+async fn open_stream(
+    state: &AppState,
+    request: &mut ModelRequest,
+    attempts: &mut u32,
+) -> Result<ModelStream, ModelError> {
+    call_trimming(state, request, attempts, |request| async move {
+        state.model.converse_stream(&request).await
+    })
+    .await
+}
+
+/// Copies the model's stream to the client, then saves the answer (marked incomplete when it
+/// broke off) and sends `done` or `error`.
+async fn relay(
+    state: Arc<AppState>,
+    mut turn: ChatTurn,
+    mut stream: ModelStream,
+    mut attempts: u32,
+    started: Instant,
+    events: mpsc::Sender<Bytes>,
+) {
+    let mut text = String::new();
+    let mut usage: Option<Usage> = None;
+    let mut stop_reason = String::from("end_turn");
+    let mut failure: Option<ModelError> = None;
+    let mut client_gone = false;
+    let policy = retry_policy(&state);
+
+    loop {
+        let next = tokio::time::timeout(state.tuning.model_idle_timeout, stream.next()).await;
+        match next {
+            Ok(Ok(Some(StreamEvent::Text(delta)))) => {
+                text.push_str(&delta);
+                if events
+                    .send(sse::event("delta", &json!({"text": delta})))
+                    .await
+                    .is_err()
+                {
+                    client_gone = true;
+                    break;
+                }
+            }
+            Ok(Ok(Some(StreamEvent::Stop(reason)))) => stop_reason = reason,
+            Ok(Ok(Some(StreamEvent::Usage(reported)))) => usage = Some(reported),
+            Ok(Ok(None)) => break,
+            Ok(Err(err))
+                if text.is_empty() && err.kind.is_retriable() && attempts < policy.attempts =>
+            {
+                // Nothing of the answer reached the client yet, so another try is invisible.
+                if err.kind == FailureKind::Throttled {
+                    state.metrics.count(names::MODEL_THROTTLES);
+                }
+                tracing::warn!(error = %err.message, kind = ?err.kind, attempt = attempts, "model stream failed before its first token, retrying");
+                tokio::time::sleep(policy.backoff(attempts)).await;
+                match open_stream(&state, &mut turn.request, &mut attempts).await {
+                    Ok(reopened) => stream = reopened,
+                    Err(err) => {
+                        failure = Some(err);
+                        break;
+                    }
+                }
+            }
+            Ok(Err(err)) => {
+                failure = Some(err);
+                break;
+            }
+            Err(_) => {
+                failure = Some(ModelError::new(
+                    FailureKind::Timeout,
+                    format!(
+                        "the model was silent for {} seconds",
+                        state.tuning.model_idle_timeout.as_secs()
+                    ),
+                ));
+                break;
+            }
+        }
+    }
+
+    let latency_ms = started.elapsed().as_millis() as u64;
+    let incomplete = failure.is_some() || client_gone;
+    let usage = usage.unwrap_or_else(|| estimated_usage(&turn.request, &text));
+    finish(&state, &turn, &text, usage, incomplete, latency_ms).await;
+
+    if client_gone {
+        tracing::info!(
+            chars = text.len(),
+            "client went away mid-answer; saved what was written"
+        );
+        return;
+    }
+    let last = match failure {
+        None => sse::event(
+            "done",
+            &json!({"usage": usage, "stop_reason": stop_reason, "latency_ms": latency_ms}),
+        ),
+        Some(err) => {
+            state.metrics.count(names::MODEL_ERRORS);
+            tracing::error!(error = %err.message, kind = ?err.kind, chars = text.len(), "model stream failed");
+            let api = ApiError::model(&err);
+            sse::event("error", &json!({"code": api.code, "message": api.message}))
+        }
+    };
+    let _ = events.send(last).await;
+}
+
+fn estimated_usage(request: &ModelRequest, text: &str) -> Usage {
+    if text.is_empty() {
+        return Usage::default();
+    }
+    Usage {
+        input_tokens: request
+            .messages
+            .iter()
+            .map(|turn| estimate_tokens(&turn.text))
+            .sum::<u64>()
+            + estimate_tokens(&request.system_prompt),
+        output_tokens: estimate_tokens(text),
+    }
+}
+
+/// Saves the answer, adds its tokens to the day's spend, and writes the turn's metrics. A
+/// store failure here is logged and counted: the answer already reached the client.
+async fn finish(
+    state: &AppState,
+    turn: &ChatTurn,
+    text: &str,
+    usage: Usage,
+    incomplete: bool,
+    latency_ms: u64,
+) {
+    let now_ms = clock::now_ms();
+    let now = now_ms.div_euclid(1000);
+    if !text.is_empty() {
+        let answer = Message {
+            role: Role::Assistant,
+            content: text.to_owned(),
+            created_at_ms: now_ms,
+            model: Some(turn.model.id.clone()),
+            tokens: Some(usage.output_tokens),
+            incomplete,
+        };
+        if let Err(err) = state
+            .store
+            .append_message(turn.session, &answer, state.config.history_expiry(now))
+            .await
+        {
+            store_failed(state, &err);
+        }
+    }
+    let tokens = usage.input_tokens + usage.output_tokens;
+    let mut values = vec![
+        (names::INPUT_TOKENS, Unit::Count, usage.input_tokens as f64),
+        (
+            names::OUTPUT_TOKENS,
+            Unit::Count,
+            usage.output_tokens as f64,
+        ),
+        (names::MODEL_LATENCY, Unit::Milliseconds, latency_ms as f64),
+    ];
+    if tokens > 0 {
+        // The budget item lives a day past its day, then expires.
+        match state
+            .store
+            .add_tokens(&clock::utc_day(now), tokens, now + 2 * 86_400)
+            .await
+        {
+            Ok(total) => values.push((
+                names::BUDGET_USED_PERCENT,
+                Unit::Percent,
+                total as f64 * 100.0 / state.config.daily_token_budget as f64,
+            )),
+            Err(err) => {
+                store_failed(state, &err);
+            }
+        }
+    }
+    state.metrics.put(&values);
+    tracing::info!(
+        model = %turn.model.id,
+        input_tokens = usage.input_tokens,
+        output_tokens = usage.output_tokens,
+        latency_ms,
+        incomplete,
+        "chat turn finished"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(role: Role, content: &str) -> Message {
+        Message {
+            role,
+            content: content.to_owned(),
+            created_at_ms: 0,
+            model: None,
+            tokens: None,
+            incomplete: false,
+        }
+    }
+
+    fn turns(list: &[Turn]) -> Vec<(Role, &str)> {
+        list.iter().map(|t| (t.role, t.text.as_str())).collect()
+    }
+
+    #[test]
+    fn history_alternates_and_ends_with_an_answer() {
+        use Role::{Assistant as A, User as U};
+        let past = [
+            message(A, "orphan answer"),
+            message(U, "q1"),
+            message(A, "a1"),
+            message(U, "unanswered"),
+            message(U, "q2"),
+            message(A, "a2 part"),
+            message(A, "a2 rest"),
+            message(U, "failed turn"),
+        ];
+        assert_eq!(
+            turns(&history(&past, 10_000)),
+            [(U, "q1"), (A, "a1"), (U, "q2"), (A, "a2 part\n\na2 rest")]
+        );
+    }
+
+    #[test]
+    fn history_drops_the_oldest_exchanges_first() {
+        use Role::{Assistant as A, User as U};
+        let past = [
+            message(U, "aaaaaaaaaa"),
+            message(A, "bbbbbbbbbb"),
+            message(U, "cc"),
+            message(A, "dd"),
+        ];
+        assert_eq!(turns(&history(&past, 10)), [(U, "cc"), (A, "dd")]);
+        assert!(history(&past, 1).is_empty());
+    }
+}

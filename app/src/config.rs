@@ -1,0 +1,291 @@
+//! The service's configuration, read once at start from the `CHATBOT_*` environment variables
+//! named in [`chatbot_contract::env_vars`] (the template sets the same names).
+
+use std::time::Duration;
+
+use chatbot_contract::env_vars;
+
+/// Settings that differ per environment, from the Lambda environment variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub environment: String,
+    /// The DynamoDB table; absent in local runs that keep history in memory.
+    pub table_name: Option<String>,
+    /// The models a request may ask for, in the order the page lists them.
+    pub models: Vec<ModelInfo>,
+    pub default_model: String,
+    pub system_prompt: String,
+    pub max_output_tokens: u32,
+    /// Chat requests one client address may make per window.
+    pub rate_limit: u32,
+    pub rate_window_seconds: u32,
+    /// Tokens (input + output) the environment may spend per UTC day.
+    pub daily_token_budget: u64,
+    /// Days a conversation is kept.
+    pub history_days: u32,
+}
+
+/// A model a request may name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ModelInfo {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("the environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("the environment variable {name} is malformed: {reason}")]
+    Malformed { name: &'static str, reason: String },
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, so tests need no process environment.
+    /// Every variable but the table name is required.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| -> Result<String, ConfigError> {
+            match lookup(name) {
+                Some(value) if !value.trim().is_empty() => Ok(value),
+                _ => Err(ConfigError::Missing(name)),
+            }
+        };
+        let malformed = |name: &'static str, reason: &str| ConfigError::Malformed {
+            name,
+            reason: reason.to_owned(),
+        };
+
+        let environment = required(env_vars::ENVIRONMENT)?;
+        if !environment
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(malformed(
+                env_vars::ENVIRONMENT,
+                "use letters, digits, '-' and '_' only",
+            ));
+        }
+        let table_name = lookup(env_vars::TABLE_NAME).filter(|t| !t.trim().is_empty());
+
+        let models_text = required(env_vars::MODELS)?;
+        let models: Vec<ModelInfo> = serde_json::from_str(&models_text).map_err(|err| {
+            malformed(
+                env_vars::MODELS,
+                &format!("expected a JSON array of {{\"id\", \"name\"}} objects ({err})"),
+            )
+        })?;
+        if models.is_empty() {
+            return Err(malformed(env_vars::MODELS, "the list of models is empty"));
+        }
+        if let Some(blank) = models.iter().find(|m| m.id.trim().is_empty()) {
+            return Err(malformed(
+                env_vars::MODELS,
+                &format!("the model named {:?} has an empty id", blank.name),
+            ));
+        }
+        for (i, model) in models.iter().enumerate() {
+            if models[..i].iter().any(|m| m.id == model.id) {
+                return Err(malformed(
+                    env_vars::MODELS,
+                    &format!("the model {} is listed twice", model.id),
+                ));
+            }
+        }
+
+        let default_model = required(env_vars::DEFAULT_MODEL)?;
+        if !models.iter().any(|m| m.id == default_model) {
+            return Err(malformed(
+                env_vars::DEFAULT_MODEL,
+                &format!(
+                    "{default_model} is not one of the models in {}",
+                    env_vars::MODELS
+                ),
+            ));
+        }
+
+        let system_prompt = required(env_vars::SYSTEM_PROMPT)?;
+        let max_output_tokens = number(&lookup, env_vars::MAX_OUTPUT_TOKENS, 1, 1_000_000)?;
+        let rate_limit = number(&lookup, env_vars::RATE_LIMIT, 1, 1_000_000)?;
+        let rate_window_seconds = number(&lookup, env_vars::RATE_WINDOW_SECONDS, 1, 86_400)?;
+        let daily_token_budget = number(&lookup, env_vars::DAILY_TOKEN_BUDGET, 1, u64::MAX)?;
+        let history_days = number(&lookup, env_vars::HISTORY_DAYS, 1, 3_650)?;
+
+        Ok(Config {
+            environment,
+            table_name,
+            models,
+            default_model,
+            system_prompt,
+            max_output_tokens,
+            rate_limit,
+            rate_window_seconds,
+            daily_token_budget,
+            history_days,
+        })
+    }
+
+    /// The model to use for a request naming `requested`, or `None` when it is not allowlisted.
+    pub fn resolve_model(&self, requested: Option<&str>) -> Option<&ModelInfo> {
+        let id = requested.unwrap_or(&self.default_model);
+        self.models.iter().find(|m| m.id == id)
+    }
+
+    /// Seconds since the epoch at which an item written at `now_secs` expires.
+    pub fn history_expiry(&self, now_secs: i64) -> i64 {
+        now_secs + i64::from(self.history_days) * 86_400
+    }
+}
+
+fn number<T>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let text = lookup(name).ok_or(ConfigError::Missing(name))?;
+    let value: T = text.trim().parse().map_err(|_| ConfigError::Malformed {
+        name,
+        reason: format!("expected a whole number, found {text:?}"),
+    })?;
+    if value < min || value > max {
+        return Err(ConfigError::Malformed {
+            name,
+            reason: format!("{value} is outside {min}..={max}"),
+        });
+    }
+    Ok(value)
+}
+
+/// Limits and timings that do not differ per environment. Tests shorten the delays.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Largest chat message accepted, in characters.
+    pub max_message_chars: usize,
+    /// Most past messages sent to the model with a new one.
+    pub history_messages: usize,
+    /// Most characters of past messages sent to the model; older ones are dropped first.
+    pub history_chars: usize,
+    /// Most messages `GET /api/sessions/{id}/messages` returns (the latest ones).
+    pub history_page: usize,
+    /// A server-sent comment is written when the model has been silent this long.
+    pub heartbeat: Duration,
+    /// Model calls tried at most this many times on throttling and server errors.
+    pub model_attempts: u32,
+    /// First backoff before a retry; doubled per retry, with full jitter.
+    pub retry_base: Duration,
+    /// Largest backoff between two attempts.
+    pub retry_max: Duration,
+    /// A streamed answer fails when the model stays silent this long.
+    pub model_idle_timeout: Duration,
+    /// A JSON answer fails when the model takes longer than this in all.
+    pub model_timeout: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            max_body_bytes: 32 * 1024,
+            max_message_chars: 8_000,
+            history_messages: 40,
+            history_chars: 60_000,
+            history_page: 200,
+            heartbeat: Duration::from_secs(10),
+            model_attempts: 3,
+            retry_base: Duration::from_millis(200),
+            retry_max: Duration::from_secs(2),
+            model_idle_timeout: Duration::from_secs(120),
+            model_timeout: Duration::from_secs(240),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn base() -> HashMap<&'static str, String> {
+        HashMap::from([
+            (env_vars::ENVIRONMENT, "dev".to_owned()),
+            (
+                env_vars::MODELS,
+                r#"[{"id":"m1","name":"One"},{"id":"m2","name":"Two"}]"#.to_owned(),
+            ),
+            (env_vars::DEFAULT_MODEL, "m1".to_owned()),
+            (env_vars::SYSTEM_PROMPT, "Be brief.".to_owned()),
+            (env_vars::MAX_OUTPUT_TOKENS, "512".to_owned()),
+            (env_vars::RATE_LIMIT, "10".to_owned()),
+            (env_vars::RATE_WINDOW_SECONDS, "60".to_owned()),
+            (env_vars::DAILY_TOKEN_BUDGET, "100000".to_owned()),
+            (env_vars::HISTORY_DAYS, "30".to_owned()),
+        ])
+    }
+
+    fn load(vars: &HashMap<&'static str, String>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn reads_every_variable() {
+        let config = load(&base()).unwrap();
+        assert_eq!(config.environment, "dev");
+        assert_eq!(config.models.len(), 2);
+        assert_eq!(config.rate_limit, 10);
+        assert_eq!(config.table_name, None);
+        assert_eq!(config.resolve_model(None).unwrap().id, "m1");
+        assert_eq!(config.resolve_model(Some("m2")).unwrap().name, "Two");
+        assert_eq!(config.resolve_model(Some("m3")), None);
+    }
+
+    #[test]
+    fn each_missing_variable_is_named() {
+        for name in env_vars::ALL {
+            if name == env_vars::TABLE_NAME {
+                continue;
+            }
+            let mut vars = base();
+            vars.remove(name);
+            let err = load(&vars).unwrap_err();
+            assert_eq!(err, ConfigError::Missing(name));
+            assert!(err.to_string().contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn malformed_variables_are_named() {
+        let cases = [
+            (env_vars::RATE_LIMIT, "ten"),
+            (env_vars::RATE_LIMIT, "0"),
+            (env_vars::RATE_WINDOW_SECONDS, "-5"),
+            (env_vars::MAX_OUTPUT_TOKENS, "1.5"),
+            (env_vars::DAILY_TOKEN_BUDGET, "lots"),
+            (env_vars::HISTORY_DAYS, "99999"),
+            (env_vars::MODELS, "m1,m2"),
+            (env_vars::MODELS, "[]"),
+            (
+                env_vars::MODELS,
+                r#"[{"id":"a","name":"A"},{"id":"a","name":"B"}]"#,
+            ),
+            (env_vars::DEFAULT_MODEL, "m9"),
+            (env_vars::ENVIRONMENT, "dev env"),
+        ];
+        for (name, value) in cases {
+            let mut vars = base();
+            vars.insert(name, value.to_owned());
+            match load(&vars) {
+                Err(ConfigError::Malformed { name: got, .. }) => assert_eq!(got, name, "{value}"),
+                other => panic!("{name}={value}: expected malformed, got {other:?}"),
+            }
+        }
+    }
+}

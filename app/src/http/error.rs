@@ -1,0 +1,150 @@
+//! The error body every failed request gets: `{"error": {"code": "...", "message": "..."}}`.
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde_json::json;
+
+use crate::model::{FailureKind, ModelError};
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    /// Seconds, sent as `Retry-After`.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this path does not answer that method",
+        )
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is larger than {limit} bytes"),
+        )
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the request body as application/json in UTF-8",
+        )
+    }
+
+    pub fn rate_limited(retry_after: u64) -> Self {
+        ApiError {
+            retry_after: Some(retry_after.max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "too many requests from this address, try again in {} seconds",
+                    retry_after.max(1)
+                ),
+            )
+        }
+    }
+
+    pub fn budget_exhausted() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "budget_exhausted",
+            "the chatbot has used up today's token budget, try again tomorrow (UTC)",
+        )
+    }
+
+    pub fn store(err: &StoreError) -> Self {
+        tracing::error!(error = %err, "store operation failed");
+        ApiError {
+            retry_after: Some(2),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the conversation store is unavailable, try again shortly",
+            )
+        }
+    }
+
+    /// The answer for a model call that failed before anything reached the client.
+    pub fn model(err: &ModelError) -> Self {
+        let (status, code, message) = match err.kind {
+            FailureKind::Throttled => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "model_throttled",
+                "the model is busy, try again in a few seconds".to_owned(),
+            ),
+            FailureKind::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "model_unavailable",
+                "the model is unavailable right now, try again shortly".to_owned(),
+            ),
+            FailureKind::Timeout => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "model_timeout",
+                "the model took too long to answer".to_owned(),
+            ),
+            FailureKind::InputTooLong => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the message is too long for the model".to_owned(),
+            ),
+            FailureKind::ServerError | FailureKind::Connection | FailureKind::Failed => (
+                StatusCode::BAD_GATEWAY,
+                "model_error",
+                format!("the model failed to answer: {}", err.message),
+            ),
+        };
+        let retry_after = match err.kind {
+            FailureKind::Throttled | FailureKind::Unavailable => Some(5),
+            _ => None,
+        };
+        ApiError {
+            retry_after,
+            ..Self::new(status, code, message)
+        }
+    }
+
+    pub fn body(&self) -> serde_json::Value {
+        json!({"error": {"code": self.code, "message": self.message}})
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(self.body())).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}

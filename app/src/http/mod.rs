@@ -1,0 +1,344 @@
+//! The HTTP face of the service: routes, request validation, the error body, SSE encoding.
+
+pub mod error;
+mod site;
+pub mod sse;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tracing::Instrument;
+
+pub use error::ApiError;
+
+use crate::AppState;
+use crate::chat::{self, ChatInput};
+use crate::contract::{API_PREFIX, ROUTES};
+use crate::store::SessionId;
+
+/// The request id a log line and the `x-request-id` response header carry: Lambda's request
+/// id in Lambda, a random one locally.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Every `/api` route of the contract, with JSON errors for unknown paths and methods.
+pub fn router(state: Arc<AppState>) -> Router {
+    api(state).fallback(|| async { not_found() })
+}
+
+/// The API plus the files of `site_dir` at `/` (local runs): `cargo xtask dev`.
+pub fn router_with_site(state: Arc<AppState>, site_dir: Option<PathBuf>) -> Router {
+    match site_dir {
+        Some(dir) => api(state).fallback(move |request: Request| site::serve(dir.clone(), request)),
+        None => router(state),
+    }
+}
+
+fn api(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/api/chat", post(chat))
+        .route("/api/sessions/{id}/messages", get(session_messages))
+        .route("/api/sessions/{id}", delete(delete_session))
+        .route("/api/models", get(models))
+        .route("/api/health", get(health))
+        .route("/api/openapi.json", get(openapi))
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(middleware::from_fn(request_span))
+        .with_state(state)
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("there is nothing at this path")
+}
+
+/// Wraps each request in a span carrying its id, logs its outcome, and echoes the id.
+async fn request_span(mut request: Request, next: Next) -> Response {
+    let id = match request.extensions().get::<RequestId>() {
+        Some(RequestId(id)) => id.clone(),
+        None => {
+            let id = uuid::Uuid::new_v4().to_string();
+            request.extensions_mut().insert(RequestId(id.clone()));
+            id
+        }
+    };
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        path = %request.uri().path(),
+    );
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "request answered"
+        );
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+async fn chat(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let stream = wants_event_stream(&parts.headers);
+    let input = match read_chat_input(&state, &parts.headers, body).await {
+        Ok(input) => input,
+        Err(err) => {
+            tracing::info!(code = err.code, message = %err.message, "chat request refused");
+            return err.into_response();
+        }
+    };
+    let client = crate::client_ip::of_request(&parts.extensions);
+    let result = match chat::start_turn(&state, client, input).await {
+        Ok(turn) if stream => chat::answer_stream(state.clone(), turn).await,
+        Ok(turn) => chat::answer_json(&state, turn)
+            .await
+            .map(|reply| Json(reply).into_response()),
+        Err(err) => Err(err),
+    };
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+fn wants_event_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.to_ascii_lowercase().contains("text/event-stream"))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChatBody {
+    message: String,
+    #[serde(default)]
+    session_id: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+}
+
+/// Checks a chat request from its headers to its fields; every failure is a 4xx.
+async fn read_chat_input(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Result<ChatInput, ApiError> {
+    if !is_json_content_type(headers) {
+        return Err(ApiError::unsupported_media_type());
+    }
+    let limit = state.tuning.max_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(ApiError::payload_too_large(limit));
+    }
+    let bytes = read_limited(body, limit).await?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| ApiError::invalid("the request body is not valid UTF-8"))?;
+    let body: ChatBody = serde_json::from_str(text).map_err(|err| {
+        if err.is_data() {
+            ApiError::invalid(format!(
+                "the request body is not a chat request ({err}); send {{\"message\": \"...\", \"session_id\"?: \"...\", \"model\"?: \"...\"}}"
+            ))
+        } else {
+            ApiError::invalid(format!("the request body is not valid JSON ({err})"))
+        }
+    })?;
+
+    if body.message.trim().is_empty() {
+        return Err(ApiError::invalid("the message is empty"));
+    }
+    let max_chars = state.tuning.max_message_chars;
+    if body.message.chars().count() > max_chars {
+        return Err(ApiError::invalid(format!(
+            "the message is longer than {max_chars} characters"
+        )));
+    }
+    if body.message.contains('\0') {
+        return Err(ApiError::invalid("the message contains a NUL character"));
+    }
+    let session = match body.session_id.as_deref() {
+        None => None,
+        Some(text) => Some(SessionId::parse(text).ok_or_else(|| {
+            ApiError::invalid("session_id is not a session id (a UUID such as 0b5e6f1c-8d1a-4c49-9c11-3f0d2d6e7a10)")
+        })?),
+    };
+    let model = state
+        .config
+        .resolve_model(body.model.as_deref())
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::invalid(format!(
+                "the model {} is not available here; GET {API_PREFIX}/models lists the ones that are",
+                body.model.as_deref().unwrap_or_default()
+            ))
+        })?;
+    Ok(ChatInput {
+        message: body.message,
+        session,
+        model,
+    })
+}
+
+fn is_json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mut parts = value.split(';').map(str::trim);
+    let essence = parts.next().unwrap_or_default().to_ascii_lowercase();
+    if essence != "application/json" {
+        return false;
+    }
+    parts.all(|param| match param.split_once('=') {
+        Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+            value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }
+        _ => true,
+    })
+}
+
+async fn read_limited(body: axum::body::Body, limit: usize) -> Result<Bytes, ApiError> {
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if err.is::<http_body_util::LengthLimitError>() => {
+            Err(ApiError::payload_too_large(limit))
+        }
+        Err(_) => Err(ApiError::invalid("the request body could not be read")),
+    }
+}
+
+fn session_id(path: Result<Path<String>, PathRejection>) -> Result<SessionId, ApiError> {
+    let Path(text) =
+        path.map_err(|_| ApiError::invalid("the session id in the path is malformed"))?;
+    SessionId::parse(&text)
+        .ok_or_else(|| ApiError::invalid("the session id in the path is not a session id (a UUID)"))
+}
+
+async fn session_messages(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let session = session_id(path)?;
+    let messages = state
+        .store
+        .recent_messages(session, state.tuning.history_page)
+        .await
+        .map_err(|err| store_failed(&state, &err))?;
+    if messages.is_empty() {
+        return Err(ApiError::not_found("there is no session with this id"));
+    }
+    let messages: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            json!({
+                "role": m.role.as_str(),
+                "content": m.content,
+                "created_at": crate::clock::rfc3339_ms(m.created_at_ms),
+                "incomplete": m.incomplete,
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({"session_id": session.to_string(), "messages": messages}),
+    ))
+}
+
+async fn delete_session(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let session = session_id(path)?;
+    match state.store.delete_session(session).await {
+        Ok(true) => Ok(StatusCode::NO_CONTENT),
+        Ok(false) => Err(ApiError::not_found("there is no session with this id")),
+        Err(err) => Err(store_failed(&state, &err)),
+    }
+}
+
+pub(crate) fn store_failed(state: &AppState, err: &crate::store::StoreError) -> ApiError {
+    state.metrics.count(crate::contract::metrics::STORE_ERRORS);
+    ApiError::store(err)
+}
+
+async fn models(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(json!({
+        "default": state.config.default_model,
+        "models": state.config.models,
+        "demo": state.model.is_demo(),
+    }))
+}
+
+async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "environment": state.config.environment,
+        "demo": state.model.is_demo(),
+    }))
+}
+
+/// A short OpenAPI document of the routes, from the same list the template's API uses.
+async fn openapi() -> Json<Value> {
+    let mut paths = serde_json::Map::new();
+    for route in ROUTES {
+        let mut operation = json!({
+            "summary": route.summary,
+            "responses": {"default": {"description": "JSON, or server-sent events for a streamed chat"}},
+        });
+        if route.path.contains("{id}") {
+            operation["parameters"] = json!([
+                {"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}
+            ]);
+        }
+        let entry = paths
+            .entry(route.path)
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        entry[route.method.to_ascii_lowercase()] = operation;
+    }
+    Json(json!({
+        "openapi": "3.0.1",
+        "info": {"title": "chatbot", "version": env!("CARGO_PKG_VERSION")},
+        "paths": paths,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_content_types() {
+        let check = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, value.parse().unwrap());
+            is_json_content_type(&headers)
+        };
+        assert!(check("application/json"));
+        assert!(check("Application/JSON; charset=UTF-8"));
+        assert!(check("application/json;charset=\"utf-8\""));
+        assert!(!check("application/json; charset=latin1"));
+        assert!(!check("text/plain"));
+        assert!(!check("application/jsonx"));
+        assert!(!is_json_content_type(&HeaderMap::new()));
+    }
+}

@@ -1,0 +1,100 @@
+//! The static page for local runs: files of the site folder at `/`, as CloudFront serves the
+//! S3 bucket when deployed.
+
+use std::path::{Component, Path, PathBuf};
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, Method, StatusCode, header};
+
+use super::{ApiError, not_found};
+use crate::contract::API_PREFIX;
+
+pub(super) async fn serve(root: PathBuf, request: Request) -> Response {
+    let path = request.uri().path();
+    if path == API_PREFIX || path.starts_with(&format!("{API_PREFIX}/")) {
+        return not_found().into_response();
+    }
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return ApiError::method_not_allowed().into_response();
+    }
+    let Some(mut file) = resolve(&root, path) else {
+        return not_found().into_response();
+    };
+    if tokio::fs::metadata(&file).await.is_ok_and(|m| m.is_dir()) {
+        file.push("index.html");
+    }
+    match tokio::fs::read(&file).await {
+        Ok(bytes) => {
+            let mut response = Response::new(if request.method() == Method::HEAD {
+                Body::empty()
+            } else {
+                Body::from(bytes)
+            });
+            *response.status_mut() = StatusCode::OK;
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type(&file)),
+            );
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(_) => not_found().into_response(),
+    }
+}
+
+/// The file under `root` a URL path names; `None` for paths that climb out of it or name
+/// hidden files.
+fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
+    let mut file = root.to_path_buf();
+    for segment in url_path.split('/').filter(|s| !s.is_empty()) {
+        if segment.starts_with('.') || segment.contains('\\') || segment.contains('%') {
+            return None;
+        }
+        match Path::new(segment).components().next() {
+            Some(Component::Normal(_)) => file.push(segment),
+            _ => return None,
+        }
+    }
+    Some(file)
+}
+
+fn content_type(file: &Path) -> &'static str {
+    match file
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+    {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" | "map" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "webp" => "image/webp",
+        "woff2" => "font/woff2",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stays_inside_the_site_folder() {
+        let root = Path::new("/site");
+        assert_eq!(resolve(root, "/"), Some(PathBuf::from("/site")));
+        assert_eq!(
+            resolve(root, "/app.js"),
+            Some(PathBuf::from("/site/app.js"))
+        );
+        assert_eq!(resolve(root, "/../etc/passwd"), None);
+        assert_eq!(resolve(root, "/a/%2e%2e/b"), None);
+        assert_eq!(resolve(root, "/.git/config"), None);
+    }
+}
