@@ -26,8 +26,10 @@
 //! - `[[tokens:K]]`: report `outputTokens = K` instead of the number of chunks.
 //! - `[[slow:MS]]`: MS milliseconds between chunks; `[[first:MS]]`: MS milliseconds before the
 //!   first chunk (stream) or before the response (converse, and before any error response).
-//!   Without them the start [`Options`] apply. Converse waits as long as the stream would take
-//!   in total: first delay + chunk delay × (chunks − 1).
+//!   Without them the start [`Options`] apply. A stream sends its response headers and
+//!   `messageStart` at once and waits before the first `contentBlockDelta`. Converse waits as
+//!   long as the stream would take in total: first delay + chunk delay × (chunks − 1). Gaps
+//!   over 20 s trip the SDK's stalled-stream protection, as they would against Bedrock.
 //! - `[[throttle]]`: always `ThrottlingException` (429). `[[throttle:N]]`: the first N calls
 //!   whose last user message has exactly this text are throttled, later ones succeed (retries
 //!   of the same request count as calls).

@@ -641,3 +641,55 @@ async fn the_binary_serves_on_the_port_it_prints() {
     assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
     assert_eq!(reply_text(&result.unwrap()), "Fake model reply to: ping");
 }
+
+/// Set in the child process of `the_sdk_finds_the_fake_through_the_standard_environment`.
+const CHILD_MARKER: &str = "TESTKIT_BEDROCK_ENV_CHILD";
+
+#[tokio::test]
+async fn the_sdk_finds_the_fake_through_the_standard_environment() {
+    if std::env::var_os(CHILD_MARKER).is_some() {
+        // In the child: only the environment says where Bedrock is.
+        let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        let client = Client::new(&config);
+        let output = converse(&client, "through the environment").await.unwrap();
+        assert_eq!(
+            reply_text(&output),
+            "Fake model reply to: through the environment"
+        );
+        return;
+    }
+    let fake = FakeBedrock::start().await.unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap());
+    child
+        .args([
+            "--exact",
+            "the_sdk_finds_the_fake_through_the_standard_environment",
+            "--test-threads=1",
+        ])
+        .env(CHILD_MARKER, "1")
+        .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", fake.endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN");
+    let output = tokio::task::spawn_blocking(move || child.output())
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert!(
+        output.status.success(),
+        "the child test failed:\n{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert_eq!(fake.calls().len(), 1);
+}
