@@ -152,6 +152,11 @@ async fn read_chat_input(
     let bytes = read_limited(body, limit).await?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::invalid("the request body is not valid UTF-8"))?;
+    if !text.trim_start().starts_with('{') {
+        return Err(ApiError::invalid(
+            "the request body is not a JSON object; send {\"message\": \"...\", \"session_id\"?: \"...\", \"model\"?: \"...\"}",
+        ));
+    }
     let body: ChatBody = serde_json::from_str(text).map_err(|err| {
         if err.is_data() {
             ApiError::invalid(format!(

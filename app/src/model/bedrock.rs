@@ -8,6 +8,7 @@ use sdk::config::StalledStreamProtectionConfig;
 use sdk::config::retry::RetryConfig;
 use sdk::config::timeout::TimeoutConfig;
 use sdk::error::{ProvideErrorMetadata, SdkError};
+use sdk::types::error::ConverseStreamOutputError;
 use sdk::types::{
     ContentBlock, ContentBlockDelta, ConversationRole, ConverseOutput, ConverseStreamOutput,
     InferenceConfiguration, Message, SystemContentBlock,
@@ -91,7 +92,7 @@ impl Bedrock {
 pub struct BedrockStream {
     receiver: sdk::primitives::event_stream::EventReceiver<
         ConverseStreamOutput,
-        sdk::types::error::ConverseStreamOutputError,
+        ConverseStreamOutputError,
     >,
 }
 
@@ -102,7 +103,7 @@ impl BedrockStream {
                 .receiver
                 .recv()
                 .await
-                .map_err(|err| from_sdk(&err, |_| None))?;
+                .map_err(|err| from_sdk(&err, |_| None).with_kind_of(&err))?;
             let Some(event) = event else {
                 return Ok(None);
             };
@@ -125,6 +126,30 @@ impl BedrockStream {
                 _ => {}
             }
         }
+    }
+}
+
+/// Errors inside the event stream carry no error code of their own; their variant says what
+/// they are.
+trait StreamErrorKind {
+    fn with_kind_of<R>(self, err: &SdkError<ConverseStreamOutputError, R>) -> Self;
+}
+
+impl StreamErrorKind for ModelError {
+    fn with_kind_of<R>(mut self, err: &SdkError<ConverseStreamOutputError, R>) -> Self {
+        if let SdkError::ServiceError(context) = err {
+            let code = match context.err() {
+                ConverseStreamOutputError::ThrottlingException(_) => "ThrottlingException",
+                ConverseStreamOutputError::ServiceUnavailableException(_) => {
+                    "ServiceUnavailableException"
+                }
+                ConverseStreamOutputError::InternalServerException(_) => "InternalServerException",
+                ConverseStreamOutputError::ValidationException(_) => "ValidationException",
+                _ => return self,
+            };
+            self.kind = classify(code, &self.message, None);
+        }
+        self
     }
 }
 
