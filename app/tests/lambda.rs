@@ -1,0 +1,185 @@
+//! The router behind `lambda_http`: API Gateway REST proxy events, as Lambda delivers them,
+//! through the same adapter `bootstrap` runs with `run_with_streaming_response`.
+
+mod common;
+
+use std::sync::Arc;
+
+use axum::Router;
+use chatbot::metrics::Metrics;
+use chatbot::model::{Bedrock, Model};
+use chatbot::store::{MemoryStore, Store};
+use chatbot::{AppState, Config};
+use futures_util::StreamExt;
+use http::StatusCode;
+use lambda_http::request::LambdaRequest;
+use lambda_http::tower::ServiceExt;
+use lambda_http::{Context, LambdaEvent, Service, StreamAdapter};
+use serde_json::{Value, json};
+use testkit::bedrock::FakeBedrock;
+
+/// An API Gateway REST proxy event for `POST /api/chat` on stage `prod`, as CloudFront
+/// forwards it: `sourceIp` is CloudFront's edge, the viewer is in `CloudFront-Viewer-Address`.
+fn chat_event(viewer: Option<&str>, source_ip: &str, body: &Value, accept: &str) -> String {
+    let mut headers = json!({
+        "Host": "abc123.execute-api.eu-west-1.amazonaws.com",
+        "Content-Type": "application/json",
+        "Accept": accept,
+        "User-Agent": "Amazon CloudFront",
+        "X-Forwarded-For": format!("10.1.2.3, {}, {source_ip}", viewer.unwrap_or("192.0.2.1")),
+        "Via": "2.0 abcdef.cloudfront.net (CloudFront)",
+    });
+    if let Some(viewer) = viewer {
+        headers["CloudFront-Viewer-Address"] = json!(format!("{viewer}:53421"));
+    }
+    let multi: serde_json::Map<String, Value> = headers
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), json!([v])))
+        .collect();
+    json!({
+        "resource": "/api/{proxy+}",
+        "path": "/api/chat",
+        "httpMethod": "POST",
+        "headers": headers,
+        "multiValueHeaders": multi,
+        "queryStringParameters": null,
+        "multiValueQueryStringParameters": null,
+        "pathParameters": {"proxy": "chat"},
+        "stageVariables": null,
+        "requestContext": {
+            "resourceId": "r1",
+            "resourcePath": "/api/{proxy+}",
+            "httpMethod": "POST",
+            "extendedRequestId": "e1",
+            "requestTime": "09/Apr/2025:12:34:56 +0000",
+            "path": "/prod/api/chat",
+            "accountId": "123456789012",
+            "protocol": "HTTP/1.1",
+            "stage": "prod",
+            "domainPrefix": "abc123",
+            "requestTimeEpoch": 1744202096000_u64,
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "identity": {"sourceIp": source_ip, "userAgent": "Amazon CloudFront"},
+            "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
+            "apiId": "abc123"
+        },
+        "body": body.to_string(),
+        "isBase64Encoded": false
+    })
+    .to_string()
+}
+
+async fn router(adjust: impl FnOnce(&mut Config)) -> (Router, FakeBedrock) {
+    let fake = FakeBedrock::start().await.unwrap();
+    let mut config = common::config();
+    adjust(&mut config);
+    let state = AppState {
+        metrics: Metrics::in_memory(&config.environment),
+        config,
+        tuning: common::tuning(),
+        store: Store::Memory(MemoryStore::default()),
+        model: Model::Bedrock(Bedrock::new(common::bedrock_client(&fake.endpoint()))),
+    };
+    (chatbot::router(Arc::new(state)), fake)
+}
+
+async fn call(router: &Router, event: &str) -> (StatusCode, Value) {
+    let request = lambda_http::request::from_str(event).expect("a valid API Gateway event");
+    let response = chatbot::lambda::handler(router.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (status, serde_json::from_slice(&body).unwrap())
+}
+
+#[tokio::test]
+async fn an_api_gateway_event_reaches_the_chat_route_despite_the_stage() {
+    let (router, fake) = router(|_| {}).await;
+    let event = chat_event(
+        Some("198.51.100.7"),
+        "130.176.1.1",
+        &json!({"message": "from lambda"}),
+        "application/json",
+    );
+    let (status, body) = call(&router, &event).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["reply"], "Fake model reply to: from lambda");
+    assert_eq!(fake.calls().len(), 1);
+}
+
+#[tokio::test]
+async fn the_rate_limit_counts_the_cloudfront_viewer_not_the_edge_or_x_forwarded_for() {
+    let (router, _fake) = router(|config| config.rate_limit = 1).await;
+    let hello = json!({"message": "hi"});
+    let json = "application/json";
+
+    let (first, _) = call(
+        &router,
+        &chat_event(Some("198.51.100.7"), "130.176.1.1", &hello, json),
+    )
+    .await;
+    assert_eq!(first, StatusCode::OK);
+    // Same viewer through another edge server: the same client.
+    let (again, body) = call(
+        &router,
+        &chat_event(Some("198.51.100.7"), "130.176.9.9", &hello, json),
+    )
+    .await;
+    assert_eq!(again, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body["error"]["code"], "rate_limited");
+    // Another viewer through the first edge server: another client.
+    let (other, _) = call(
+        &router,
+        &chat_event(Some("198.51.100.8"), "130.176.1.1", &hello, json),
+    )
+    .await;
+    assert_eq!(other, StatusCode::OK);
+    // Called directly (no CloudFront header): the caller's own address counts.
+    let (direct, _) = call(&router, &chat_event(None, "203.0.113.9", &hello, json)).await;
+    assert_eq!(direct, StatusCode::OK);
+    let (direct_again, _) = call(&router, &chat_event(None, "203.0.113.9", &hello, json)).await;
+    assert_eq!(direct_again, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_stream_goes_through_lambda_http_streaming_adapter() {
+    let (router, _fake) = router(|_| {}).await;
+    let event = chat_event(
+        Some("198.51.100.7"),
+        "130.176.1.1",
+        &json!({"message": "stream through lambda"}),
+        "text/event-stream",
+    );
+    let payload: LambdaRequest = serde_json::from_str(&event).unwrap();
+    let mut adapter = StreamAdapter::from(chatbot::lambda::handler(router));
+    let response = adapter
+        .call(LambdaEvent::new(payload, Context::default()))
+        .await
+        .unwrap();
+    assert_eq!(response.metadata_prelude.status_code, StatusCode::OK);
+    assert!(
+        response.metadata_prelude.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let mut body = Vec::new();
+    let mut stream = response.stream;
+    while let Some(chunk) = stream.next().await {
+        body.extend_from_slice(&chunk.unwrap());
+    }
+    let events = common::parse_sse(&String::from_utf8(body).unwrap());
+    assert_eq!(events.first().unwrap().0, "meta");
+    assert_eq!(events.last().unwrap().0, "done");
+    assert_eq!(
+        common::streamed_text(&events),
+        "Fake model reply to: stream through lambda"
+    );
+}
