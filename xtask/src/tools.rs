@@ -36,6 +36,13 @@ pub const MOTO_SERVER: PyTool = PyTool {
     packages: &["moto[server,cloudformation]>=5.1"],
     bin: "moto_server",
 };
+/// boto3 for the Python handler `cargo xtask bench` compares cold starts with; `bin` is the
+/// venv's interpreter.
+pub const BOTO3: PyTool = PyTool {
+    venv: "boto3",
+    packages: &["boto3"],
+    bin: "python",
+};
 pub const CARGO_LAMBDA: PyTool = PyTool {
     venv: "cargo-lambda",
     packages: &["cargo-lambda", "ziglang"],
