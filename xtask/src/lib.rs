@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod build;
+pub mod cfn;
 pub mod deploy;
 pub mod destroy;
 pub mod dev;

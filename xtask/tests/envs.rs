@@ -104,7 +104,7 @@ fn unknown_top_level_key() {
     check_error(
         "region = \"us-east-1\"",
         "region = \"us-east-1\"\nzone = \"a\"",
-        "envs/dev.toml:6: zone: unknown key, expected one of `stack_name`, `region`, `account_id`, `models`, `chat`, `function`, `api`, `logs`, `alarms`, `table`, `domain`",
+        "envs/dev.toml:6: zone: unknown key, expected one of `stack_name`, `region`, `account_id`, `models`, `chat`, `function`, `api`, `logs`, `alarms`, `table`, `site`, `domain`",
     );
 }
 

@@ -56,3 +56,772 @@ fn function_environment_values_come_from_the_env_file() {
         "You are a helpful, concise assistant."
     );
 }
+
+// ---- helpers ----
+
+use xtask::cfn::resources::{
+    Alarm, Bucket, Distribution, Function, Properties, PublicAccessBlockConfiguration, Role,
+    Statement, Table,
+};
+use xtask::cfn::{self, Expr, Policy, Resource, Template};
+use xtask::stack::ids;
+
+const ENVS: [&str; 3] = ["dev", "staging", "prod"];
+
+fn template(name: &str) -> Template {
+    stack::template(&load(name))
+}
+
+fn resource<'a>(t: &'a Template, id: &str) -> &'a Resource {
+    t.resources
+        .iter()
+        .find(|(rid, _)| rid == id)
+        .map(|(_, r)| r)
+        .unwrap_or_else(|| panic!("no resource {id}"))
+}
+
+fn table_of(t: &Template) -> (&Resource, &Table) {
+    let r = resource(t, ids::TABLE);
+    match &r.properties {
+        Properties::Table(table) => (r, table),
+        other => panic!("Table is a {}", other.type_name()),
+    }
+}
+
+fn function(t: &Template) -> &Function {
+    match &resource(t, ids::FUNCTION).properties {
+        Properties::Function(f) => f,
+        other => panic!("Function is a {}", other.type_name()),
+    }
+}
+
+fn bucket(t: &Template) -> &Bucket {
+    match &resource(t, ids::SITE_BUCKET).properties {
+        Properties::Bucket(b) => b,
+        other => panic!("SiteBucket is a {}", other.type_name()),
+    }
+}
+
+fn distribution(t: &Template) -> &Distribution {
+    match &resource(t, ids::DISTRIBUTION).properties {
+        Properties::Distribution(d) => d,
+        other => panic!("Distribution is a {}", other.type_name()),
+    }
+}
+
+fn alarms(t: &Template) -> Vec<(&str, &Alarm)> {
+    t.resources
+        .iter()
+        .filter_map(|(id, r)| match &r.properties {
+            Properties::Alarm(a) => Some((id.as_str(), a)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every IAM statement in the template: role policies, trust policies and bucket policies.
+fn statements(t: &Template) -> Vec<&Statement> {
+    let mut all = Vec::new();
+    for (_, r) in &t.resources {
+        match &r.properties {
+            Properties::Role(Role {
+                assume_role_policy_document,
+                policies,
+                ..
+            }) => {
+                all.extend(&assume_role_policy_document.statement);
+                for p in policies {
+                    all.extend(&p.policy_document.statement);
+                }
+            }
+            Properties::BucketPolicy(p) => all.extend(&p.policy_document.statement),
+            _ => {}
+        }
+    }
+    all
+}
+
+fn sub(s: &str) -> Expr {
+    Expr::Sub(s.to_owned())
+}
+
+// ---- table ----
+
+#[test]
+fn prod_table_has_pitr_deletion_protection_and_is_retained() {
+    let t = template("prod");
+    let (r, table) = table_of(&t);
+    assert!(
+        table
+            .point_in_time_recovery_specification
+            .point_in_time_recovery_enabled
+    );
+    assert!(table.deletion_protection_enabled);
+    assert_eq!(r.deletion_policy, Some(Policy::Retain));
+    assert_eq!(r.update_replace_policy, Some(Policy::Retain));
+}
+
+#[test]
+fn dev_table_follows_its_env_file() {
+    let t = template("dev");
+    let (r, table) = table_of(&t);
+    assert!(
+        !table
+            .point_in_time_recovery_specification
+            .point_in_time_recovery_enabled
+    );
+    assert!(!table.deletion_protection_enabled);
+    assert_eq!(r.deletion_policy, Some(Policy::Delete));
+    // The PITR check is skipped only where the env file turns PITR off, with the reason.
+    assert!(r.checkov_skips.iter().any(|s| s.id == "CKV_AWS_28"));
+    let prod_template = template("prod");
+    let (prod, _) = table_of(&prod_template);
+    assert!(!prod.checkov_skips.iter().any(|s| s.id == "CKV_AWS_28"));
+}
+
+#[test]
+fn table_has_ttl_on_expires_at_and_string_keys() {
+    for name in ENVS {
+        let t = template(name);
+        let (_, table) = table_of(&t);
+        assert_eq!(
+            table.time_to_live_specification.attribute_name,
+            "expires_at"
+        );
+        assert!(table.time_to_live_specification.enabled);
+        assert_eq!(table.billing_mode, "PAY_PER_REQUEST");
+        assert!(table.sse_specification.sse_enabled);
+        let keys: Vec<(&str, &str)> = table
+            .key_schema
+            .iter()
+            .map(|k| (k.attribute_name.as_str(), k.key_type.as_str()))
+            .collect();
+        assert_eq!(keys, [("pk", "HASH"), ("sk", "RANGE")]);
+        assert!(
+            table
+                .attribute_definitions
+                .iter()
+                .all(|a| a.attribute_type == "S")
+        );
+    }
+}
+
+// ---- alarms ----
+
+#[test]
+fn every_alarm_notifies_the_topic() {
+    for name in ENVS {
+        let t = template(name);
+        let alarms = alarms(&t);
+        assert!(alarms.len() >= 11, "{name} has {} alarms", alarms.len());
+        for (id, alarm) in alarms {
+            assert_eq!(
+                alarm.alarm_actions,
+                [Expr::Ref(ids::ALARM_TOPIC.into())],
+                "{id}"
+            );
+            assert_eq!(
+                alarm.ok_actions,
+                [Expr::Ref(ids::ALARM_TOPIC.into())],
+                "{id}"
+            );
+        }
+    }
+}
+
+#[test]
+fn app_metric_alarms_read_the_environment_dimension() {
+    use chatbot_contract::metrics;
+    let t = template("staging");
+    let env = load("staging");
+    let app: Vec<(&str, &Alarm)> = alarms(&t)
+        .into_iter()
+        .filter(|(_, a)| a.namespace == metrics::NAMESPACE)
+        .collect();
+    let mut names: Vec<&str> = app.iter().map(|(_, a)| a.metric_name.as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            metrics::BUDGET_USED_PERCENT,
+            metrics::MODEL_ERRORS,
+            metrics::MODEL_THROTTLES,
+            metrics::RATE_LIMITED
+        ]
+    );
+    for (id, alarm) in app {
+        assert_eq!(alarm.dimensions.len(), 1, "{id}");
+        assert_eq!(alarm.dimensions[0].name, metrics::DIMENSION);
+        assert_eq!(alarm.dimensions[0].value, Expr::Str("staging".into()));
+    }
+    let budget = alarms(&t)
+        .into_iter()
+        .find(|(_, a)| a.metric_name == metrics::BUDGET_USED_PERCENT)
+        .unwrap()
+        .1;
+    assert_eq!(budget.threshold, i64::from(env.alarms.budget_used_percent));
+}
+
+#[test]
+fn duration_alarm_fires_near_the_timeout() {
+    let env = load("prod");
+    let t = stack::template(&env);
+    let duration = alarms(&t)
+        .into_iter()
+        .find(|(_, a)| a.metric_name == "Duration")
+        .unwrap()
+        .1;
+    // 120 s timeout, 80 percent.
+    assert_eq!(duration.threshold, 96_000);
+    assert_eq!(duration.statistic.as_deref(), Some("Maximum"));
+}
+
+#[test]
+fn alarm_email_subscribes_to_the_topic_only_when_set() {
+    let t = template("dev");
+    let Properties::Topic(topic) = &resource(&t, ids::ALARM_TOPIC).properties else {
+        panic!("AlarmTopic is not a topic")
+    };
+    assert!(topic.subscription.is_empty());
+
+    let mut env = load("dev");
+    env.alarms.email = Some("ops@example.com".into());
+    let t = stack::template(&env);
+    let Properties::Topic(topic) = &resource(&t, ids::ALARM_TOPIC).properties else {
+        panic!("AlarmTopic is not a topic")
+    };
+    assert_eq!(topic.subscription.len(), 1);
+    assert_eq!(topic.subscription[0].endpoint, "ops@example.com");
+    assert_eq!(topic.subscription[0].protocol, "email");
+}
+
+// ---- site ----
+
+#[test]
+fn bucket_blocks_all_public_access_and_is_encrypted() {
+    for name in ENVS {
+        let t = template(name);
+        let b = bucket(&t);
+        assert_eq!(
+            b.public_access_block_configuration,
+            PublicAccessBlockConfiguration::ALL_BLOCKED
+        );
+        assert!(b.public_access_block_configuration.block_public_acls);
+        assert!(b.public_access_block_configuration.restrict_public_buckets);
+        assert_eq!(
+            b.bucket_encryption.server_side_encryption_configuration[0]
+                .server_side_encryption_by_default
+                .sse_algorithm,
+            "AES256"
+        );
+    }
+}
+
+#[test]
+fn bucket_is_versioned_where_the_env_file_says() {
+    assert!(bucket(&template("prod")).versioning_configuration.is_some());
+    assert!(bucket(&template("dev")).versioning_configuration.is_none());
+}
+
+#[test]
+fn bucket_policy_lets_only_this_distribution_read() {
+    let t = template("dev");
+    let Properties::BucketPolicy(policy) = &resource(&t, ids::SITE_BUCKET_POLICY).properties else {
+        panic!("no bucket policy")
+    };
+    for statement in &policy.policy_document.statement {
+        assert_eq!(
+            statement.principal.as_ref().unwrap().service,
+            "cloudfront.amazonaws.com"
+        );
+        let condition = serde_json::to_string(statement.condition.as_ref().unwrap()).unwrap();
+        assert!(
+            condition.contains("distribution/${Distribution}"),
+            "{condition}"
+        );
+    }
+}
+
+#[test]
+fn distribution_sends_api_to_the_api_and_the_rest_to_the_bucket() {
+    let t = template("dev");
+    let config = &distribution(&t).distribution_config;
+    assert_eq!(config.default_cache_behavior.target_origin_id, "site");
+    assert_eq!(
+        config.default_cache_behavior.viewer_protocol_policy,
+        "redirect-to-https"
+    );
+    let api = &config.cache_behaviors[0];
+    assert_eq!(api.path_pattern.as_deref(), Some("/api/*"));
+    assert_eq!(api.target_origin_id, "api");
+    // Managed policy CachingDisabled.
+    assert_eq!(api.cache_policy_id, "4135ea2d-6df8-44a3-9df3-4b5a84be39ad");
+    assert!(api.allowed_methods.contains(&"POST".to_owned()));
+    let site = &config.origins[0];
+    assert_eq!(
+        site.origin_access_control_id,
+        Some(Expr::GetAtt(ids::ORIGIN_ACCESS_CONTROL.into(), "Id".into()))
+    );
+    let Properties::OriginRequestPolicy(policy) = &resource(&t, ids::API_ORIGIN_REQUEST).properties
+    else {
+        panic!("no origin request policy")
+    };
+    let headers = &policy.origin_request_policy_config.headers_config.headers;
+    assert!(headers.contains(&"CloudFront-Viewer-Address".to_owned()));
+    assert!(!headers.iter().any(|h| h.eq_ignore_ascii_case("host")));
+}
+
+#[test]
+fn security_headers_are_set() {
+    let t = template("prod");
+    let Properties::ResponseHeadersPolicy(policy) = &resource(&t, ids::SECURITY_HEADERS).properties
+    else {
+        panic!("no response headers policy")
+    };
+    let headers = &policy
+        .response_headers_policy_config
+        .security_headers_config;
+    assert!(
+        headers
+            .content_security_policy
+            .content_security_policy
+            .contains("frame-ancestors 'none'")
+    );
+    assert!(headers.strict_transport_security.access_control_max_age_sec >= 31_536_000);
+    assert!(headers.content_type_options.r#override);
+    assert_eq!(headers.frame_options.frame_option, "DENY");
+}
+
+#[test]
+fn custom_domain_gets_aliases_certificate_and_tls_1_2() {
+    let mut env = load("prod");
+    env.domain = Some(env::Domain {
+        name: "chat.example.com".into(),
+        certificate_arn: "arn:aws:acm:us-east-1:123456789012:certificate/abc".into(),
+    });
+    let t = stack::template(&env);
+    let config = &distribution(&t).distribution_config;
+    assert_eq!(config.aliases, ["chat.example.com"]);
+    assert_eq!(
+        config
+            .viewer_certificate
+            .minimum_protocol_version
+            .as_deref(),
+        Some("TLSv1.2_2021")
+    );
+    assert_eq!(
+        config.viewer_certificate.acm_certificate_arn.as_deref(),
+        Some("arn:aws:acm:us-east-1:123456789012:certificate/abc")
+    );
+    let site_url = &t.outputs.iter().find(|(id, _)| id == "SiteUrl").unwrap().1;
+    assert_eq!(site_url.value, Expr::Str("https://chat.example.com".into()));
+    let skips = &resource(&t, ids::DISTRIBUTION).checkov_skips;
+    assert!(!skips.iter().any(|s| s.id == "CKV_AWS_174"));
+}
+
+// ---- IAM ----
+
+#[test]
+fn no_iam_statement_has_a_wildcard_action() {
+    for name in ENVS {
+        let t = template(name);
+        let statements = statements(&t);
+        assert!(statements.len() >= 6);
+        for statement in statements {
+            for action in &statement.action {
+                assert!(!action.contains('*'), "{name}: action {action}");
+            }
+            for resource in &statement.resource {
+                assert_ne!(resource, &Expr::Str("*".into()), "{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn bedrock_actions_name_only_the_allowlisted_models() {
+    let t = template("dev");
+    let bedrock: Vec<&Statement> = statements(&t)
+        .into_iter()
+        .filter(|s| s.action.iter().any(|a| a.starts_with("bedrock:")))
+        .collect();
+    assert_eq!(bedrock.len(), 1);
+    assert_eq!(
+        bedrock[0].action,
+        [
+            "bedrock:InvokeModel",
+            "bedrock:InvokeModelWithResponseStream"
+        ]
+    );
+    assert_eq!(
+        bedrock[0].resource,
+        [
+            sub(
+                "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:inference-profile/us.anthropic.claude-haiku-4-5-20251001-v1:0"
+            ),
+            sub(
+                "arn:${AWS::Partition}:bedrock:*::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0"
+            ),
+            sub(
+                "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/amazon.nova-lite-v1:0"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn bedrock_resources_follow_each_env_files_models() {
+    for name in ENVS {
+        let env = load(name);
+        let resources = stack::bedrock_resources(&env);
+        for resource in &resources {
+            let Expr::Sub(arn) = resource else {
+                panic!("{resource:?}")
+            };
+            let id = arn.rsplit('/').next().unwrap();
+            assert!(
+                env.models
+                    .iter()
+                    .any(|m| m.id == id || m.id.ends_with(&format!(".{id}"))),
+                "{name}: {arn} is not for an allowlisted model"
+            );
+        }
+        let profiles = env
+            .models
+            .iter()
+            .filter(|m| m.id.starts_with("us."))
+            .count();
+        assert_eq!(resources.len(), env.models.len() + profiles, "{name}");
+    }
+}
+
+#[test]
+fn function_role_reaches_only_its_own_table_and_log_group() {
+    let t = template("dev");
+    for statement in statements(&t) {
+        if statement.action.iter().any(|a| a.starts_with("dynamodb:")) {
+            assert_eq!(
+                statement.resource,
+                [Expr::GetAtt(ids::TABLE.into(), "Arn".into())]
+            );
+        }
+        if statement.action.iter().any(|a| a.starts_with("logs:")) {
+            assert_eq!(
+                statement.resource,
+                [Expr::GetAtt(ids::FUNCTION_LOGS.into(), "Arn".into())]
+            );
+        }
+    }
+}
+
+// ---- function and API ----
+
+#[test]
+fn function_settings_come_from_the_env_file() {
+    for name in ENVS {
+        let env = load(name);
+        let t = stack::template(&env);
+        let f = function(&t);
+        assert_eq!(f.memory_size, env.function.memory_mb);
+        assert_eq!(f.timeout, env.function.timeout_seconds);
+        assert_eq!(
+            f.reserved_concurrent_executions,
+            env.function.reserved_concurrency
+        );
+        assert_eq!(f.architectures, [env.function.architecture.as_str()]);
+        assert_eq!(f.runtime, "provided.al2023");
+        assert_eq!(f.handler, "bootstrap");
+        assert_eq!(f.code.s3_bucket, Expr::Ref(stack::PARAM_CODE_BUCKET.into()));
+        assert_eq!(f.code.s3_key, Expr::Ref(stack::PARAM_CODE_KEY.into()));
+        assert_eq!(f.logging_config.log_format, "JSON");
+    }
+}
+
+#[test]
+fn function_environment_in_the_template_is_function_environment_plus_the_table() {
+    let env = load("prod");
+    let t = stack::template(&env);
+    let variables = &function(&t).environment.variables;
+    for name in env_vars::ALL {
+        assert!(variables.contains_key(name), "{name} is not set");
+    }
+    assert_eq!(variables.len(), env_vars::ALL.len());
+    assert_eq!(
+        variables[env_vars::TABLE_NAME],
+        Expr::Ref(ids::TABLE.into())
+    );
+    for (name, value) in stack::function_environment(&env) {
+        assert_eq!(variables[name], Expr::Str(value));
+    }
+}
+
+#[test]
+fn staging_and_prod_differ_from_dev_where_their_env_files_say() {
+    let dev = template("dev");
+    for name in ["staging", "prod"] {
+        let env = load(name);
+        let t = stack::template(&env);
+        let stage = |t: &Template| match &resource(t, ids::API_STAGE).properties {
+            Properties::Stage(s) => s.method_settings[0].clone(),
+            _ => panic!("no stage"),
+        };
+        assert_ne!(stage(&t), stage(&dev), "{name}");
+        assert_eq!(stage(&t).throttling_rate_limit, env.api.throttle_rate);
+        assert_eq!(stage(&t).throttling_burst_limit, env.api.throttle_burst);
+        assert_ne!(function(&t).timeout, function(&dev).timeout, "{name}");
+        assert_ne!(
+            function(&t).reserved_concurrent_executions,
+            function(&dev).reserved_concurrent_executions
+        );
+        assert_ne!(
+            function(&t).environment.variables[env_vars::MODELS],
+            function(&dev).environment.variables[env_vars::MODELS]
+        );
+        assert!(
+            table_of(&t)
+                .1
+                .point_in_time_recovery_specification
+                .point_in_time_recovery_enabled
+        );
+        let retention = |t: &Template| match &resource(t, ids::FUNCTION_LOGS).properties {
+            Properties::LogGroup(g) => g.retention_in_days,
+            _ => panic!("no log group"),
+        };
+        assert_eq!(retention(&t), env.log_retention_days);
+        assert_ne!(retention(&t), retention(&dev));
+    }
+    assert_eq!(function(&template("prod")).memory_size, 512);
+    assert_eq!(function(&dev).memory_size, 256);
+}
+
+#[test]
+fn every_route_is_a_streaming_lambda_proxy() {
+    let t = template("dev");
+    let Properties::RestApi(api) = &resource(&t, ids::REST_API).properties else {
+        panic!("no RestApi")
+    };
+    let body = serde_json::to_value(&api.body).unwrap();
+    for route in chatbot_contract::ROUTES {
+        let operation = &body["paths"][route.path][route.method.to_ascii_lowercase()];
+        let integration = &operation["x-amazon-apigateway-integration"];
+        assert_eq!(integration["type"], "aws_proxy", "{}", route.path);
+        assert_eq!(integration["httpMethod"], "POST");
+        assert_eq!(integration["responseTransferMode"], "STREAM");
+        assert_eq!(
+            integration["uri"]["Fn::Sub"],
+            "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2021-11-15/functions/${Function.Arn}/response-streaming-invocations"
+        );
+    }
+    let paths = body["paths"].as_object().unwrap();
+    let operations: usize = paths.values().map(|m| m.as_object().unwrap().len()).sum();
+    assert_eq!(operations, chatbot_contract::ROUTES.len());
+}
+
+#[test]
+fn stage_has_access_logs_and_a_deployment_named_by_the_routes() {
+    let t = template("dev");
+    let Properties::Stage(stage) = &resource(&t, ids::API_STAGE).properties else {
+        panic!("no stage")
+    };
+    assert_eq!(
+        stage.access_log_setting.destination_arn,
+        Expr::GetAtt(ids::API_ACCESS_LOGS.into(), "Arn".into())
+    );
+    let Expr::Ref(deployment) = &stage.deployment_id else {
+        panic!("DeploymentId is not a Ref")
+    };
+    assert!(deployment.starts_with(ids::API_DEPLOYMENT_PREFIX));
+    // Same routes, same deployment in every environment with the same timeout.
+    let staging = template("staging");
+    let Properties::Stage(other) = &resource(&staging, ids::API_STAGE).properties else {
+        panic!("no stage")
+    };
+    assert_ne!(other.deployment_id, stage.deployment_id, "timeouts differ");
+}
+
+// ---- the template as a whole ----
+
+#[test]
+fn parameters_and_outputs_are_the_contract() {
+    let t = template("dev");
+    let parameters: Vec<&str> = t.parameters.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(
+        parameters,
+        [stack::PARAM_CODE_BUCKET, stack::PARAM_CODE_KEY]
+    );
+    let mut outputs: Vec<&str> = t.outputs.iter().map(|(id, _)| id.as_str()).collect();
+    outputs.sort();
+    assert_eq!(
+        outputs,
+        [
+            stack::OUTPUT_API_URL,
+            stack::OUTPUT_DISTRIBUTION_ID,
+            stack::OUTPUT_FUNCTION,
+            stack::OUTPUT_SITE_BUCKET,
+            stack::OUTPUT_SITE_URL,
+            stack::OUTPUT_TABLE,
+        ]
+    );
+}
+
+#[test]
+fn every_checkov_skip_has_a_reason() {
+    for name in ENVS {
+        for (id, r) in &template(name).resources {
+            for skip in &r.checkov_skips {
+                assert!(skip.id.starts_with("CKV"), "{id}");
+                assert!(
+                    skip.comment.len() > 20,
+                    "{id} skips {} without a reason",
+                    skip.id
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn rendering_is_deterministic_with_header_and_long_form_intrinsics() {
+    for name in ENVS {
+        let env = load(name);
+        let first = stack::render(&env).unwrap();
+        assert_eq!(first, stack::render(&env).unwrap());
+        assert!(first.starts_with(&format!(
+            "# Generated by `cargo xtask synth` from envs/{name}.toml, do not edit by hand.\n"
+        )));
+        assert!(first.contains("Fn::GetAtt:"));
+        assert!(!first.contains("!GetAtt") && !first.contains("!Ref") && !first.contains("!Sub"));
+    }
+}
+
+#[test]
+fn the_function_code_location_is_not_in_the_template() {
+    // Only the parameters change when only the code changes.
+    let text = stack::render(&load("dev")).unwrap();
+    assert_eq!(text.matches("S3Key:").count(), 1);
+    assert!(text.contains("S3Bucket:\n          Ref: CodeBucket"));
+    assert!(text.contains("S3Key:\n          Ref: CodeKey"));
+}
+
+// ---- the model's checks ----
+
+fn log_group(name: &str) -> Resource {
+    Resource::new(Properties::LogGroup(xtask::cfn::resources::LogGroup {
+        log_group_name: Expr::Str(name.into()),
+        retention_in_days: 7,
+    }))
+}
+
+fn with_output(value: Expr) -> Template {
+    Template {
+        description: "test".into(),
+        resources: vec![("Logs".into(), log_group("a"))],
+        outputs: vec![(
+            "Out".into(),
+            cfn::Output {
+                description: "d".into(),
+                value,
+            },
+        )],
+        ..Template::default()
+    }
+}
+
+#[track_caller]
+fn check_render_error(t: &Template, message: &str) {
+    assert_eq!(cfn::render(t).unwrap_err().to_string(), message);
+}
+
+#[test]
+fn model_rejects_duplicate_ids() {
+    let mut t = with_output(Expr::Ref("Logs".into()));
+    t.resources.push(("Logs".into(), log_group("b")));
+    check_render_error(&t, "resource id \"Logs\" is used twice");
+}
+
+#[test]
+fn model_rejects_invalid_ids() {
+    let mut t = with_output(Expr::Ref("Logs".into()));
+    t.resources.push(("Log-Group".into(), log_group("b")));
+    check_render_error(
+        &t,
+        "resource id \"Log-Group\" is not valid: logical IDs are 1 to 255 letters and digits",
+    );
+}
+
+#[test]
+fn model_rejects_dangling_references() {
+    check_render_error(
+        &with_output(Expr::Ref("Nothing".into())),
+        "output Out refers to \"Nothing\", which is not in the template",
+    );
+    check_render_error(
+        &with_output(Expr::GetAtt("Nothing".into(), "Arn".into())),
+        "output Out refers to \"Nothing\", which is not in the template",
+    );
+    check_render_error(
+        &with_output(Expr::Sub("${Logs.Arn}/${Missing}".into())),
+        "output Out refers to \"Missing\", which is not in the template",
+    );
+    let mut t = with_output(Expr::Ref("Logs".into()));
+    t.resources[0].1 = log_group("a").depends_on("Gone");
+    check_render_error(
+        &t,
+        "resource Logs refers to \"Gone\", which is not in the template",
+    );
+}
+
+#[test]
+fn model_rejects_unknown_attributes_and_conditions() {
+    check_render_error(
+        &with_output(Expr::GetAtt("Logs".into(), "Url".into())),
+        "output Out reads attribute \"Url\" of \"Logs\", which a AWS::Logs::LogGroup does not have",
+    );
+    check_render_error(
+        &with_output(Expr::If(
+            "IsProd".into(),
+            Box::new(Expr::Str("a".into())),
+            Box::new(Expr::Str("b".into())),
+        )),
+        "output Out uses condition \"IsProd\", which is not defined",
+    );
+}
+
+#[test]
+fn model_accepts_pseudo_parameters_literals_and_sub_variables() {
+    let mut vars = std::collections::BTreeMap::new();
+    vars.insert("Name".to_owned(), Expr::Ref("Logs".into()));
+    let t = with_output(Expr::Join(
+        "/".into(),
+        vec![
+            Expr::Sub("${AWS::Region}-${!Literal}-${Logs}".into()),
+            Expr::SubWith("${Name}".into(), vars),
+            Expr::Ref("AWS::StackName".into()),
+        ],
+    ));
+    let text = cfn::render(&t).unwrap();
+    assert_eq!(
+        text,
+        "AWSTemplateFormatVersion: 2010-09-09
+Description: test
+Resources:
+  Logs:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      LogGroupName: a
+      RetentionInDays: 7
+Outputs:
+  Out:
+    Description: d
+    Value:
+      Fn::Join:
+      - /
+      - - Fn::Sub: ${AWS::Region}-${!Literal}-${Logs}
+        - Fn::Sub:
+          - ${Name}
+          - Name:
+              Ref: Logs
+        - Ref: AWS::StackName
+"
+    );
+}

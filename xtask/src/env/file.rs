@@ -16,6 +16,7 @@ pub struct EnvFile {
     pub logs: Logs,
     pub alarms: Alarms,
     pub table: Table,
+    pub site: Site,
     pub domain: Option<Domain>,
 }
 
@@ -95,6 +96,12 @@ pub struct Alarms {
 pub struct Table {
     pub point_in_time_recovery: bool,
     pub deletion_protection: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    pub versioning: bool,
 }
 
 #[derive(Deserialize)]

@@ -38,6 +38,8 @@ pub struct Environment {
     pub log_retention_days: u32,
     pub alarms: AlarmSettings,
     pub table: TableSettings,
+    /// Keep earlier versions of the site's files in its bucket.
+    pub site_versioning: bool,
     pub domain: Option<Domain>,
 }
 
@@ -587,6 +589,7 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
             point_in_time_recovery: raw.table.point_in_time_recovery,
             deletion_protection: raw.table.deletion_protection,
         },
+        site_versioning: raw.site.versioning,
         domain: raw.domain.map(|d| Domain {
             name: d.name,
             certificate_arn: d.certificate_arn,

@@ -1,0 +1,194 @@
+//! The REST API: an OpenAPI body generated from the route list, its deployment and stage.
+
+use std::collections::BTreeMap;
+
+use chatbot_contract::ROUTES;
+
+use super::{STAGE_NAME, add, get_att, ids, log_group, reference, trust};
+use crate::cfn::resources::*;
+use crate::cfn::{Expr, Resource, Template};
+use crate::env::Environment;
+
+pub(super) fn add_to(env: &Environment, t: &mut Template) {
+    let body = openapi(env);
+    add(
+        t,
+        ids::REST_API,
+        Resource::new(Properties::RestApi(RestApi {
+            name: Expr::sub("${AWS::StackName}-api"),
+            description: format!("Chatbot API ({})", env.name),
+            endpoint_configuration: EndpointConfiguration {
+                types: vec!["REGIONAL".into()],
+            },
+            fail_on_warnings: true,
+            body: body.clone(),
+        })),
+    );
+
+    // A deployment is a snapshot of the API: a new definition needs a new one, so its ID
+    // carries a hash of the definition and CloudFormation replaces it when the routes change.
+    let hash = format!(
+        "{:016x}",
+        fnv1a(&serde_json::to_vec(&body).unwrap_or_default())
+    );
+    let deployment_id = format!("{}{}", ids::API_DEPLOYMENT_PREFIX, &hash[..10]);
+    add(
+        t,
+        &deployment_id,
+        Resource::new(Properties::Deployment(Deployment {
+            rest_api_id: reference(ids::REST_API),
+            description: format!("Routes {}", &hash[..10]),
+        })),
+    );
+
+    add(
+        t,
+        ids::API_ACCESS_LOGS,
+        log_group(env, "api-access", "API access logs"),
+    );
+    // API Gateway writes stage logs through one role per account and region; the stack sets
+    // it so that a first deploy in a fresh account has logging working.
+    add(
+        t,
+        ids::API_LOGS_ROLE,
+        Resource::new(Properties::Role(Role {
+            assume_role_policy_document: trust("apigateway.amazonaws.com"),
+            managed_policy_arns: vec![Expr::sub(
+                "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+            )],
+            policies: Vec::new(),
+        })),
+    );
+    add(
+        t,
+        ids::API_ACCOUNT,
+        Resource::new(Properties::ApiAccount(ApiAccount {
+            cloud_watch_role_arn: get_att(ids::API_LOGS_ROLE, "Arn"),
+        })),
+    );
+
+    add(
+        t,
+        ids::API_STAGE,
+        Resource::new(Properties::Stage(Stage {
+            stage_name: STAGE_NAME.into(),
+            rest_api_id: reference(ids::REST_API),
+            deployment_id: reference(&deployment_id),
+            tracing_enabled: false,
+            method_settings: vec![MethodSetting {
+                resource_path: "/*".into(),
+                http_method: "*".into(),
+                throttling_rate_limit: env.api.throttle_rate,
+                throttling_burst_limit: env.api.throttle_burst,
+                metrics_enabled: true,
+                logging_level: "ERROR".into(),
+                data_trace_enabled: false,
+            }],
+            access_log_setting: AccessLogSetting {
+                destination_arn: get_att(ids::API_ACCESS_LOGS, "Arn"),
+                format: ACCESS_LOG_FORMAT.into(),
+            },
+        }))
+        .depends_on(ids::API_ACCOUNT)
+        .skip_check(
+            "CKV_AWS_120",
+            "Chat answers are per request and streamed; API Gateway caching cannot apply to streamed responses",
+        )
+        .skip_check(
+            "CKV_AWS_73",
+            "No X-Ray: the function logs JSON and writes EMF metrics for every request, which is the tracing this service uses",
+        ),
+    );
+}
+
+/// One JSON line per request in the access log.
+pub const ACCESS_LOG_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","time":"$context.requestTimeEpoch","method":"$context.httpMethod","path":"$context.path","status":"$context.status","bytes":"$context.responseLength","latencyMs":"$context.responseLatency","integrationLatencyMs":"$context.integrationLatency","error":"$context.error.message"}"#;
+
+/// The OpenAPI document of the API: every route of [`ROUTES`], each a streaming Lambda proxy.
+pub fn openapi(env: &Environment) -> Expr {
+    let integration = Expr::Map(BTreeMap::from([
+        ("type".into(), "aws_proxy".into()),
+        ("httpMethod".into(), "POST".into()),
+        (
+            "uri".into(),
+            Expr::sub(format!(
+                "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2021-11-15/functions/${{{}.Arn}}/response-streaming-invocations",
+                ids::FUNCTION
+            )),
+        ),
+        ("responseTransferMode".into(), "STREAM".into()),
+        (
+            "timeoutInMillis".into(),
+            Expr::Int((i64::from(env.function.timeout_seconds) * 1000).min(900_000)),
+        ),
+    ]));
+    let mut paths: BTreeMap<String, Expr> = BTreeMap::new();
+    for route in ROUTES {
+        let mut operation = BTreeMap::from([
+            ("summary".to_owned(), Expr::str(route.summary)),
+            (
+                "x-amazon-apigateway-integration".to_owned(),
+                integration.clone(),
+            ),
+            (
+                "responses".to_owned(),
+                Expr::Map(BTreeMap::from([(
+                    "default".to_owned(),
+                    Expr::Map(BTreeMap::from([(
+                        "description".to_owned(),
+                        Expr::str("The function's answer"),
+                    )])),
+                )])),
+            ),
+        ]);
+        let parameters: Vec<Expr> = path_parameters(route.path)
+            .map(|name| {
+                Expr::Map(BTreeMap::from([
+                    ("name".to_owned(), Expr::str(name)),
+                    ("in".to_owned(), Expr::str("path")),
+                    ("required".to_owned(), Expr::Bool(true)),
+                    (
+                        "schema".to_owned(),
+                        Expr::Map(BTreeMap::from([("type".to_owned(), Expr::str("string"))])),
+                    ),
+                ]))
+            })
+            .collect();
+        if !parameters.is_empty() {
+            operation.insert("parameters".into(), Expr::List(parameters));
+        }
+        let methods = paths
+            .entry(route.path.to_owned())
+            .or_insert_with(|| Expr::Map(BTreeMap::new()));
+        if let Expr::Map(methods) = methods {
+            methods.insert(route.method.to_ascii_lowercase(), Expr::Map(operation));
+        }
+    }
+    Expr::Map(BTreeMap::from([
+        ("openapi".into(), "3.0.1".into()),
+        (
+            "info".into(),
+            Expr::Map(BTreeMap::from([
+                (
+                    "title".to_owned(),
+                    Expr::Str(format!("{}-api", env.stack_name)),
+                ),
+                ("version".to_owned(), Expr::str("1")),
+            ])),
+        ),
+        ("paths".into(), Expr::Map(paths)),
+    ]))
+}
+
+/// The `{name}` placeholders of an OpenAPI path.
+fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+}
+
+/// 64-bit FNV-1a: a stable hash for naming, not for security.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}

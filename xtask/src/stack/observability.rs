@@ -1,0 +1,293 @@
+//! Alarms on the function, the API, the table, the model and the budget, all to one SNS topic,
+//! and one dashboard.
+
+use chatbot_contract::metrics;
+
+use super::{STAGE_NAME, add, ids, reference};
+use crate::cfn::resources::*;
+use crate::cfn::{Expr, Resource, Template};
+use crate::env::Environment;
+
+/// Seconds each alarm looks at.
+pub const ALARM_PERIOD: u32 = 300;
+
+pub(super) fn add_to(env: &Environment, t: &mut Template) {
+    add(
+        t,
+        ids::ALARM_TOPIC,
+        Resource::new(Properties::Topic(Topic {
+            display_name: format!("Chatbot {} alarms", env.name),
+            subscription: env
+                .alarms
+                .email
+                .iter()
+                .map(|email| Subscription {
+                    endpoint: email.clone(),
+                    protocol: "email".into(),
+                })
+                .collect(),
+        }))
+        .skip_check(
+            "CKV_AWS_26",
+            "CloudWatch alarms cannot publish to a topic encrypted with the AWS managed SNS key, and alarm notices carry no secrets",
+        ),
+    );
+
+    let a = &env.alarms;
+    let function = || dimension("FunctionName", reference(ids::FUNCTION));
+    let table = || dimension("TableName", reference(ids::TABLE));
+    let api = || {
+        vec![
+            dimension("ApiName", Expr::sub("${AWS::StackName}-api")),
+            dimension("Stage", Expr::str(STAGE_NAME)),
+        ]
+    };
+    let app = || vec![dimension(metrics::DIMENSION, Expr::str(&env.name))];
+    let timeout_ms = i64::from(env.function.timeout_seconds) * 1000;
+    let alarms = [
+        (
+            "FunctionErrorsAlarm",
+            "The function failed invocations",
+            "AWS/Lambda",
+            "Errors",
+            vec![function()],
+            Stat::Sum,
+            a.function_errors.into(),
+        ),
+        (
+            "FunctionThrottlesAlarm",
+            "The function hit its reserved concurrency",
+            "AWS/Lambda",
+            "Throttles",
+            vec![function()],
+            Stat::Sum,
+            a.function_throttles.into(),
+        ),
+        (
+            "FunctionDurationAlarm",
+            "An invocation came near the function's timeout",
+            "AWS/Lambda",
+            "Duration",
+            vec![function()],
+            Stat::Maximum,
+            timeout_ms * i64::from(a.duration_percent_of_timeout) / 100,
+        ),
+        (
+            "Api5xxAlarm",
+            "The API answered with server errors",
+            "AWS/ApiGateway",
+            "5XXError",
+            api(),
+            Stat::Sum,
+            a.api_5xx_errors.into(),
+        ),
+        (
+            "ApiLatencyAlarm",
+            "The API's 99th-percentile latency is high",
+            "AWS/ApiGateway",
+            "Latency",
+            api(),
+            Stat::P99,
+            a.api_latency_p99_ms.into(),
+        ),
+        (
+            "TableReadThrottlesAlarm",
+            "DynamoDB throttled reads of the table",
+            "AWS/DynamoDB",
+            "ReadThrottleEvents",
+            vec![table()],
+            Stat::Sum,
+            a.table_throttles.into(),
+        ),
+        (
+            "TableWriteThrottlesAlarm",
+            "DynamoDB throttled writes to the table",
+            "AWS/DynamoDB",
+            "WriteThrottleEvents",
+            vec![table()],
+            Stat::Sum,
+            a.table_throttles.into(),
+        ),
+        (
+            "ModelErrorsAlarm",
+            "Model calls failed after retries (Bedrock server errors, timeouts)",
+            metrics::NAMESPACE,
+            metrics::MODEL_ERRORS,
+            app(),
+            Stat::Sum,
+            a.model_errors.into(),
+        ),
+        (
+            "ModelThrottlesAlarm",
+            "Bedrock throttled model calls",
+            metrics::NAMESPACE,
+            metrics::MODEL_THROTTLES,
+            app(),
+            Stat::Sum,
+            a.model_throttles.into(),
+        ),
+        (
+            "RateLimitedAlarm",
+            "Many chat requests were refused by the per-client rate limit",
+            metrics::NAMESPACE,
+            metrics::RATE_LIMITED,
+            app(),
+            Stat::Sum,
+            a.rate_limited.into(),
+        ),
+        (
+            "BudgetAlarm",
+            "Most of today's token budget is spent",
+            metrics::NAMESPACE,
+            metrics::BUDGET_USED_PERCENT,
+            app(),
+            Stat::Maximum,
+            a.budget_used_percent.into(),
+        ),
+    ];
+    for (id, description, namespace, metric, dimensions, stat, threshold) in alarms {
+        let (statistic, extended_statistic) = match stat {
+            Stat::Sum => (Some("Sum".to_owned()), None),
+            Stat::Maximum => (Some("Maximum".to_owned()), None),
+            Stat::P99 => (None, Some("p99".to_owned())),
+        };
+        add(
+            t,
+            id,
+            Resource::new(Properties::Alarm(Alarm {
+                alarm_description: format!("{description} ({})", env.name),
+                namespace: namespace.into(),
+                metric_name: metric.into(),
+                dimensions,
+                statistic,
+                extended_statistic,
+                period: ALARM_PERIOD,
+                evaluation_periods: 1,
+                threshold,
+                comparison_operator: "GreaterThanOrEqualToThreshold".into(),
+                treat_missing_data: "notBreaching".into(),
+                alarm_actions: vec![reference(ids::ALARM_TOPIC)],
+                ok_actions: vec![reference(ids::ALARM_TOPIC)],
+            })),
+        );
+    }
+
+    add(
+        t,
+        ids::DASHBOARD,
+        Resource::new(Properties::Dashboard(Dashboard {
+            dashboard_name: Expr::sub("${AWS::StackName}"),
+            dashboard_body: Expr::sub(dashboard_body(env)),
+        })),
+    );
+}
+
+enum Stat {
+    Sum,
+    Maximum,
+    P99,
+}
+
+fn dimension(name: &str, value: Expr) -> Dimension {
+    Dimension {
+        name: name.into(),
+        value,
+    }
+}
+
+/// The dashboard's JSON, with `${...}` placeholders for `Fn::Sub`.
+fn dashboard_body(env: &Environment) -> String {
+    use serde_json::json;
+    let function = format!("${{{}}}", ids::FUNCTION);
+    let table = format!("${{{}}}", ids::TABLE);
+    let api = "${AWS::StackName}-api";
+    let app = |metric: &str, stat: &str| json!([metrics::NAMESPACE, metric, metrics::DIMENSION, env.name, {"stat": stat}]);
+    let widget = |x: u32, y: u32, title: &str, metrics: serde_json::Value| {
+        json!({
+            "type": "metric", "x": x, "y": y, "width": 12, "height": 6,
+            "properties": {
+                "title": title, "region": "${AWS::Region}", "view": "timeSeries",
+                "period": ALARM_PERIOD, "metrics": metrics
+            }
+        })
+    };
+    let widgets = vec![
+        widget(
+            0,
+            0,
+            "Function invocations, errors, throttles",
+            json!([
+                ["AWS/Lambda", "Invocations", "FunctionName", function, {"stat": "Sum"}],
+                ["AWS/Lambda", "Errors", "FunctionName", function, {"stat": "Sum"}],
+                ["AWS/Lambda", "Throttles", "FunctionName", function, {"stat": "Sum"}]
+            ]),
+        ),
+        widget(
+            12,
+            0,
+            "Function duration (ms)",
+            json!([
+                ["AWS/Lambda", "Duration", "FunctionName", function, {"stat": "p50"}],
+                ["AWS/Lambda", "Duration", "FunctionName", function, {"stat": "p99"}],
+                ["AWS/Lambda", "Duration", "FunctionName", function, {"stat": "Maximum"}]
+            ]),
+        ),
+        widget(
+            0,
+            6,
+            "API requests and errors",
+            json!([
+                ["AWS/ApiGateway", "Count", "ApiName", api, "Stage", STAGE_NAME, {"stat": "Sum"}],
+                ["AWS/ApiGateway", "4XXError", "ApiName", api, "Stage", STAGE_NAME, {"stat": "Sum"}],
+                ["AWS/ApiGateway", "5XXError", "ApiName", api, "Stage", STAGE_NAME, {"stat": "Sum"}]
+            ]),
+        ),
+        widget(
+            12,
+            6,
+            "API latency (ms)",
+            json!([
+                ["AWS/ApiGateway", "Latency", "ApiName", api, "Stage", STAGE_NAME, {"stat": "p50"}],
+                ["AWS/ApiGateway", "Latency", "ApiName", api, "Stage", STAGE_NAME, {"stat": "p99"}]
+            ]),
+        ),
+        widget(
+            0,
+            12,
+            "Tokens",
+            json!([
+                app(metrics::INPUT_TOKENS, "Sum"),
+                app(metrics::OUTPUT_TOKENS, "Sum")
+            ]),
+        ),
+        widget(
+            12,
+            12,
+            "Daily budget used (%)",
+            json!([app(metrics::BUDGET_USED_PERCENT, "Maximum")]),
+        ),
+        widget(
+            0,
+            18,
+            "Refusals and failures",
+            json!([
+                app(metrics::RATE_LIMITED, "Sum"),
+                app(metrics::BUDGET_EXHAUSTED, "Sum"),
+                app(metrics::MODEL_ERRORS, "Sum"),
+                app(metrics::MODEL_THROTTLES, "Sum"),
+                app(metrics::STORE_ERRORS, "Sum")
+            ]),
+        ),
+        widget(
+            12,
+            18,
+            "Model latency (ms) and table throttles",
+            json!([
+                app(metrics::MODEL_LATENCY, "p99"),
+                ["AWS/DynamoDB", "ReadThrottleEvents", "TableName", table, {"stat": "Sum"}],
+                ["AWS/DynamoDB", "WriteThrottleEvents", "TableName", table, {"stat": "Sum"}]
+            ]),
+        ),
+    ];
+    serde_json::to_string_pretty(&json!({ "widgets": widgets })).unwrap_or_default()
+}
