@@ -1,0 +1,533 @@
+// The chat page in real headless Chromium against `cargo xtask dev` and the fake Bedrock.
+//
+// Run with `cargo xtask test` (which installs Chromium and playwright-core and builds the
+// binaries), or by hand after `cargo build -p testkit --bin fake-bedrock`:
+// `cd frontend/tests && npm ci && node --test browser.test.mjs`.
+// Screenshots and server logs go to target/browser-artifacts/.
+
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+
+import { chromium } from "playwright-core";
+
+import { ARTIFACTS, startDev, startFakeBedrock, stopAll } from "./servers.mjs";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/// The policy CloudFront sends with the page.
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
+const XSS = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>`;
+const ONE_MODEL = '[{"id":"amazon.nova-lite-v1:0","name":"Amazon Nova Lite"}]';
+
+let browser;
+let site;
+/// A second server: offline demo model, one allowed model, two chat requests per window.
+let limited;
+
+before(async () => {
+  rmSync(ARTIFACTS, { recursive: true, force: true });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const bedrock = await startFakeBedrock();
+  const aws = {
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock,
+    AWS_ACCESS_KEY_ID: "test",
+    AWS_SECRET_ACCESS_KEY: "test",
+    AWS_REGION: "us-east-1",
+  };
+  [site, limited] = await Promise.all([
+    startDev("dev", aws),
+    startDev(
+      "dev-demo-rate-limited",
+      {
+        CHATBOT_RATE_LIMIT: "2",
+        CHATBOT_RATE_WINDOW_SECONDS: "8",
+        CHATBOT_MODELS: ONE_MODEL,
+        CHATBOT_DEFAULT_MODEL: "amazon.nova-lite-v1:0",
+      },
+      ["--demo"],
+    ),
+  ]);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await stopAll();
+});
+
+/// A fresh browser profile on `base`, with the page served under CloudFront's CSP (unless
+/// `csp: false`), and a record of every request, console message and CSP violation.
+async function open(base, { csp = true, viewport = { width: 1280, height: 800 }, colorScheme = "light" } = {}) {
+  const context = await browser.newContext({ viewport, colorScheme, acceptDownloads: true });
+  if (csp) {
+    await context.route(
+      (url) => !url.pathname.startsWith("/api/"),
+      async (route) => {
+        const response = await route.fetch();
+        await route.fulfill({ response, headers: { ...response.headers(), "content-security-policy": CSP } });
+      },
+    );
+  }
+  await context.addInitScript(() => {
+    window.__violations = [];
+    document.addEventListener("securitypolicyviolation", (event) => {
+      window.__violations.push(`${event.violatedDirective} ${event.blockedURI}`);
+    });
+  });
+  const page = await context.newPage();
+  const seen = { requests: [], console: [], errors: [] };
+  page.on("request", (request) => seen.requests.push(request.url()));
+  page.on("console", (message) => seen.console.push(`${message.type()}: ${message.text()}`));
+  page.on("pageerror", (error) => seen.errors.push(error.message));
+  await page.goto(`${base}/`);
+  await page.waitForSelector("html[data-ready=true]");
+  return { context, page, seen };
+}
+
+async function send(page, text) {
+  await page.fill("#message", text);
+  await page.press("#message", "Enter");
+}
+
+/// Waits until `count` replies are finished and Send is back.
+async function repliesDone(page, count) {
+  await page.waitForFunction(
+    (n) =>
+      document.querySelectorAll(".turn.assistant:not([aria-busy])").length >= n &&
+      document.querySelectorAll(".turn.assistant[aria-busy]").length === 0 &&
+      !document.getElementById("send").hidden,
+    count,
+  );
+}
+
+const lastReply = (page) => page.locator(".turn.assistant").last();
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
+}
+
+describe("chat page", () => {
+  test("a message streams in token by token, with usage and latency under the reply", async () => {
+    const { context, page, seen } = await open(site);
+    await expectCleanLoad(page, seen);
+    await page.fill("#message", "first line");
+    await page.press("#message", "Shift+Enter");
+    await page.type("#message", "second line [[slow:120]]");
+    assert.equal(await page.inputValue("#message"), "first line\nsecond line [[slow:120]]");
+    assert.equal(await page.locator(".turn").count(), 0, "Shift+Enter must not send");
+    await page.press("#message", "Enter");
+
+    // Mid-stream: part of the reply is on the page, the reply is marked busy, Stop is offered.
+    await page.waitForFunction(() => {
+      const turn = document.querySelector(".turn.assistant[aria-busy=true]");
+      const text = turn?.querySelector(".turn-body").textContent ?? "";
+      return text.startsWith("Fake") && !text.includes("second line");
+    });
+    assert.equal(await page.isVisible("#stop"), true);
+    assert.equal(await page.isVisible("#send"), false);
+    assert.equal(await page.getAttribute("#messages", "aria-live"), "polite");
+    await shot(page, "streaming");
+
+    await repliesDone(page, 1);
+    const reply = lastReply(page);
+    // The fake model echoes the text with its whitespace collapsed; the bubble keeps the line break.
+    assert.equal(await reply.locator(".turn-body").innerText(), "Fake model reply to: first line second line");
+    assert.equal(await page.locator(".turn.user .turn-body").innerText(), "first line\nsecond line [[slow:120]]");
+    // The fake model streams one word per chunk and counts each chunk as an output token.
+    const words = "Fake model reply to: first line second line".split(" ").length;
+    assert.match(await reply.locator(".usage").innerText(), new RegExp(`^\\d+ in · ${words} out tokens$`));
+    assert.match(await reply.locator(".latency").innerText(), /^\d+(\.\d)? (ms|s)$/);
+    assert.equal(await reply.locator(".model-name").innerText(), "Claude Haiku 4.5");
+    assert.equal(await page.inputValue("#message"), "", "the box is empty after sending");
+    assert.match(page.url(), /#[0-9a-f-]{36}$/, "the session id is in the address");
+    await shot(page, "streamed");
+    await context.close();
+  });
+
+  test("Stop ends the stream and keeps what arrived", async () => {
+    const { context, page, seen } = await open(site);
+    await send(page, `tell me a long story [[slow:400]] ${"and then ".repeat(30)}`);
+    await page.waitForFunction(() =>
+      document.querySelector(".turn.assistant[aria-busy=true] .turn-body")?.textContent.startsWith("Fake"),
+    );
+    const aborted = page.waitForEvent("requestfailed", (r) => r.url().endsWith("/api/chat"));
+    await page.click("#stop");
+    assert.match((await aborted).failure().errorText, /ABORTED/);
+    await repliesDone(page, 1);
+    const stopped = page.locator(".turn.assistant").first();
+    assert.equal(await stopped.locator(".note").innerText(), "Stopped");
+    const kept = await stopped.locator(".turn-body").innerText();
+    assert.ok(kept.startsWith("Fake") && !kept.includes("then and then"), `kept: ${kept}`);
+    assert.equal(await page.isVisible("#send"), true);
+    assert.equal(await page.isVisible("#error-panel"), false);
+
+    // The next message goes through; the stopped reply did not grow meanwhile.
+    await send(page, "are you still there");
+    await repliesDone(page, 2);
+    assert.equal(await stopped.locator(".turn-body").innerText(), kept);
+    await shot(page, "stopped");
+    assert.deepEqual(seen.errors, []);
+    await context.close();
+  });
+
+  test("reload shows the history; sessions are listed, renamed, reopened and deleted", async () => {
+    const { context, page } = await open(site);
+    await send(page, "remember the number 41");
+    await repliesDone(page, 1);
+    await send(page, "[[reply:Noted: **41**.]] and now?");
+    await repliesDone(page, 2);
+    const sessionId = page.url().split("#")[1];
+
+    await page.reload();
+    await page.waitForSelector(".turn.assistant");
+    const turns = await page.locator(".turn").evaluateAll((els) =>
+      els.map((el) => [el.classList.contains("user") ? "user" : "assistant", el.querySelector(".turn-body").innerText]),
+    );
+    assert.deepEqual(turns, [
+      ["user", "remember the number 41"],
+      ["assistant", "Fake model reply to: remember the number 41"],
+      ["user", "[[reply:Noted: **41**.]] and now?"],
+      ["assistant", "Noted: 41."],
+    ]);
+    assert.equal(await page.locator(".turn.assistant strong").last().innerText(), "41");
+    await shot(page, "history-after-reload");
+
+    // The list holds the session, titled by its first message; rename it.
+    const item = page.locator(`.session[data-id="${sessionId}"]`);
+    assert.equal(await item.locator(".session-open").evaluate((a) => a.firstChild.textContent), "remember the number 41");
+    await item.getByRole("button", { name: /^Rename/ }).click();
+    await page.fill(`#rename-${sessionId}`, "Numbers");
+    await page.press(`#rename-${sessionId}`, "Enter");
+    assert.equal(await item.locator(".session-open").evaluate((a) => a.firstChild.textContent), "Numbers");
+
+    // A new chat, then a second session, listed above the first (newest first).
+    await page.click("#new-chat");
+    assert.equal(await page.locator(".turn").count(), 0);
+    await send(page, "a second chat");
+    await repliesDone(page, 1);
+    const titles = await page.locator(".session-open").evaluateAll((els) => els.map((a) => a.firstChild.textContent));
+    assert.deepEqual(titles, ["a second chat", "Numbers"]);
+
+    // Reopen the first from the list; its history comes back from the API.
+    await item.locator(".session-open").click();
+    await page.waitForFunction(() => document.querySelectorAll(".turn").length === 4);
+    assert.equal(await lastReply(page).locator(".turn-body").innerText(), "Noted: 41.");
+
+    // Delete it through the API.
+    await item.getByRole("button", { name: /^Delete/ }).click();
+    const deleted = page.waitForResponse((r) => r.request().method() === "DELETE");
+    await item.getByRole("button", { name: /^Yes, delete/ }).click();
+    assert.equal((await deleted).status(), 204);
+    await page.waitForFunction((id) => !document.querySelector(`.session[data-id="${id}"]`), sessionId);
+    assert.equal(await page.locator(".turn").count(), 0, "deleting the open chat starts a new one");
+    const gone = await page.request.get(`${site}/api/sessions/${sessionId}/messages`);
+    assert.equal(gone.status(), 404);
+    await context.close();
+  });
+
+  for (const csp of [false, true]) {
+    test(`a reply with HTML runs nothing and loads nothing (${csp ? "with" : "without"} the CSP)`, async () => {
+      const { context, page, seen } = await open(site, { csp });
+      await send(page, `[[reply:${XSS}]]`);
+      await repliesDone(page, 1);
+      await check("live");
+      await page.reload();
+      await page.waitForSelector(".turn.assistant");
+      await check("reloaded");
+      await shot(page, `xss-${csp ? "csp" : "no-csp"}`);
+      await context.close();
+
+      async function check(when) {
+        assert.equal(await lastReply(page).locator(".turn-body").innerText(), XSS, when);
+        assert.equal(await page.evaluate(() => window.__pwned), undefined, when);
+        assert.equal(await page.locator("img").count(), 0, when);
+        assert.equal(await page.locator(".messages script, .messages [onerror]").count(), 0, when);
+        const scripts = await page.locator("script").evaluateAll((els) => els.map((s) => s.getAttribute("src")));
+        assert.deepEqual(scripts, ["app.js"], when);
+        const strays = seen.requests.filter((url) => /\/x$|\/x\?/.test(url));
+        assert.deepEqual(strays, [], when);
+        assert.deepEqual(await page.evaluate(() => window.__violations), [], when);
+      }
+    });
+  }
+
+  test("Markdown renders safely: only http(s) links, images as links, code blocks with a copy button", async () => {
+    const { context, page, seen } = await open(site);
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: site });
+    const reply = [
+      "# Title",
+      "",
+      "Some *em* and **strong** and `code`, [ok](https://example.com/a) and [bad](javascript:alert(1)).",
+      "",
+      "![a picture](https://example.com/p.png)",
+      "",
+      "```rust",
+      'fn main() { println!("hi"); }',
+      "```",
+    ].join("\n");
+    await send(page, `[[reply:${reply}]]`);
+    await repliesDone(page, 1);
+    const body = lastReply(page).locator(".turn-body");
+    assert.equal(await body.locator("h1").innerText(), "Title");
+    assert.equal(await body.locator("em").first().innerText(), "em");
+    const links = await body.locator("a").evaluateAll((els) => els.map((a) => [a.textContent, a.getAttribute("href"), a.rel]));
+    assert.deepEqual(links, [
+      ["ok", "https://example.com/a", "noopener noreferrer nofollow"],
+      ["a picture", "https://example.com/p.png", "noopener noreferrer nofollow"],
+    ]);
+    assert.equal(await body.locator("img").count(), 0);
+    assert.ok(!seen.requests.some((url) => url.includes("example.com")), "nothing is loaded from a reply");
+    assert.equal(await body.locator("pre code").innerText(), 'fn main() { println!("hi"); }');
+
+    await body.locator(".copy-code").click();
+    await page.waitForFunction(() => document.querySelector(".copy-code").textContent === "Copied");
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), 'fn main() { println!("hi"); }');
+    await lastReply(page).locator(".copy-reply").click();
+    await page.waitForFunction(() => document.querySelector(".copy-reply").textContent === "Copied");
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), reply);
+    await shot(page, "markdown");
+    await context.close();
+  });
+
+  test("a 429 shows a countdown from Retry-After, then Retry sends the kept message", async () => {
+    const { context, page } = await open(limited);
+    let refused = null;
+    page.on("response", (r) => {
+      if (r.url().endsWith("/api/chat") && r.status() === 429) refused ??= r;
+    });
+    // The limit is 2 per window; a window may turn over between sends, so send until refused.
+    for (let sent = 1; sent <= 6 && !(await page.isVisible("#error-panel")); sent += 1) {
+      await send(page, `message ${sent}`);
+      await page.waitForFunction(() => !document.getElementById("send").hidden);
+    }
+    assert.ok(refused, "the rate-limited server refused a message");
+    const retryAfter = Number(refused.headers()["retry-after"]);
+    assert.ok(retryAfter >= 1, `Retry-After: ${retryAfter}`);
+    const text = await page.innerText("#error-text");
+    const left = Number(/You can send again in (\d+) s\./.exec(text)?.[1]);
+    assert.ok(left >= 1 && left <= retryAfter, `countdown ${left} of ${retryAfter}: ${text}`);
+    assert.match(text, /faster than this chatbot allows/);
+    assert.equal(await page.isDisabled("#retry"), true);
+    const kept = await page.inputValue("#message");
+    assert.match(kept, /^message \d$/, "the refused message is back in the box");
+    await shot(page, "rate-limited");
+
+    await page.waitForSelector("#retry:not([disabled])", { timeout: (retryAfter + 5) * 1000 });
+    assert.match(await page.innerText("#error-text"), /You can send again now\./);
+    await page.click("#retry");
+    await page.waitForFunction(
+      (message) => [...document.querySelectorAll(".turn.user .turn-body")].some((t) => t.textContent === message),
+      kept,
+    );
+    await repliesDone(page, 1);
+    assert.equal(await page.isVisible("#error-panel"), false);
+    assert.equal(await page.inputValue("#message"), "");
+    await context.close();
+  });
+
+  test("the offline demo model shows its banner and a single allowed model hides the picker", async () => {
+    const { context, page } = await open(limited);
+    await page.waitForSelector("#demo-banner:not([hidden])");
+    assert.match(await page.innerText("#demo-banner"), /offline demo model/);
+    assert.equal(await page.isVisible("#model-picker"), false);
+    await send(page, "hello");
+    await repliesDone(page, 1);
+    assert.match(await lastReply(page).locator(".turn-body").innerText(), /offline demo model/);
+    await shot(page, "demo");
+    await context.close();
+  });
+
+  test("two allowed models show the picker and the choice is sent", async () => {
+    const { context, page } = await open(site);
+    await page.waitForSelector("#model-picker:not([hidden])");
+    assert.equal(await page.isVisible("#demo-banner"), false);
+    const options = await page.locator("#model option").evaluateAll((els) => els.map((o) => o.textContent));
+    assert.deepEqual(options, ["Claude Haiku 4.5", "Amazon Nova Lite"]);
+    await page.getByLabel("Model").selectOption({ label: "Amazon Nova Lite" });
+    const request = page.waitForRequest((r) => r.url().endsWith("/api/chat"));
+    await send(page, "which model are you");
+    assert.equal(JSON.parse((await request).postData()).model, "amazon.nova-lite-v1:0");
+    await repliesDone(page, 1);
+    assert.equal(await lastReply(page).locator(".model-name").innerText(), "Amazon Nova Lite");
+    await context.close();
+  });
+
+  test("model failures, a broken stream and a lost network show clear errors and lose no input", async () => {
+    const { context, page } = await open(site);
+    await send(page, "please answer [[error:503]]");
+    await page.waitForSelector("#error-panel:not([hidden])");
+    assert.match(await page.innerText("#error-text"), /^The model is not available right now\./);
+    assert.equal(await page.inputValue("#message"), "please answer [[error:503]]");
+    assert.equal(await page.locator(".turn").count(), 0, "the unsent message is back in the box, not in the log");
+    await shot(page, "model-unavailable");
+
+    await send(page, "[[stream-error:3]] tell me more");
+    await page.waitForSelector("#error-panel:not([hidden])");
+    await repliesDone(page, 1);
+    assert.equal(await lastReply(page).locator(".note").innerText(), "Reply interrupted");
+    assert.ok((await lastReply(page).locator(".turn-body").innerText()).startsWith("Fake model"));
+    assert.equal(await page.locator(".turn.user .turn-body").last().innerText(), "[[stream-error:3]] tell me more");
+
+    await context.setOffline(true);
+    await page.waitForSelector("#offline-banner:not([hidden])");
+    await send(page, "are you there");
+    await page.waitForFunction(() => /Cannot reach the chat server/.test(document.getElementById("error-text").textContent));
+    assert.equal(await page.inputValue("#message"), "are you there");
+    await shot(page, "offline");
+    await context.setOffline(false);
+    await page.waitForSelector("#offline-banner", { state: "hidden" });
+    await page.click("#retry");
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll(".turn.user .turn-body")].some((t) => t.textContent === "are you there"),
+    );
+    await repliesDone(page, 2);
+    assert.equal(await lastReply(page).locator(".turn-body").innerText(), "Fake model reply to: are you there");
+    await context.close();
+  });
+
+  test("export as Markdown and JSON", async () => {
+    const { context, page } = await open(site);
+    await send(page, "[[reply:Use `ls`.]] how do I list files");
+    await repliesDone(page, 1);
+
+    await page.click("#export-menu summary");
+    const [markdown] = await Promise.all([page.waitForEvent("download"), page.click("#export-markdown")]);
+    assert.match(markdown.suggestedFilename(), /^chat-\d{4}-\d\d-\d\d-[0-9a-f]{8}\.md$/);
+    const md = readFileSync(await markdown.path(), "utf8");
+    assert.match(md, /^# \[\[reply:Use `ls`\.\]\] how do I list files\n/);
+    assert.ok(md.includes("## You\n\n[[reply:Use `ls`.]] how do I list files\n"), md);
+    assert.ok(md.includes("## Assistant (Claude Haiku 4.5)\n\nUse `ls`.\n"), md);
+
+    await page.click("#export-menu summary");
+    const [json] = await Promise.all([page.waitForEvent("download"), page.click("#export-json")]);
+    const doc = JSON.parse(readFileSync(await json.path(), "utf8"));
+    assert.equal(doc.session_id, page.url().split("#")[1]);
+    assert.deepEqual(
+      doc.messages.map((m) => [m.role, m.content]),
+      [
+        ["user", "[[reply:Use `ls`.]] how do I list files"],
+        ["assistant", "Use `ls`."],
+      ],
+    );
+    assert.equal(typeof doc.messages[1].usage.output_tokens, "number");
+    await context.close();
+  });
+
+  test("the 375-px layout has no horizontal scroll, and the chats drawer fits", async () => {
+    const { context, page } = await open(site, { viewport: { width: 375, height: 740 } });
+    const long = [
+      "A long line of code:",
+      "```",
+      `let x = "${"very_long_identifier_".repeat(12)}";`,
+      "```",
+      `And an unbroken word: ${"Donaudampfschifffahrt".repeat(6)}`,
+      "",
+      "| column one | column two | column three | column four |",
+      "| --- | --- | --- | --- |",
+      "| some text | more text | even more text | the last cell |",
+    ].join("\n");
+    await send(page, `[[reply:${long}]] ${"wide ".repeat(40)}`);
+    await repliesDone(page, 1);
+    const widths = await page.evaluate(() => ({
+      page: document.scrollingElement.scrollWidth,
+      view: window.innerWidth,
+      messages: [document.getElementById("messages").scrollWidth, document.getElementById("messages").clientWidth],
+    }));
+    assert.equal(widths.view, 375);
+    assert.ok(widths.page <= widths.view, `page scrolls sideways: ${JSON.stringify(widths)}`);
+    assert.ok(widths.messages[0] <= widths.messages[1], `messages scroll sideways: ${JSON.stringify(widths)}`);
+    for (const id of ["send", "message", "new-chat", "sidebar-toggle"]) {
+      const box = await page.locator(`#${id}`).boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 375, `#${id} is on screen: ${JSON.stringify(box)}`);
+    }
+    await shot(page, "narrow-375");
+
+    assert.equal(await page.isVisible("#sidebar"), false);
+    await page.click("#sidebar-toggle");
+    await page.waitForFunction(() => document.getElementById("sidebar").getBoundingClientRect().left >= 0);
+    const drawer = await page.locator("#sidebar").boundingBox();
+    assert.ok(drawer.x >= 0 && drawer.x + drawer.width <= 375, JSON.stringify(drawer));
+    assert.equal(await page.getAttribute("#sidebar-toggle", "aria-expanded"), "true");
+    await shot(page, "narrow-375-chats");
+    await page.keyboard.press("Escape");
+    assert.equal(await page.getAttribute("#sidebar-toggle", "aria-expanded"), "false");
+    await context.close();
+  });
+
+  test("labels, keyboard order and dark mode", async () => {
+    const { context, page } = await open(site, { colorScheme: "dark" });
+    // Every control has an accessible name.
+    assert.equal(await page.getByLabel("Message").count(), 1);
+    assert.equal(await page.getByRole("button", { name: "New chat" }).count(), 1);
+    assert.equal(await page.getByRole("log", { name: "Conversation" }).count(), 1);
+
+    // Tab order follows the layout: skip link, top bar, chats, then the message box.
+    const order = [];
+    for (let i = 0; i < 8; i += 1) {
+      await page.keyboard.press("Tab");
+      order.push(await page.evaluate(() => document.activeElement.id || document.activeElement.textContent.trim()));
+    }
+    assert.deepEqual(order.slice(0, 6), ["Skip to the message box", "model", "Export", "new-chat", "message", "send"]);
+
+    // The skip link goes straight to the message box.
+    await page.reload();
+    await page.waitForSelector("html[data-ready=true]");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Enter");
+    assert.equal(await page.evaluate(() => document.activeElement.id), "message");
+
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const [r, g, b] = background.match(/\d+/g).map(Number);
+    assert.ok(r + g + b < 120, `dark mode background ${background}`);
+    await send(page, "[[reply:Dark mode, with `code` and a [link](https://example.com).]]");
+    await repliesDone(page, 1);
+    await shot(page, "dark");
+    await context.close();
+  });
+
+  test("normal use under the CSP raises no violation, and the CSP is really enforced", async () => {
+    const { context, page, seen } = await open(site);
+    await send(page, "[[reply:Some `code`:\n```\nx\n```]]");
+    await repliesDone(page, 1);
+    await page.click("#export-menu summary");
+    await Promise.all([page.waitForEvent("download"), page.click("#export-json")]);
+    await page.fill("#message", "a\nb\nc\nd\ne");
+    await page.reload();
+    await page.waitForSelector(".turn.assistant");
+    assert.deepEqual(await page.evaluate(() => window.__violations), []);
+    assert.deepEqual(seen.console.filter((m) => /Content Security Policy|Refused to/i.test(m)), []);
+    assert.deepEqual(seen.errors, []);
+
+    // The policy is in force: an inline script is refused and reported.
+    await page.evaluate(() => {
+      const script = document.createElement("script");
+      script.textContent = "window.__inline = 1";
+      document.head.append(script);
+    });
+    await page.waitForFunction(() => window.__violations.length > 0);
+    assert.equal(await page.evaluate(() => window.__inline), undefined);
+    assert.match((await page.evaluate(() => window.__violations))[0], /^script-src/);
+    await context.close();
+  });
+});
+
+/// The page loaded cleanly: no script error, no CSP report.
+async function expectCleanLoad(page, seen) {
+  assert.deepEqual(seen.errors, []);
+  assert.deepEqual(await page.evaluate(() => window.__violations), []);
+}
