@@ -58,6 +58,7 @@
 //! the model, system prompt and history the service sent.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -75,7 +76,6 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
 /// Timing used when a request carries no `[[slow:MS]]` / `[[first:MS]]` directive.
@@ -336,96 +336,152 @@ async fn converse(plan: Plan, started: Instant, request_id: &str) -> io::Result<
 }
 
 fn converse_stream(plan: Plan, started: Instant, request_id: &str) -> Response<Body> {
-    let (tx, rx) = mpsc::channel(8);
-    tokio::spawn(write_stream(plan, started, tx));
     response(
         StatusCode::OK,
         "application/vnd.amazon.eventstream",
         request_id,
-        Body::Stream {
-            frames: rx,
+        Body::Stream(Box::new(EventStream {
+            plan,
+            started,
+            phase: Phase::MessageStart,
+            timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            waiting: false,
             broken: None,
-        },
+        })),
     )
 }
 
-type Sender = mpsc::Sender<io::Result<Bytes>>;
+/// The frames of one ConverseStream answer, produced as hyper asks for them: no task and no
+/// buffer per stream, and nothing left running when the client goes away.
+#[derive(Debug)]
+struct EventStream {
+    plan: Plan,
+    started: Instant,
+    phase: Phase,
+    timer: Pin<Box<tokio::time::Sleep>>,
+    waiting: bool,
+    /// A `[[break]]` reached but not yet reported to hyper (see `poll_next`).
+    broken: Option<io::Error>,
+}
 
-async fn write_stream(plan: Plan, started: Instant, tx: Sender) {
-    // Each step returns false once the client is gone.
-    async fn send(tx: &Sender, frame: Bytes) -> bool {
-        tx.send(Ok(frame)).await.is_ok()
-    }
-    async fn pause(tx: &Sender, delay: Duration) -> bool {
-        if delay.is_zero() {
-            return !tx.is_closed();
-        }
-        tokio::select! {
-            () = tokio::time::sleep(delay) => true,
-            () = tx.closed() => false,
-        }
-    }
-    // Sends the mid-stream fault planned after `sent` chunks; true when the stream must end.
-    async fn fault_after(tx: &Sender, plan: &Plan, sent: usize) -> bool {
-        match &plan.mid_stream {
-            Some(MidStream::Break(after)) if *after == sent => {
-                let _ = tx
-                    .send(Err(io::Error::other("connection dropped on purpose")))
-                    .await;
-                true
-            }
-            Some(MidStream::Exception(after, kind)) if *after == sent => {
-                let _ = tx.send(Ok(exception_frame(*kind))).await;
-                true
-            }
-            _ => false,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    MessageStart,
+    FirstChunk,
+    /// Before the chunk at `index`; `waited` once the pause before it is over.
+    Chunk {
+        index: usize,
+        waited: bool,
+    },
+    ContentBlockStop,
+    MessageStop,
+    Metadata,
+    Done,
+}
+
+impl EventStream {
+    fn wait(&mut self, delay: Duration) {
+        if !delay.is_zero() {
+            self.timer
+                .as_mut()
+                .reset(tokio::time::Instant::now() + delay);
+            self.waiting = true;
         }
     }
 
-    if !send(
-        &tx,
-        event_frame("messageStart", &json!({"role": "assistant"})),
-    )
-    .await
-    {
-        return;
-    }
-    if !pause(&tx, plan.first_delay).await {
-        return;
-    }
-    for (index, chunk) in plan.chunks.iter().enumerate() {
-        if fault_after(&tx, &plan, index).await {
-            return;
-        }
-        if index > 0 && !pause(&tx, plan.token_delay).await {
-            return;
-        }
-        let delta = json!({"contentBlockIndex": 0, "delta": {"text": chunk}});
-        if !send(&tx, event_frame("contentBlockDelta", &delta)).await {
-            return;
-        }
-    }
-    if let Some(MidStream::Break(after) | MidStream::Exception(after, _)) = plan.mid_stream
-        && after >= plan.chunks.len()
-        && fault_after(&tx, &plan, after).await
-    {
-        return;
-    }
-    let output_tokens = plan.output_tokens();
-    let tail = [
-        event_frame("contentBlockStop", &json!({"contentBlockIndex": 0})),
-        event_frame("messageStop", &json!({"stopReason": plan.stop_reason})),
-        event_frame(
-            "metadata",
-            &json!({
-                "usage": usage(plan.input_tokens, output_tokens),
-                "metrics": {"latencyMs": started.elapsed().as_millis() as u64},
-            }),
-        ),
-    ];
-    for frame in tail {
-        if !send(&tx, frame).await {
-            return;
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
+        loop {
+            if let Some(error) = self.broken.take() {
+                return Poll::Ready(Some(Err(error)));
+            }
+            if self.waiting {
+                std::task::ready!(self.timer.as_mut().poll(cx));
+                self.waiting = false;
+            }
+            let frame = match self.phase {
+                Phase::MessageStart => {
+                    self.phase = Phase::FirstChunk;
+                    event_frame("messageStart", &json!({"role": "assistant"}))
+                }
+                Phase::FirstChunk => {
+                    self.phase = Phase::Chunk {
+                        index: 0,
+                        waited: true,
+                    };
+                    self.wait(self.plan.first_delay);
+                    continue;
+                }
+                Phase::Chunk { index, waited } => {
+                    let fault = match self.plan.mid_stream {
+                        Some(MidStream::Break(after) | MidStream::Exception(after, _))
+                            if after == index
+                                || (index == self.plan.chunks.len() && after > index) =>
+                        {
+                            self.plan.mid_stream
+                        }
+                        _ => None,
+                    };
+                    match fault {
+                        Some(MidStream::Exception(_, kind)) => {
+                            self.phase = Phase::Done;
+                            exception_frame(kind)
+                        }
+                        Some(MidStream::Break(_)) => {
+                            // hyper drops its unflushed output when a body fails, and flushes
+                            // whenever the body is pending: pend once so the frames before the
+                            // break reach the client.
+                            self.phase = Phase::Done;
+                            self.broken = Some(io::Error::other("connection dropped on purpose"));
+                            cx.waker().wake_by_ref();
+                            return Poll::Pending;
+                        }
+                        None if index == self.plan.chunks.len() => {
+                            self.phase = Phase::ContentBlockStop;
+                            continue;
+                        }
+                        None if !waited => {
+                            self.phase = Phase::Chunk {
+                                index,
+                                waited: true,
+                            };
+                            self.wait(self.plan.token_delay);
+                            continue;
+                        }
+                        None => {
+                            self.phase = Phase::Chunk {
+                                index: index + 1,
+                                waited: false,
+                            };
+                            let text = &self.plan.chunks[index];
+                            event_frame(
+                                "contentBlockDelta",
+                                &json!({"contentBlockIndex": 0, "delta": {"text": text}}),
+                            )
+                        }
+                    }
+                }
+                Phase::ContentBlockStop => {
+                    self.phase = Phase::MessageStop;
+                    event_frame("contentBlockStop", &json!({"contentBlockIndex": 0}))
+                }
+                Phase::MessageStop => {
+                    self.phase = Phase::Metadata;
+                    event_frame("messageStop", &json!({"stopReason": self.plan.stop_reason}))
+                }
+                Phase::Metadata => {
+                    self.phase = Phase::Done;
+                    let latency_ms = self.started.elapsed().as_millis() as u64;
+                    event_frame(
+                        "metadata",
+                        &json!({
+                            "usage": usage(self.plan.input_tokens, self.plan.output_tokens()),
+                            "metrics": {"latencyMs": latency_ms},
+                        }),
+                    )
+                }
+                Phase::Done => return Poll::Ready(None),
+            };
+            return Poll::Ready(Some(Ok(frame)));
         }
     }
 }
@@ -875,15 +931,11 @@ fn word_chunks(text: &str) -> Vec<String> {
     chunks
 }
 
-/// A response body: a whole JSON document, or frames handed over one by one by a writer task.
+/// A response body: a whole JSON document, or event-stream frames made one by one.
 #[derive(Debug)]
 enum Body {
     Full(Option<Bytes>),
-    Stream {
-        frames: mpsc::Receiver<io::Result<Bytes>>,
-        /// A `[[break]]` received but not yet reported to hyper (see `poll_frame`).
-        broken: Option<io::Error>,
-    },
+    Stream(Box<EventStream>),
 }
 
 impl hyper::body::Body for Body {
@@ -896,35 +948,24 @@ impl hyper::body::Body for Body {
     ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         match self.get_mut() {
             Body::Full(bytes) => Poll::Ready(bytes.take().map(|bytes| Ok(Frame::data(bytes)))),
-            Body::Stream { frames, broken } => {
-                if let Some(error) = broken.take() {
-                    return Poll::Ready(Some(Err(error)));
-                }
-                match frames.poll_recv(cx) {
-                    Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(Frame::data(frame)))),
-                    // hyper drops its unflushed output when a body fails, and flushes whenever
-                    // the body is pending: pend once so the frames before the break go out.
-                    Poll::Ready(Some(Err(error))) => {
-                        *broken = Some(error);
-                        cx.waker().wake_by_ref();
-                        Poll::Pending
-                    }
-                    Poll::Ready(None) => Poll::Ready(None),
-                    Poll::Pending => Poll::Pending,
-                }
-            }
+            Body::Stream(stream) => stream
+                .poll_next(cx)
+                .map(|frame| frame.map(|frame| frame.map(Frame::data))),
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self, Body::Full(None))
+        match self {
+            Body::Full(bytes) => bytes.is_none(),
+            Body::Stream(stream) => stream.phase == Phase::Done && stream.broken.is_none(),
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
             Body::Full(Some(bytes)) => SizeHint::with_exact(bytes.len() as u64),
             Body::Full(None) => SizeHint::with_exact(0),
-            Body::Stream { .. } => SizeHint::default(),
+            Body::Stream(_) => SizeHint::default(),
         }
     }
 }
