@@ -825,3 +825,22 @@ Outputs:
 "
     );
 }
+
+#[test]
+fn dashboard_body_is_json_once_substituted() {
+    let t = template("dev");
+    let Properties::Dashboard(dashboard) = &resource(&t, ids::DASHBOARD).properties else {
+        panic!("no dashboard")
+    };
+    let Expr::Sub(body) = &dashboard.dashboard_body else {
+        panic!("DashboardBody is not a Fn::Sub")
+    };
+    let substituted = body
+        .replace("${Function}", "fn")
+        .replace("${Table}", "table")
+        .replace("${AWS::Region}", "us-east-1")
+        .replace("${AWS::StackName}", "chatbot-dev");
+    let json: serde_json::Value = serde_json::from_str(&substituted).unwrap();
+    assert_eq!(json["widgets"].as_array().unwrap().len(), 8);
+    assert!(substituted.contains(r#"["Chatbot","BudgetUsedPercent","Environment","dev""#));
+}

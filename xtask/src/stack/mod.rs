@@ -419,10 +419,6 @@ fn site(env: &Environment, t: &mut Template) {
     .skip_check(
         "CKV_AWS_86",
         "API requests are logged by API Gateway's access log; the static page needs no access log",
-    )
-    .skip_check(
-        "CKV_AWS_310",
-        "One origin per path: a second region for the page or the API is not part of this design",
     );
     if env.domain.is_none() {
         distribution = distribution.skip_check(

@@ -211,7 +211,7 @@ fn dashboard_body(env: &Environment) -> String {
             }
         })
     };
-    let widgets = vec![
+    let widgets = [
         widget(
             0,
             0,
@@ -289,5 +289,7 @@ fn dashboard_body(env: &Environment) -> String {
             ]),
         ),
     ];
-    serde_json::to_string_pretty(&json!({ "widgets": widgets })).unwrap_or_default()
+    // One widget per line: readable in the template and in diffs.
+    let lines: Vec<String> = widgets.iter().map(|w| format!("    {w}")).collect();
+    format!("{{\n  \"widgets\": [\n{}\n  ]\n}}", lines.join(",\n"))
 }
