@@ -183,3 +183,47 @@ async fn a_stream_goes_through_lambda_http_streaming_adapter() {
         "Fake model reply to: stream through lambda"
     );
 }
+
+/// `bootstrap` with one variable missing or malformed: it stops at start, naming it.
+#[test]
+fn bootstrap_refuses_to_start_with_a_missing_or_malformed_variable() {
+    let good = common::config();
+    let models = serde_json::to_string(&good.models).unwrap();
+    let base = [
+        ("CHATBOT_ENVIRONMENT", "test"),
+        ("CHATBOT_TABLE_NAME", "chatbot-test"),
+        ("CHATBOT_MODELS", models.as_str()),
+        ("CHATBOT_DEFAULT_MODEL", common::MODEL),
+        ("CHATBOT_SYSTEM_PROMPT", "Be brief."),
+        ("CHATBOT_MAX_OUTPUT_TOKENS", "100"),
+        ("CHATBOT_RATE_LIMIT", "5"),
+        ("CHATBOT_RATE_WINDOW_SECONDS", "60"),
+        ("CHATBOT_DAILY_TOKEN_BUDGET", "1000"),
+        ("CHATBOT_HISTORY_DAYS", "7"),
+    ];
+    let cases = [
+        ("CHATBOT_TABLE_NAME", None, "is not set"),
+        ("CHATBOT_SYSTEM_PROMPT", None, "is not set"),
+        ("CHATBOT_RATE_LIMIT", Some("ten"), "is malformed"),
+        ("CHATBOT_DEFAULT_MODEL", Some("gpt-4"), "is malformed"),
+    ];
+    for (name, value, problem) in cases {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_bootstrap"));
+        for (key, default) in base {
+            command.env_remove(key);
+            if key != name {
+                command.env(key, default);
+            }
+        }
+        if let Some(value) = value {
+            command.env(name, value);
+        }
+        let output = command.output().unwrap();
+        assert!(!output.status.success(), "{name}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(name) && stderr.contains(problem),
+            "{name}: {stderr}"
+        );
+    }
+}

@@ -34,13 +34,17 @@ pub struct RequestId(pub String);
 
 /// Every `/api` route of the contract, with JSON errors for unknown paths and methods.
 pub fn router(state: Arc<AppState>) -> Router {
-    api(state).fallback(|| async { not_found() })
+    api(state)
+        .fallback(|| async { not_found() })
+        .layer(middleware::from_fn(request_span))
 }
 
 /// The API plus the files of `site_dir` at `/` (local runs): `cargo xtask dev`.
 pub fn router_with_site(state: Arc<AppState>, site_dir: Option<PathBuf>) -> Router {
     match site_dir {
-        Some(dir) => api(state).fallback(move |request: Request| site::serve(dir.clone(), request)),
+        Some(dir) => api(state)
+            .fallback(move |request: Request| site::serve(dir.clone(), request))
+            .layer(middleware::from_fn(request_span)),
         None => router(state),
     }
 }
@@ -54,7 +58,6 @@ fn api(state: Arc<AppState>) -> Router {
         .route("/api/health", get(health))
         .route("/api/openapi.json", get(openapi))
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
-        .layer(middleware::from_fn(request_span))
         .with_state(state)
 }
 
