@@ -51,9 +51,10 @@ const state = {
 // Errors a person understands
 
 class ChatError extends Error {
-  constructor(kind, message, { code = "", retryAfter = null, status = 0 } = {}) {
+  constructor(kind, message, { code = "", retryAfter = null, status = 0, hint = "" } = {}) {
     super(message);
     this.kind = kind;
+    this.hint = hint;
     this.code = code;
     this.retryAfter = retryAfter;
     this.status = status;
@@ -77,7 +78,7 @@ async function responseError(response) {
 
 function classify(status, code, serverMessage, retryAfter = null) {
   const options = { code, retryAfter, status };
-  const error = (kind, message) => new ChatError(kind, message, options);
+  const error = (kind, message, hint = "") => new ChatError(kind, message, { ...options, hint });
   if (code === "rate_limited" || (status === 429 && !code.startsWith("model"))) {
     return error("rate_limited", "You are sending messages faster than this chatbot allows.");
   }
@@ -88,13 +89,13 @@ function classify(status, code, serverMessage, retryAfter = null) {
     return error("model_unavailable", "The model is busy right now.");
   }
   if (code === "store_unavailable") {
-    return error("server", "The chat history is unavailable right now. Try again shortly.");
+    return error("server", "The chat history is unavailable right now.", "Try again shortly.");
   }
   if (code === "model_timeout" || status === 504) {
-    return error("model_unavailable", "The model took too long to answer. Try again in a moment.");
+    return error("model_unavailable", "The model took too long to answer.", "Try again in a moment.");
   }
   if (code.startsWith("model") || status === 502 || status === 503) {
-    return error("model_unavailable", "The model is not available right now. Try again in a moment.");
+    return error("model_unavailable", "The model is not available right now.", "Try again in a moment.");
   }
   if (status === 413 || code === "payload_too_large") {
     return error("invalid", "This message is too long to send. Shorten it and try again.");
@@ -133,12 +134,12 @@ function showError(error, retryAction) {
     let left = error.retryAfter;
     const tick = () => {
       if (left > 0) {
-        ui.errorText.textContent = `${error.message} You can send again in ${left} s.`;
+        ui.errorText.textContent = `${error.message} You can try again in ${left} s.`;
         ui.retry.disabled = true;
         ui.retry.textContent = `Retry in ${left} s`;
       } else {
         stopCountdown();
-        ui.errorText.textContent = `${error.message} You can send again now.`;
+        ui.errorText.textContent = `${error.message} You can try again now.`;
         ui.retry.disabled = false;
         ui.retry.textContent = "Retry";
       }
@@ -147,7 +148,7 @@ function showError(error, retryAction) {
     tick();
     state.countdown = setInterval(tick, 1000);
   } else {
-    ui.errorText.textContent = error.message;
+    ui.errorText.textContent = error.hint ? `${error.message} ${error.hint}` : error.message;
     ui.retry.textContent = "Retry";
   }
 }
@@ -579,7 +580,7 @@ async function send(text) {
         const typed = ui.input.value;
         ui.input.value = typed.trim() ? `${text}\n\n${typed}` : text;
         autosize();
-        showError(chatError, () => submitComposer());
+        showError(chatError, chatError.kind === "budget_exhausted" ? null : () => submitComposer());
       } else {
         reply.note = "Reply interrupted";
         showError(chatError, () => send(text));

@@ -26,6 +26,8 @@ let browser;
 let site;
 /// A second server: offline demo model, one allowed model, two chat requests per window.
 let limited;
+/// A third: offline demo model and a daily budget that the first answer spends.
+let broke;
 
 before(async () => {
   rmSync(ARTIFACTS, { recursive: true, force: true });
@@ -37,7 +39,7 @@ before(async () => {
     AWS_SECRET_ACCESS_KEY: "test",
     AWS_REGION: "us-east-1",
   };
-  [site, limited] = await Promise.all([
+  [site, limited, broke] = await Promise.all([
     startDev("dev", aws),
     startDev(
       "dev-demo-rate-limited",
@@ -49,6 +51,7 @@ before(async () => {
       },
       ["--demo"],
     ),
+    startDev("dev-demo-budget", { CHATBOT_DAILY_TOKEN_BUDGET: "1" }, ["--demo"]),
   ]);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -319,7 +322,7 @@ describe("chat page", () => {
     const retryAfter = Number(refused.headers()["retry-after"]);
     assert.ok(retryAfter >= 1, `Retry-After: ${retryAfter}`);
     const text = await page.innerText("#error-text");
-    const left = Number(/You can send again in (\d+) s\./.exec(text)?.[1]);
+    const left = Number(/You can try again in (\d+) s\./.exec(text)?.[1]);
     assert.ok(left >= 1 && left <= retryAfter, `countdown ${left} of ${retryAfter}: ${text}`);
     assert.match(text, /faster than this chatbot allows/);
     assert.equal(await page.isDisabled("#retry"), true);
@@ -328,7 +331,7 @@ describe("chat page", () => {
     await shot(page, "rate-limited");
 
     await page.waitForSelector("#retry:not([disabled])", { timeout: (retryAfter + 5) * 1000 });
-    assert.match(await page.innerText("#error-text"), /You can send again now\./);
+    assert.match(await page.innerText("#error-text"), /You can try again now\./);
     await page.click("#retry");
     await page.waitForFunction(
       (message) => [...document.querySelectorAll(".turn.user .turn-body")].some((t) => t.textContent === message),
@@ -337,6 +340,20 @@ describe("chat page", () => {
     await repliesDone(page, 1);
     assert.equal(await page.isVisible("#error-panel"), false);
     assert.equal(await page.inputValue("#message"), "");
+    await context.close();
+  });
+
+  test("a spent daily budget says so and keeps the message", async () => {
+    const { context, page } = await open(broke);
+    // The budget is checked before a turn and charged after it, so the first answer spends it.
+    for (let sent = 1; sent <= 3 && !(await page.isVisible("#error-panel")); sent += 1) {
+      await send(page, `question ${sent}`);
+      await page.waitForFunction(() => !document.getElementById("send").hidden);
+    }
+    assert.match(await page.innerText("#error-text"), /used up its budget for today/);
+    assert.equal(await page.isVisible("#retry"), false, "retrying cannot help until tomorrow");
+    assert.match(await page.inputValue("#message"), /^question \d$/);
+    await shot(page, "budget-exhausted");
     await context.close();
   });
 
