@@ -1,10 +1,470 @@
-//! `cargo xtask deploy`.
+//! `cargo xtask deploy`: build, upload, review, confirm, execute, follow, publish the site.
+//!
+//! A deploy whose template, parameters and code are what is deployed makes no change set at
+//! all; the site is still compared file by file and only what changed is uploaded.
 
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
-#[derive(clap::Args)]
-pub struct Args {}
+use anyhow::Context;
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`cargo xtask deploy` is not built yet")
+use crate::aws::cfn::{self, DeployedStack};
+use crate::aws::follow::{self, Display};
+use crate::aws::plan::{self, Bundle, Inputs, PlanFile, Situation};
+use crate::aws::{self, Clients, Elapsed, artifacts, publish};
+use crate::review::{self, ChangeKind, Palette};
+use crate::stack::{OUTPUT_DISTRIBUTION_ID, OUTPUT_SITE_BUCKET, OUTPUT_SITE_URL};
+use crate::{build, env, tools};
+
+/// How long a stack may take before we stop following it (it goes on in AWS).
+const FOLLOW_LIMIT: Duration = Duration::from_secs(60 * 60);
+
+/// What `diff` and `deploy` deploy: an environment, and optionally a prebuilt bundle.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Target {
+    /// Environment to deploy: envs/ENV.toml
+    #[arg(long = "env", value_name = "ENV")]
+    pub env: String,
+    /// Use this Lambda bundle (a zip) instead of building one
+    #[arg(long, value_name = "ZIP", conflicts_with = "no_build")]
+    pub artifact: Option<PathBuf>,
+    /// Use the bundle the last `cargo xtask build` made instead of building
+    #[arg(long)]
+    pub no_build: bool,
+    /// Deploy this template instead of rendering one from the environment (rehearsals)
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub template: Option<PathBuf>,
+    /// Project folder holding envs/ and frontend/ (the workspace by default)
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub root: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub target: Target,
+    /// Do not ask before executing (for CI)
+    #[arg(long)]
+    pub yes: bool,
+    /// Execute exactly the change set reviewed with `cargo xtask diff --out PLAN`
+    #[arg(long, value_name = "PLAN")]
+    pub plan: Option<PathBuf>,
+    /// Write the stack's outputs to this file as JSON
+    #[arg(long, value_name = "FILE")]
+    pub outputs_file: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let inputs = resolve(&args.target)?;
+    aws::runtime()?.block_on(async {
+        let clients = aws::connect(&inputs.env.region).await;
+        deploy(&clients, &inputs, &args).await
+    })
+}
+
+/// Reads the environment, renders its template and finds or builds the bundle.
+pub fn resolve(target: &Target) -> anyhow::Result<Inputs> {
+    let root = target.root.clone().unwrap_or_else(tools::project_root);
+    let env = env::load(&root, &target.env)?;
+    let template = match &target.template {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("reading the template {}", path.display()))?,
+        None => crate::stack::render(&env)
+            .with_context(|| format!("rendering the template of {}", env.name))?,
+    };
+    let bundle = match (&target.artifact, target.no_build) {
+        (Some(path), _) => {
+            if !build::looks_like_bundle(path) {
+                anyhow::bail!(
+                    "{} is not a Lambda bundle: a zip with `bootstrap` at its root",
+                    path.display()
+                );
+            }
+            Bundle::read(path)?
+        }
+        (None, true) => {
+            let path = build::bundle_path(env.function.architecture);
+            if !path.is_file() {
+                anyhow::bail!(
+                    "--no-build: there is no bundle at {} yet; run `cargo xtask build --env {}` first",
+                    path.display(),
+                    env.name
+                );
+            }
+            Bundle::read(&path)?
+        }
+        (None, false) => Bundle::read(&build::build(env.function.architecture)?)?,
+    };
+    Ok(Inputs {
+        template_name: format!("templates/{}.yaml (rendered)", env.name),
+        env,
+        root,
+        template,
+        bundle,
+    })
+}
+
+pub(crate) fn palette() -> Palette {
+    Palette::new(
+        std::io::stdout().is_terminal(),
+        std::env::var("NO_COLOR").ok().as_deref(),
+    )
+}
+
+async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let palette = palette();
+    let env = &inputs.env;
+    let mut situation = plan::survey(clients, inputs).await?;
+    println!(
+        "{} {}: stack {} in {}, account {}",
+        palette.bold("Environment"),
+        env.name,
+        env.stack_name,
+        env.region,
+        situation.account
+    );
+
+    if let Some(stack) = &situation.deployed {
+        if stack.is_busy() {
+            anyhow::bail!(
+                "stack {} is {}: another deploy or delete is running; wait for it to finish",
+                stack.name,
+                stack.status
+            );
+        }
+        if stack.status == "ROLLBACK_COMPLETE" {
+            recreate_after_failed_create(clients, inputs, stack, args.yes).await?;
+            situation = plan::survey(clients, inputs).await?;
+        }
+    }
+
+    if let Some(plan_path) = &args.plan {
+        return execute_plan(clients, inputs, &situation, plan_path, args, started).await;
+    }
+
+    // Nothing to execute: no change set at all.
+    if situation.is_unchanged(&inputs.template) {
+        upload_bundle(clients, inputs, &situation).await?;
+        println!(
+            "No changes: template, parameters and code match stack {} ({})",
+            env.stack_name,
+            situation
+                .deployed
+                .as_ref()
+                .map(|s| s.status.as_str())
+                .unwrap_or("")
+        );
+        let stack = situation
+            .deployed
+            .clone()
+            .expect("unchanged means deployed");
+        return finish(clients, inputs, &stack, args, started).await;
+    }
+
+    upload_bundle(clients, inputs, &situation).await?;
+    let Some(proposal) = plan::propose(clients, inputs, &situation).await? else {
+        println!(
+            "No changes: CloudFormation found nothing to change; the empty change set was deleted"
+        );
+        let stack = cfn::describe_stack(&clients.cfn, &env.stack_name)
+            .await?
+            .context("the stack disappeared while deploying")?;
+        return finish(clients, inputs, &stack, args, started).await;
+    };
+    let review = plan::review(inputs, &situation, Some(&proposal.described));
+    print!("{}", review::render_review(&review, palette));
+
+    let confirmed = confirm(&env.name, args.yes);
+    if !matches!(confirmed, Ok(true)) {
+        cfn::delete_change_set(&clients.cfn, &proposal.arn).await?;
+        if situation.kind() == ChangeKind::Create {
+            // The change set of a new stack leaves an empty stack under review behind.
+            cfn::delete_stack(&clients.cfn, &proposal.stack_id).await?;
+        }
+        confirmed?;
+        println!("Not deployed; the change set was deleted");
+        return Ok(ExitCode::FAILURE);
+    }
+    execute(
+        clients,
+        inputs,
+        &proposal.arn,
+        &proposal.stack_id,
+        args,
+        started,
+    )
+    .await
+}
+
+/// A stack whose first create failed cannot be updated: explain, delete it after asking, wait.
+async fn recreate_after_failed_create(
+    clients: &Clients,
+    inputs: &Inputs,
+    stack: &DeployedStack,
+    yes: bool,
+) -> anyhow::Result<()> {
+    print!("{}", review::explain_rollback_complete(&stack.name));
+    let events = cfn::events_after(&clients.cfn, &stack.id, None).await?;
+    let failures = review::failures(&events);
+    if !failures.is_empty() {
+        print!(
+            "{}",
+            review::render_failures(&stack.name, &stack.status, &failures, palette())
+        );
+    }
+    println!("Delete it and create it again?");
+    if !confirm(&inputs.env.name, yes)? {
+        anyhow::bail!(
+            "stack {} stays in ROLLBACK_COMPLETE; delete it (`cargo xtask destroy --env {}`) or \
+             confirm to let deploy do it",
+            stack.name,
+            inputs.env.name
+        );
+    }
+    cfn::delete_stack(&clients.cfn, &stack.id).await?;
+    let status = cfn::wait_settled(&clients.cfn, &stack.id, FOLLOW_LIMIT).await?;
+    if status != "DELETE_COMPLETE" {
+        anyhow::bail!("deleting stack {} ended in {status}", stack.name);
+    }
+    println!("Deleted {}; creating it again", stack.name);
+    Ok(())
+}
+
+async fn upload_bundle(
+    clients: &Clients,
+    inputs: &Inputs,
+    situation: &Situation,
+) -> anyhow::Result<()> {
+    let bucket = artifacts::ensure_bucket(clients, &situation.account).await?;
+    let key = inputs.bundle.key();
+    let uploaded = artifacts::upload_if_missing(
+        clients,
+        &bucket,
+        &key,
+        inputs.bundle.bytes.clone(),
+        "application/zip",
+    )
+    .await?;
+    println!(
+        "Bundle s3://{bucket}/{key} ({:.1} kB): {}",
+        inputs.bundle.bytes.len() as f64 / 1e3,
+        if uploaded {
+            "uploaded"
+        } else {
+            "already there"
+        }
+    );
+    Ok(())
+}
+
+/// Asks on the terminal; without one, only `--yes` goes ahead. Prod wants its name typed.
+fn confirm(env_name: &str, yes: bool) -> anyhow::Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "refusing to deploy without a terminal to confirm on: review with `cargo xtask diff \
+             --env {env_name}`, then pass --yes"
+        );
+    }
+    let mut stderr = std::io::stderr();
+    if env_name == "prod" {
+        write!(stderr, "Type '{env_name}' to deploy these changes: ")?;
+    } else {
+        write!(stderr, "Deploy these changes to {env_name}? [y/N] ")?;
+    }
+    stderr.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    let answer = answer.trim();
+    Ok(if env_name == "prod" {
+        answer == env_name
+    } else {
+        matches!(answer, "y" | "Y" | "yes")
+    })
+}
+
+async fn execute_plan(
+    clients: &Clients,
+    inputs: &Inputs,
+    situation: &Situation,
+    plan_path: &Path,
+    args: &Args,
+    started: Instant,
+) -> anyhow::Result<ExitCode> {
+    let plan = PlanFile::read(plan_path)?;
+    if plan.env != inputs.env.name || plan.stack_name != inputs.env.stack_name {
+        anyhow::bail!(
+            "the plan {} is for environment {} (stack {}), not {}",
+            plan_path.display(),
+            plan.env,
+            plan.stack_name,
+            inputs.env.name
+        );
+    }
+    if plan.fingerprint != situation.fingerprint() {
+        anyhow::bail!(
+            "stack {} changed since the plan was reviewed: review again with `cargo xtask diff \
+             --env {} --out {}`",
+            plan.stack_name,
+            plan.env,
+            plan_path.display()
+        );
+    }
+    let described = cfn::describe_change_set(&clients.cfn, &plan.change_set_arn).await?;
+    if described.execution_status.as_deref() != Some("AVAILABLE") {
+        anyhow::bail!(
+            "the reviewed change set cannot run (it is {}): review again with `cargo xtask diff \
+             --env {} --out {}`",
+            described.execution_status.as_deref().unwrap_or("unknown"),
+            plan.env,
+            plan_path.display()
+        );
+    }
+    println!("Executing the reviewed plan: {}", plan.plan);
+    if !confirm(&inputs.env.name, args.yes)? {
+        println!("Not deployed; the reviewed change set is kept");
+        return Ok(ExitCode::FAILURE);
+    }
+    execute(
+        clients,
+        inputs,
+        &plan.change_set_arn,
+        &plan.stack_id,
+        args,
+        started,
+    )
+    .await
+}
+
+async fn execute(
+    clients: &Clients,
+    inputs: &Inputs,
+    arn: &str,
+    stack_id: &str,
+    args: &Args,
+    started: Instant,
+) -> anyhow::Result<ExitCode> {
+    let palette = palette();
+    let since = cfn::newest_event_id(&clients.cfn, stack_id).await?;
+    cfn::execute_change_set(&clients.cfn, arn).await?;
+    let display = Display {
+        palette,
+        live: std::io::stdout().is_terminal(),
+    };
+    let followed = follow::follow(&clients.cfn, stack_id, since, display, FOLLOW_LIMIT).await?;
+    let succeeded = matches!(
+        followed.status.as_str(),
+        "CREATE_COMPLETE" | "UPDATE_COMPLETE"
+    );
+    if !succeeded {
+        let failures = review::failures(&followed.events);
+        print!(
+            "{}",
+            review::render_failures(&inputs.env.stack_name, &followed.status, &failures, palette)
+        );
+        if followed.status == "ROLLBACK_COMPLETE" {
+            print!(
+                "{}",
+                review::explain_rollback_complete(&inputs.env.stack_name)
+            );
+            println!(
+                "The next `cargo xtask deploy --env {}` deletes it and creates it again after asking",
+                inputs.env.name
+            );
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    println!(
+        "Stack {}: {} after {}",
+        inputs.env.stack_name,
+        palette.green(&followed.status),
+        Elapsed(started.elapsed())
+    );
+    let stack = cfn::describe_stack(&clients.cfn, stack_id)
+        .await?
+        .context("the stack disappeared after deploying")?;
+    finish(clients, inputs, &stack, args, started).await
+}
+
+/// After the stack: publish the site, invalidate CloudFront, print the URL, write outputs.
+async fn finish(
+    clients: &Clients,
+    inputs: &Inputs,
+    stack: &DeployedStack,
+    args: &Args,
+    started: Instant,
+) -> anyhow::Result<ExitCode> {
+    let outputs = plan::outputs(clients, stack, &inputs.template).await?;
+    publish_site(clients, inputs, &outputs).await?;
+    match outputs.get(OUTPUT_SITE_URL) {
+        Some(url) => println!("Site URL: {url}"),
+        None => println!("Site URL: none yet (the stack has no {OUTPUT_SITE_URL} output)"),
+    }
+    if let Some(path) = &args.outputs_file {
+        write_outputs(path, stack, &outputs)?;
+    }
+    println!("Done in {}", Elapsed(started.elapsed()));
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn publish_site(
+    clients: &Clients,
+    inputs: &Inputs,
+    outputs: &BTreeMap<String, String>,
+) -> anyhow::Result<()> {
+    let Some(bucket) = outputs.get(OUTPUT_SITE_BUCKET) else {
+        println!("Site: not published (the stack has no {OUTPUT_SITE_BUCKET} output)");
+        return Ok(());
+    };
+    let files = publish::site_files(&inputs.root.join("frontend"))?;
+    let published = publish::publish(clients, bucket, &files).await?;
+    println!(
+        "Site s3://{bucket}: {} uploaded, {} deleted, {} unchanged",
+        published.uploaded.len(),
+        published.deleted.len(),
+        published.unchanged
+    );
+    if !published.changed() {
+        return Ok(());
+    }
+    match outputs.get(OUTPUT_DISTRIBUTION_ID) {
+        Some(distribution) => {
+            let reference = format!(
+                "xtask-{}",
+                plan::sha256_hex(published.invalidation_paths().join(",").as_bytes())
+            );
+            let id = publish::invalidate(
+                clients,
+                distribution,
+                &published.invalidation_paths(),
+                &reference,
+            )
+            .await?;
+            println!("CloudFront {distribution}: invalidation {id} for the changed paths");
+        }
+        None => println!(
+            "CloudFront: nothing to invalidate (the stack has no {OUTPUT_DISTRIBUTION_ID} output)"
+        ),
+    }
+    Ok(())
+}
+
+fn write_outputs(
+    path: &Path,
+    stack: &DeployedStack,
+    outputs: &BTreeMap<String, String>,
+) -> anyhow::Result<()> {
+    let json = serde_json::json!({
+        "stack_name": stack.name,
+        "stack_id": stack.id,
+        "outputs": outputs,
+    });
+    std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
+        .with_context(|| format!("writing the outputs to {}", path.display()))
 }

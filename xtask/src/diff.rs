@@ -1,10 +1,121 @@
-//! `cargo xtask diff`.
+//! `cargo xtask diff`: what `deploy` would change, from a change set against the stack's real
+//! state, without changing anything (the change set is deleted unless `--out` keeps it).
+//!
+//! Exit codes with `--exit-code`: 0 no changes, 2 changes, 1 error.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct Args {}
+use crate::aws::plan::{self, Inputs, PlanFile};
+use crate::aws::{self, Clients, artifacts, cfn};
+use crate::deploy::{Target, palette, resolve};
+use crate::review;
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`cargo xtask diff` is not built yet")
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub target: Target,
+    /// Print the review as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 2 when there are changes, 0 when there are none (1 on errors)
+    #[arg(long)]
+    pub exit_code: bool,
+    /// Keep the change set and write a plan that `deploy --plan` executes exactly
+    #[arg(long, value_name = "PLAN")]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let inputs = resolve(&args.target)?;
+    let changed = aws::runtime()?.block_on(async {
+        let clients = aws::connect(&inputs.env.region).await;
+        diff(&clients, &inputs, &args).await
+    })?;
+    Ok(if changed && args.exit_code {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Shows the review; true when deploying would change something.
+async fn diff(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Result<bool> {
+    let situation = plan::survey(clients, inputs).await?;
+    if let Some(stack) = &situation.deployed
+        && stack.is_busy()
+    {
+        anyhow::bail!(
+            "stack {} is {}: wait for the running operation to finish",
+            stack.name,
+            stack.status
+        );
+    }
+    let proposal = if situation.is_unchanged(&inputs.template) {
+        None
+    } else {
+        if args.out.is_some() {
+            // `deploy --plan` executes this change set as it is: its code must be in place.
+            let bucket = artifacts::ensure_bucket(clients, &situation.account).await?;
+            artifacts::upload_if_missing(
+                clients,
+                &bucket,
+                &inputs.bundle.key(),
+                inputs.bundle.bytes.clone(),
+                "application/zip",
+            )
+            .await?;
+        }
+        plan::propose(clients, inputs, &situation).await?
+    };
+    let review = plan::review(inputs, &situation, proposal.as_ref().map(|p| &p.described));
+    let changed = review.has_changes();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&review::review_json(&review))?
+        );
+    } else {
+        print!("{}", review::render_review(&review, palette()));
+    }
+    match (proposal, &args.out) {
+        (Some(proposal), Some(out)) => {
+            PlanFile {
+                env: inputs.env.name.clone(),
+                stack_name: inputs.env.stack_name.clone(),
+                change_set_arn: proposal.arn.clone(),
+                stack_id: proposal.stack_id.clone(),
+                fingerprint: situation.fingerprint(),
+                code_bucket: situation.bucket.clone(),
+                code_key: inputs.bundle.key(),
+                plan: review.summary.line(),
+            }
+            .write(out)?;
+            if !args.json {
+                println!(
+                    "Plan kept in {}: run `cargo xtask deploy --env {} --plan {}` to execute exactly this",
+                    out.display(),
+                    inputs.env.name,
+                    out.display()
+                );
+            }
+        }
+        (Some(proposal), None) => {
+            cfn::delete_change_set(&clients.cfn, &proposal.arn).await?;
+            if situation.kind() == review::ChangeKind::Create {
+                // A change set for a new stack leaves an empty stack under review behind.
+                cfn::delete_stack(&clients.cfn, &proposal.stack_id).await?;
+            }
+        }
+        (None, Some(out)) => {
+            if out.exists() {
+                std::fs::remove_file(out)?;
+            }
+            if !args.json {
+                println!("No plan written: there is nothing to change");
+            }
+        }
+        (None, None) => {}
+    }
+    Ok(changed)
 }

@@ -1,6 +1,7 @@
 //! The project's tasks, one module each; `main.rs` parses flags and dispatches to them.
 //! A library as well as a binary, so integration tests reach the stack model directly.
 
+pub mod aws;
 pub mod bench;
 pub mod build;
 pub mod cfn;

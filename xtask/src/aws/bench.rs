@@ -1,0 +1,173 @@
+//! The deploy benchmark: a deploy with nothing to change, `cargo xtask deploy` against
+//! `sam deploy` of the same rendered template, both against the same local `moto_server`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::aws::plan::sha256_hex;
+use crate::{build, tools};
+
+/// Median wall times of no-op deploys.
+#[derive(Debug, Clone)]
+pub struct NoopDeploy {
+    pub runs: usize,
+    pub xtask: Duration,
+    pub sam: Duration,
+}
+
+impl NoopDeploy {
+    /// How many times faster `cargo xtask deploy` is.
+    pub fn ratio(&self) -> f64 {
+        self.sam.as_secs_f64() / self.xtask.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Starts a `moto_server`, deploys `env` once with a stand-in bundle (moto never runs it),
+/// then times `runs` deploys with nothing changed by `xtask` (the binary at `xtask_bin`) and by
+/// `sam deploy` of the same rendered template to a second stack. Needs moto and SAM
+/// (installed into `target/tools/` when missing).
+pub fn noop_deploy(xtask_bin: &Path, env_name: &str, runs: usize) -> anyhow::Result<NoopDeploy> {
+    let root = tools::project_root();
+    let env = crate::env::load(&root, env_name)?;
+    let template = crate::stack::render(&env)?;
+    let work = root.join("target").join("bench").join("deploy");
+    std::fs::create_dir_all(&work)?;
+    let bundle = work.join("bootstrap.zip");
+    std::fs::write(
+        &bundle,
+        build::deterministic_zip(&[("bootstrap", b"#!/bin/sh\n", 0o755)])?,
+    )?;
+    let template_path = work.join(format!("{env_name}.yaml"));
+    std::fs::write(&template_path, &template)?;
+
+    let moto = MotoProcess::start(&tools::ensure(&tools::MOTO_SERVER)?)?;
+    let aws_env = |command: &mut Command| {
+        command
+            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_DEFAULT_REGION", &env.region)
+            .env("AWS_REGION", &env.region)
+            .env("NO_COLOR", "1")
+            .env("SAM_CLI_TELEMETRY", "0")
+            .env_remove("AWS_PROFILE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+    };
+    let xtask = || -> anyhow::Result<Duration> {
+        let mut command = Command::new(xtask_bin);
+        command
+            .args(["deploy", "--env", env_name, "--yes", "--artifact"])
+            .arg(&bundle);
+        aws_env(&mut command);
+        timed(&mut command)
+    };
+    xtask().context("the first deploy")?;
+
+    let sam_bin = tools::ensure(&tools::SAM)?;
+    let bucket = super::artifacts::bucket_name("123456789012", &env.region);
+    let key = super::artifacts::bundle_key(&sha256_hex(&std::fs::read(&bundle)?));
+    let sam = || -> anyhow::Result<Duration> {
+        let mut command = Command::new(&sam_bin);
+        command
+            .args(["deploy", "--template-file"])
+            .arg(&template_path)
+            .args(["--stack-name", &format!("{}-sam", env.stack_name)])
+            .args(["--s3-bucket", &bucket, "--region", &env.region])
+            .args([
+                "--capabilities",
+                "CAPABILITY_IAM",
+                "CAPABILITY_NAMED_IAM",
+                "CAPABILITY_AUTO_EXPAND",
+            ])
+            .args([
+                "--parameter-overrides",
+                &format!("CodeBucket={bucket}"),
+                &format!("CodeKey={key}"),
+            ])
+            .args([
+                "--no-confirm-changeset",
+                "--no-fail-on-empty-changeset",
+                "--no-progressbar",
+            ]);
+        aws_env(&mut command);
+        timed(&mut command)
+    };
+    sam().context("the first `sam deploy`")?;
+
+    let mut xtask_times = Vec::new();
+    let mut sam_times = Vec::new();
+    for _ in 0..runs.max(1) {
+        xtask_times.push(xtask()?);
+        sam_times.push(sam()?);
+    }
+    drop(moto);
+    Ok(NoopDeploy {
+        runs: runs.max(1),
+        xtask: median(xtask_times),
+        sam: median(sam_times),
+    })
+}
+
+fn timed(command: &mut Command) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let output = command
+        .output()
+        .with_context(|| format!("running {command:?}"))?;
+    let took = started.elapsed();
+    if !output.status.success() {
+        anyhow::bail!(
+            "{command:?} failed with {}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(took)
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// A `moto_server` on a free loopback port, stopped on drop.
+struct MotoProcess {
+    child: Child,
+    endpoint: String,
+}
+
+impl MotoProcess {
+    fn start(binary: &PathBuf) -> anyhow::Result<MotoProcess> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = Command::new(binary)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let process = MotoProcess {
+            child,
+            endpoint: format!("http://localhost:{port}"),
+        };
+        for _ in 0..300 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(process);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        anyhow::bail!("moto_server did not listen on port {port}")
+    }
+}
+
+impl Drop for MotoProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,112 @@
+//! Following a stack while CloudFormation works on it: each new event as a line, and on a
+//! terminal a progress line kept at the bottom.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudformation::Client;
+
+use super::cfn::{self, Backoff};
+use crate::review::{self, Palette, Progress, StackEvent};
+
+/// How the stack ended and every event seen on the way, oldest first.
+pub struct Followed {
+    pub status: String,
+    pub events: Vec<StackEvent>,
+}
+
+/// How events are shown.
+#[derive(Clone, Copy)]
+pub struct Display {
+    pub palette: Palette,
+    /// Redraw a progress line in place (only on a terminal).
+    pub live: bool,
+}
+
+/// Follows `stack` (an id, so a deleted stack is still found) from the event after `since`
+/// until it leaves every `_IN_PROGRESS` state.
+pub async fn follow(
+    cfn: &Client,
+    stack: &str,
+    since: Option<String>,
+    display: Display,
+    limit: Duration,
+) -> anyhow::Result<Followed> {
+    let started = Instant::now();
+    let mut marker = since;
+    let mut seen: Vec<StackEvent> = Vec::new();
+    let mut backoff = Backoff::new();
+    let mut tick = 0usize;
+    let mut stdout = std::io::stdout();
+    loop {
+        let status = match cfn::describe_stack(cfn, stack).await? {
+            Some(found) => found.status,
+            None => "DELETE_COMPLETE".to_owned(),
+        };
+        let fresh = cfn::events_after(cfn, stack, marker.as_deref()).await?;
+        if let Some(last) = fresh.last() {
+            marker = Some(last.event_id.clone());
+        }
+        if display.live {
+            write!(stdout, "\r\x1b[2K")?;
+        }
+        for event in &fresh {
+            writeln!(stdout, "{}", review::render_event(event, display.palette))?;
+        }
+        seen.extend(fresh);
+        let settled = !status.ends_with("_IN_PROGRESS");
+        if settled {
+            stdout.flush()?;
+            return Ok(Followed {
+                status,
+                events: seen,
+            });
+        }
+        if started.elapsed() > limit {
+            anyhow::bail!(
+                "stack {stack} was still {status} after {} min; it goes on in AWS: follow it \
+                 with `cargo xtask status`",
+                limit.as_secs() / 60
+            );
+        }
+        // Wait for the next poll, turning the spinner meanwhile.
+        let wait = backoff_step(&mut backoff);
+        let until = Instant::now() + wait;
+        loop {
+            if display.live {
+                let progress = Progress::from_events(
+                    stack_label(stack),
+                    &status,
+                    &seen,
+                    started.elapsed().as_secs_f64(),
+                );
+                write!(
+                    stdout,
+                    "\r\x1b[2K{}",
+                    review::render_progress(&progress, tick, display.palette)
+                )?;
+                stdout.flush()?;
+                tick += 1;
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            tokio::time::sleep(left.min(Duration::from_millis(100))).await;
+        }
+    }
+}
+
+fn backoff_step(backoff: &mut Backoff) -> Duration {
+    let step = backoff.peek();
+    backoff.advance();
+    step
+}
+
+/// `chatbot-dev` out of `arn:aws:cloudformation:…:stack/chatbot-dev/<uuid>`.
+fn stack_label(stack: &str) -> &str {
+    stack
+        .strip_prefix("arn:")
+        .and_then(|_| stack.split('/').nth(1))
+        .unwrap_or(stack)
+}
