@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod bench;
+pub mod browser;
 pub mod build;
 pub mod cfn;
 pub mod deploy;
@@ -11,8 +12,8 @@ pub mod dev;
 pub mod diff;
 pub mod env;
 pub mod outputs;
-pub mod stack;
 pub mod review;
+pub mod stack;
 pub mod synth;
 pub mod test;
 pub mod tools;

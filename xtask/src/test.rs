@@ -36,6 +36,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             name: "cargo test",
             run: cargo_test,
         },
+        Step {
+            name: "browser",
+            run: crate::browser::run_browser_tests,
+        },
     ];
     if !args.no_validate {
         steps.push(Step {

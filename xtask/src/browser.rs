@@ -1,0 +1,198 @@
+//! The browser tests of the chat page (`frontend/tests/`): real headless Chromium, driven by
+//! `playwright-core` from npm, against `cargo xtask dev` and the fake Bedrock. A step of
+//! `cargo xtask test`; it installs what it needs on first use.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{ChildStdout, Command, Stdio};
+
+use anyhow::{Context, bail};
+
+use crate::tools::project_root;
+
+/// Debian's Chromium; the tests launch this binary, never a downloaded browser build.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Installs Chromium and the npm packages when missing, builds the servers the tests start,
+/// runs the tests with node's test runner and returns their pass count.
+pub fn run_browser_tests() -> anyhow::Result<String> {
+    let root = project_root();
+    let tests = root.join("frontend").join("tests");
+    ensure_chromium()?;
+    ensure_node_modules(&tests)?;
+    build_servers(&root)?;
+
+    let mut child = Command::new("node")
+        .args(["--test", "--test-reporter=spec", "browser.test.mjs"])
+        .current_dir(&tests)
+        .env("CHROMIUM_PATH", CHROMIUM)
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("could not start `node`: install Node.js 20 or newer")?;
+    let counts = child.stdout.take().map(echo_and_count).unwrap_or_default();
+    let status = child.wait().context("waiting for node failed")?;
+    let artifacts = Path::new("target").join("browser-artifacts");
+    match (status.success(), counts.pass, counts.fail) {
+        (true, Some(pass), Some(0)) if pass > 0 => Ok(format!(
+            "{pass} passed, 0 failed in Chromium (screenshots in {})",
+            artifacts.display()
+        )),
+        (_, Some(pass), Some(fail)) if fail > 0 => bail!(
+            "{fail} browser tests failed, {pass} passed (screenshots and server logs in {})",
+            artifacts.display()
+        ),
+        _ => bail!(
+            "the browser tests did not finish ({status}); see the output above and {}",
+            artifacts.display()
+        ),
+    }
+}
+
+/// Copies node's output to ours, reading the closing counts as they pass.
+fn echo_and_count(output: ChildStdout) -> Counts {
+    let mut counts = Counts::default();
+    let mut echo = std::io::stdout().lock();
+    for line in BufReader::new(output).lines().map_while(Result::ok) {
+        counts.read(&line);
+        let _ = writeln!(echo, "{line}");
+    }
+    counts
+}
+
+/// The closing counts of node's test runner (`ℹ pass 3` from the spec reporter, `# pass 3`
+/// from TAP).
+#[derive(Default)]
+struct Counts {
+    pass: Option<u32>,
+    fail: Option<u32>,
+}
+
+impl Counts {
+    fn read(&mut self, line: &str) {
+        let mut words = line.trim_start_matches(['ℹ', '#', ' ']).split_whitespace();
+        let (Some(name), Some(number), None) = (words.next(), words.next(), words.next()) else {
+            return;
+        };
+        let Ok(number) = number.parse() else { return };
+        match name {
+            "pass" => self.pass = Some(number),
+            "fail" => self.fail = Some(number),
+            _ => {}
+        }
+    }
+}
+
+/// Chromium at [`CHROMIUM`], installed with apt when missing (CI runs as root).
+fn ensure_chromium() -> anyhow::Result<()> {
+    if Path::new(CHROMIUM).exists() {
+        return Ok(());
+    }
+    if !is_root() {
+        bail!(
+            "Chromium is not installed at {CHROMIUM}, and installing it needs root: run `sudo apt-get install chromium`"
+        );
+    }
+    eprintln!("installing Chromium with apt-get");
+    for args in [
+        &["update", "-qq"][..],
+        &["install", "-y", "-qq", "chromium"][..],
+    ] {
+        let status = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .context("could not run apt-get to install Chromium")?;
+        if !status.success() {
+            bail!("`apt-get {}` failed with {status}", args.join(" "));
+        }
+    }
+    if !Path::new(CHROMIUM).exists() {
+        bail!("installing the chromium package did not provide {CHROMIUM}");
+    }
+    Ok(())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.status.success() && out.stdout.trim_ascii() == b"0")
+}
+
+/// `npm ci` when `node_modules` is missing or was installed from another lock file.
+fn ensure_node_modules(tests: &Path) -> anyhow::Result<()> {
+    let lock_file = tests.join("package-lock.json");
+    let lock =
+        std::fs::read(&lock_file).with_context(|| format!("reading {}", lock_file.display()))?;
+    let stamp = tests.join("node_modules").join(".installed-from-lock");
+    if std::fs::read(&stamp).is_ok_and(|installed| installed == lock) {
+        return Ok(());
+    }
+    eprintln!("installing the browser tests' npm packages (npm ci)");
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(tests)
+        .status()
+        .context("could not start `npm`: install Node.js 20 or newer with npm")?;
+    if !status.success() {
+        bail!("`npm ci` in {} failed with {status}", tests.display());
+    }
+    std::fs::write(&stamp, lock).with_context(|| format!("writing {}", stamp.display()))?;
+    Ok(())
+}
+
+/// The binaries the tests start: `xtask` (for `xtask dev`), the service it runs, and the fake
+/// Bedrock.
+fn build_servers(root: &Path) -> anyhow::Result<()> {
+    let cargo: PathBuf = std::env::var_os("CARGO")
+        .unwrap_or_else(|| "cargo".into())
+        .into();
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--package",
+            "xtask",
+            "--package",
+            "chatbot",
+            "--package",
+            "testkit",
+            "--bin",
+            "xtask",
+            "--bin",
+            "chatbot-local",
+            "--bin",
+            "fake-bedrock",
+        ])
+        .current_dir(root)
+        .status()
+        .context("could not run cargo build")?;
+    if !status.success() {
+        bail!("building the servers for the browser tests failed with {status}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Counts;
+
+    #[test]
+    fn reads_the_closing_counts_of_both_reporters() {
+        let mut counts = Counts::default();
+        for line in [
+            "ℹ tests 14",
+            "ℹ pass 13",
+            "ℹ fail 1",
+            "  ok 1 - pass the salt",
+        ] {
+            counts.read(line);
+        }
+        assert_eq!((counts.pass, counts.fail), (Some(13), Some(1)));
+
+        let mut counts = Counts::default();
+        for line in ["# pass 2", "# fail 0", "# Subtest: fail 3 times"] {
+            counts.read(line);
+        }
+        assert_eq!((counts.pass, counts.fail), (Some(2), Some(0)));
+    }
+}
