@@ -381,7 +381,8 @@ async function openSession(id) {
   } catch (error) {
     if (token !== state.loadToken) return;
     renderConversation();
-    showError(asChatError(error), () => openSession(id));
+    const chatError = asChatError(error);
+    showError(chatError, chatError.kind === "not_found" ? null : () => openSession(id));
   } finally {
     if (token === state.loadToken) ui.messages.removeAttribute("aria-busy");
   }

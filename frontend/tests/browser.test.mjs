@@ -240,6 +240,12 @@ describe("chat page", () => {
     assert.equal(await page.locator(".turn").count(), 0, "deleting the open chat starts a new one");
     const gone = await page.request.get(`${site}/api/sessions/${sessionId}/messages`);
     assert.equal(gone.status(), 404);
+
+    // A link to the deleted chat says it is gone.
+    await page.goto(`${site}/#${sessionId}`);
+    await page.waitForSelector("#error-panel:not([hidden])");
+    assert.match(await page.innerText("#error-text"), /no longer on the server/);
+    assert.equal(await page.isVisible("#retry"), false);
     await context.close();
   });
 
