@@ -12,13 +12,16 @@ import { after, before, describe, test } from "node:test";
 
 import { chromium } from "playwright-core";
 
-import { ARTIFACTS, startDev, startFakeBedrock, stopAll } from "./servers.mjs";
+import { ARTIFACTS, ROOT, startDev, startFakeBedrock, stopAll } from "./servers.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-/// The policy CloudFront sends with the page.
-const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-  "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
+/// The Content-Security-Policy CloudFront sends with the page, read from the rendered template.
+const CSP = (() => {
+  const template = readFileSync(path.join(ROOT, "templates", "dev.yaml"), "utf8");
+  const policy = /^\s*ContentSecurityPolicy: (.+)$/m.exec(template)?.[1].trim();
+  if (!policy?.includes("script-src 'self'")) throw new Error("templates/dev.yaml sets no Content-Security-Policy");
+  return policy.replace(/^(['"])(.*)\1$/, "$2");
+})();
 const XSS = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>`;
 const ONE_MODEL = '[{"id":"amazon.nova-lite-v1:0","name":"Amazon Nova Lite"}]';
 
