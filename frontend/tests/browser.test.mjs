@@ -291,6 +291,16 @@ describe("chat page", () => {
       "```rust",
       'fn main() { println!("hi"); }',
       "```",
+      "",
+      "1. first with snake_case_name",
+      "2. second",
+      "   - nested",
+      "",
+      "> quoted",
+      "",
+      "| left | right |",
+      "| --- | ---: |",
+      "| a | 1 |",
     ].join("\n");
     await send(page, `[[reply:${reply}]]`);
     await repliesDone(page, 1);
@@ -305,6 +315,19 @@ describe("chat page", () => {
     assert.equal(await body.locator("img").count(), 0);
     assert.ok(!seen.requests.some((url) => url.includes("example.com")), "nothing is loaded from a reply");
     assert.equal(await body.locator("pre code").innerText(), 'fn main() { println!("hi"); }');
+    assert.deepEqual(await body.locator("ol > li").evaluateAll((els) => els.map((li) => li.firstChild.textContent)), [
+      "first with snake_case_name",
+      "second",
+    ]);
+    assert.equal(await body.locator("ol > li > ul > li").innerText(), "nested");
+    assert.equal(await body.locator("blockquote").innerText(), "quoted");
+    const table = await body.locator("table tr").evaluateAll((rows) =>
+      rows.map((row) => [...row.children].map((cell) => `${cell.tagName}:${cell.textContent}:${cell.className}`)),
+    );
+    assert.deepEqual(table, [
+      ["TH:left:", "TH:right:align-right"],
+      ["TD:a:", "TD:1:align-right"],
+    ]);
 
     await body.locator(".copy-code").click();
     await page.waitForFunction(() => document.querySelector(".copy-code").textContent === "Copied");
