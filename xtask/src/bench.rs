@@ -66,6 +66,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| root.join("target/bench/latest.json"));
     let wants = |group: Group| args.only.is_empty() || args.only.contains(&group);
     let previous = Report::load(&json);
+    let xtask_bin = xtask_snapshot(&root);
+    let load_average = std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
     let logs = load::logs_dir(&root);
     let _ = std::fs::remove_dir_all(&logs);
 
@@ -140,15 +144,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     });
     if wants(Group::Artifact) {
         rows.extend(artifact::size_rows(&bins.bootstrap));
+        rows.extend(artifact::bundle_rows());
         rows.extend(artifact::feature_rows(&root));
     }
     if wants(Group::Deploy) {
-        rows.extend(synth_rows(&root));
-        rows.push(deploy_row());
+        match &xtask_bin {
+            Ok(exe) => {
+                rows.extend(synth_rows(&root, exe));
+                rows.push(deploy_row(exe, 3));
+            }
+            Err(err) => rows.push(Row::not_measured(
+                "deploy.synth",
+                "deploy",
+                "synth --all and deploy",
+                format!("{err:#}"),
+            )),
+        }
     }
 
     let report = Report {
-        machine: machine(&root, &python),
+        machine: machine(&root, &python, &load_average),
         command: std::env::args().skip(1).collect::<Vec<_>>().join(" "),
         rows,
     };
@@ -165,10 +180,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     println!(
-        "machine: {} ({} cores, {:.0} GiB), {}, {}, Python {} with boto3 {}; commit {}",
+        "machine: {} ({} cores, {:.0} GiB, load average {} at start), {}, {}, Python {} with boto3 {}; commit {}",
         report.machine.cpu,
         report.machine.cores,
         report.machine.memory_gib,
+        report.machine.load_average,
         report.machine.kernel,
         report.machine.rustc,
         report.machine.python,
@@ -277,7 +293,7 @@ fn service_env(
     if load {
         vars.insert(
             chatbot_contract::env_vars::RATE_LIMIT.into(),
-            "1000000000".into(),
+            "1000000".into(),
         );
         vars.insert(
             chatbot_contract::env_vars::DAILY_TOKEN_BUDGET.into(),
@@ -321,6 +337,9 @@ fn lambda_env(environment: &env::Environment, task_root: &Path) -> Vec<(String, 
 /// The stand-ins the cold starts talk to, and how to launch each runtime.
 struct ColdStart {
     rust: Launch,
+    /// `bootstrap` reading the CA bundle file only (`SSL_CERT_DIR` empty), to show what
+    /// loading this machine's certificate folder costs.
+    rust_bundle_only: Launch,
     python: Launch,
     chat_event: Vec<u8>,
     health_event: Vec<u8>,
@@ -372,8 +391,14 @@ impl ColdStart {
             .envs(lambda_env(environment, &task_root))
             .env("_HANDLER", "handler.handler")
             .env("PYTHONDONTWRITEBYTECODE", "1");
+        let no_dir = logs.join("empty-cert-dir");
+        std::fs::create_dir_all(&no_dir)?;
+        let rust_bundle_only = rust
+            .clone()
+            .env("SSL_CERT_DIR", no_dir.display().to_string());
         Ok(ColdStart {
             rust,
+            rust_bundle_only,
             python,
             chat_event: read_event(root, "apigw-post-chat.json")?,
             health_event: read_event(root, "apigw-get-health.json")?,
@@ -388,6 +413,7 @@ impl ColdStart {
         const GROUP: &str = "cold start";
         let mut rust = Vec::new();
         let mut python = Vec::new();
+        let mut bundle_only = Vec::new();
         let rust_log = self.logs.join("bootstrap-cold.log");
         let python_log = self.logs.join("python-cold.log");
         // Alternate the two, so a change in the machine's load touches both alike; the first
@@ -396,6 +422,7 @@ impl ColdStart {
             for (launch, samples, log) in [
                 (&self.rust, &mut rust, &rust_log),
                 (&self.python, &mut python, &python_log),
+                (&self.rust_bundle_only, &mut bundle_only, &rust_log),
             ] {
                 match cold_start::once(launch, &self.health_event, log).await {
                     Ok(sample) if round > 0 => samples.push(Ok(sample)),
@@ -475,6 +502,20 @@ impl ColdStart {
         if let Some(err) = failure(&python) {
             rows[4] = rows[4].clone().note(format!("some runs failed: {err}"));
         }
+        rows.push(
+            Row::new(
+                "cold_start.bootstrap_bundle_only.first_byte",
+                GROUP,
+                "bootstrap with SSL_CERT_DIR empty (CA bundle file only): first byte",
+                "ms",
+            )
+            .stats(&ok(&bundle_only, |s| s.first_byte_ms))
+            .compare("bootstrap as is", report::Stats::of(&ok(&rust, |s| s.first_byte_ms)).map(|s| s.median))
+            .note(
+                "diagnostic: the SDK's HTTPS client loads the system roots at start, here a 200 kB bundle plus \
+                 a folder of ~150 per-certificate files (Debian); AL2023 keeps bundles only",
+            ),
+        );
         rows.push(self.burst_row().await);
         rows
     }
@@ -588,16 +629,8 @@ async fn start_moto(logs: &Path) -> anyhow::Result<(tokio::process::Child, Strin
 }
 
 /// `synth --all` as a user runs it after a build: the xtask binary itself, and through cargo.
-fn synth_rows(root: &Path) -> Vec<Row> {
+fn synth_rows(root: &Path, exe: &Path) -> Vec<Row> {
     const GROUP: &str = "deploy";
-    let Ok(exe) = std::env::current_exe() else {
-        return vec![Row::not_measured(
-            "deploy.synth",
-            GROUP,
-            "synth --all",
-            "the xtask binary's path is unknown",
-        )];
-    };
     let time = |command: &mut Command| -> anyhow::Result<Vec<f64>> {
         let mut samples = Vec::new();
         for round in 0..11 {
@@ -617,7 +650,7 @@ fn synth_rows(root: &Path) -> Vec<Row> {
         Ok(samples)
     };
     let mut rows = Vec::new();
-    let mut direct = Command::new(&exe);
+    let mut direct = Command::new(exe);
     direct.current_dir(root).args(["synth", "--all", "--check"]);
     rows.push(match time(&mut direct) {
         Ok(samples) => Row::new(
@@ -653,16 +686,44 @@ fn synth_rows(root: &Path) -> Vec<Row> {
     rows
 }
 
-fn deploy_row() -> Row {
-    Row::not_measured(
-        "deploy.noop",
-        "deploy",
-        "no-op deploy vs sam deploy against moto",
-        "the deploy module does not offer a timed no-op deploy to call yet",
-    )
+/// A link to the running xtask binary under target/bench, so a rebuild of target/debug/xtask
+/// during the run (the folder is shared) cannot pull it away.
+fn xtask_snapshot(root: &Path) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("the xtask binary's path is unknown")?;
+    let exe = match exe.to_str().and_then(|p| p.strip_suffix(" (deleted)")) {
+        Some(_) => bail!("the xtask binary was replaced while this run was going; run it again"),
+        None => exe,
+    };
+    let dir = root.join("target").join("bench").join("bin");
+    std::fs::create_dir_all(&dir)?;
+    let snapshot = dir.join("xtask");
+    let _ = std::fs::remove_file(&snapshot);
+    if std::fs::hard_link(&exe, &snapshot).is_err() {
+        std::fs::copy(&exe, &snapshot)
+            .with_context(|| format!("could not copy {}", exe.display()))?;
+    }
+    Ok(snapshot)
 }
 
-fn machine(root: &Path, python: &Path) -> Machine {
+/// A deploy with nothing to change against `sam deploy` of the same template, both against
+/// one moto_server (see `aws::bench`).
+fn deploy_row(exe: &Path, runs: usize) -> Row {
+    let id = "deploy.noop";
+    let figure = "no-op cargo xtask deploy vs sam deploy, same template, same moto";
+    match crate::aws::bench::noop_deploy(exe, ENVIRONMENT, runs) {
+        Ok(times) => Row::new(id, "deploy", figure, "s")
+            .value(times.xtask.as_secs_f64())
+            .baseline("sam deploy", Some(times.sam.as_secs_f64()))
+            .ratio_target("≥ 4×", 4.0)
+            .note(format!(
+                "medians of {} runs each, after one deploy of each to set the stacks up",
+                times.runs
+            )),
+        Err(err) => Row::not_measured(id, "deploy", figure, format!("{err:#}")),
+    }
+}
+
+fn machine(root: &Path, python: &Path, load_average: &str) -> Machine {
     let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
     let output = |program: &Path, args: &[&str]| {
         Command::new(program)
@@ -705,6 +766,7 @@ fn machine(root: &Path, python: &Path) -> Machine {
             .unwrap_or(1),
         memory_gib: memory_kib / 1048576.0,
         kernel: format!("Linux {}", read("/proc/sys/kernel/osrelease").trim()),
+        load_average: load_average.to_owned(),
         rustc: output(Path::new("rustc"), &["--version"]),
         python: output(
             python,

@@ -1,13 +1,11 @@
 //! The Lambda artifact: `bootstrap` and its deterministic `bootstrap.zip`, what the release
 //! profile does to their size and to cold start, and which crates the trimmed features keep out.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use zip::write::SimpleFileOptions;
 
 use super::cold_start;
 use super::process::Launch;
@@ -16,19 +14,11 @@ use super::report::{Limit, Row};
 pub const GROUP: &str = "artifact";
 const PROFILES_GROUP: &str = "release profile (opt-in: --profiles)";
 
-/// `bootstrap` zipped as Lambda wants it: one executable entry at the root, fixed time stamp
-/// and mode, so the same binary always gives the same bytes.
+/// `bootstrap` zipped the way `cargo xtask build` zips it for a deploy.
 pub fn zip_bootstrap(binary: &Path) -> anyhow::Result<Vec<u8>> {
     let bytes =
         std::fs::read(binary).with_context(|| format!("could not read {}", binary.display()))?;
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .last_modified_time(zip::DateTime::default())
-        .unix_permissions(0o755);
-    zip.start_file("bootstrap", options)?;
-    zip.write_all(&bytes)?;
-    Ok(zip.finish()?.into_inner())
+    crate::build::deterministic_zip(&[("bootstrap", &bytes, 0o755)])
 }
 
 /// Sizes of the release `bootstrap` and its zip.
@@ -63,6 +53,29 @@ pub fn size_rows(binary: &Path) -> Vec<Row> {
             .target("≤ 3 MB", Limit::AtMost(3.0))
             .note("deflate, one entry; built for the host (x86_64 glibc), not with cargo-lambda's zig linker"),
     ]
+}
+
+/// The bundles `cargo xtask build` left in target/lambda (cargo-lambda, zig linker), if any.
+pub fn bundle_rows() -> Vec<Row> {
+    use crate::env::Architecture;
+    [Architecture::Arm64, Architecture::X86_64]
+        .into_iter()
+        .filter_map(|arch| {
+            let path = crate::build::bundle_path(arch);
+            let size = std::fs::metadata(&path).ok()?.len();
+            Some(
+                Row::new(
+                    format!("artifact.bundle_{}", arch.as_str()),
+                    GROUP,
+                    format!("bootstrap-{}.zip from cargo xtask build", arch.as_str()),
+                    "MB",
+                )
+                .value(mb(size))
+                .target("≤ 3 MB", Limit::AtMost(3.0))
+                .note("as last built by `cargo xtask build`, which this command does not rerun"),
+            )
+        })
+        .collect()
 }
 
 /// What the trimmed features keep out of `bootstrap`, read from `cargo tree`.

@@ -23,6 +23,8 @@ pub struct Machine {
     pub cores: usize,
     pub memory_gib: f64,
     pub kernel: String,
+    /// `/proc/loadavg` when the run started: other work on the machine skews the figures.
+    pub load_average: String,
     pub rustc: String,
     pub python: String,
     pub boto3: String,
@@ -295,8 +297,14 @@ impl Report {
                 .unwrap_or_default();
             let mut figure = row.figure.clone();
             if let Some(note) = &row.note {
-                notes.push(note.clone());
-                figure.push_str(&format!(" [{}]", notes.len()));
+                let number = match notes.iter().position(|n| n == note) {
+                    Some(i) => i + 1,
+                    None => {
+                        notes.push(note.clone());
+                        notes.len()
+                    }
+                };
+                figure.push_str(&format!(" [{number}]"));
             }
             lines.push([figure, median, range, baseline, ratio, target, last]);
         }
