@@ -387,6 +387,9 @@ async fn relay(
                 }
             }
             Ok(Err(err)) => {
+                if err.kind == FailureKind::Throttled {
+                    state.metrics.count(names::MODEL_THROTTLES);
+                }
                 failure = Some(err);
                 break;
             }

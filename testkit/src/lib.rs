@@ -1,4 +1,5 @@
 //! Local stand-ins for AWS services, for tests and benchmarks.
 
 pub mod bedrock;
+pub mod evidence;
 pub mod runtime_api;

@@ -1,0 +1,427 @@
+//! Faults injected under the chat service, and what a user sees of each: the status and error
+//! code, the log line and metric the service writes, and that the user's message is in
+//! history afterwards. The model is the fake Bedrock (faults chosen by directives in the
+//! message) reached by the real SDK client; the store faults come from `FaultyDynamo` in front
+//! of moto_server. Every outcome goes to the reliability evidence (`testkit::evidence`).
+
+mod common;
+mod reliability;
+
+use std::time::Duration;
+
+use chatbot::contract::metrics as names;
+use chatbot::model::{Bedrock, Model};
+use chatbot::store::{MemoryStore, Store};
+use chatbot::{Config, Tuning};
+use http::StatusCode;
+use reliability::{Harness, Logs, record_fault};
+use serde_json::json;
+use testkit::bedrock::FakeBedrock;
+
+const EVIDENCE: &str = "faults";
+
+/// Model calls give up after this long without an answer (JSON) or a token (stream).
+const MODEL_PATIENCE: Duration = Duration::from_millis(300);
+
+fn tuning() -> Tuning {
+    Tuning {
+        model_timeout: MODEL_PATIENCE,
+        model_idle_timeout: MODEL_PATIENCE,
+        ..common::tuning()
+    }
+}
+
+async fn with_fake_bedrock(config: Config, store: Store) -> (Harness, FakeBedrock) {
+    let fake = FakeBedrock::start().await.expect("the fake Bedrock starts");
+    let model = Model::Bedrock(Bedrock::new(common::bedrock_client(&fake.endpoint())));
+    (Harness::start(config, tuning(), store, model).await, fake)
+}
+
+/// A model fault and what the user must get for it.
+struct ModelFault {
+    name: &'static str,
+    /// Text of the message, directives included.
+    message: &'static str,
+    stream: bool,
+    /// HTTP status; for a stream that failed after it started, 200 and an `error` event.
+    status: u16,
+    /// The error `code` (of the body, or of the stream's last event); empty for a success.
+    code: &'static str,
+    /// The log line the service writes, and the value of its `kind` field.
+    log: &'static str,
+    kind: &'static str,
+    /// Calls the fake receives (retries included).
+    calls: usize,
+    /// `ModelThrottles` and `ModelErrors` written.
+    throttles: f64,
+    errors: f64,
+    /// Part of the answer was streamed, and is kept marked incomplete.
+    partial_answer: bool,
+}
+
+const MODEL_FAULTS: &[ModelFault] = &[
+    ModelFault {
+        name: "bedrock_throttling_persistent",
+        message: "busy [[throttle]]",
+        stream: false,
+        status: 429,
+        code: "model_throttled",
+        log: "model call failed",
+        kind: "Throttled",
+        calls: 3,
+        throttles: 3.0,
+        errors: 1.0,
+        partial_answer: false,
+    },
+    ModelFault {
+        name: "bedrock_throttling_persistent_stream",
+        message: "busy [[throttle]]",
+        stream: true,
+        status: 429,
+        code: "model_throttled",
+        log: "model call failed",
+        kind: "Throttled",
+        calls: 3,
+        throttles: 3.0,
+        errors: 1.0,
+        partial_answer: false,
+    },
+    ModelFault {
+        name: "bedrock_throttling_absorbed_by_retries",
+        message: "busy twice [[throttle:2]]",
+        stream: false,
+        status: 200,
+        code: "",
+        log: "model call failed, retrying",
+        kind: "Throttled",
+        calls: 3,
+        throttles: 2.0,
+        errors: 0.0,
+        partial_answer: false,
+    },
+    ModelFault {
+        name: "bedrock_throttling_inside_the_stream_before_text",
+        message: "busy stream [[stream-error:0:throttling]]",
+        stream: true,
+        status: 200,
+        code: "model_throttled",
+        log: "model stream failed",
+        kind: "Throttled",
+        calls: 3,
+        throttles: 3.0,
+        errors: 1.0,
+        partial_answer: false,
+    },
+    ModelFault {
+        name: "bedrock_unavailable_503",
+        message: "down [[error:503]]",
+        stream: false,
+        status: 503,
+        code: "model_unavailable",
+        log: "model call failed",
+        kind: "Unavailable",
+        calls: 3,
+        throttles: 0.0,
+        errors: 1.0,
+        partial_answer: false,
+    },
+    ModelFault {
+        name: "bedrock_internal_error_500",
+        message: "broken [[error:500]]",
+        stream: true,
+        status: 502,
+        code: "model_error",
+        log: "model call failed",
+        kind: "ServerError",
+        calls: 3,
+        throttles: 0.0,
+        errors: 1.0,
+        partial_answer: false,
+    },
+    ModelFault {
+        name: "bedrock_model_timeout_408",
+        message: "slow model [[error:408]]",
+        stream: false,
+        status: 504,
+        code: "model_timeout",
+        log: "model call failed",
+        kind: "Timeout",
+        calls: 1,
+        throttles: 0.0,
+        errors: 1.0,
+        partial_answer: false,
+    },
+    ModelFault {
+        name: "bedrock_silent_past_the_timeout",
+        message: "silence [[first:3000]]",
+        stream: false,
+        status: 504,
+        code: "model_timeout",
+        log: "model call failed",
+        kind: "Timeout",
+        calls: 1,
+        throttles: 0.0,
+        errors: 1.0,
+        partial_answer: false,
+    },
+    ModelFault {
+        name: "bedrock_stream_silent_past_the_idle_timeout",
+        message: "silence [[first:3000]]",
+        stream: true,
+        status: 200,
+        code: "model_timeout",
+        log: "model stream failed",
+        kind: "Timeout",
+        calls: 1,
+        throttles: 0.0,
+        errors: 1.0,
+        partial_answer: false,
+    },
+    ModelFault {
+        name: "bedrock_stream_silent_midway",
+        message: "one two three [[first:0]] [[chunks:4]] [[slow:3000]]",
+        stream: true,
+        status: 200,
+        code: "model_timeout",
+        log: "model stream failed",
+        kind: "Timeout",
+        calls: 1,
+        throttles: 0.0,
+        errors: 1.0,
+        partial_answer: true,
+    },
+    ModelFault {
+        name: "bedrock_stream_cut_midway",
+        message: "one two three four five six [[break:3]]",
+        stream: true,
+        status: 200,
+        code: "model_error",
+        log: "model stream failed",
+        kind: "Connection",
+        calls: 1,
+        throttles: 0.0,
+        errors: 1.0,
+        partial_answer: true,
+    },
+    ModelFault {
+        name: "bedrock_stream_exception_midway",
+        message: "tell me more [[stream-error:2]]",
+        stream: true,
+        status: 200,
+        code: "model_error",
+        log: "model stream failed",
+        kind: "Failed",
+        calls: 1,
+        throttles: 0.0,
+        errors: 1.0,
+        partial_answer: true,
+    },
+    ModelFault {
+        name: "bedrock_connection_closed_without_answer",
+        message: "hang up [[break:0]]",
+        stream: false,
+        status: 502,
+        code: "model_error",
+        log: "model call failed",
+        kind: "Connection",
+        calls: 3,
+        throttles: 0.0,
+        errors: 1.0,
+        partial_answer: false,
+    },
+];
+
+#[tokio::test]
+async fn model_faults_answer_clearly_log_count_and_keep_the_message() {
+    let logs = Logs::capture();
+    let mut lost = Vec::new();
+    for fault in MODEL_FAULTS {
+        let (service, fake) =
+            with_fake_bedrock(common::config(), Store::Memory(MemoryStore::default())).await;
+        logs.clear();
+        let session = uuid::Uuid::new_v4().to_string();
+        let reply = service
+            .chat(
+                json!({"message": fault.message, "session_id": session}),
+                fault.stream,
+            )
+            .await;
+        let name = fault.name;
+        let body = String::from_utf8_lossy(&reply.body).into_owned();
+        assert_eq!(reply.status.as_u16(), fault.status, "{name}: {body}");
+        let code = if reply.status == StatusCode::OK && fault.stream {
+            let (event, code) = reply.last_event();
+            let expected = if fault.code.is_empty() {
+                "done"
+            } else {
+                "error"
+            };
+            assert_eq!(event, expected, "{name}: {body}");
+            code
+        } else {
+            reply.error_code()
+        };
+        assert_eq!(code, fault.code, "{name}: {body}");
+        if matches!(fault.status, 429 | 503) {
+            assert_eq!(
+                reply.headers["retry-after"], "5",
+                "{name}: a refusal for load says when to come back"
+            );
+        }
+
+        let line = logs.expect(fault.log);
+        assert_eq!(line["kind"], fault.kind, "{name}: {line}");
+        assert!(
+            line["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{name}: the log line says what failed: {line}"
+        );
+        assert!(
+            line["span"]["request_id"].is_string(),
+            "{name}: the log line carries the request id: {line}"
+        );
+        assert_eq!(fake.calls().len(), fault.calls, "{name}: model calls");
+        assert_eq!(
+            service.metric(names::MODEL_THROTTLES),
+            fault.throttles,
+            "{name}: {}",
+            names::MODEL_THROTTLES
+        );
+        assert_eq!(
+            service.metric(names::MODEL_ERRORS),
+            fault.errors,
+            "{name}: {}",
+            names::MODEL_ERRORS
+        );
+
+        let history = service.history(&session).await;
+        let saved = history
+            .iter()
+            .any(|(role, content, _)| role == "user" && content == fault.message);
+        assert!(saved, "{name}: the user's message is not in {history:?}");
+        let answers: Vec<_> = history
+            .iter()
+            .filter(|(r, _, _)| r == "assistant")
+            .collect();
+        if fault.partial_answer {
+            assert_eq!(answers.len(), 1, "{name}: {history:?}");
+            assert!(answers[0].2, "{name}: the cut answer is marked incomplete");
+            assert!(!answers[0].1.is_empty());
+        } else if fault.status == 200 && fault.code.is_empty() {
+            assert_eq!(answers.len(), 1, "{name}: {history:?}");
+            assert!(!answers[0].2);
+        } else {
+            assert!(answers.is_empty(), "{name}: {history:?}");
+        }
+        if record_fault(EVIDENCE, name, &reply, saved) {
+            lost.push(name);
+        }
+
+        // The same service answers the next message normally.
+        let next = service
+            .chat(
+                json!({"message": "are you back", "session_id": session}),
+                false,
+            )
+            .await;
+        assert_eq!(next.status, StatusCode::OK, "{name}: after the fault");
+    }
+    assert!(lost.is_empty(), "lost user messages: {lost:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttling_storm_keeps_every_message_and_the_service_recovers() {
+    let fake = FakeBedrock::start().await.expect("the fake Bedrock starts");
+    let model = Model::Bedrock(Bedrock::new(common::bedrock_client(&fake.endpoint())));
+    // The usual model timeouts: forty requests at once on a small machine are slow ones.
+    let service = Harness::start(
+        common::config(),
+        common::tuning(),
+        Store::Memory(MemoryStore::default()),
+        model,
+    )
+    .await;
+    let service = std::sync::Arc::new(service);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let service = service.clone();
+        tasks.spawn(async move {
+            let session = uuid::Uuid::new_v4().to_string();
+            let message = format!("storm {i} [[throttle]]");
+            let reply = service
+                .chat(
+                    json!({"message": message, "session_id": session}),
+                    i % 2 == 0,
+                )
+                .await;
+            (session, message, reply)
+        });
+    }
+    let mut refused = 0;
+    while let Some(joined) = tasks.join_next().await {
+        let (session, message, reply) = joined.unwrap();
+        assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(reply.error_code(), "model_throttled");
+        let saved = service.has_user_message(&session, &message).await;
+        assert!(saved, "{message} is not in history");
+        assert!(!record_fault(
+            EVIDENCE,
+            "bedrock_throttling_storm",
+            &reply,
+            saved
+        ));
+        refused += 1;
+    }
+    assert_eq!(refused, 40);
+    assert_eq!(
+        fake.calls().len(),
+        40 * 3,
+        "each request tried three times, no more"
+    );
+    assert_eq!(service.metric(names::MODEL_ERRORS), 40.0);
+    assert_eq!(service.metric(names::MODEL_THROTTLES), 120.0);
+
+    let calm = service.chat(json!({"message": "calm again"}), true).await;
+    assert_eq!(calm.status, StatusCode::OK);
+    assert_eq!(calm.last_event().0, "done");
+}
+
+#[tokio::test]
+async fn bedrock_unreachable_is_a_502_and_the_message_is_kept() {
+    let logs = Logs::capture();
+    // A port that was just free and is closed now: connections are refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let model = Model::Bedrock(Bedrock::new(common::bedrock_client(&endpoint)));
+    let service = Harness::start(
+        common::config(),
+        tuning(),
+        Store::Memory(MemoryStore::default()),
+        model,
+    )
+    .await;
+    for stream in [false, true] {
+        logs.clear();
+        let session = uuid::Uuid::new_v4().to_string();
+        let reply = service
+            .chat(
+                json!({"message": "anyone there", "session_id": session}),
+                stream,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_GATEWAY, "stream={stream}");
+        assert_eq!(reply.error_code(), "model_error");
+        let line = logs.expect("model call failed");
+        assert_eq!(line["kind"], "Connection", "{line}");
+        assert_eq!(line["attempts"], 3, "{line}");
+        let saved = service.has_user_message(&session, "anyone there").await;
+        assert!(saved);
+        assert!(!record_fault(
+            EVIDENCE,
+            "bedrock_unreachable",
+            &reply,
+            saved
+        ));
+    }
+    assert_eq!(service.metric(names::MODEL_ERRORS), 2.0);
+}
