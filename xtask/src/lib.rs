@@ -12,6 +12,7 @@ pub mod dev;
 pub mod diff;
 pub mod env;
 pub mod outputs;
+pub mod reliability;
 pub mod review;
 pub mod stack;
 pub mod synth;

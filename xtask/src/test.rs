@@ -37,6 +37,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             run: cargo_test,
         },
         Step {
+            name: "reliability summary",
+            run: crate::reliability::summary,
+        },
+        Step {
             name: "browser",
             run: crate::browser::run_browser_tests,
         },
@@ -106,6 +110,8 @@ fn clippy() -> anyhow::Result<String> {
 }
 
 fn cargo_test() -> anyhow::Result<String> {
+    // The reliability summary counts only what this run's tests write down.
+    crate::reliability::clear_evidence()?;
     let moto = tools::ensure(&tools::MOTO_SERVER)?;
     check(
         cargo()
