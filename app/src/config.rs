@@ -189,6 +189,9 @@ pub struct Tuning {
     pub model_idle_timeout: Duration,
     /// A JSON answer fails when the model takes longer than this in all.
     pub model_timeout: Duration,
+    /// A request body that has not arrived in whole after this long is refused (408), so a
+    /// client trickling bytes cannot hold a request open.
+    pub body_timeout: Duration,
 }
 
 impl Default for Tuning {
@@ -205,6 +208,7 @@ impl Default for Tuning {
             retry_max: Duration::from_secs(2),
             model_idle_timeout: Duration::from_secs(120),
             model_timeout: Duration::from_secs(240),
+            body_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -152,7 +152,9 @@ async fn read_chat_input(
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(ApiError::payload_too_large(limit));
     }
-    let bytes = read_limited(body, limit).await?;
+    let bytes = tokio::time::timeout(state.tuning.body_timeout, read_limited(body, limit))
+        .await
+        .map_err(|_| ApiError::body_timeout(state.tuning.body_timeout))??;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::invalid("the request body is not valid UTF-8"))?;
     if !text.trim_start().starts_with('{') {
