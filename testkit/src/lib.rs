@@ -2,4 +2,5 @@
 
 pub mod bedrock;
 pub mod evidence;
+pub mod faulty_dynamo;
 pub mod runtime_api;
