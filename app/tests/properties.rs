@@ -318,7 +318,7 @@ fn history_sent_to_the_model_alternates_and_fits() {
                 .map(|(user, text)| message(if user { Role::User } else { Role::Assistant }, text))
                 .collect();
             let turns = history(&past, max_chars);
-            prop_assert!(turns.len() % 2 == 0, "{turns:?}");
+            prop_assert!(turns.len().is_multiple_of(2), "{turns:?}");
             for (i, turn) in turns.iter().enumerate() {
                 let expected = if i % 2 == 0 {
                     Role::User
@@ -424,10 +424,10 @@ fn forged_forwarding_headers_never_change_the_client_address() {
         |(viewer, forged, source)| {
             let source = source.map(|b| IpAddr::from(b).to_string());
             let mut headers = http::HeaderMap::new();
-            if let Some(viewer) = &viewer {
-                if let Ok(value) = viewer.parse() {
-                    headers.insert("cloudfront-viewer-address", value);
-                }
+            if let Some(viewer) = &viewer
+                && let Ok(value) = viewer.parse()
+            {
+                headers.insert("cloudfront-viewer-address", value);
             }
             let honest = from_api_gateway(&headers, source.as_deref());
             if let Ok(value) = http::HeaderValue::from_str(&forged) {
