@@ -130,14 +130,17 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
 
     if let Some(stack) = &situation.deployed {
         if stack.is_busy() {
-            anyhow::bail!(
-                "stack {} is {}: another deploy or delete is running; wait for it to finish",
-                stack.name,
-                stack.status
-            );
+            anyhow::bail!(stack.busy_message(&env.name));
+        }
+        if let Some(stuck) = stack.stuck(&env.name) {
+            anyhow::bail!(stuck);
         }
         if stack.status == "ROLLBACK_COMPLETE" {
-            recreate_after_failed_create(clients, inputs, stack, args.yes).await?;
+            if let Some(stopped) =
+                recreate_after_failed_create(clients, inputs, stack, args.yes).await?
+            {
+                return Ok(stopped);
+            }
             situation = plan::survey(clients, inputs).await?;
         }
     }
@@ -192,8 +195,11 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
     execute(
         clients,
         inputs,
-        &proposal.arn,
-        &proposal.stack_id,
+        &Execution {
+            arn: &proposal.arn,
+            stack_id: &proposal.stack_id,
+            kind: situation.kind(),
+        },
         args,
         started,
     )
@@ -201,19 +207,32 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
 }
 
 /// A stack whose first create failed cannot be updated: explain, delete it after asking, wait.
+/// `Some(exit code)` when the deploy stops here (Ctrl-C during the delete).
 async fn recreate_after_failed_create(
     clients: &Clients,
     inputs: &Inputs,
     stack: &DeployedStack,
     yes: bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<ExitCode>> {
+    let palette = palette();
     print!("{}", review::explain_rollback_complete(&stack.name));
     let events = cfn::events_after(&clients.cfn, &stack.id, None).await?;
-    let failures = review::failures(&events);
-    if !failures.is_empty() {
-        print!(
-            "{}",
-            review::render_failures(&stack.name, &stack.status, &failures, palette())
+    let failures = review::failures_or_reason(
+        &events,
+        &stack.name,
+        &stack.status,
+        stack.status_reason.as_deref(),
+    );
+    print!(
+        "{}",
+        review::render_failures(&stack.name, &stack.status, &failures, palette)
+    );
+    if !yes && !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "stack {} stays in ROLLBACK_COMPLETE: deploy again with --yes to delete it and create \
+             it again, or delete it with `cargo xtask destroy --env {}`",
+            stack.name,
+            inputs.env.name
         );
     }
     println!("Delete it and create it again?");
@@ -225,13 +244,64 @@ async fn recreate_after_failed_create(
             inputs.env.name
         );
     }
+    let since = cfn::newest_event_id(&clients.cfn, &stack.id).await?;
     cfn::delete_stack(&clients.cfn, &stack.id).await?;
-    let status = cfn::wait_settled(&clients.cfn, &stack.id, FOLLOW_LIMIT).await?;
-    if status != "DELETE_COMPLETE" {
-        anyhow::bail!("deleting stack {} ended in {status}", stack.name);
+    let display = Display {
+        palette,
+        live: std::io::stdout().is_terminal(),
+    };
+    let followed = match follow::unless_interrupted(follow::follow(
+        &clients.cfn,
+        &stack.id,
+        since,
+        display,
+        FOLLOW_LIMIT,
+    ))
+    .await
+    {
+        follow::Waited::Done(followed) => followed?,
+        follow::Waited::Interrupted => {
+            return Ok(Some(interrupted(
+                &stack.name,
+                "the delete",
+                &inputs.env.name,
+                display,
+            )));
+        }
+    };
+    if followed.status != "DELETE_COMPLETE" {
+        let failures = review::failures_or_reason(
+            &followed.events,
+            &stack.name,
+            &followed.status,
+            followed.reason.as_deref(),
+        );
+        print!(
+            "{}",
+            review::render_failures(&stack.name, &followed.status, &failures, palette)
+        );
+        anyhow::bail!(
+            "deleting stack {} ended in {}: it cannot be created again until it is gone; fix the \
+             cause above and run `cargo xtask destroy --env {}`",
+            stack.name,
+            followed.status,
+            inputs.env.name
+        );
     }
     println!("Deleted {}; creating it again", stack.name);
-    Ok(())
+    Ok(None)
+}
+
+/// After Ctrl-C: say that the operation goes on in AWS and how to follow it; exit code 130.
+fn interrupted(stack_name: &str, operation: &str, env_name: &str, display: Display) -> ExitCode {
+    if display.live {
+        println!();
+    }
+    eprintln!(
+        "{}",
+        follow::interrupted_message(stack_name, operation, env_name)
+    );
+    ExitCode::from(130)
 }
 
 async fn upload_bundle(
@@ -334,49 +404,101 @@ async fn execute_plan(
     execute(
         clients,
         inputs,
-        &plan.change_set_arn,
-        &plan.stack_id,
+        &Execution {
+            arn: &plan.change_set_arn,
+            stack_id: &plan.stack_id,
+            kind: situation.kind(),
+        },
         args,
         started,
     )
     .await
 }
 
+/// The change set to execute.
+struct Execution<'a> {
+    arn: &'a str,
+    stack_id: &'a str,
+    kind: ChangeKind,
+}
+
 async fn execute(
     clients: &Clients,
     inputs: &Inputs,
-    arn: &str,
-    stack_id: &str,
+    execution: &Execution<'_>,
     args: &Args,
     started: Instant,
 ) -> anyhow::Result<ExitCode> {
     let palette = palette();
+    let env = &inputs.env;
+    let stack_id = execution.stack_id;
     let since = cfn::newest_event_id(&clients.cfn, stack_id).await?;
-    cfn::execute_change_set(&clients.cfn, arn).await?;
+    if let Err(err) = cfn::execute_change_set(&clients.cfn, execution.arn).await {
+        // It cannot run any more (the stack changed, or it is busy): leave nothing behind.
+        cfn::delete_change_set(&clients.cfn, execution.arn)
+            .await
+            .ok();
+        return Err(err);
+    }
     let display = Display {
         palette,
         live: std::io::stdout().is_terminal(),
     };
-    let followed = follow::follow(&clients.cfn, stack_id, since, display, FOLLOW_LIMIT).await?;
+    let followed = match follow::unless_interrupted(follow::follow(
+        &clients.cfn,
+        stack_id,
+        since,
+        display,
+        FOLLOW_LIMIT,
+    ))
+    .await
+    {
+        follow::Waited::Done(followed) => followed?,
+        follow::Waited::Interrupted => {
+            let operation = match execution.kind {
+                ChangeKind::Create => "the create",
+                ChangeKind::Update => "the update",
+            };
+            return Ok(interrupted(&env.stack_name, operation, &env.name, display));
+        }
+    };
     let succeeded = matches!(
         followed.status.as_str(),
         "CREATE_COMPLETE" | "UPDATE_COMPLETE"
     );
     if !succeeded {
-        let failures = review::failures(&followed.events);
+        let failures = review::failures_or_reason(
+            &followed.events,
+            &env.stack_name,
+            &followed.status,
+            followed.reason.as_deref(),
+        );
         print!(
             "{}",
-            review::render_failures(&inputs.env.stack_name, &followed.status, &failures, palette)
+            review::render_failures(&env.stack_name, &followed.status, &failures, palette)
         );
-        if followed.status == "ROLLBACK_COMPLETE" {
-            print!(
-                "{}",
-                review::explain_rollback_complete(&inputs.env.stack_name)
-            );
-            println!(
-                "The next `cargo xtask deploy --env {}` deletes it and creates it again after asking",
-                inputs.env.name
-            );
+        match followed.status.as_str() {
+            "ROLLBACK_COMPLETE" => {
+                print!("{}", review::explain_rollback_complete(&env.stack_name));
+                println!(
+                    "The next `cargo xtask deploy --env {}` deletes it and creates it again after \
+                     asking (--yes: without asking)",
+                    env.name
+                );
+            }
+            "UPDATE_ROLLBACK_COMPLETE" => println!(
+                "Fix the cause and run `cargo xtask deploy --env {}` again: it updates the \
+                 rolled-back stack",
+                env.name
+            ),
+            _ => {
+                if let Some(stuck) = cfn::describe_stack(&clients.cfn, stack_id)
+                    .await?
+                    .and_then(|stack| stack.stuck(&env.name))
+                {
+                    println!("{stuck}");
+                }
+            }
         }
         return Ok(ExitCode::FAILURE);
     }

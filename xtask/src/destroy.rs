@@ -44,11 +44,7 @@ async fn destroy(clients: &Clients, env: &env::Environment, yes: bool) -> anyhow
         return Ok(ExitCode::SUCCESS);
     };
     if stack.is_busy() {
-        anyhow::bail!(
-            "stack {} is {}: wait for it to finish",
-            stack.name,
-            stack.status
-        );
+        anyhow::bail!(stack.busy_message(&env.name));
     }
     let resources = cfn::stack_resources(&clients.cfn, &stack.id).await?;
     let buckets: Vec<&str> = resources
@@ -82,16 +78,34 @@ async fn destroy(clients: &Clients, env: &env::Environment, yes: bool) -> anyhow
         palette: palette(),
         live: std::io::stdout().is_terminal(),
     };
-    let followed = follow::follow(
+    let followed = match follow::unless_interrupted(follow::follow(
         &clients.cfn,
         &stack.id,
         since,
         display,
         Duration::from_secs(3600),
-    )
-    .await?;
+    ))
+    .await
+    {
+        follow::Waited::Done(followed) => followed?,
+        follow::Waited::Interrupted => {
+            if display.live {
+                println!();
+            }
+            eprintln!(
+                "{}",
+                follow::interrupted_message(&stack.name, "the delete", &env.name)
+            );
+            return Ok(ExitCode::from(130));
+        }
+    };
     if followed.status != "DELETE_COMPLETE" {
-        let failures = review::failures(&followed.events);
+        let failures = review::failures_or_reason(
+            &followed.events,
+            &stack.name,
+            &followed.status,
+            followed.reason.as_deref(),
+        );
         print!(
             "{}",
             review::render_failures(&stack.name, &followed.status, &failures, palette())

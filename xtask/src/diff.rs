@@ -45,11 +45,7 @@ async fn diff(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Result
     if let Some(stack) = &situation.deployed
         && stack.is_busy()
     {
-        anyhow::bail!(
-            "stack {} is {}: wait for the running operation to finish",
-            stack.name,
-            stack.status
-        );
+        anyhow::bail!(stack.busy_message(&inputs.env.name));
     }
     let proposal = if situation.is_unchanged(&inputs.template) {
         None

@@ -8,6 +8,7 @@ use anyhow::Context;
 use aws_sdk_s3::primitives::ByteStream;
 
 use super::{Clients, api_error, cfn, is_error};
+use crate::review;
 
 /// The bootstrap stack's name; one per account and region, shared by every environment there.
 pub const BOOTSTRAP_STACK: &str = "chatbot-artifacts";
@@ -95,9 +96,14 @@ pub async fn ensure_bucket(clients: &Clients, account: &str) -> anyhow::Result<S
         }
         Some(stack) if stack.status == "UPDATE_ROLLBACK_COMPLETE" => return Ok(bucket),
         Some(stack) => anyhow::bail!(
-            "the bootstrap stack {BOOTSTRAP_STACK} is {}: fix or delete it in the CloudFormation \
-             console, then deploy again",
-            stack.status
+            "the bootstrap stack {BOOTSTRAP_STACK} is {}{}: fix or delete it in the \
+             CloudFormation console, then deploy again",
+            stack.status,
+            stack
+                .status_reason
+                .as_deref()
+                .map(|r| format!(" ({})", r.trim().trim_end_matches('.')))
+                .unwrap_or_default()
         ),
         None => {}
     }
@@ -114,9 +120,29 @@ pub async fn ensure_bucket(clients: &Clients, account: &str) -> anyhow::Result<S
         .map_err(|e| api_error("creating the bootstrap stack", e))?;
     let status = cfn::wait_settled(&clients.cfn, BOOTSTRAP_STACK, Duration::from_secs(600)).await?;
     if status != "CREATE_COMPLETE" {
+        let events = cfn::events_after(&clients.cfn, BOOTSTRAP_STACK, None).await?;
+        let failures = review::failures(&events);
+        let causes = failures
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} ({}) {}: {}",
+                    f.logical_id,
+                    f.resource_type,
+                    f.status,
+                    f.reason.trim().trim_end_matches('.')
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
         anyhow::bail!(
-            "creating the bootstrap stack {BOOTSTRAP_STACK} ended in {status}: see its events in \
-             the CloudFormation console"
+            "creating the bootstrap stack {BOOTSTRAP_STACK} ended in {status}{}: delete it in the \
+             CloudFormation console, then deploy again",
+            if causes.is_empty() {
+                String::new()
+            } else {
+                format!(": {causes}")
+            }
         );
     }
     Ok(bucket)

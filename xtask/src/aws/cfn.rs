@@ -45,6 +45,75 @@ impl DeployedStack {
     pub fn is_busy(&self) -> bool {
         self.status.ends_with("_IN_PROGRESS") && !self.is_under_review()
     }
+
+    /// The operation a busy stack is in, as people say it: `an update`, `a delete`.
+    pub fn operation(&self) -> &'static str {
+        match self.status.as_str() {
+            "CREATE_IN_PROGRESS" => "a create",
+            "ROLLBACK_IN_PROGRESS" => "the rollback of a failed create",
+            "DELETE_IN_PROGRESS" => "a delete",
+            "UPDATE_IN_PROGRESS" => "an update",
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" => "the clean-up after an update",
+            "UPDATE_ROLLBACK_IN_PROGRESS" => "the rollback of a failed update",
+            "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS" => {
+                "the clean-up after a rolled-back update"
+            }
+            "IMPORT_IN_PROGRESS" => "an import",
+            "IMPORT_ROLLBACK_IN_PROGRESS" => "the rollback of a failed import",
+            _ => "another operation",
+        }
+    }
+
+    /// The refusal to touch a busy stack: which operation runs, and to wait for it.
+    pub fn busy_message(&self, env_name: &str) -> String {
+        format!(
+            "stack {} is {}: {} is running on it; wait for it to finish (see where it is with \
+             `cargo xtask status --env {env_name}`), then run the command again",
+            self.name,
+            self.status,
+            self.operation()
+        )
+    }
+
+    /// Why a stack in a failed state no change set can fix (`*_FAILED`) blocks deploys, with
+    /// what to do; `None` for every other state.
+    pub fn stuck(&self, env_name: &str) -> Option<String> {
+        let why = self
+            .status_reason
+            .as_deref()
+            .map(|r| format!(" ({})", r.trim().trim_end_matches('.')))
+            .unwrap_or_default();
+        let (what, fix) = match self.status.as_str() {
+            "ROLLBACK_FAILED" => (
+                "its first create failed and the rollback could not delete everything",
+                format!(
+                    "delete it with `cargo xtask destroy --env {env_name}` (in the console, \
+                     retain the resources that cannot be deleted), then deploy again"
+                ),
+            ),
+            "DELETE_FAILED" => (
+                "deleting it failed",
+                format!(
+                    "fix what kept its resources from being deleted, delete it again with \
+                     `cargo xtask destroy --env {env_name}`, then deploy"
+                ),
+            ),
+            "UPDATE_ROLLBACK_FAILED" | "IMPORT_ROLLBACK_FAILED" => (
+                "a failed change could not be rolled back",
+                format!(
+                    "fix the cause, then `aws cloudformation continue-update-rollback \
+                     --stack-name {}` (add --resources-to-skip for resources that cannot go back), \
+                     then deploy again",
+                    self.name
+                ),
+            ),
+            _ => return None,
+        };
+        Some(format!(
+            "stack {} is {}{why}: {what}; no change can be deployed until it is settled: {fix}",
+            self.name, self.status
+        ))
+    }
 }
 
 fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<String> {

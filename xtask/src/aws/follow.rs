@@ -12,7 +12,34 @@ use crate::review::{self, Palette, Progress, StackEvent};
 /// How the stack ended and every event seen on the way, oldest first.
 pub struct Followed {
     pub status: String,
+    /// The stack's own status reason at the end, when it gives one.
+    pub reason: Option<String>,
     pub events: Vec<StackEvent>,
+}
+
+/// What became of a wait that Ctrl-C may cut short.
+pub enum Waited<T> {
+    Done(T),
+    Interrupted,
+}
+
+/// Runs `work` until it ends or Ctrl-C is pressed. Only the waiting stops: whatever
+/// CloudFormation is doing goes on.
+pub async fn unless_interrupted<T>(work: impl Future<Output = T>) -> Waited<T> {
+    tokio::select! {
+        done = work => Waited::Done(done),
+        // A handler that cannot be installed disables this branch instead of firing it.
+        Ok(()) = tokio::signal::ctrl_c() => Waited::Interrupted,
+    }
+}
+
+/// What to say after Ctrl-C stopped the following of `operation` (`the update`) on a stack.
+pub fn interrupted_message(stack_name: &str, operation: &str, env_name: &str) -> String {
+    format!(
+        "Stopped following stack {stack_name}: {operation} goes on in AWS (Ctrl-C cancels \
+         nothing there)\nSee where it is with `cargo xtask status --env {env_name}` or in the \
+         CloudFormation console; run the command again once it has finished"
+    )
 }
 
 /// How events are shown.
@@ -39,9 +66,9 @@ pub async fn follow(
     let mut tick = 0usize;
     let mut stdout = std::io::stdout();
     loop {
-        let status = match cfn::describe_stack(cfn, stack).await? {
-            Some(found) => found.status,
-            None => "DELETE_COMPLETE".to_owned(),
+        let (status, reason) = match cfn::describe_stack(cfn, stack).await? {
+            Some(found) => (found.status, found.status_reason),
+            None => ("DELETE_COMPLETE".to_owned(), None),
         };
         let fresh = cfn::events_after(cfn, stack, marker.as_deref()).await?;
         if let Some(last) = fresh.last() {
@@ -59,6 +86,7 @@ pub async fn follow(
             stdout.flush()?;
             return Ok(Followed {
                 status,
+                reason,
                 events: seen,
             });
         }

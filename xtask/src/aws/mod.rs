@@ -98,8 +98,48 @@ where
             "{doing}: {}",
             explain_api_error(code, err.message().unwrap_or(""))
         ),
-        None => anyhow::anyhow!("{doing}: {}", DisplayErrorContext(&err)),
+        None => match credentials_problem(&err) {
+            Some(problem) => anyhow::anyhow!("{doing}: {problem}"),
+            None => anyhow::anyhow!("{doing}: {}", DisplayErrorContext(&err)),
+        },
     }
+}
+
+/// When an SDK error comes from the credential chain (no credentials anywhere, an expired SSO
+/// session, a failing `credential_process`), one sentence saying so and how to fix it.
+///
+/// The SDK reports these as a dispatch failure whose sources end in the credential provider's
+/// error; its display texts are the stable part of that chain.
+fn credentials_problem(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut causes = Vec::new();
+    let mut next = Some(err);
+    while let Some(cause) = next {
+        causes.push(cause.to_string());
+        next = cause.source();
+    }
+    let at = causes.iter().position(|c| {
+        c.contains("credential provider was not enabled")
+            || c.contains("credentials provider")
+            || c.contains("loading credentials")
+            || c.contains("credentials error")
+    })?;
+    let fix = "set AWS_PROFILE (after `aws sso login --profile …` for an SSO profile) or \
+               AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and check them with `aws sts \
+               get-caller-identity`";
+    if causes[at].contains("not enabled") {
+        return Some(format!("no AWS credentials found: {fix}"));
+    }
+    // The innermost cause is the provider's own words (an expired SSO token, a failing
+    // process), kept on one line.
+    let detail = causes[at + 1..]
+        .last()
+        .map(|c| c.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| causes[at].clone());
+    Some(format!(
+        "the AWS credentials could not be loaded ({}): {fix}",
+        detail.trim_end_matches('.')
+    ))
 }
 
 /// Whether an SDK error carries AWS error `code` and, when given, a message containing `text`.

@@ -183,11 +183,21 @@ pub async fn propose(
         return Ok(None);
     }
     if described.status.as_deref() == Some("FAILED") {
-        let reason = described.status_reason.clone().unwrap_or_default();
+        let reason = described
+            .status_reason
+            .clone()
+            .filter(|r| !r.trim().is_empty())
+            .unwrap_or_else(|| "it gave no reason".to_owned());
         cfn::delete_change_set(&clients.cfn, &arn).await.ok();
+        if situation.kind() == ChangeKind::Create {
+            // The change set of a new stack made an empty stack under review: remove it too.
+            cfn::delete_stack(&clients.cfn, &stack_id).await.ok();
+        }
         anyhow::bail!(
-            "CloudFormation refused the change set: {}",
-            reason.trim_end_matches('.')
+            "CloudFormation refused the change set for stack {} (nothing was changed, and the \
+             change set was deleted): {}",
+            inputs.env.stack_name,
+            reason.trim().trim_end_matches('.')
         );
     }
     Ok(Some(Proposal {

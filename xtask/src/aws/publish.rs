@@ -31,8 +31,10 @@ impl SiteFile {
     }
 }
 
-/// The files under `dir`, keyed by their path from it. Folders that are not part of the page
-/// (`tests/`, `node_modules/`, dot files) are left out.
+/// The files of the page under `dir`, keyed by their path from it: only kinds of file a
+/// browser loads (see [`content_type`]). What belongs to the page's tooling is left out: dot
+/// files and folders, `tests/`, `node_modules/`, npm's `package*.json`, and files of any
+/// other kind (`README.md`, scripts, source maps).
 pub fn site_files(dir: &Path) -> anyhow::Result<Vec<SiteFile>> {
     let mut files = Vec::new();
     collect(dir, "", &mut files)?;
@@ -55,7 +57,7 @@ fn collect(dir: &Path, prefix: &str, out: &mut Vec<SiteFile>) -> anyhow::Result<
         let key = format!("{prefix}{name}");
         if entry.file_type()?.is_dir() {
             collect(&path, &format!("{key}/"), out)?;
-        } else {
+        } else if is_page_file(&name) {
             let bytes =
                 std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
             out.push(SiteFile {
@@ -69,6 +71,13 @@ fn collect(dir: &Path, prefix: &str, out: &mut Vec<SiteFile>) -> anyhow::Result<
     Ok(())
 }
 
+/// Whether a file is part of the page: a kind browsers load, and not npm's manifest or lock.
+fn is_page_file(name: &str) -> bool {
+    let npm =
+        (name.starts_with("package") && name.ends_with(".json")) || name == "npm-shrinkwrap.json";
+    !npm && content_type(name) != "application/octet-stream"
+}
+
 /// The media type a browser needs for a file name.
 pub fn content_type(name: &str) -> &'static str {
     let extension = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
@@ -80,9 +89,13 @@ pub fn content_type(name: &str) -> &'static str {
         Some("svg") => "image/svg+xml",
         Some("png") => "image/png",
         Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("avif") => "image/avif",
         Some("webp") => "image/webp",
         Some("ico") => "image/x-icon",
         Some("woff2") => "font/woff2",
+        Some("woff") => "font/woff",
+        Some("wasm") => "application/wasm",
         Some("txt") => "text/plain; charset=utf-8",
         Some("webmanifest") => "application/manifest+json",
         _ => "application/octet-stream",

@@ -107,6 +107,27 @@ pub fn failures(events: &[StackEvent]) -> Vec<Failure> {
     out
 }
 
+/// [`failures`], or when no event shows one, the stack's own status reason as the failure
+/// (DescribeStacks' `StackStatusReason`): a failure is never reported without its cause when
+/// CloudFormation gave one.
+pub fn failures_or_reason(
+    events: &[StackEvent],
+    stack_name: &str,
+    final_status: &str,
+    stack_reason: Option<&str>,
+) -> Vec<Failure> {
+    let found = failures(events);
+    match stack_reason.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(reason) if found.is_empty() => vec![Failure {
+            logical_id: stack_name.to_owned(),
+            resource_type: "AWS::CloudFormation::Stack".to_owned(),
+            status: final_status.to_owned(),
+            reason: reason.to_owned(),
+        }],
+        _ => found,
+    }
+}
+
 fn is_cancellation(reason: &str) -> bool {
     let reason = reason.to_ascii_lowercase();
     reason.contains("cancelled") || reason.contains("canceled")

@@ -19,8 +19,8 @@ pub use change_set::{
 };
 pub use errors::explain_api_error;
 pub use events::{
-    Failure, Progress, StackEvent, explain_rollback_complete, failures, render_event,
-    render_failures, render_progress,
+    Failure, Progress, StackEvent, explain_rollback_complete, failures, failures_or_reason,
+    render_event, render_failures, render_progress,
 };
 pub use iam::{Statement, StatementChange, diff_statements, render_iam, statements};
 pub use text_diff::template_diff;

@@ -1,0 +1,694 @@
+//! Deploys that go wrong: the real `cargo xtask` binary, reached through `AWS_ENDPOINT_URL`,
+//! against a small local CloudFormation ([`fake_cloudformation`]) that fails on demand in the
+//! ways moto cannot (rollbacks with per-resource events, a busy stack, a failed change set,
+//! expired credentials), plus missing credentials and Ctrl-C during the wait. For each fault:
+//! what the user reads, the exit code, and that the next deploy copes with what was left.
+//!
+//! The fake answers as the API references document; what it does on each execution is
+//! scripted by the test, so these tests check deploy's handling, not CloudFormation.
+
+mod fake_cloudformation;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fake_cloudformation::{FakeCloudFormation, Outcome};
+
+const STACK: &str = "chatbot-dev";
+const ARTIFACTS: &str = "chatbot-artifacts-123456789012-us-east-1";
+const SITE: &str = "chatbot-dev-sitebucket-1a2b3c4d";
+
+/// The reason a Lambda function fails to create when its code is missing, as CloudFormation
+/// words it.
+const NO_SUCH_KEY: &str = "Resource handler returned message: \"Error occurred while GetObject. \
+     S3 Error Code: NoSuchKey. S3 Error Message: The specified key does not exist. (Service: \
+     Lambda, Status Code: 400, Request ID: 4a2f8c1e-0b3d-4e5f-9a7b-6c8d0e1f2a3b)\" \
+     (RequestToken: 7d9e1f2a-3b4c-5d6e-7f80-91a2b3c4d5e6, HandlerErrorCode: InvalidRequest)";
+
+const CONCURRENCY: &str = "Resource handler returned message: \"Specified \
+     ReservedConcurrentExecutions for function decreases account's \
+     UnreservedConcurrentExecution below its minimum value of [10]. (Service: Lambda, Status \
+     Code: 400, Request ID: 0c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e5f)\" (RequestToken: \
+     1f2e3d4c-5b6a-7980-a1b2-c3d4e5f60718, HandlerErrorCode: InvalidRequest)";
+
+struct Project {
+    root: PathBuf,
+    bundle: PathBuf,
+    fake: FakeCloudFormation,
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn expect(&self, code: i32, what: &str) -> &Run {
+        assert_eq!(self.code, Some(code), "{what}: exit code\n{self}");
+        assert!(
+            !self.stderr.contains("panicked") && !self.stderr.contains("stack backtrace"),
+            "{what}: no panic\n{self}"
+        );
+        self
+    }
+
+    fn shows(&self, text: &str) -> &Run {
+        assert!(
+            self.stdout.contains(text) || self.stderr.contains(text),
+            "expected {text:?} in the output\n{self}"
+        );
+        self
+    }
+
+    fn hides(&self, text: &str) -> &Run {
+        assert!(
+            !self.stdout.contains(text) && !self.stderr.contains(text),
+            "did not expect {text:?} in the output\n{self}"
+        );
+        self
+    }
+
+    /// The `error: …` line, which must be the only line on stderr.
+    fn one_error_line(&self) -> &str {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line on stderr\n{self}");
+        assert!(lines[0].starts_with("error: "), "an error line\n{self}");
+        assert!(!lines[0].ends_with('.'), "no trailing period\n{self}");
+        lines[0]
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        )
+    }
+}
+
+impl Project {
+    fn new(name: &str) -> Project {
+        let root =
+            std::env::temp_dir().join(format!("xtask-deploy-faults-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let frontend = root.join("frontend");
+        for dir in [
+            "envs",
+            "frontend/tests",
+            "frontend/node_modules/marked",
+            "frontend/.cache",
+        ] {
+            std::fs::create_dir_all(root.join(dir)).unwrap();
+        }
+        let project = xtask::tools::project_root();
+        std::fs::copy(project.join("envs/dev.toml"), root.join("envs/dev.toml")).unwrap();
+        // The page, and what lives beside it in a checkout but is no part of it.
+        for (path, text) in [
+            ("index.html", "<!doctype html><title>chat</title>"),
+            ("app.js", "console.log('chat');"),
+            ("style.css", "body { margin: 0 }"),
+            ("tests/browser.test.mjs", "import test from 'node:test';"),
+            ("tests/package.json", "{\"private\": true}"),
+            ("node_modules/marked/index.js", "export {};"),
+            ("package.json", "{\"private\": true}"),
+            ("package-lock.json", "{\"lockfileVersion\": 3}"),
+            (".env", "SECRET=1"),
+            (".cache/x.js", "1"),
+            ("README.md", "# the page"),
+        ] {
+            std::fs::write(frontend.join(path), text).unwrap();
+        }
+        let bundle = root.join("bootstrap.zip");
+        let zip = xtask::build::deterministic_zip(&[("bootstrap", b"#!/bin/sh\n", 0o755)]).unwrap();
+        std::fs::write(&bundle, zip).unwrap();
+        let project = Project {
+            root,
+            bundle,
+            fake: FakeCloudFormation::start(),
+        };
+        project.set_template(&template("256"));
+        project
+    }
+
+    fn set_template(&self, text: &str) {
+        std::fs::write(self.root.join("template.yaml"), text).unwrap();
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        command
+            .args(args)
+            .arg("--root")
+            .arg(&self.root)
+            .env("AWS_ENDPOINT_URL", &self.fake.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_CONFIG_FILE", self.root.join("no-aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.root.join("no-aws-credentials"),
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("NO_COLOR", "1")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_REGION")
+            .env_remove("AWS_DEFAULT_REGION")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_ENDPOINT_URL_S3")
+            .env_remove("AWS_ENDPOINT_URL_CLOUDFORMATION")
+            .env_remove("AWS_ENDPOINT_URL_STS")
+            .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+            .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+            .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn deploy_args(&self, extra: &[&str]) -> Vec<String> {
+        let mut args: Vec<String> = [
+            "deploy",
+            "--env",
+            "dev",
+            "--artifact",
+            self.bundle.to_str().unwrap(),
+            "--template",
+            self.root.join("template.yaml").to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    }
+
+    fn run(&self, mut command: Command) -> Run {
+        let output = command.output().expect("the xtask binary runs");
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    fn deploy(&self, extra: &[&str]) -> Run {
+        let args = self.deploy_args(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.run(self.command(&args))
+    }
+
+    fn status(&self) -> Option<String> {
+        self.fake.state().stack(STACK).map(|s| s.status.clone())
+    }
+
+    fn deployed_template(&self) -> String {
+        self.fake
+            .state()
+            .stack(STACK)
+            .map(|s| s.template.clone())
+            .unwrap_or_default()
+    }
+
+    /// Change sets never executed that still exist: what a deploy must not leave behind.
+    fn change_sets(&self) -> usize {
+        self.fake
+            .state()
+            .change_sets
+            .iter()
+            .filter(|c| !c.executed)
+            .count()
+    }
+
+    /// The actions called from now on are those after the returned mark.
+    fn mark(&self) -> usize {
+        self.fake.state().calls.len()
+    }
+
+    fn actions_since(&self, mark: usize) -> Vec<String> {
+        self.fake.state().actions()[mark..].to_vec()
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// The deployed stack: a site bucket, a table and a function, the code parameters, and the
+/// `SiteBucketName` output deploy publishes the page to.
+fn template(memory: &str) -> String {
+    format!(
+        "AWSTemplateFormatVersion: '2010-09-09'
+Parameters:
+  CodeBucket:
+    Type: String
+  CodeKey:
+    Type: String
+Resources:
+  SiteBucket:
+    Type: AWS::S3::Bucket
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+  Function:
+    Type: AWS::Lambda::Function
+    Properties:
+      MemorySize: {memory}
+      Code:
+        S3Bucket: !Ref CodeBucket
+        S3Key: !Ref CodeKey
+Outputs:
+  SiteBucketName:
+    Value: !Ref SiteBucket
+"
+    )
+}
+
+fn fail(logical_id: &str, reason: &str) -> Outcome {
+    Outcome::Fail {
+        logical_id: logical_id.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+#[test]
+fn failed_first_create_is_explained_and_the_next_deploy_creates_the_stack_again() {
+    let p = Project::new("create");
+    p.fake.state().on_execute = fail("Function", NO_SUCH_KEY);
+
+    let failed = p.deploy(&["--yes"]);
+    failed
+        .expect(1, "a first create that fails")
+        .shows("Deploying chatbot-dev failed: the stack is ROLLBACK_COMPLETE")
+        .shows("✗ Function (AWS::Lambda::Function) CREATE_FAILED")
+        .shows("S3 Error Code: NoSuchKey")
+        .shows("Stack chatbot-dev is in ROLLBACK_COMPLETE: its first create failed")
+        .shows("The next `cargo xtask deploy --env dev` deletes it and creates it again");
+    let block = failed
+        .stdout
+        .split("Deploying chatbot-dev failed")
+        .nth(1)
+        .unwrap();
+    assert!(
+        !block.contains("✗ Table") && !block.contains("✗ SiteBucket"),
+        "only the cause is named, not the resources cancelled because of it\n{failed}"
+    );
+    assert_eq!(p.status().as_deref(), Some("ROLLBACK_COMPLETE"));
+    assert_eq!(p.change_sets(), 0, "no change set waits");
+    let first_id = p.fake.state().stack(STACK).unwrap().id.clone();
+
+    // Without a terminal and without --yes: explained, nothing deleted.
+    let mark = p.mark();
+    let refused = p.deploy(&[]);
+    refused
+        .expect(
+            1,
+            "a deploy that would have to delete the stack, unconfirmed",
+        )
+        .shows("is in ROLLBACK_COMPLETE")
+        .shows("✗ Function (AWS::Lambda::Function) CREATE_FAILED")
+        .shows("deploy again with --yes to delete it and create it again");
+    assert!(!p.actions_since(mark).contains(&"DeleteStack".to_owned()));
+    assert_eq!(p.status().as_deref(), Some("ROLLBACK_COMPLETE"));
+
+    // With --yes: deleted, then created again, and the page published.
+    p.fake.state().on_execute = Outcome::Succeed;
+    let mark = p.mark();
+    p.deploy(&["--yes"])
+        .expect(0, "the deploy after a failed create")
+        .shows("Deleted chatbot-dev; creating it again")
+        .shows("Stack chatbot-dev (create)")
+        .shows("Stack chatbot-dev: CREATE_COMPLETE")
+        .shows(&format!("Site s3://{SITE}: 3 uploaded"));
+    let actions = p.actions_since(mark);
+    let deleted = actions.iter().position(|a| a == "DeleteStack").unwrap();
+    let created = actions.iter().position(|a| a == "CreateChangeSet").unwrap();
+    assert!(
+        deleted < created,
+        "deleted before created again: {actions:?}"
+    );
+    let state = p.fake.state();
+    let stack = state.stack(STACK).unwrap();
+    assert_eq!(stack.status, "CREATE_COMPLETE");
+    assert_ne!(stack.id, first_id, "a new stack");
+}
+
+#[test]
+fn failed_update_names_the_resource_and_the_next_deploy_works() {
+    let p = Project::new("update");
+    p.deploy(&["--yes"]).expect(0, "first deploy");
+    assert_eq!(p.status().as_deref(), Some("CREATE_COMPLETE"));
+
+    p.set_template(&template("512"));
+    p.fake.state().on_execute = fail("Function", CONCURRENCY);
+    p.deploy(&["--yes"])
+        .expect(1, "an update that fails")
+        .shows("~  Function    AWS::Lambda::Function  False")
+        .shows("Deploying chatbot-dev failed: the stack is UPDATE_ROLLBACK_COMPLETE")
+        .shows("✗ Function (AWS::Lambda::Function) UPDATE_FAILED")
+        .shows("UnreservedConcurrentExecution below its minimum value of [10]")
+        .shows("The stack was rolled back to its previous state and still serves it")
+        .shows("Fix the cause and run `cargo xtask deploy --env dev` again")
+        .hides("Site s3://");
+    assert_eq!(p.status().as_deref(), Some("UPDATE_ROLLBACK_COMPLETE"));
+    assert_eq!(p.deployed_template(), template("256"), "rolled back");
+    assert_eq!(p.change_sets(), 0);
+
+    p.fake.state().on_execute = Outcome::Succeed;
+    p.deploy(&["--yes"])
+        .expect(0, "the deploy after a rolled-back update")
+        .shows("Stack chatbot-dev (update)")
+        .shows("Stack chatbot-dev: UPDATE_COMPLETE");
+    assert_eq!(p.deployed_template(), template("512"));
+}
+
+#[test]
+fn busy_stack_is_refused_with_its_operation_and_no_change_set() {
+    let p = Project::new("busy");
+    p.deploy(&["--yes"]).expect(0, "first deploy");
+    p.set_template(&template("512"));
+    for (status, operation) in [
+        ("UPDATE_IN_PROGRESS", "an update is running on it"),
+        ("DELETE_IN_PROGRESS", "a delete is running on it"),
+        (
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "the rollback of a failed update is running on it",
+        ),
+        (
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+            "the clean-up after an update is running on it",
+        ),
+    ] {
+        p.fake.set_status(STACK, status, None);
+        let mark = p.mark();
+        let run = p.deploy(&["--yes"]);
+        run.expect(1, status);
+        let line = run.one_error_line();
+        for part in [
+            &format!("stack chatbot-dev is {status}"),
+            operation,
+            "wait for it to finish",
+            "cargo xtask status --env dev",
+        ] {
+            assert!(line.contains(part), "{part:?} in {line:?}");
+        }
+        let actions = p.actions_since(mark);
+        assert!(
+            !actions
+                .iter()
+                .any(|a| a == "CreateChangeSet" || a == "ExecuteChangeSet"),
+            "{status}: nothing proposed or executed: {actions:?}"
+        );
+        assert_eq!(p.change_sets(), 0, "{status}: no change set left behind");
+        assert_eq!(p.status().as_deref(), Some(status), "the stack untouched");
+    }
+
+    // Once the other operation is over, the deploy goes ahead.
+    p.fake.set_status(STACK, "UPDATE_COMPLETE", None);
+    p.deploy(&["--yes"])
+        .expect(0, "deploy once the stack has settled")
+        .shows("Stack chatbot-dev: UPDATE_COMPLETE");
+}
+
+#[test]
+fn stacks_stuck_in_a_failed_state_say_what_to_do() {
+    let p = Project::new("stuck");
+    p.deploy(&["--yes"]).expect(0, "first deploy");
+    p.set_template(&template("512"));
+    for (status, reason, fix) in [
+        (
+            "UPDATE_ROLLBACK_FAILED",
+            "The following resource(s) failed to update: [Function].",
+            "aws cloudformation continue-update-rollback --stack-name chatbot-dev",
+        ),
+        (
+            "DELETE_FAILED",
+            "The following resource(s) failed to delete: [SiteBucket].",
+            "cargo xtask destroy --env dev",
+        ),
+    ] {
+        p.fake.set_status(STACK, status, Some(reason));
+        let mark = p.mark();
+        let run = p.deploy(&["--yes"]);
+        run.expect(1, status);
+        let line = run.one_error_line();
+        for part in [
+            &format!("stack chatbot-dev is {status}"),
+            reason.trim_end_matches('.'),
+            fix,
+        ] {
+            assert!(line.contains(part), "{part:?} in {line:?}");
+        }
+        assert!(
+            !p.actions_since(mark).iter().any(|a| a == "CreateChangeSet"),
+            "{status}: no change set"
+        );
+    }
+}
+
+#[test]
+fn failed_change_set_says_why_and_is_deleted() {
+    let p = Project::new("change-set");
+    p.deploy(&["--yes"]).expect(0, "first deploy");
+
+    p.set_template(&template("512"));
+    p.fake.state().fail_next_change_set = Some(
+        "Template format error: Unresolved resource dependencies [CodeBukcet] in the Resources \
+         block of the template"
+            .to_owned(),
+    );
+    let mark = p.mark();
+    let run = p.deploy(&["--yes"]);
+    run.expect(1, "a change set that fails");
+    let line = run.one_error_line();
+    assert!(
+        line.contains("CloudFormation refused the change set for stack chatbot-dev")
+            && line.contains("Unresolved resource dependencies [CodeBukcet]"),
+        "{line}"
+    );
+    let actions = p.actions_since(mark);
+    assert!(
+        actions.contains(&"DeleteChangeSet".to_owned()),
+        "{actions:?}"
+    );
+    assert!(!actions.contains(&"ExecuteChangeSet".to_owned()));
+    assert_eq!(p.change_sets(), 0, "the failed change set is deleted");
+    assert_eq!(p.status().as_deref(), Some("CREATE_COMPLETE"));
+
+    // The next deploy of a good template works.
+    p.deploy(&["--yes"])
+        .expect(0, "the deploy after a failed change set")
+        .shows("Stack chatbot-dev: UPDATE_COMPLETE");
+}
+
+#[test]
+fn failed_change_set_of_a_new_stack_leaves_no_stack_behind() {
+    let p = Project::new("change-set-new");
+    p.fake.state().fail_next_change_set = Some("Parameters: [CodeKey] must have values".to_owned());
+    let run = p.deploy(&["--yes"]);
+    run.expect(1, "the first change set fails");
+    assert!(
+        run.one_error_line()
+            .contains("Parameters: [CodeKey] must have values")
+    );
+    assert_eq!(p.change_sets(), 0);
+    assert_eq!(p.status(), None, "no empty stack under review is left");
+
+    p.deploy(&["--yes"])
+        .expect(0, "the next first deploy")
+        .shows("Stack chatbot-dev: CREATE_COMPLETE");
+}
+
+#[test]
+fn change_set_without_changes_is_a_no_op() {
+    let p = Project::new("no-changes");
+    p.deploy(&["--yes"]).expect(0, "first deploy");
+
+    // Other text, same meaning: CloudFormation finds nothing to change.
+    p.set_template(&format!("# the same stack\n{}", template("256")));
+    let mark = p.mark();
+    p.deploy(&[])
+        .expect(0, "a change set without changes (no --yes needed)")
+        .shows(
+            "No changes: CloudFormation found nothing to change; the empty change set was deleted",
+        )
+        .shows(&format!(
+            "Site s3://{SITE}: 0 uploaded, 0 deleted, 3 unchanged"
+        ))
+        .hides("Plan: ");
+    let actions = p.actions_since(mark);
+    assert!(actions.contains(&"CreateChangeSet".to_owned()));
+    assert!(actions.contains(&"DeleteChangeSet".to_owned()));
+    assert!(!actions.contains(&"ExecuteChangeSet".to_owned()));
+    assert_eq!(p.change_sets(), 0);
+    assert_eq!(p.status().as_deref(), Some("CREATE_COMPLETE"));
+}
+
+#[test]
+fn expired_credentials_are_one_line_saying_how_to_fix_them() {
+    let p = Project::new("expired");
+    p.fake.state().sts_error = Some((
+        "ExpiredToken".to_owned(),
+        "The security token included in the request is expired".to_owned(),
+    ));
+    let run = p.deploy(&["--yes"]);
+    run.expect(1, "expired credentials");
+    let line = run.one_error_line();
+    assert!(
+        line.contains("the AWS credentials have expired")
+            && line.contains("aws sso login")
+            && line.contains("ExpiredToken"),
+        "{line}"
+    );
+    assert_eq!(run.stdout, "", "nothing else is said");
+    let state = p.fake.state();
+    assert_eq!(
+        state.actions(),
+        ["GetCallerIdentity"],
+        "nothing else is asked"
+    );
+}
+
+#[test]
+fn missing_credentials_are_one_line_saying_how_to_fix_them() {
+    let p = Project::new("no-credentials");
+    std::fs::write(p.root.join("no-aws-config"), "").unwrap();
+    std::fs::write(p.root.join("no-aws-credentials"), "").unwrap();
+    let args = p.deploy_args(&["--yes"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut command = p.command(&args);
+    command
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY");
+    let run = p.run(command);
+    run.expect(1, "no credentials");
+    let line = run.one_error_line();
+    assert!(
+        line.contains("no AWS credentials found")
+            && line.contains("AWS_PROFILE")
+            && line.contains("AWS_ACCESS_KEY_ID"),
+        "{line}"
+    );
+    assert!(!line.contains("dispatch failure"), "{line}");
+    assert!(
+        p.fake.state().calls.is_empty(),
+        "no request leaves without credentials"
+    );
+}
+
+/// Waits (at most a minute) until `done` holds for the fake's state.
+fn wait_for(p: &Project, what: &str, done: impl Fn(&[String]) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done(&p.fake.state().actions()) {
+        assert!(Instant::now() < deadline, "waited a minute for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn interrupt(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -INT {}", child.id());
+}
+
+#[test]
+fn ctrl_c_while_following_leaves_the_update_running_and_the_next_deploy_copes() {
+    let p = Project::new("ctrl-c");
+    p.deploy(&["--yes"]).expect(0, "first deploy");
+
+    p.set_template(&template("512"));
+    p.fake.state().on_execute = Outcome::Hang;
+    let args = p.deploy_args(&["--yes"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut command = p.command(&args);
+    let mark = p.mark();
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the xtask binary starts");
+    // Following: the change set executed and the stack polled after it.
+    wait_for(&p, "the deploy to follow the stack", |actions| {
+        let actions = &actions[mark..];
+        actions
+            .iter()
+            .position(|a| a == "ExecuteChangeSet")
+            .is_some_and(|at| actions[at..].iter().any(|a| a == "DescribeStackEvents"))
+    });
+    interrupt(&child);
+    let output = child.wait_with_output().unwrap();
+    let run = Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    run.expect(130, "Ctrl-C while following")
+        .shows("Stopped following stack chatbot-dev: the update goes on in AWS")
+        .shows("cargo xtask status --env dev")
+        .hides("error:");
+    assert_eq!(
+        p.status().as_deref(),
+        Some("UPDATE_IN_PROGRESS"),
+        "nothing was cancelled"
+    );
+    assert!(
+        !p.actions_since(mark)
+            .iter()
+            .any(|a| a == "CancelUpdateStack" || a == "DeleteChangeSet"),
+    );
+
+    // While it runs, the next deploy refuses.
+    let busy = p.deploy(&["--yes"]);
+    busy.expect(1, "a deploy while the interrupted update runs");
+    assert!(busy.one_error_line().contains("an update is running on it"));
+
+    // Once it has finished, the next deploy finds everything in place.
+    p.fake.finish(STACK);
+    assert_eq!(p.status().as_deref(), Some("UPDATE_COMPLETE"));
+    p.deploy(&[])
+        .expect(0, "the deploy after the interrupted update finished")
+        .shows("No changes: template, parameters and code match stack chatbot-dev");
+}
+
+#[test]
+fn site_publish_uploads_only_the_page() {
+    let p = Project::new("site");
+    p.deploy(&["--yes"]).expect(0, "first deploy");
+    let state = p.fake.state();
+    assert_eq!(
+        state.puts(SITE),
+        ["app.js", "index.html", "style.css"],
+        "no tests, node_modules, package*.json, README or dot files"
+    );
+    let bundles = state.puts(ARTIFACTS);
+    assert_eq!(bundles.len(), 1, "{bundles:?}");
+    assert!(bundles[0].starts_with("bootstrap/"), "{bundles:?}");
+    drop(state);
+
+    // The same filter, through the function deploy calls.
+    let files = xtask::aws::publish::site_files(&p.root.join("frontend")).unwrap();
+    let keys: Vec<&str> = files.iter().map(|f| f.key.as_str()).collect();
+    assert_eq!(keys, ["app.js", "index.html", "style.css"]);
+
+    // The project's own page too: its browser tests and their npm files stay home.
+    let files =
+        xtask::aws::publish::site_files(&xtask::tools::project_root().join("frontend")).unwrap();
+    assert!(files.iter().any(|f| f.key == "index.html"));
+    for file in &files {
+        assert!(
+            !file.key.starts_with("tests/")
+                && !file.key.contains("node_modules")
+                && !file.key.starts_with("package")
+                && !file.key.starts_with('.'),
+            "{} is not part of the page",
+            file.key
+        );
+    }
+}
