@@ -598,13 +598,9 @@ fn interrupt(child: &Child) {
     assert!(status.success(), "kill -INT {}", child.id());
 }
 
-#[test]
-fn ctrl_c_while_following_leaves_the_update_running_and_the_next_deploy_copes() {
-    let p = Project::new("ctrl-c");
-    p.deploy(&["--yes"]).expect(0, "first deploy");
-
-    p.set_template(&template("512"));
-    p.fake.state().on_execute = Outcome::Hang;
+/// Runs `deploy --yes`, and presses Ctrl-C once it follows the stack after `action` (it has
+/// called `action`, then read the stack's events).
+fn deploy_interrupted_after(p: &Project, action: &str) -> Run {
     let args = p.deploy_args(&["--yes"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut command = p.command(&args);
@@ -614,22 +610,32 @@ fn ctrl_c_while_following_leaves_the_update_running_and_the_next_deploy_copes() 
         .stderr(Stdio::piped())
         .spawn()
         .expect("the xtask binary starts");
-    // Following: the change set executed and the stack polled after it.
-    wait_for(&p, "the deploy to follow the stack", |actions| {
+    wait_for(p, &format!("the deploy to follow {action}"), |actions| {
         let actions = &actions[mark..];
         actions
             .iter()
-            .position(|a| a == "ExecuteChangeSet")
+            .position(|a| a == action)
             .is_some_and(|at| actions[at..].iter().any(|a| a == "DescribeStackEvents"))
     });
     interrupt(&child);
     let output = child.wait_with_output().unwrap();
-    let run = Run {
+    Run {
         code: output.status.code(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    run.expect(130, "Ctrl-C while following")
+    }
+}
+
+#[test]
+fn ctrl_c_while_following_leaves_the_update_running_and_the_next_deploy_copes() {
+    let p = Project::new("ctrl-c");
+    p.deploy(&["--yes"]).expect(0, "first deploy");
+
+    p.set_template(&template("512"));
+    p.fake.state().on_execute = Outcome::Hang;
+    let mark = p.mark();
+    deploy_interrupted_after(&p, "ExecuteChangeSet")
+        .expect(130, "Ctrl-C while following")
         .shows("Stopped following stack chatbot-dev: the update goes on in AWS")
         .shows("cargo xtask status --env dev")
         .hides("error:");
@@ -655,6 +661,61 @@ fn ctrl_c_while_following_leaves_the_update_running_and_the_next_deploy_copes() 
     p.deploy(&[])
         .expect(0, "the deploy after the interrupted update finished")
         .shows("No changes: template, parameters and code match stack chatbot-dev");
+}
+
+#[test]
+fn ctrl_c_while_a_failed_stack_is_deleted_leaves_the_delete_running() {
+    let p = Project::new("ctrl-c-delete");
+    p.fake.state().on_execute = fail("Function", NO_SUCH_KEY);
+    p.deploy(&["--yes"]).expect(1, "a first create that fails");
+
+    p.fake.state().on_execute = Outcome::Succeed;
+    p.fake.state().hang_deletes = true;
+    deploy_interrupted_after(&p, "DeleteStack")
+        .expect(130, "Ctrl-C while the failed stack is deleted")
+        .shows("Stopped following stack chatbot-dev: the delete goes on in AWS")
+        .shows("cargo xtask status --env dev");
+    assert_eq!(p.status().as_deref(), Some("DELETE_IN_PROGRESS"));
+
+    let busy = p.deploy(&["--yes"]);
+    busy.expect(1, "a deploy while the delete runs");
+    assert!(busy.one_error_line().contains("a delete is running on it"));
+
+    p.fake.finish(STACK);
+    assert_eq!(p.status(), None, "deleted");
+    p.deploy(&["--yes"])
+        .expect(0, "the deploy after the delete finished")
+        .shows("Stack chatbot-dev (create)")
+        .shows("Stack chatbot-dev: CREATE_COMPLETE");
+}
+
+#[test]
+fn refused_execution_leaves_no_change_set_behind() {
+    let p = Project::new("execute");
+    p.deploy(&["--yes"]).expect(0, "first deploy");
+
+    p.set_template(&template("512"));
+    p.fake.state().refuse_next_execute = Some((
+        "InvalidChangeSetStatus".to_owned(),
+        "The specified change set can't be used to update the stack".to_owned(),
+    ));
+    let run = p.deploy(&["--yes"]);
+    run.expect(1, "a change set CloudFormation will not execute");
+    let line = run.one_error_line();
+    assert!(
+        line.contains("executing the change set") && line.contains("InvalidChangeSetStatus"),
+        "{line}"
+    );
+    assert_eq!(
+        p.change_sets(),
+        0,
+        "the change set that cannot run is deleted"
+    );
+    assert_eq!(p.status().as_deref(), Some("CREATE_COMPLETE"));
+
+    p.deploy(&["--yes"])
+        .expect(0, "the next deploy")
+        .shows("Stack chatbot-dev: UPDATE_COMPLETE");
 }
 
 #[test]

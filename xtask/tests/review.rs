@@ -273,6 +273,47 @@ fn only_cancellations_still_name_the_resources() {
 }
 
 #[test]
+fn a_failure_without_failed_resources_gives_the_stack_reason() {
+    // A stack that fails before touching a resource: no `*_FAILED` event, only the stack's
+    // status reason in DescribeStacks.
+    let started: Vec<StackEvent> = events("stack_events_update_rollback.json")
+        .into_iter()
+        .filter(|e| !e.status.ends_with("_FAILED"))
+        .collect();
+    let reason = "Parameter validation failed: parameter value chatbot-missing for parameter \
+                  name CodeBucket does not exist.";
+    let failures = review::failures_or_reason(
+        &started,
+        "chatbot-dev",
+        "UPDATE_ROLLBACK_COMPLETE",
+        Some(reason),
+    );
+    let text = review::render_failures(
+        "chatbot-dev",
+        "UPDATE_ROLLBACK_COMPLETE",
+        &failures,
+        Palette::PLAIN,
+    );
+    assert!(
+        text.contains("✗ chatbot-dev (AWS::CloudFormation::Stack) UPDATE_ROLLBACK_COMPLETE")
+            && text.contains(reason)
+            && !text.contains("gave no reason"),
+        "{text}"
+    );
+
+    // Failed resources, where there are some, are the cause.
+    let all = events("stack_events_update_rollback.json");
+    let failures = review::failures_or_reason(
+        &all,
+        "chatbot-dev",
+        "UPDATE_ROLLBACK_COMPLETE",
+        Some(reason),
+    );
+    assert_eq!(failures, review::failures(&all));
+    assert!(failures.iter().all(|f| f.logical_id != "chatbot-dev"));
+}
+
+#[test]
 fn progress_counts_resources_by_their_latest_status() {
     let all = events("stack_events_update_rollback.json");
     let midway = &all[..3];

@@ -28,7 +28,8 @@ pub enum Outcome {
     /// `logical_id` fails with `reason`: a create rolls back to `ROLLBACK_COMPLETE`, an update
     /// to `UPDATE_ROLLBACK_COMPLETE`.
     Fail { logical_id: String, reason: String },
-    /// The operation starts and stays in progress until [`FakeCloudFormation::finish`].
+    /// The operation starts, then stays in progress until [`FakeCloudFormation::finish`]
+    /// lets it succeed.
     Hang,
 }
 
@@ -60,6 +61,8 @@ pub struct Stack {
     pub parameters: Vec<(String, String)>,
     events: Vec<Event>,
     steps: VecDeque<Step>,
+    /// Steps of a hung operation, run by [`FakeCloudFormation::finish`].
+    held: VecDeque<Step>,
 }
 
 pub struct ChangeSet {
@@ -101,6 +104,11 @@ pub struct State {
     /// The next change set fails with this status reason.
     pub fail_next_change_set: Option<String>,
     pub on_execute: Outcome,
+    /// DeleteStack starts the delete, which then stays in progress until
+    /// [`FakeCloudFormation::finish`].
+    pub hang_deletes: bool,
+    /// Answer the next ExecuteChangeSet with this error code and message.
+    pub refuse_next_execute: Option<(String, String)>,
     /// Every stack ever made, deleted ones too (a deleted stack is still found by its id).
     pub stacks: Vec<Stack>,
     pub change_sets: Vec<ChangeSet>,
@@ -153,6 +161,8 @@ impl FakeCloudFormation {
             sts_error: None,
             fail_next_change_set: None,
             on_execute: Outcome::Succeed,
+            hang_deletes: false,
+            refuse_next_execute: None,
             stacks: Vec::new(),
             change_sets: Vec::new(),
             objects: BTreeMap::new(),
@@ -185,8 +195,7 @@ impl FakeCloudFormation {
         stack.reason = reason.map(str::to_owned);
     }
 
-    /// Ends every step of the stack `name` at once: a hung operation finishes as it would
-    /// have, had it succeeded.
+    /// Runs every step of the stack `name` at once: a hung operation finishes, successfully.
     pub fn finish(&self, name: &str) {
         let mut guard = self.state();
         let state = &mut *guard;
@@ -195,22 +204,8 @@ impl FakeCloudFormation {
             .iter_mut()
             .find(|s| s.name == name && s.status != "DELETE_COMPLETE")
             .expect("the stack exists");
-        if stack.steps.is_empty() {
-            let pending = state
-                .change_sets
-                .iter()
-                .rev()
-                .find(|c| c.stack_id == stack.id && c.executed)
-                .expect("an executed change set");
-            let (kind, template, parameters) = (
-                pending.kind.clone(),
-                pending.template.clone(),
-                pending.parameters.clone(),
-            );
-            stack
-                .steps
-                .extend(success_steps(&kind, template, parameters));
-        }
+        let held: Vec<Step> = stack.held.drain(..).collect();
+        stack.steps.extend(held);
         while let Some(step) = stack.steps.pop_front() {
             step(stack, &mut state.clock);
         }
@@ -230,6 +225,7 @@ fn new_stack(clock: &mut Clock, name: &str, status: &str) -> Stack {
         parameters: Vec::new(),
         events: Vec::new(),
         steps: VecDeque::new(),
+        held: VecDeque::new(),
     }
 }
 
@@ -720,7 +716,12 @@ fn answer(state: &mut State, request: &Request) -> Answer {
         "ExecuteChangeSet" => execute_change_set(state, &params),
         "DeleteStack" => {
             let name = params.get("StackName").cloned().unwrap_or_default();
-            let State { stacks, clock, .. } = state;
+            let State {
+                stacks,
+                clock,
+                hang_deletes,
+                ..
+            } = state;
             let Some(stack) = stacks
                 .iter_mut()
                 .find(|s| s.id == name || (s.name == name && s.status != "DELETE_COMPLETE"))
@@ -735,13 +736,18 @@ fn answer(state: &mut State, request: &Request) -> Answer {
             } else {
                 stack.stack_event(clock, "DELETE_IN_PROGRESS", Some("User Initiated"));
                 let template = stack.template.clone();
-                stack.steps =
+                let steps =
                     VecDeque::from(vec![Box::new(move |stack: &mut Stack, clock: &mut Clock| {
                         for (logical, rtype, _) in resources(&template).into_iter().rev() {
                             stack.event(clock, &logical, &rtype, "DELETE_COMPLETE");
                         }
                         stack.stack_event(clock, "DELETE_COMPLETE", None);
                     }) as Step]);
+                if *hang_deletes {
+                    stack.held = steps;
+                } else {
+                    stack.steps = steps;
+                }
             }
             let id = stack.id.clone();
             state.change_sets.retain(|c| c.stack_id != id);
@@ -1046,6 +1052,9 @@ fn describe_change_set(state: &State, set: &ChangeSet) -> Answer {
 
 fn execute_change_set(state: &mut State, params: &BTreeMap<String, String>) -> Answer {
     let arn = params.get("ChangeSetName").cloned().unwrap_or_default();
+    if let Some((code, message)) = state.refuse_next_execute.take() {
+        return query_error(CFN_NS, 400, &code, &message);
+    }
     let Some(set) = state.change_sets.iter_mut().find(|c| c.arn == arn) else {
         return query_error(
             CFN_NS,
@@ -1087,16 +1096,16 @@ fn execute_change_set(state: &mut State, params: &BTreeMap<String, String>) -> A
         &format!("{kind}_IN_PROGRESS"),
         Some("User Initiated"),
     );
-    stack.steps = match outcome {
-        Outcome::Succeed => success_steps(&kind, template, parameters).into(),
+    match outcome {
+        Outcome::Succeed => stack.steps = success_steps(&kind, template, parameters).into(),
         Outcome::Fail { logical_id, reason } => {
             if kind == "CREATE" {
                 stack.parameters = parameters;
             }
-            failure_steps(&kind, template, logical_id, reason).into()
+            stack.steps = failure_steps(&kind, template, logical_id, reason).into();
         }
-        Outcome::Hang => VecDeque::new(),
-    };
+        Outcome::Hang => stack.held = success_steps(&kind, template, parameters).into(),
+    }
     query_ok(CFN_NS, "ExecuteChangeSet", "")
 }
 
