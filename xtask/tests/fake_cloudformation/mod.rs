@@ -676,7 +676,13 @@ fn answer(state: &mut State, request: &Request) -> Answer {
             let name = params.get("StackName").cloned().unwrap_or_default();
             match state.live_stack(&name) {
                 Some(stack) => {
-                    let members: String = stack.events.iter().rev().map(event_xml).collect();
+                    let stack = &*stack;
+                    let members: String = stack
+                        .events
+                        .iter()
+                        .rev()
+                        .map(|e| event_xml(stack, e))
+                        .collect();
                     query_ok(
                         CFN_NS,
                         "DescribeStackEvents",
@@ -835,23 +841,26 @@ fn describe_stacks(state: &mut State, params: &BTreeMap<String, String>) -> Answ
     )
 }
 
-fn event_xml(event: &Event) -> String {
+fn event_xml(stack: &Stack, event: &Event) -> String {
     let reason = event
         .reason
         .as_deref()
         .map(|r| format!("<ResourceStatusReason>{}</ResourceStatusReason>", esc(r)))
         .unwrap_or_default();
     format!(
-        "<member><EventId>{}</EventId><StackName>x</StackName>\
-         <LogicalResourceId>{}</LogicalResourceId><PhysicalResourceId>{}</PhysicalResourceId>\
-         <ResourceType>{}</ResourceType><Timestamp>{}</Timestamp>\
-         <ResourceStatus>{}</ResourceStatus>{reason}</member>",
+        "<member><Timestamp>{}</Timestamp><ResourceStatus>{}</ResourceStatus>\
+         <StackId>{}</StackId><EventId>{}</EventId>\
+         <LogicalResourceId>{}</LogicalResourceId><StackName>{}</StackName>\
+         <PhysicalResourceId>{}</PhysicalResourceId>{reason}\
+         <ResourceType>{}</ResourceType></member>",
+        event.timestamp,
+        event.status,
+        esc(&stack.id),
         esc(&event.id),
         esc(&event.logical_id),
+        esc(&stack.name),
         esc(&event.physical_id),
         esc(&event.resource_type),
-        event.timestamp,
-        event.status
     )
 }
 
