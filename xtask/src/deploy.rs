@@ -181,7 +181,7 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
     let review = plan::review(inputs, &situation, Some(&proposal.described));
     print!("{}", review::render_review(&review, palette));
 
-    let confirmed = confirm(&env.name, args.yes);
+    let confirmed = confirm(&env.name, args.yes).await;
     if !matches!(confirmed, Ok(true)) {
         cfn::delete_change_set(&clients.cfn, &proposal.arn).await?;
         if situation.kind() == ChangeKind::Create {
@@ -236,7 +236,7 @@ async fn recreate_after_failed_create(
         );
     }
     println!("Delete it and create it again?");
-    if !confirm(&inputs.env.name, yes)? {
+    if !confirm(&inputs.env.name, yes).await? {
         anyhow::bail!(
             "stack {} stays in ROLLBACK_COMPLETE; delete it (`cargo xtask destroy --env {}`) or \
              confirm to let deploy do it",
@@ -332,7 +332,8 @@ async fn upload_bundle(
 }
 
 /// Asks on the terminal; without one, only `--yes` goes ahead. Prod wants its name typed.
-fn confirm(env_name: &str, yes: bool) -> anyhow::Result<bool> {
+/// The answer is read off the runtime's thread, so Ctrl-C still ends the deploy at the prompt.
+async fn confirm(env_name: &str, yes: bool) -> anyhow::Result<bool> {
     if yes {
         return Ok(true);
     }
@@ -342,6 +343,11 @@ fn confirm(env_name: &str, yes: bool) -> anyhow::Result<bool> {
              --env {env_name}`, then pass --yes"
         );
     }
+    let env_name = env_name.to_owned();
+    tokio::task::spawn_blocking(move || ask(&env_name)).await?
+}
+
+fn ask(env_name: &str) -> anyhow::Result<bool> {
     let mut stderr = std::io::stderr();
     if env_name == "prod" {
         write!(stderr, "Type '{env_name}' to deploy these changes: ")?;
@@ -397,7 +403,7 @@ async fn execute_plan(
         );
     }
     println!("Executing the reviewed plan: {}", plan.plan);
-    if !confirm(&inputs.env.name, args.yes)? {
+    if !confirm(&inputs.env.name, args.yes).await? {
         println!("Not deployed; the reviewed change set is kept");
         return Ok(ExitCode::FAILURE);
     }

@@ -2,9 +2,12 @@
 //! terminal a progress line kept at the bottom.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudformation::Client;
+use tokio::sync::Notify;
 
 use super::cfn::{self, Backoff};
 use crate::review::{self, Palette, Progress, StackEvent};
@@ -23,14 +26,45 @@ pub enum Waited<T> {
     Interrupted,
 }
 
+/// Whether a wait that Ctrl-C ends (rather than the process) is running.
+static WAITING: AtomicBool = AtomicBool::new(false);
+static INTERRUPTS: OnceLock<Arc<Notify>> = OnceLock::new();
+
+/// The process's one Ctrl-C listener, started by the first interruptible wait. Once installed
+/// it replaces the default for good, so outside a wait it ends the process itself, with the
+/// exit code a shell gives a process ended by Ctrl-C.
+fn interrupts() -> Arc<Notify> {
+    INTERRUPTS
+        .get_or_init(|| {
+            let notify = Arc::new(Notify::new());
+            let listener = notify.clone();
+            tokio::spawn(async move {
+                // An error means no handler could be installed: the default stays.
+                while tokio::signal::ctrl_c().await.is_ok() {
+                    if WAITING.load(Ordering::SeqCst) {
+                        listener.notify_one();
+                    } else {
+                        eprintln!("Interrupted");
+                        std::process::exit(130);
+                    }
+                }
+            });
+            notify
+        })
+        .clone()
+}
+
 /// Runs `work` until it ends or Ctrl-C is pressed. Only the waiting stops: whatever
 /// CloudFormation is doing goes on.
 pub async fn unless_interrupted<T>(work: impl Future<Output = T>) -> Waited<T> {
-    tokio::select! {
+    let interrupts = interrupts();
+    WAITING.store(true, Ordering::SeqCst);
+    let waited = tokio::select! {
         done = work => Waited::Done(done),
-        // A handler that cannot be installed disables this branch instead of firing it.
-        Ok(()) = tokio::signal::ctrl_c() => Waited::Interrupted,
-    }
+        () = interrupts.notified() => Waited::Interrupted,
+    };
+    WAITING.store(false, Ordering::SeqCst);
+    waited
 }
 
 /// What to say after Ctrl-C stopped the following of `operation` (`the update`) on a stack.
