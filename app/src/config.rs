@@ -23,6 +23,60 @@ pub struct Config {
     pub daily_token_budget: u64,
     /// Days a conversation is kept.
     pub history_days: u32,
+    /// The value every `/api` request must carry in `x-origin-verify` (CloudFront adds it);
+    /// `None` in local runs, which then accept any request.
+    pub origin_secret: Option<OriginSecret>,
+}
+
+/// The shared secret CloudFront sends to the API origin. Its `Debug` form hides the value, so
+/// a logged configuration does not leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OriginSecret(String);
+
+impl OriginSecret {
+    /// Fewest characters accepted: the template generates 48.
+    pub const MIN_CHARS: usize = 16;
+
+    /// A secret of at least [`Self::MIN_CHARS`] visible ASCII characters (it travels as a
+    /// header value); otherwise why not.
+    pub fn new(value: impl Into<String>) -> Result<OriginSecret, String> {
+        let value = value.into();
+        if !value.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(
+                "use visible ASCII characters only, no spaces (it is sent as a header value)"
+                    .to_owned(),
+            );
+        }
+        if value.len() < Self::MIN_CHARS {
+            return Err(format!(
+                "it has {} characters; use at least {}",
+                value.len(),
+                Self::MIN_CHARS
+            ));
+        }
+        Ok(OriginSecret(value))
+    }
+
+    /// Whether `candidate` is the secret, comparing every byte whatever the first difference
+    /// is, so the time taken does not tell a caller how much of a guess was right. (A guess of
+    /// the wrong length is refused at once; the length is not the secret.)
+    pub fn matches(&self, candidate: &[u8]) -> bool {
+        let expected = self.0.as_bytes();
+        if candidate.len() != expected.len() {
+            return false;
+        }
+        let difference = expected
+            .iter()
+            .zip(candidate)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        std::hint::black_box(difference) == 0
+    }
+}
+
+impl std::fmt::Debug for OriginSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OriginSecret(..)")
+    }
 }
 
 /// A model a request may name.
@@ -47,7 +101,7 @@ impl Config {
     }
 
     /// Reads the configuration through `lookup`, so tests need no process environment.
-    /// Every variable but the table name is required.
+    /// Every variable but the table name and the origin secret is required.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let required = |name: &'static str| -> Result<String, ConfigError> {
             match lookup(name) {
@@ -114,6 +168,13 @@ impl Config {
         let rate_window_seconds = number(&lookup, env_vars::RATE_WINDOW_SECONDS, 1, 86_400)?;
         let daily_token_budget = number(&lookup, env_vars::DAILY_TOKEN_BUDGET, 1, u64::MAX)?;
         let history_days = number(&lookup, env_vars::HISTORY_DAYS, 1, 3_650)?;
+        let origin_secret = match lookup(env_vars::ORIGIN_SECRET) {
+            Some(value) if !value.is_empty() => Some(
+                OriginSecret::new(value)
+                    .map_err(|reason| malformed(env_vars::ORIGIN_SECRET, &reason))?,
+            ),
+            _ => None,
+        };
 
         Ok(Config {
             environment,
@@ -126,6 +187,7 @@ impl Config {
             rate_window_seconds,
             daily_token_budget,
             history_days,
+            origin_secret,
         })
     }
 
@@ -249,12 +311,36 @@ mod tests {
         assert_eq!(config.resolve_model(None).unwrap().id, "m1");
         assert_eq!(config.resolve_model(Some("m2")).unwrap().name, "Two");
         assert_eq!(config.resolve_model(Some("m3")), None);
+        assert_eq!(config.origin_secret, None);
+    }
+
+    #[test]
+    fn the_origin_secret_is_optional_matched_whole_and_not_printed() {
+        let mut vars = base();
+        vars.insert(env_vars::ORIGIN_SECRET, String::new());
+        assert_eq!(load(&vars).unwrap().origin_secret, None);
+
+        let secret = "Zq3vK8pLm2Nx7Rt5Wy9Bc4Df6Gh1Jk0S";
+        vars.insert(env_vars::ORIGIN_SECRET, secret.to_owned());
+        let config = load(&vars).unwrap();
+        let origin = config.origin_secret.as_ref().unwrap();
+        assert!(origin.matches(secret.as_bytes()));
+        for wrong in [
+            "",
+            "Zq3vK8pLm2Nx7Rt5Wy9Bc4Df6Gh1Jk0",
+            "Zq3vK8pLm2Nx7Rt5Wy9Bc4Df6Gh1Jk0SS",
+            "Zq3vK8pLm2Nx7Rt5Wy9Bc4Df6Gh1Jk0T",
+            "zq3vK8pLm2Nx7Rt5Wy9Bc4Df6Gh1Jk0S",
+        ] {
+            assert!(!origin.matches(wrong.as_bytes()), "{wrong}");
+        }
+        assert!(!format!("{config:?}").contains(secret));
     }
 
     #[test]
     fn each_missing_variable_is_named() {
         for name in env_vars::ALL {
-            if name == env_vars::TABLE_NAME {
+            if name == env_vars::TABLE_NAME || name == env_vars::ORIGIN_SECRET {
                 continue;
             }
             let mut vars = base();
@@ -282,6 +368,9 @@ mod tests {
             ),
             (env_vars::DEFAULT_MODEL, "m9"),
             (env_vars::ENVIRONMENT, "dev env"),
+            (env_vars::ORIGIN_SECRET, "short"),
+            (env_vars::ORIGIN_SECRET, "a secret with spaces in it"),
+            (env_vars::ORIGIN_SECRET, "0123456789abcdef\n"),
         ];
         for (name, value) in cases {
             let mut vars = base();

@@ -1,5 +1,6 @@
 //! The Lambda entry point (`bootstrap`): reads the configuration, builds the SDK clients once,
-//! and serves the router through Lambda's response streaming.
+//! and serves the router through Lambda's response streaming. Unlike local runs it needs the
+//! table name and the origin secret.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,6 +28,15 @@ async fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     };
+    // Without the origin secret anyone could call the API Gateway address directly and pick
+    // the client address the rate limit counts; the template always sets it.
+    if config.origin_secret.is_none() {
+        tracing::error!(
+            "cannot start: the environment variable {} is not set",
+            env_vars::ORIGIN_SECRET
+        );
+        return ExitCode::FAILURE;
+    }
 
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let bedrock = aws_sdk_bedrockruntime::Client::from_conf(bedrock_config((&sdk).into()).build());

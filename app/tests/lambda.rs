@@ -200,9 +200,13 @@ fn bootstrap_refuses_to_start_with_a_missing_or_malformed_variable() {
         ("CHATBOT_RATE_WINDOW_SECONDS", "60"),
         ("CHATBOT_DAILY_TOKEN_BUDGET", "1000"),
         ("CHATBOT_HISTORY_DAYS", "7"),
+        ("CHATBOT_ORIGIN_SECRET", "a-test-origin-secret-of-32-chars"),
     ];
     let cases = [
         ("CHATBOT_TABLE_NAME", None, "is not set"),
+        // Local runs may go without it; the function never does.
+        ("CHATBOT_ORIGIN_SECRET", None, "is not set"),
+        ("CHATBOT_ORIGIN_SECRET", Some("short"), "is malformed"),
         ("CHATBOT_SYSTEM_PROMPT", None, "is not set"),
         ("CHATBOT_RATE_LIMIT", Some("ten"), "is malformed"),
         ("CHATBOT_DEFAULT_MODEL", Some("gpt-4"), "is malformed"),

@@ -26,9 +26,15 @@ pub mod env_vars {
     pub const DAILY_TOKEN_BUDGET: &str = "CHATBOT_DAILY_TOKEN_BUDGET";
     /// Days a conversation is kept before DynamoDB's TTL removes it.
     pub const HISTORY_DAYS: &str = "CHATBOT_HISTORY_DAYS";
+    /// The value CloudFront sends in [`ORIGIN_VERIFY_HEADER`](crate::ORIGIN_VERIFY_HEADER) with
+    /// every request it passes to the API. When set, an `/api` request without it is refused,
+    /// so a caller of the `execute-api` URL cannot skip CloudFront (and forge the viewer
+    /// address the rate limit counts). The template fills it from a Secrets Manager secret;
+    /// `bootstrap` refuses to start without it, local runs may leave it unset.
+    pub const ORIGIN_SECRET: &str = "CHATBOT_ORIGIN_SECRET";
 
     /// Every variable above, for checks that the template sets all of them.
-    pub const ALL: [&str; 10] = [
+    pub const ALL: [&str; 11] = [
         ENVIRONMENT,
         TABLE_NAME,
         MODELS,
@@ -39,6 +45,7 @@ pub mod env_vars {
         RATE_WINDOW_SECONDS,
         DAILY_TOKEN_BUDGET,
         HISTORY_DAYS,
+        ORIGIN_SECRET,
     ];
 }
 
@@ -72,6 +79,9 @@ pub mod metrics {
     pub const MODEL_THROTTLES: &str = "ModelThrottles";
     /// Count of store (DynamoDB) operations that failed.
     pub const STORE_ERRORS: &str = "StoreErrors";
+    /// Count of API requests refused because they did not come through CloudFront (no or a
+    /// wrong [`ORIGIN_VERIFY_HEADER`](crate::ORIGIN_VERIFY_HEADER)).
+    pub const ORIGIN_REFUSED: &str = "OriginRefused";
 }
 
 /// An HTTP route of the API, as the router serves it and the OpenAPI body describes it.
@@ -85,6 +95,10 @@ pub struct Route {
 
 /// Prefix of every API route; CloudFront sends `/api/*` to the API origin.
 pub const API_PREFIX: &str = "/api";
+
+/// The header CloudFront adds to every request it sends to the API origin, carrying the value
+/// of [`env_vars::ORIGIN_SECRET`]. Lower case, as HTTP/2 and the `http` crate write names.
+pub const ORIGIN_VERIFY_HEADER: &str = "x-origin-verify";
 
 /// Every route the service answers. The OpenAPI body of the REST API is generated from this list.
 pub const ROUTES: [Route; 6] = [
@@ -119,3 +133,27 @@ pub const ROUTES: [Route; 6] = [
         summary: "This API's OpenAPI document",
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_variables_are_distinct_and_prefixed() {
+        for (i, name) in env_vars::ALL.iter().enumerate() {
+            assert!(name.starts_with("CHATBOT_"), "{name}");
+            assert!(!env_vars::ALL[..i].contains(name), "{name} is listed twice");
+        }
+        assert!(env_vars::ALL.contains(&env_vars::ORIGIN_SECRET));
+    }
+
+    #[test]
+    fn the_origin_header_is_a_lower_case_custom_name() {
+        assert!(ORIGIN_VERIFY_HEADER.starts_with("x-"));
+        assert!(
+            ORIGIN_VERIFY_HEADER
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'-')
+        );
+    }
+}

@@ -24,7 +24,7 @@ pub use error::ApiError;
 
 use crate::AppState;
 use crate::chat::{self, ChatInput};
-use crate::contract::{API_PREFIX, ROUTES};
+use crate::contract::{API_PREFIX, ORIGIN_VERIFY_HEADER, ROUTES};
 use crate::store::SessionId;
 
 /// The request id a log line and the `x-request-id` response header carry: Lambda's request
@@ -33,20 +33,67 @@ use crate::store::SessionId;
 pub struct RequestId(pub String);
 
 /// Every `/api` route of the contract, with JSON errors for unknown paths and methods.
+///
+/// When the configuration has an origin secret, every `/api` request must carry it in
+/// [`ORIGIN_VERIFY_HEADER`] (see [`require_origin`]); that check comes before anything else.
 pub fn router(state: Arc<AppState>) -> Router {
-    api(state)
+    api(state.clone())
         .fallback(|| async { not_found() })
+        .layer(middleware::from_fn_with_state(state, require_origin))
         .layer(middleware::from_fn(request_span))
 }
 
 /// The API plus the files of `site_dir` at `/` (local runs): `cargo xtask dev`.
 pub fn router_with_site(state: Arc<AppState>, site_dir: Option<PathBuf>) -> Router {
     match site_dir {
-        Some(dir) => api(state)
+        Some(dir) => api(state.clone())
             .fallback(move |request: Request| site::serve(dir.clone(), request))
+            .layer(middleware::from_fn_with_state(state, require_origin))
             .layer(middleware::from_fn(request_span)),
         None => router(state),
     }
+}
+
+/// Refuses (403 `forbidden`) an `/api` request whose [`ORIGIN_VERIFY_HEADER`] is missing,
+/// repeated or not the configured origin secret, before validation, rate limiting or any
+/// store access. Deployed, CloudFront adds the header to every request it passes to the API, so
+/// only a caller of the `execute-api` address directly is refused, and such a caller can
+/// no longer choose the `CloudFront-Viewer-Address` the rate limit counts. The header is taken
+/// off the request either way, so nothing further down can see or log it.
+async fn require_origin(
+    State(state): State<Arc<AppState>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let given: Vec<HeaderValue> = match request.headers_mut().entry(ORIGIN_VERIFY_HEADER) {
+        header::Entry::Occupied(entry) => entry.remove_entry_mult().1.collect(),
+        header::Entry::Vacant(_) => Vec::new(),
+    };
+    if let Some(secret) = &state.config.origin_secret
+        && is_api_path(request.uri().path())
+    {
+        let verified = match given.as_slice() {
+            [value] => secret.matches(value.as_bytes()),
+            _ => false,
+        };
+        if !verified {
+            state
+                .metrics
+                .count(crate::contract::metrics::ORIGIN_REFUSED);
+            tracing::warn!(
+                header = ORIGIN_VERIFY_HEADER,
+                values = given.len(),
+                "request refused: it did not come through CloudFront (origin header missing or wrong)"
+            );
+            return ApiError::forbidden().into_response();
+        }
+    }
+    next.run(request).await
+}
+
+fn is_api_path(path: &str) -> bool {
+    path.strip_prefix(API_PREFIX)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 fn api(state: Arc<AppState>) -> Router {
@@ -335,6 +382,16 @@ async fn openapi() -> Json<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_paths() {
+        assert!(is_api_path("/api"));
+        assert!(is_api_path("/api/chat"));
+        assert!(is_api_path("/api/"));
+        assert!(!is_api_path("/apis"));
+        assert!(!is_api_path("/"));
+        assert!(!is_api_path("/index.html"));
+    }
 
     #[test]
     fn json_content_types() {
