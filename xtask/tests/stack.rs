@@ -18,13 +18,13 @@ fn load(name: &str) -> Environment {
 }
 
 #[test]
-fn function_environment_sets_every_variable_but_the_table() {
+fn function_environment_sets_every_variable_but_the_table_and_the_origin_secret() {
     for name in ["dev", "staging", "prod"] {
         let vars = stack::function_environment(&load(name));
         let expected: Vec<&str> = env_vars::ALL
             .iter()
             .copied()
-            .filter(|v| *v != env_vars::TABLE_NAME)
+            .filter(|v| *v != env_vars::TABLE_NAME && *v != env_vars::ORIGIN_SECRET)
             .collect();
         let mut names: Vec<&str> = vars.keys().copied().collect();
         let mut expected_sorted = expected.clone();
@@ -538,7 +538,7 @@ fn function_settings_come_from_the_env_file() {
 }
 
 #[test]
-fn function_environment_in_the_template_is_function_environment_plus_the_table() {
+fn function_environment_in_the_template_is_function_environment_plus_table_and_secret() {
     let env = load("prod");
     let t = stack::template(&env);
     let variables = &function(&t).environment.variables;
@@ -550,6 +550,7 @@ fn function_environment_in_the_template_is_function_environment_plus_the_table()
         variables[env_vars::TABLE_NAME],
         Expr::Ref(ids::TABLE.into())
     );
+    assert_eq!(variables[env_vars::ORIGIN_SECRET], secret_reference());
     for (name, value) in stack::function_environment(&env) {
         assert_eq!(variables[name], Expr::Str(value));
     }
@@ -637,6 +638,149 @@ fn stage_has_access_logs_and_a_deployment_named_by_the_routes() {
         panic!("no stage")
     };
     assert_ne!(other.deployment_id, stage.deployment_id, "timeouts differ");
+}
+
+// ---- origin secret ----
+
+/// `{{resolve:secretsmanager:<ARN of OriginSecret>:SecretString}}`, written out.
+fn secret_reference() -> Expr {
+    Expr::Join(
+        String::new(),
+        vec![
+            Expr::Str("{{resolve:secretsmanager:".into()),
+            Expr::Ref("OriginSecret".into()),
+            Expr::Str(":SecretString}}".into()),
+        ],
+    )
+}
+
+#[test]
+fn the_origin_secret_is_generated_long_and_header_safe() {
+    for name in ENVS {
+        let t = template(name);
+        let r = resource(&t, ids::ORIGIN_SECRET);
+        let Properties::Secret(secret) = &r.properties else {
+            panic!("{name}: OriginSecret is a {}", r.properties.type_name())
+        };
+        assert!(
+            secret.generate_secret_string.password_length >= 32,
+            "{name}"
+        );
+        assert!(secret.generate_secret_string.exclude_punctuation, "{name}");
+        assert!(r.checkov_skips.iter().any(|s| s.id == "CKV_AWS_149"));
+    }
+    assert_eq!(stack::origin_secret_value(), secret_reference());
+}
+
+#[test]
+fn the_api_origin_sends_the_secret_in_the_origin_header_and_the_site_origin_does_not() {
+    for name in ENVS {
+        let t = template(name);
+        let config = &distribution(&t).distribution_config;
+        let api = config.origins.iter().find(|o| o.id == "api").unwrap();
+        assert_eq!(api.origin_custom_headers.len(), 1, "{name}");
+        assert_eq!(api.origin_custom_headers[0].header_name, "x-origin-verify");
+        assert_eq!(
+            api.origin_custom_headers[0].header_name,
+            chatbot_contract::ORIGIN_VERIFY_HEADER
+        );
+        assert_eq!(
+            api.origin_custom_headers[0].header_value,
+            secret_reference()
+        );
+        let site = config.origins.iter().find(|o| o.id == "site").unwrap();
+        assert!(site.origin_custom_headers.is_empty(), "{name}");
+        // A viewer's own x-origin-verify is not passed on (CloudFront replaces it anyway).
+        let Properties::OriginRequestPolicy(policy) =
+            &resource(&t, ids::API_ORIGIN_REQUEST).properties
+        else {
+            panic!("no origin request policy")
+        };
+        let forwarded = &policy.origin_request_policy_config.headers_config;
+        assert_eq!(forwarded.header_behavior, "whitelist");
+        assert!(
+            !forwarded
+                .headers
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case("x-origin-verify"))
+        );
+    }
+}
+
+#[test]
+fn the_function_gets_the_origin_secret_in_its_environment() {
+    for name in ENVS {
+        let t = template(name);
+        assert_eq!(
+            function(&t).environment.variables["CHATBOT_ORIGIN_SECRET"],
+            secret_reference(),
+            "{name}"
+        );
+    }
+}
+
+/// Where the rendered template names `id`: the paths of each `Ref`, `Fn::GetAtt` or `Fn::Sub`
+/// placeholder pointing at it.
+fn uses_of(id: &str, value: &serde_yaml::Value, path: &str, found: &mut Vec<String>) {
+    use serde_yaml::Value;
+    match value {
+        Value::Mapping(map) => {
+            for (key, inner) in map {
+                let key = key.as_str().unwrap_or_default();
+                let names_it = match (key, inner) {
+                    ("Ref", Value::String(target)) => target == id,
+                    ("Fn::GetAtt", Value::Sequence(items)) => {
+                        items.first().and_then(Value::as_str) == Some(id)
+                    }
+                    ("Fn::Sub", Value::String(text)) => {
+                        text.contains(&format!("${{{id}}}")) || text.contains(&format!("${{{id}."))
+                    }
+                    _ => false,
+                };
+                if names_it {
+                    found.push(path.to_owned());
+                }
+                uses_of(id, inner, &format!("{path}/{key}"), found);
+            }
+        }
+        Value::Sequence(items) => {
+            for (i, inner) in items.iter().enumerate() {
+                uses_of(id, inner, &format!("{path}/{i}"), found);
+            }
+        }
+        Value::Tagged(tagged) => uses_of(id, &tagged.value, path, found),
+        _ => {}
+    }
+}
+
+#[test]
+fn nothing_but_the_api_origin_and_the_function_reads_the_origin_secret() {
+    for name in ENVS {
+        let t = template(name);
+        let value = cfn::to_value(&t).unwrap();
+        let mut found = Vec::new();
+        uses_of(ids::ORIGIN_SECRET, &value, "", &mut found);
+        assert_eq!(
+            found,
+            [
+                "/Resources/Distribution/Properties/DistributionConfig/Origins/1/OriginCustomHeaders/0/HeaderValue/Fn::Join/1/1",
+                "/Resources/Function/Properties/Environment/Variables/CHATBOT_ORIGIN_SECRET/Fn::Join/1/1",
+            ],
+            "{name}"
+        );
+        // No role may read it: CloudFormation resolves the references when it deploys.
+        for statement in statements(&t) {
+            for action in &statement.action {
+                assert!(!action.starts_with("secretsmanager:"), "{name}: {action}");
+            }
+        }
+        let text = stack::render(&load(name)).unwrap();
+        assert_eq!(
+            text.matches("{{resolve:secretsmanager:").count(),
+            2,
+            "{name}"
+        );
+    }
 }
 
 // ---- the template as a whole ----

@@ -28,6 +28,7 @@ pub enum Properties {
     ResponseHeadersPolicy(ResponseHeadersPolicy),
     OriginRequestPolicy(OriginRequestPolicy),
     Distribution(Distribution),
+    Secret(Secret),
 }
 
 impl Properties {
@@ -52,6 +53,7 @@ impl Properties {
             Properties::ResponseHeadersPolicy(_) => "AWS::CloudFront::ResponseHeadersPolicy",
             Properties::OriginRequestPolicy(_) => "AWS::CloudFront::OriginRequestPolicy",
             Properties::Distribution(_) => "AWS::CloudFront::Distribution",
+            Properties::Secret(_) => "AWS::SecretsManager::Secret",
         }
     }
 
@@ -71,6 +73,7 @@ impl Properties {
             Properties::ResponseHeadersPolicy(_) => &["Id"],
             Properties::OriginRequestPolicy(_) => &["Id"],
             Properties::Distribution(_) => &["DomainName", "Id"],
+            Properties::Secret(_) => &["Id"],
             Properties::BucketPolicy(_)
             | Properties::Permission(_)
             | Properties::Dashboard(_)
@@ -101,6 +104,7 @@ impl Serialize for Properties {
             Properties::ResponseHeadersPolicy(p) => p.serialize(serializer),
             Properties::OriginRequestPolicy(p) => p.serialize(serializer),
             Properties::Distribution(p) => p.serialize(serializer),
+            Properties::Secret(p) => p.serialize(serializer),
         }
     }
 }
@@ -612,6 +616,16 @@ pub struct Origin {
     pub s3_origin_config: Option<S3OriginConfig>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_origin_config: Option<CustomOriginConfig>,
+    /// Headers CloudFront adds to every request it sends to this origin.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub origin_custom_headers: Vec<OriginCustomHeader>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OriginCustomHeader {
+    pub header_name: String,
+    pub header_value: Expr,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -658,4 +672,21 @@ pub struct ViewerCertificate {
     pub minimum_protocol_version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ssl_support_method: Option<String>,
+}
+
+// ---- Secrets Manager ----
+
+/// A secret whose value Secrets Manager generates; `Ref` gives its ARN.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Secret {
+    pub description: String,
+    pub generate_secret_string: GenerateSecretString,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GenerateSecretString {
+    pub password_length: u32,
+    pub exclude_punctuation: bool,
 }

@@ -53,6 +53,24 @@ pub mod ids {
     pub const TABLE: &str = "Table";
     pub const ALARM_TOPIC: &str = "AlarmTopic";
     pub const DASHBOARD: &str = "Dashboard";
+    pub const ORIGIN_SECRET: &str = "OriginSecret";
+}
+
+/// Characters of the generated origin secret (letters and digits only).
+pub const ORIGIN_SECRET_LENGTH: u32 = 48;
+
+/// The origin secret's value, as a dynamic reference CloudFormation resolves when it creates or
+/// updates the resource using it: `{{resolve:secretsmanager:<secret ARN>:SecretString}}`.
+/// The template holds the reference, never the value.
+pub fn origin_secret_value() -> Expr {
+    Expr::join(
+        "",
+        [
+            Expr::str("{{resolve:secretsmanager:"),
+            reference(ids::ORIGIN_SECRET),
+            Expr::str(":SecretString}}"),
+        ],
+    )
 }
 
 /// Name of the API Gateway stage; CloudFront's API origin path is `/<stage>`.
@@ -104,6 +122,7 @@ pub fn template(env: &Environment) -> Template {
             },
         ),
     ];
+    origin_secret(&mut t);
     site(env, &mut t);
     api::add_to(env, &mut t);
     function(env, &mut t);
@@ -115,7 +134,8 @@ pub fn template(env: &Environment) -> Template {
 
 /// The function's environment variables with literal values: every name in
 /// [`env_vars::ALL`] except [`env_vars::TABLE_NAME`], which the template fills with the table's
-/// `Ref`. `cargo xtask dev` runs the service locally with these.
+/// `Ref`, and [`env_vars::ORIGIN_SECRET`], which it fills with [`origin_secret_value`].
+/// `cargo xtask dev` runs the service locally with these (and so without an origin secret).
 pub fn function_environment(env: &Environment) -> BTreeMap<&'static str, String> {
     let models: Vec<serde_json::Value> = env
         .models
@@ -182,6 +202,32 @@ fn trust(service: &str) -> PolicyDocument {
         resource: Vec::new(),
         condition: None,
     }])
+}
+
+/// The secret CloudFront sends to the API origin in [`chatbot_contract::ORIGIN_VERIFY_HEADER`]
+/// and the function expects there, so that only requests through CloudFront are answered.
+/// Secrets Manager generates it; nothing else reads it (no role is granted it: CloudFormation
+/// resolves the dynamic references with the deploying identity's rights).
+fn origin_secret(t: &mut Template) {
+    add(
+        t,
+        ids::ORIGIN_SECRET,
+        Resource::new(Properties::Secret(Secret {
+            description: format!(
+                "Sent by CloudFront to the API in {}; requests without it are refused",
+                chatbot_contract::ORIGIN_VERIFY_HEADER
+            ),
+            generate_secret_string: GenerateSecretString {
+                password_length: ORIGIN_SECRET_LENGTH,
+                exclude_punctuation: true,
+            },
+        }))
+        .keep(Policy::Delete)
+        .skip_check(
+            "CKV_AWS_149",
+            "The value only proves a request came through CloudFront and is also in the distribution's and the function's configuration; a customer managed key would hide it from no one who can read those, and Secrets Manager encrypts it at rest with its own key",
+        ),
+    );
 }
 
 /// The private bucket, CloudFront in front of it and of the API, and the security headers.
@@ -367,6 +413,7 @@ fn site(env: &Environment, t: &mut Template) {
                         origin_access_identity: String::new(),
                     }),
                     custom_origin_config: None,
+                    origin_custom_headers: Vec::new(),
                 },
                 Origin {
                     id: API_ORIGIN.into(),
@@ -385,6 +432,12 @@ fn site(env: &Environment, t: &mut Template) {
                         origin_read_timeout: 60,
                         origin_keepalive_timeout: 5,
                     }),
+                    // Proves to the function that a request came through CloudFront; a viewer
+                    // sending this header has it replaced.
+                    origin_custom_headers: vec![OriginCustomHeader {
+                        header_name: chatbot_contract::ORIGIN_VERIFY_HEADER.into(),
+                        header_value: origin_secret_value(),
+                    }],
                 },
             ],
             default_cache_behavior: CacheBehavior {
@@ -484,6 +537,10 @@ fn function(env: &Environment, t: &mut Template) {
         .map(|(name, value)| (name.to_owned(), Expr::Str(value)))
         .collect();
     variables.insert(env_vars::TABLE_NAME.to_owned(), reference(ids::TABLE));
+    // Resolved at deploy time into the function's configuration, so the function needs no
+    // Secrets Manager call (and no time) at start; whoever may read the function's
+    // configuration may read the value.
+    variables.insert(env_vars::ORIGIN_SECRET.to_owned(), origin_secret_value());
     add(
         t,
         ids::FUNCTION,
@@ -518,7 +575,7 @@ fn function(env: &Environment, t: &mut Template) {
         )
         .skip_check(
             "CKV_AWS_173",
-            "The environment variables hold settings, no secrets; Lambda encrypts them at rest with its own key",
+            "The variables hold settings and the origin secret, which only proves a request came through CloudFront and is in the distribution's configuration too; a customer managed key would hide it from no one who can read either, and Lambda encrypts the variables at rest with its own key",
         ),
     );
 
@@ -674,7 +731,7 @@ fn outputs(env: &Environment, t: &mut Template) {
         (
             OUTPUT_API_URL.into(),
             output(
-                "The API, straight to API Gateway (the page uses /api on its own origin)",
+                "The API Gateway stage; it refuses requests without CloudFront's origin header, so use /api on the site",
                 Expr::sub(format!(
                     "https://${{{}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{STAGE_NAME}{}",
                     ids::REST_API,

@@ -275,7 +275,8 @@ fn dashboard_body(env: &Environment) -> String {
                 app(metrics::BUDGET_EXHAUSTED, "Sum"),
                 app(metrics::MODEL_ERRORS, "Sum"),
                 app(metrics::MODEL_THROTTLES, "Sum"),
-                app(metrics::STORE_ERRORS, "Sum")
+                app(metrics::STORE_ERRORS, "Sum"),
+                app(metrics::ORIGIN_REFUSED, "Sum")
             ]),
         ),
         widget(
