@@ -376,6 +376,10 @@ impl ColdStart {
             ),
         };
         let mut vars = service_env(environment, Some(TABLE), true);
+        vars.push((
+            chatbot_contract::env_vars::ORIGIN_SECRET.into(),
+            BENCH_ORIGIN_SECRET.into(),
+        ));
         vars.push(("AWS_ENDPOINT_URL_BEDROCK_RUNTIME".into(), fake_url));
         vars.push(("AWS_ENDPOINT_URL_DYNAMODB".into(), dynamo_url));
         let task_root = root.join("bench").join("python");
@@ -570,9 +574,31 @@ impl ColdStart {
     }
 }
 
+/// The origin secret `bootstrap` gets in the cold-start runs, which refuses to start without
+/// one; the events carry it as CloudFront would.
+const BENCH_ORIGIN_SECRET: &str = "bench0origin0secret0not0used0anywhere0else";
+
+/// An API Gateway event of `bench/events/`, with the origin header CloudFront adds.
 fn read_event(root: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
     let path = root.join("bench").join("events").join(name);
-    std::fs::read(&path).with_context(|| format!("could not read {}", path.display()))
+    let text =
+        std::fs::read(&path).with_context(|| format!("could not read {}", path.display()))?;
+    let mut event: serde_json::Value =
+        serde_json::from_slice(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let header = chatbot_contract::ORIGIN_VERIFY_HEADER;
+    for (field, value) in [
+        ("headers", serde_json::json!(BENCH_ORIGIN_SECRET)),
+        (
+            "multiValueHeaders",
+            serde_json::json!([BENCH_ORIGIN_SECRET]),
+        ),
+    ] {
+        let Some(headers) = event.get_mut(field).and_then(|h| h.as_object_mut()) else {
+            bail!("{} has no {field} object", path.display());
+        };
+        headers.insert(header.into(), value);
+    }
+    Ok(serde_json::to_vec(&event)?)
 }
 
 /// moto_server on a free port of 127.0.0.1 with the service's table created in it.
