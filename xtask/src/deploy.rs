@@ -59,10 +59,14 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let inputs = resolve(&args.target)?;
-    aws::runtime()?.block_on(async {
+    let runtime = aws::runtime()?;
+    let result = runtime.block_on(async {
         let clients = aws::connect(&inputs.env.region).await;
         deploy(&clients, &inputs, &args).await
-    })
+    });
+    // A prompt left unanswered (Ctrl-C) still blocks a thread reading the terminal.
+    runtime.shutdown_background();
+    result
 }
 
 /// Reads the environment, renders its template and finds or builds the bundle.
@@ -169,7 +173,17 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
     }
 
     upload_bundle(clients, inputs, &situation).await?;
-    let Some(proposal) = plan::propose(clients, inputs, &situation).await? else {
+    // Ctrl-C while CloudFormation prepares the change set, or at the prompt: nothing is
+    // deployed, and nothing is left behind.
+    let name = plan::change_set_name();
+    let proposed =
+        follow::unless_interrupted(plan::propose(clients, inputs, &situation, &name)).await;
+    let follow::Waited::Done(proposed) = proposed else {
+        plan::withdraw(clients, inputs, &situation, &name).await;
+        eprintln!("Interrupted: nothing was deployed, and the change set was deleted");
+        return Ok(ExitCode::from(130));
+    };
+    let Some(proposal) = proposed? else {
         println!(
             "No changes: CloudFormation found nothing to change; the empty change set was deleted"
         );
@@ -181,7 +195,15 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
     let review = plan::review(inputs, &situation, Some(&proposal.described));
     print!("{}", review::render_review(&review, palette));
 
-    let confirmed = confirm(&env.name, args.yes).await;
+    let (confirmed, interrupted) =
+        match follow::unless_interrupted(confirm(&env.name, args.yes)).await {
+            follow::Waited::Done(answer) => (answer, false),
+            follow::Waited::Interrupted => {
+                // A line of its own after the prompt.
+                eprintln!();
+                (Ok(false), true)
+            }
+        };
     if !matches!(confirmed, Ok(true)) {
         cfn::delete_change_set(&clients.cfn, &proposal.arn).await?;
         if situation.kind() == ChangeKind::Create {
@@ -190,7 +212,11 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
         }
         confirmed?;
         println!("Not deployed; the change set was deleted");
-        return Ok(ExitCode::FAILURE);
+        return Ok(if interrupted {
+            ExitCode::from(130)
+        } else {
+            ExitCode::FAILURE
+        });
     }
     execute(
         clients,

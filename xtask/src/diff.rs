@@ -62,7 +62,7 @@ async fn diff(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Result
             )
             .await?;
         }
-        plan::propose(clients, inputs, &situation).await?
+        plan::propose(clients, inputs, &situation, &plan::change_set_name()).await?
     };
     let review = plan::review(inputs, &situation, proposal.as_ref().map(|p| &p.described));
     let changed = review.has_changes();

@@ -598,8 +598,8 @@ fn interrupt(child: &Child) {
     assert!(status.success(), "kill -INT {}", child.id());
 }
 
-/// Runs `deploy --yes`, and presses Ctrl-C once it follows the stack after `action` (it has
-/// called `action`, then read the stack's events).
+/// Runs `deploy --yes`, and presses Ctrl-C once it waits after `action` (it has called
+/// `action`, then polled: read the stack's events, or called `action` again).
 fn deploy_interrupted_after(p: &Project, action: &str) -> Run {
     let args = p.deploy_args(&["--yes"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -610,13 +610,18 @@ fn deploy_interrupted_after(p: &Project, action: &str) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the xtask binary starts");
-    wait_for(p, &format!("the deploy to follow {action}"), |actions| {
-        let actions = &actions[mark..];
-        actions
-            .iter()
-            .position(|a| a == action)
-            .is_some_and(|at| actions[at..].iter().any(|a| a == "DescribeStackEvents"))
-    });
+    wait_for(
+        p,
+        &format!("the deploy to wait after {action}"),
+        |actions| {
+            let actions = &actions[mark..];
+            actions.iter().position(|a| a == action).is_some_and(|at| {
+                actions[at + 1..]
+                    .iter()
+                    .any(|a| a == "DescribeStackEvents" || a == action)
+            })
+        },
+    );
     interrupt(&child);
     let output = child.wait_with_output().unwrap();
     Run {
@@ -686,6 +691,29 @@ fn ctrl_c_while_a_failed_stack_is_deleted_leaves_the_delete_running() {
     p.deploy(&["--yes"])
         .expect(0, "the deploy after the delete finished")
         .shows("Stack chatbot-dev (create)")
+        .shows("Stack chatbot-dev: CREATE_COMPLETE");
+}
+
+#[test]
+fn ctrl_c_while_the_change_set_is_prepared_leaves_nothing_behind() {
+    let p = Project::new("ctrl-c-change-set");
+    p.fake.state().pending_change_sets = true;
+    let run = deploy_interrupted_after(&p, "DescribeChangeSet");
+    run.expect(130, "Ctrl-C while the change set is prepared")
+        .shows("Interrupted: nothing was deployed, and the change set was deleted")
+        .hides("error:");
+    assert_eq!(p.change_sets(), 0, "the change set is deleted");
+    assert_eq!(p.status(), None, "no empty stack under review is left");
+    assert!(
+        !p.fake
+            .state()
+            .actions()
+            .contains(&"ExecuteChangeSet".to_owned())
+    );
+
+    p.fake.state().pending_change_sets = false;
+    p.deploy(&["--yes"])
+        .expect(0, "the next deploy")
         .shows("Stack chatbot-dev: CREATE_COMPLETE");
 }
 

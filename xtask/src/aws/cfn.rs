@@ -348,6 +348,17 @@ pub async fn delete_change_set(cfn: &Client, arn: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Deletes the change set `name` of `stack` (for when its ARN is not known yet).
+pub async fn delete_change_set_named(cfn: &Client, stack: &str, name: &str) -> anyhow::Result<()> {
+    cfn.delete_change_set()
+        .stack_name(stack)
+        .change_set_name(name)
+        .send()
+        .await
+        .map_err(|e| api_error("deleting the change set", e))?;
+    Ok(())
+}
+
 pub async fn execute_change_set(cfn: &Client, arn: &str) -> anyhow::Result<()> {
     cfn.execute_change_set()
         .change_set_name(arn)

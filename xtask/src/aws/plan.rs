@@ -137,12 +137,13 @@ pub struct Proposal {
     pub described: DescribeChangeSet,
 }
 
-/// Creates a change set and waits for it; `None` when CloudFormation finds nothing to change
-/// (the empty change set is deleted).
+/// Creates the change set `name` and waits for it; `None` when CloudFormation finds nothing to
+/// change (the empty change set is deleted).
 pub async fn propose(
     clients: &Clients,
     inputs: &Inputs,
     situation: &Situation,
+    name: &str,
 ) -> anyhow::Result<Option<Proposal>> {
     let template = if inputs.template.len() > INLINE_TEMPLATE_LIMIT {
         let key = artifacts::template_key(
@@ -165,7 +166,7 @@ pub async fn propose(
         &clients.cfn,
         ChangeSetRequest {
             stack_name: &inputs.env.stack_name,
-            change_set_name: change_set_name(),
+            change_set_name: name.to_owned(),
             kind: situation.kind(),
             template,
             parameters: &situation.parameters,
@@ -207,8 +208,24 @@ pub async fn propose(
     }))
 }
 
+/// Removes what an unfinished [`propose`] of the change set `name` may have made: the change
+/// set, and for a new stack the empty stack under review. Best effort: what is not there is
+/// not an error.
+pub async fn withdraw(clients: &Clients, inputs: &Inputs, situation: &Situation, name: &str) {
+    let stack = &inputs.env.stack_name;
+    cfn::delete_change_set_named(&clients.cfn, stack, name)
+        .await
+        .ok();
+    if situation.kind() == ChangeKind::Create
+        && let Ok(Some(found)) = cfn::describe_stack(&clients.cfn, stack).await
+        && found.is_under_review()
+    {
+        cfn::delete_stack(&clients.cfn, &found.id).await.ok();
+    }
+}
+
 /// `xtask-<unix seconds>-<pid>`: unique enough, and says where it came from.
-fn change_set_name() -> String {
+pub fn change_set_name() -> String {
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

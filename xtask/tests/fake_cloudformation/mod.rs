@@ -107,6 +107,8 @@ pub struct State {
     /// DeleteStack starts the delete, which then stays in progress until
     /// [`FakeCloudFormation::finish`].
     pub hang_deletes: bool,
+    /// New change sets stay `CREATE_PENDING`, as CloudFormation works them out.
+    pub pending_change_sets: bool,
     /// Answer the next ExecuteChangeSet with this error code and message.
     pub refuse_next_execute: Option<(String, String)>,
     /// Every stack ever made, deleted ones too (a deleted stack is still found by its id).
@@ -162,6 +164,7 @@ impl FakeCloudFormation {
             fail_next_change_set: None,
             on_execute: Outcome::Succeed,
             hang_deletes: false,
+            pending_change_sets: false,
             refuse_next_execute: None,
             stacks: Vec::new(),
             change_sets: Vec::new(),
@@ -706,9 +709,19 @@ fn answer(state: &mut State, request: &Request) -> Answer {
             }
         }
         "DeleteChangeSet" => {
+            // An ARN, or a name with the stack's name.
             let arn = params.get("ChangeSetName").cloned().unwrap_or_default();
+            let stack = params.get("StackName").cloned().unwrap_or_default();
+            let stack_ids: Vec<String> = state
+                .stacks
+                .iter()
+                .filter(|s| s.name == stack || s.id == stack)
+                .map(|s| s.id.clone())
+                .collect();
             let before = state.change_sets.len();
-            state.change_sets.retain(|c| c.arn != arn);
+            state
+                .change_sets
+                .retain(|c| c.arn != arn && !(c.name == arn && stack_ids.contains(&c.stack_id)));
             if state.change_sets.len() == before {
                 return query_error(
                     CFN_NS,
@@ -948,6 +961,7 @@ fn create_change_set(state: &mut State, params: &BTreeMap<String, String>) -> An
                     .to_owned(),
             ),
         ),
+        None if state.pending_change_sets => ("CREATE_PENDING", None),
         None => ("CREATE_COMPLETE", None),
     };
     let serial = state.clock.next();
