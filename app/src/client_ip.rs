@@ -16,9 +16,10 @@
 //!    which is the real client when the API is called directly rather than through CloudFront.
 //!
 //! A caller who bypasses CloudFront and calls the `execute-api` endpoint directly could send
-//! its own `CloudFront-Viewer-Address` and so pick its rate bucket; the stage throttling of
-//! API Gateway still bounds such callers, and keeping the API reachable only through
-//! CloudFront closes the gap.
+//! its own `CloudFront-Viewer-Address` and so pick its rate bucket. Deployed, such a caller
+//! gets no further than a 403: CloudFront adds the origin secret in `x-origin-verify` to every
+//! request it passes on, and the router refuses any `/api` request without it before the rate
+//! limit reads an address (see `crate::http::router`).
 //!
 //! Locally (`chatbot-local`) the TCP peer address is used.
 

@@ -315,6 +315,13 @@ mod tests {
     }
 
     #[test]
+    fn history_expires_after_the_configured_days() {
+        let config = load(&base()).unwrap();
+        assert_eq!(config.history_days, 30);
+        assert_eq!(config.history_expiry(1_000), 1_000 + 30 * 86_400);
+    }
+
+    #[test]
     fn the_origin_secret_is_optional_matched_whole_and_not_printed() {
         let mut vars = base();
         vars.insert(env_vars::ORIGIN_SECRET, String::new());
