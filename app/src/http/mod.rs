@@ -1,6 +1,7 @@
 //! The HTTP face of the service: routes, request validation, the error body, SSE encoding.
 
 pub mod error;
+mod openapi;
 mod site;
 pub mod sse;
 
@@ -22,10 +23,10 @@ use tracing::Instrument;
 
 pub use error::ApiError;
 
-use crate::AppState;
 use crate::chat::{self, ChatInput};
-use crate::contract::{API_PREFIX, ORIGIN_VERIFY_HEADER, ROUTES};
+use crate::contract::{API_PREFIX, ORIGIN_VERIFY_HEADER};
 use crate::store::SessionId;
+use crate::{AppState, Config};
 
 /// The request id a log line and the `x-request-id` response header carry: Lambda's request
 /// id in Lambda, a random one locally.
@@ -202,7 +203,18 @@ async fn read_chat_input(
     let bytes = tokio::time::timeout(state.tuning.body_timeout, read_limited(body, limit))
         .await
         .map_err(|_| ApiError::body_timeout(state.tuning.body_timeout))??;
-    let text = std::str::from_utf8(&bytes)
+    parse_chat_body(&bytes, &state.config, state.tuning.max_message_chars)
+}
+
+/// Checks the bytes of a chat request body: a JSON object with a non-empty `message` of at
+/// most `max_chars` characters, an optional `session_id` in UUID form and an optional `model`
+/// from `config`'s allowlist. Every refusal is a 400.
+pub fn parse_chat_body(
+    bytes: &[u8],
+    config: &Config,
+    max_chars: usize,
+) -> Result<ChatInput, ApiError> {
+    let text = std::str::from_utf8(bytes)
         .map_err(|_| ApiError::invalid("the request body is not valid UTF-8"))?;
     if !text.trim_start().starts_with('{') {
         return Err(ApiError::invalid(
@@ -222,7 +234,6 @@ async fn read_chat_input(
     if body.message.trim().is_empty() {
         return Err(ApiError::invalid("the message is empty"));
     }
-    let max_chars = state.tuning.max_message_chars;
     if body.message.chars().count() > max_chars {
         return Err(ApiError::invalid(format!(
             "the message is longer than {max_chars} characters"
@@ -237,8 +248,7 @@ async fn read_chat_input(
             ApiError::invalid("session_id is not a session id (a UUID such as 0b5e6f1c-8d1a-4c49-9c11-3f0d2d6e7a10)")
         })?),
     };
-    let model = state
-        .config
+    let model = config
         .resolve_model(body.model.as_deref())
         .cloned()
         .ok_or_else(|| {
@@ -354,29 +364,9 @@ async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
     }))
 }
 
-/// A short OpenAPI document of the routes, from the same list the template's API uses.
-async fn openapi() -> Json<Value> {
-    let mut paths = serde_json::Map::new();
-    for route in ROUTES {
-        let mut operation = json!({
-            "summary": route.summary,
-            "responses": {"default": {"description": "JSON, or server-sent events for a streamed chat"}},
-        });
-        if route.path.contains("{id}") {
-            operation["parameters"] = json!([
-                {"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}
-            ]);
-        }
-        let entry = paths
-            .entry(route.path)
-            .or_insert_with(|| Value::Object(serde_json::Map::new()));
-        entry[route.method.to_ascii_lowercase()] = operation;
-    }
-    Json(json!({
-        "openapi": "3.0.1",
-        "info": {"title": "chatbot", "version": env!("CARGO_PKG_VERSION")},
-        "paths": paths,
-    }))
+/// The OpenAPI document of the routes, from the same list the template's API uses.
+async fn openapi(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(openapi::document(&state))
 }
 
 #[cfg(test)]
