@@ -581,6 +581,33 @@ fn missing_credentials_are_one_line_saying_how_to_fix_them() {
     );
 }
 
+#[test]
+fn credentials_that_fail_to_load_are_one_line_with_the_cause() {
+    let p = Project::new("failing-credentials");
+    std::fs::write(
+        p.root.join("no-aws-config"),
+        "[default]\ncredential_process = /bin/false\n",
+    )
+    .unwrap();
+    std::fs::write(p.root.join("no-aws-credentials"), "").unwrap();
+    let args = p.deploy_args(&["--yes"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut command = p.command(&args);
+    command
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY");
+    let run = p.run(command);
+    run.expect(1, "a credential process that fails");
+    let line = run.one_error_line();
+    assert!(
+        line.contains("the AWS credentials could not be loaded (")
+            && line.contains("exit status: 1")
+            && line.contains("AWS_PROFILE"),
+        "{line}"
+    );
+    assert!(p.fake.state().calls.is_empty());
+}
+
 /// Waits (at most a minute) until `done` holds for the fake's state.
 fn wait_for(p: &Project, what: &str, done: impl Fn(&[String]) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -136,9 +136,13 @@ fn credentials_problem(err: &(dyn std::error::Error + 'static)) -> Option<String
         .map(|c| c.split_whitespace().collect::<Vec<_>>().join(" "))
         .filter(|c| !c.is_empty())
         .unwrap_or_else(|| causes[at].clone());
+    // A credential process that printed nothing ends its message with an empty `Stderr:`.
+    let detail = detail
+        .trim_end_matches("Stderr:")
+        .trim()
+        .trim_end_matches('.');
     Some(format!(
-        "the AWS credentials could not be loaded ({}): {fix}",
-        detail.trim_end_matches('.')
+        "the AWS credentials could not be loaded ({detail}): {fix}"
     ))
 }
 
