@@ -745,6 +745,51 @@ fn ctrl_c_while_the_change_set_is_prepared_leaves_nothing_behind() {
 }
 
 #[test]
+fn ctrl_c_while_destroying_leaves_the_delete_running() {
+    let p = Project::new("ctrl-c-destroy");
+    p.deploy(&["--yes"]).expect(0, "first deploy");
+    assert!(!p.fake.state().puts(SITE).is_empty());
+
+    p.fake.state().hang_deletes = true;
+    let destroy = ["destroy", "--env", "dev", "--yes"];
+    let mut command = p.command(&destroy);
+    let mark = p.mark();
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the xtask binary starts");
+    wait_for(&p, "destroy to follow the delete", |actions| {
+        let actions = &actions[mark..];
+        actions
+            .iter()
+            .position(|a| a == "DeleteStack")
+            .is_some_and(|at| actions[at..].iter().any(|a| a == "DescribeStackEvents"))
+    });
+    interrupt(&child);
+    let output = child.wait_with_output().unwrap();
+    let run = Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    run.expect(130, "Ctrl-C while destroying")
+        .shows(&format!("Emptied s3://{SITE} (3 objects)"))
+        .shows("Stopped following stack chatbot-dev: the delete goes on in AWS")
+        .shows("cargo xtask status --env dev");
+    assert_eq!(p.status().as_deref(), Some("DELETE_IN_PROGRESS"));
+
+    let busy = p.run(p.command(&destroy));
+    busy.expect(1, "destroy while the delete runs");
+    assert!(busy.one_error_line().contains("a delete is running on it"));
+
+    p.fake.finish(STACK);
+    p.run(p.command(&destroy))
+        .expect(0, "destroy once the delete finished")
+        .shows("Stack chatbot-dev does not exist in us-east-1: nothing to delete");
+}
+
+#[test]
 fn refused_execution_leaves_no_change_set_behind() {
     let p = Project::new("execute");
     p.deploy(&["--yes"]).expect(0, "first deploy");

@@ -733,6 +733,34 @@ fn answer(state: &mut State, request: &Request) -> Answer {
             query_ok(CFN_NS, "DeleteChangeSet", "")
         }
         "ExecuteChangeSet" => execute_change_set(state, &params),
+        "ListStackResources" => {
+            let name = params.get("StackName").cloned().unwrap_or_default();
+            match state.live_stack(&name) {
+                Some(stack) => {
+                    let members: String = resources(&stack.template)
+                        .iter()
+                        .map(|(logical, rtype, _)| {
+                            format!(
+                                "<member><LogicalResourceId>{}</LogicalResourceId>\
+                                 <PhysicalResourceId>{}</PhysicalResourceId>\
+                                 <ResourceType>{}</ResourceType>\
+                                 <LastUpdatedTimestamp>2026-05-01T12:00:00.000Z</LastUpdatedTimestamp>\
+                                 <ResourceStatus>CREATE_COMPLETE</ResourceStatus></member>",
+                                esc(logical),
+                                esc(&physical_id(&stack.name, logical)),
+                                esc(rtype)
+                            )
+                        })
+                        .collect();
+                    query_ok(
+                        CFN_NS,
+                        "ListStackResources",
+                        &format!("<StackResourceSummaries>{members}</StackResourceSummaries>"),
+                    )
+                }
+                None => validation(&format!("Stack with id {name} does not exist")),
+            }
+        }
         "DeleteStack" => {
             let name = params.get("StackName").cloned().unwrap_or_default();
             let State {
@@ -1187,6 +1215,32 @@ fn s3(state: &mut State, request: &Request) -> Answer {
                  <Name>{bucket}</Name><Prefix></Prefix><KeyCount>0</KeyCount>\
                  <MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>{contents}\
                  </ListBucketResult>"
+            ))
+        }
+        ("GET", true) if request.query.contains("versions") => {
+            let prefix = format!("{bucket}/");
+            let versions: String = state
+                .objects
+                .iter()
+                .filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?, v)))
+                .map(|(k, v)| {
+                    format!(
+                        "<Version><Key>{}</Key><VersionId>null</VersionId>\
+                         <IsLatest>true</IsLatest><ETag>{}</ETag><Size>{}</Size>\
+                         <LastModified>2026-05-01T12:00:00.000Z</LastModified>\
+                         <StorageClass>STANDARD</StorageClass></Version>",
+                        esc(k),
+                        esc(&etag(v)),
+                        v.len()
+                    )
+                })
+                .collect();
+            xml(format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+                 <ListVersionsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
+                 <Name>{bucket}</Name><Prefix></Prefix><KeyMarker></KeyMarker>\
+                 <VersionIdMarker></VersionIdMarker><MaxKeys>1000</MaxKeys>\
+                 <IsTruncated>false</IsTruncated>{versions}</ListVersionsResult>"
             ))
         }
         ("POST", true) if request.query.contains("delete") => {
