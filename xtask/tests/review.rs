@@ -301,6 +301,13 @@ fn a_failure_without_failed_resources_gives_the_stack_reason() {
         "{text}"
     );
 
+    // A delete that fails says so.
+    let text = review::render_failures("chatbot-dev", "DELETE_FAILED", &failures, Palette::PLAIN);
+    assert!(
+        text.starts_with("Deleting chatbot-dev failed: the stack is DELETE_FAILED\n"),
+        "{text}"
+    );
+
     // Failed resources, where there are some, are the cause.
     let all = events("stack_events_update_rollback.json");
     let failures = review::failures_or_reason(

@@ -140,8 +140,13 @@ pub fn render_failures(
     failures: &[Failure],
     palette: Palette,
 ) -> String {
+    let doing = if final_status.starts_with("DELETE_") {
+        "Deleting"
+    } else {
+        "Deploying"
+    };
     let mut out = palette.red(&palette.bold(&format!(
-        "Deploying {stack_name} failed: the stack is {final_status}"
+        "{doing} {stack_name} failed: the stack is {final_status}"
     )));
     out.push('\n');
     if failures.is_empty() {
