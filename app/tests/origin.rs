@@ -201,11 +201,15 @@ async fn the_local_page_is_served_without_the_header_but_its_api_is_not() {
         store: Store::Memory(MemoryStore::default()),
         model: Model::Bedrock(Bedrock::new(common::bedrock_client(&fake.endpoint()))),
     };
-    let site = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .join("frontend");
-    let router = chatbot::router_with_site(Arc::new(state), Some(site));
+    // A site folder of its own, so nothing else touching `frontend/` can change the answer.
+    let site = std::env::temp_dir().join(format!("chatbot-origin-site-{}", std::process::id()));
+    std::fs::create_dir_all(&site).unwrap();
+    std::fs::write(
+        site.join("index.html"),
+        "<!doctype html><title>chat</title>",
+    )
+    .unwrap();
+    let router = chatbot::router_with_site(Arc::new(state), Some(site.clone()));
     let get = |path: &str| {
         http::Request::builder()
             .uri(path)
@@ -213,8 +217,9 @@ async fn the_local_page_is_served_without_the_header_but_its_api_is_not() {
             .unwrap()
     };
     let page = router.clone().oneshot(get("/")).await.unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
     let health = router.oneshot(get("/api/health")).await.unwrap();
+    let _ = std::fs::remove_dir_all(&site);
+    assert_eq!(page.status(), StatusCode::OK);
     assert_eq!(health.status(), StatusCode::FORBIDDEN);
 }
 
