@@ -11,6 +11,7 @@ pub mod destroy;
 pub mod dev;
 pub mod diff;
 pub mod env;
+pub mod fuzz;
 pub mod outputs;
 pub mod reliability;
 pub mod review;

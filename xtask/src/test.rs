@@ -15,49 +15,50 @@ pub struct Args {
     /// Skip the slow template validators (cfn-lint, sam validate, checkov)
     #[arg(long)]
     pub no_validate: bool,
+    /// Seconds each libFuzzer target runs in the fuzz step
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    pub fuzz_seconds: u32,
+    /// Test cases schemathesis generates per API operation
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub schemathesis_examples: u32,
 }
 
 struct Step {
     name: &'static str,
-    run: fn() -> anyhow::Result<String>,
+    run: Box<dyn Fn() -> anyhow::Result<String>>,
+}
+
+impl Step {
+    fn new(name: &'static str, run: impl Fn() -> anyhow::Result<String> + 'static) -> Step {
+        Step {
+            name,
+            run: Box::new(run),
+        }
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let budget = crate::fuzz::Budget {
+        fuzz_seconds: args.fuzz_seconds,
+        schemathesis_examples: args.schemathesis_examples,
+    };
+    // The fuzz steps come after cargo test (which empties the evidence folder) and before the
+    // reliability summary, which counts what they ran.
     let mut steps = vec![
-        Step {
-            name: "rustfmt",
-            run: rustfmt,
-        },
-        Step {
-            name: "clippy",
-            run: clippy,
-        },
-        Step {
-            name: "cargo test",
-            run: cargo_test,
-        },
-        Step {
-            name: "reliability summary",
-            run: crate::reliability::summary,
-        },
-        Step {
-            name: "browser",
-            run: crate::browser::run_browser_tests,
-        },
+        Step::new("rustfmt", rustfmt),
+        Step::new("clippy", clippy),
+        Step::new("cargo test", cargo_test),
+        Step::new("fuzz", move || crate::fuzz::run_fuzz_targets(budget)),
+        Step::new("schemathesis", move || {
+            crate::fuzz::run_schemathesis(budget)
+        }),
+        Step::new("reliability summary", crate::reliability::summary),
+        Step::new("browser", crate::browser::run_browser_tests),
     ];
     if !args.no_validate {
-        steps.push(Step {
-            name: "cfn-lint",
-            run: cfn_lint,
-        });
-        steps.push(Step {
-            name: "sam validate",
-            run: sam_validate,
-        });
-        steps.push(Step {
-            name: "checkov",
-            run: checkov,
-        });
+        steps.push(Step::new("cfn-lint", cfn_lint));
+        steps.push(Step::new("sam validate", sam_validate));
+        steps.push(Step::new("checkov", checkov));
     }
 
     let mut results = Vec::new();

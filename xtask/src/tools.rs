@@ -48,6 +48,30 @@ pub const CARGO_LAMBDA: PyTool = PyTool {
     packages: &["cargo-lambda", "ziglang"],
     bin: "cargo-lambda",
 };
+/// Property-based tests of the API from its OpenAPI document (`cargo xtask test`).
+pub const SCHEMATHESIS: PyTool = PyTool {
+    venv: "schemathesis",
+    packages: &["schemathesis>=4.32,<5"],
+    bin: "schemathesis",
+};
+
+/// A command-line tool built from crates.io with `cargo install --locked`.
+pub struct CargoTool {
+    /// Folder under `target/tools/` given to `cargo install --root`.
+    pub root: &'static str,
+    pub krate: &'static str,
+    pub version: &'static str,
+    /// The executable in the root's `bin/`.
+    pub bin: &'static str,
+}
+
+/// libFuzzer fuzz targets (`fuzz/`): builds them with the sanitizer and coverage flags.
+pub const CARGO_FUZZ: CargoTool = CargoTool {
+    root: "cargo-fuzz",
+    krate: "cargo-fuzz",
+    version: "0.13.2",
+    bin: "cargo-fuzz",
+};
 
 /// The workspace's root folder.
 pub fn project_root() -> PathBuf {
@@ -82,6 +106,30 @@ pub fn ensure(tool: &PyTool) -> anyhow::Result<PathBuf> {
         bail!("installing {wanted} did not produce {}", bin.display());
     }
     std::fs::write(&stamp, wanted).with_context(|| format!("writing {}", stamp.display()))?;
+    Ok(bin)
+}
+
+/// The path of `tool`'s executable, building it with `cargo install` first when it is missing
+/// or of another version.
+pub fn ensure_cargo(tool: &CargoTool) -> anyhow::Result<PathBuf> {
+    let root = tools_dir().join(tool.root);
+    let bin = root.join("bin").join(tool.bin);
+    let stamp = root.join(".installed");
+    let wanted = format!("{}@{}", tool.krate, tool.version);
+    if bin.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        return Ok(bin);
+    }
+    eprintln!("installing {wanted} into {}", root.display());
+    run(
+        Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .args(["install", "--locked", "--force", "--root"])
+            .arg(&root)
+            .arg(&wanted),
+    )?;
+    if !bin.exists() {
+        bail!("installing {wanted} did not produce {}", bin.display());
+    }
+    std::fs::write(&stamp, &wanted).with_context(|| format!("writing {}", stamp.display()))?;
     Ok(bin)
 }
 
