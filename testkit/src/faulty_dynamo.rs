@@ -20,8 +20,9 @@
 //! - [`Fault::InternalServerError`]: 500 `InternalServerError`;
 //! - [`Fault::Drop`]: the connection is closed without an answer.
 //!
-//! [`FaultyDynamo::set_down`] makes the whole endpoint unreachable: every connection is closed
-//! as soon as it is accepted, before a byte is read, until it is set up again.
+//! [`FaultyDynamo::set_down`] makes the whole endpoint unreachable until it is set up again: a
+//! new connection is closed as soon as it is accepted, before a byte is read, and an open one
+//! at its next request.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -210,7 +211,8 @@ impl FaultyDynamo {
         lock(&self.state.rules).clear();
     }
 
-    /// While `down`, every connection is closed as soon as it is accepted.
+    /// While `down`, new connections are closed as soon as they are accepted, open ones at their
+    /// next request.
     pub fn set_down(&self, down: bool) {
         self.state.down.store(down, Ordering::SeqCst);
     }
@@ -287,6 +289,10 @@ async fn handle(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .map_or(Operation::Other, Operation::from_target);
+    // Connections opened before the endpoint went down are cut at their next request.
+    if state.down.load(Ordering::SeqCst) {
+        return Err(Dropped);
+    }
     let fault = take_fault(&state, operation);
     lock(&state.handled).push(Handled { operation, fault });
     let (parts, body) = request.into_parts();

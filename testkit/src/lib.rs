@@ -3,4 +3,5 @@
 pub mod bedrock;
 pub mod evidence;
 pub mod faulty_dynamo;
+pub mod moto;
 pub mod runtime_api;

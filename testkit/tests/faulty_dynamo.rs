@@ -2,67 +2,13 @@
 //! forwarded requests work, each fault reaches the client as DynamoDB's own error, rules are
 //! consumed per operation and count, and a down endpoint cannot be reached.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-
 use aws_sdk_dynamodb as dynamo;
 use dynamo::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType,
 };
 use testkit::faulty_dynamo::{Fault, FaultyDynamo, Operation};
-
-/// A `moto_server` on a free port, stopped on drop. `CHATBOT_MOTO_SERVER` names the binary
-/// (`cargo xtask test` sets it); otherwise the one `cargo xtask` installed is used.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let binary = std::env::var_os("CHATBOT_MOTO_SERVER")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                    .join("../target/tools/moto/bin/moto_server")
-            });
-        assert!(
-            binary.exists(),
-            "{} does not exist: run `cargo xtask test`, or set CHATBOT_MOTO_SERVER to a moto_server",
-            binary.display()
-        );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(&binary)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
-        let moto = Moto {
-            child,
-            endpoint: format!("http://localhost:{port}"),
-        };
-        for _ in 0..400 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return moto;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("moto_server did not listen on port {port}");
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use testkit::moto::MotoServer;
 
 fn client(endpoint: &str, attempts: u32) -> dynamo::Client {
     let config = dynamo::Config::builder()
@@ -137,8 +83,8 @@ async fn exists(client: &dynamo::Client, key: &str) -> bool {
 
 #[tokio::test]
 async fn forwards_fails_on_demand_and_goes_down() {
-    let moto = Moto::start();
-    let proxy = FaultyDynamo::start(&moto.endpoint).await.unwrap();
+    let moto = MotoServer::start().unwrap();
+    let proxy = FaultyDynamo::start(&moto.endpoint()).await.unwrap();
     // One attempt per call, so every fault reaches the caller as it was sent.
     let once = client(&proxy.endpoint(), 1);
     create_table(&once).await;

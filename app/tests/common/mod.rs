@@ -8,11 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_bedrockruntime as sdk;
+use aws_sdk_dynamodb as dynamo;
 use bytes::Bytes;
 use chatbot::metrics::Metrics;
 use chatbot::model::{Bedrock, Model, bedrock_config};
 use chatbot::store::{MemoryStore, Store};
 use chatbot::{AppState, Config, Tuning};
+use dynamo::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -265,4 +269,47 @@ impl Service {
     pub fn metric(&self, name: &str) -> f64 {
         self.state.metrics.total(name)
     }
+}
+
+/// A DynamoDB client for a local endpoint that makes up to `attempts` attempts per call.
+pub fn dynamo_client(endpoint: &str, attempts: u32) -> dynamo::Client {
+    let config = dynamo::Config::builder()
+        .behavior_version(dynamo::config::BehaviorVersion::latest())
+        .region(dynamo::config::Region::new("us-east-1"))
+        .credentials_provider(dynamo::config::Credentials::new(
+            "AKIDTEST", "secret", None, None, "test",
+        ))
+        .endpoint_url(endpoint)
+        .retry_config(dynamo::config::retry::RetryConfig::standard().with_max_attempts(attempts))
+        .build();
+    dynamo::Client::from_conf(config)
+}
+
+/// The table as the stack defines it: string `pk` and `sk`, on demand.
+pub async fn create_table(client: &dynamo::Client, table: &str) {
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .unwrap()
+    };
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .attribute_definitions(attribute("pk"))
+        .attribute_definitions(attribute("sk"))
+        .send()
+        .await
+        .unwrap();
 }

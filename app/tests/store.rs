@@ -1,0 +1,360 @@
+//! The store's contract, checked the same way on both back ends: the DynamoDB store through
+//! the real SDK against a `moto_server` this file starts, and the in-memory store. History
+//! order and limits, paging past DynamoDB's 1 MB page, the TTL attribute on every item,
+//! deletes, the exact rate limit under concurrency, the daily budget, unreadable items, and
+//! DynamoDB's errors as the store reports them.
+
+mod common;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb as dynamo;
+use chatbot::store::{
+    Admission, DynamoStore, MemoryStore, Message, Role, SessionId, Store, StoreError,
+};
+use dynamo::types::AttributeValue;
+use testkit::faulty_dynamo::{Fault, FaultyDynamo, Operation};
+use testkit::moto::MotoServer;
+
+const TABLE: &str = "chatbot-test";
+const EXPIRES_AT: i64 = 1_900_000_000;
+
+/// Every item in the table, read straight from DynamoDB.
+async fn all_items(client: &dynamo::Client) -> Vec<HashMap<String, AttributeValue>> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(TABLE)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        items.extend(page.items().iter().cloned());
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return items;
+        }
+    }
+}
+
+fn message(role: Role, content: &str, created_at_ms: i64) -> Message {
+    Message {
+        role,
+        content: content.to_owned(),
+        created_at_ms,
+        model: None,
+        tokens: None,
+        incomplete: false,
+    }
+}
+
+/// Runs `check` on the in-memory store and on a DynamoDB store over `moto`, naming the back
+/// end when it fails.
+async fn on_both(dynamo: &Store, check: impl AsyncFn(&'static str, &Store)) {
+    check("memory", &Store::Memory(MemoryStore::default())).await;
+    check("dynamodb", dynamo).await;
+}
+
+#[tokio::test]
+async fn both_stores_keep_the_same_contract() {
+    let moto = MotoServer::start().unwrap();
+    let raw = common::dynamo_client(&moto.endpoint(), 3);
+    common::create_table(&raw, TABLE).await;
+    let dynamo = Store::Dynamo(DynamoStore::new(raw.clone(), TABLE));
+
+    on_both(&dynamo, history_is_oldest_first_and_limited).await;
+    on_both(&dynamo, messages_keep_every_field).await;
+    on_both(&dynamo, history_pages_past_one_megabyte).await;
+    on_both(&dynamo, deletes_remove_a_whole_session_only).await;
+    on_both(&dynamo, rate_windows_admit_exactly_their_limit).await;
+    on_both(&dynamo, budget_totals_add_up_under_concurrency).await;
+
+    // What only DynamoDB can show: the attributes of the items themselves.
+    let items = all_items(&raw).await;
+    assert!(!items.is_empty());
+    for item in &items {
+        let pk = item["pk"].as_s().unwrap();
+        let sk = item["sk"].as_s().unwrap();
+        assert!(
+            item.get("expires_at")
+                .and_then(|v| v.as_n().ok())
+                .is_some_and(|n| n.parse::<i64>().is_ok()),
+            "item {pk} {sk} has no numeric expires_at: {item:?}"
+        );
+        let kind = pk.split('#').next().unwrap();
+        assert!(
+            matches!(kind, "S" | "RL" | "BUDGET"),
+            "unexpected item {pk} {sk}"
+        );
+        if kind == "S" {
+            assert!(sk == "META" || sk.starts_with("M#"), "{pk} {sk}");
+        }
+    }
+    let kinds: std::collections::BTreeSet<_> = items
+        .iter()
+        .map(|item| {
+            let pk = item["pk"].as_s().unwrap();
+            let sk = item["sk"].as_s().unwrap();
+            match (pk.split('#').next().unwrap(), sk.as_str()) {
+                ("S", "META") => "session meta",
+                ("S", _) => "message",
+                ("RL", _) => "rate window",
+                _ => "budget",
+            }
+        })
+        .collect();
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["budget", "message", "rate window", "session meta"]
+    );
+}
+
+async fn history_is_oldest_first_and_limited(backend: &'static str, store: &Store) {
+    let session = SessionId::new_random();
+    // Pairs written in the same millisecond keep the order they were written in.
+    for turn in 0..15 {
+        let at = 1_700_000_000_000 + turn / 2;
+        let question = message(Role::User, &format!("question {turn}"), at);
+        let answer = message(Role::Assistant, &format!("answer {turn}"), at);
+        store
+            .append_message(session, &question, EXPIRES_AT)
+            .await
+            .unwrap();
+        store
+            .append_message(session, &answer, EXPIRES_AT)
+            .await
+            .unwrap();
+    }
+    let last = store.recent_messages(session, 6).await.unwrap();
+    let texts: Vec<_> = last.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "question 12",
+            "answer 12",
+            "question 13",
+            "answer 13",
+            "question 14",
+            "answer 14"
+        ],
+        "{backend}"
+    );
+    let all = store.recent_messages(session, 100).await.unwrap();
+    assert_eq!(all.len(), 30, "{backend}");
+    assert_eq!(all[0].content, "question 0", "{backend}");
+    assert!(
+        store
+            .recent_messages(SessionId::new_random(), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "{backend}: an unknown session has no history"
+    );
+}
+
+async fn messages_keep_every_field(backend: &'static str, store: &Store) {
+    let session = SessionId::new_random();
+    let answer = Message {
+        role: Role::Assistant,
+        content: "партиал ✂ <b>&amp;</b>\n\"quoted\"".to_owned(),
+        created_at_ms: 1_700_000_123_456,
+        model: Some("amazon.nova-lite-v1:0".to_owned()),
+        tokens: Some(4242),
+        incomplete: true,
+    };
+    let question = message(Role::User, "", 1_700_000_123_000);
+    store
+        .append_message(session, &question, EXPIRES_AT)
+        .await
+        .unwrap();
+    store
+        .append_message(session, &answer, EXPIRES_AT)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.recent_messages(session, 10).await.unwrap(),
+        [question, answer],
+        "{backend}"
+    );
+}
+
+/// DynamoDB stops a query page at 1 MB; eleven 200 KB messages take three pages.
+async fn history_pages_past_one_megabyte(backend: &'static str, store: &Store) {
+    let session = SessionId::new_random();
+    for i in 0..11 {
+        let body = format!("{i:02}{}", "x".repeat(200_000));
+        let m = message(Role::User, &body, 1_700_000_000_000 + i);
+        store.append_message(session, &m, EXPIRES_AT).await.unwrap();
+    }
+    let all = store.recent_messages(session, 50).await.unwrap();
+    let order: Vec<_> = all.iter().map(|m| &m.content[..2]).collect();
+    assert_eq!(
+        order,
+        [
+            "00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10"
+        ],
+        "{backend}"
+    );
+    let last = store.recent_messages(session, 7).await.unwrap();
+    assert_eq!(last.len(), 7, "{backend}");
+    assert_eq!(&last[0].content[..2], "04", "{backend}");
+}
+
+async fn deletes_remove_a_whole_session_only(backend: &'static str, store: &Store) {
+    let doomed = SessionId::new_random();
+    let kept = SessionId::new_random();
+    // More than one BatchWriteItem of 25.
+    for i in 0..60 {
+        let m = message(Role::User, &format!("m{i}"), 1_700_000_000_000 + i);
+        store.append_message(doomed, &m, EXPIRES_AT).await.unwrap();
+    }
+    store
+        .append_message(kept, &message(Role::User, "stay", 1), EXPIRES_AT)
+        .await
+        .unwrap();
+    assert!(store.delete_session(doomed).await.unwrap(), "{backend}");
+    assert!(
+        store.recent_messages(doomed, 100).await.unwrap().is_empty(),
+        "{backend}"
+    );
+    assert!(
+        !store.delete_session(doomed).await.unwrap(),
+        "{backend}: a second delete finds nothing"
+    );
+    assert_eq!(
+        store.recent_messages(kept, 10).await.unwrap().len(),
+        1,
+        "{backend}"
+    );
+}
+
+async fn rate_windows_admit_exactly_their_limit(backend: &'static str, store: &Store) {
+    let client = format!("203.0.113.{}", rand_octet());
+    let attempts = (0..200).map(|_| store.admit_request(&client, 1_700_000_000, 10, EXPIRES_AT));
+    let outcomes = futures_util::future::join_all(attempts).await;
+    let admitted = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(Admission::Admitted)))
+        .count();
+    let limited = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(Admission::Limited)))
+        .count();
+    assert_eq!((admitted, limited), (10, 190), "{backend}");
+    // The next window and another client start from zero.
+    assert_eq!(
+        store
+            .admit_request(&client, 1_700_000_060, 10, EXPIRES_AT)
+            .await
+            .unwrap(),
+        Admission::Admitted,
+        "{backend}"
+    );
+    assert_eq!(
+        store
+            .admit_request("198.51.100.7", 1_700_000_000, 1, EXPIRES_AT)
+            .await
+            .unwrap(),
+        Admission::Admitted,
+        "{backend}"
+    );
+    assert_eq!(
+        store
+            .admit_request("198.51.100.7", 1_700_000_000, 1, EXPIRES_AT)
+            .await
+            .unwrap(),
+        Admission::Limited,
+        "{backend}"
+    );
+}
+
+async fn budget_totals_add_up_under_concurrency(backend: &'static str, store: &Store) {
+    let day = format!("2026-11-{:02}", 1 + rand_octet() % 28);
+    assert_eq!(store.tokens_spent(&day).await.unwrap(), 0, "{backend}");
+    let adds = (0..50).map(|_| store.add_tokens(&day, 7, EXPIRES_AT));
+    let totals: Vec<u64> = futures_util::future::join_all(adds)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let mut sorted = totals.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        (1..=50).map(|i| i * 7).collect::<Vec<_>>(),
+        "{backend}: each add sees its own new total"
+    );
+    assert_eq!(store.tokens_spent(&day).await.unwrap(), 350, "{backend}");
+}
+
+fn rand_octet() -> u8 {
+    uuid::Uuid::new_v4().as_bytes()[0]
+}
+
+#[tokio::test]
+async fn unreadable_items_and_dynamodb_errors_are_reported_not_panicked() {
+    let moto = MotoServer::start().unwrap();
+    let proxy = FaultyDynamo::start(&moto.endpoint()).await.unwrap();
+    let raw = common::dynamo_client(&moto.endpoint(), 1);
+    common::create_table(&raw, TABLE).await;
+    // One attempt per call, so each fault reaches the store as DynamoDB sent it.
+    let store = Store::Dynamo(DynamoStore::new(
+        common::dynamo_client(&proxy.endpoint(), 1),
+        TABLE,
+    ));
+
+    let session = SessionId::new_random();
+    let put = |sk: &str, role: &str| {
+        raw.put_item()
+            .table_name(TABLE)
+            .item("pk", AttributeValue::S(format!("S#{session}")))
+            .item("sk", AttributeValue::S(sk.to_owned()))
+            .item("role", AttributeValue::S(role.to_owned()))
+            .item("content", AttributeValue::S("hi".to_owned()))
+            .item("created_at", AttributeValue::N("1".to_owned()))
+            .send()
+    };
+    put("M#0000000000001#0000000000#aaaaaaaa", "robot")
+        .await
+        .unwrap();
+    let err = store.recent_messages(session, 10).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Corrupt(m) if m.contains("robot")),
+        "{err}"
+    );
+
+    proxy.fail_next(Operation::UpdateItem, Fault::Throughput, 1);
+    let err = store
+        .admit_request("192.0.2.1", 1, 10, EXPIRES_AT)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Throttled(m) if m.contains("ProvisionedThroughputExceededException")),
+        "{err}"
+    );
+    proxy.fail_next(Operation::PutItem, Fault::InternalServerError, 1);
+    let err = store
+        .append_message(session, &message(Role::User, "x", 2), EXPIRES_AT)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Unavailable(m) if m.contains("InternalServerError")),
+        "{err}"
+    );
+    // A conditional failure of the rate window is the limit being reached, not an error.
+    proxy.fail_next(Operation::UpdateItem, Fault::ConditionalCheckFailed, 1);
+    assert_eq!(
+        store
+            .admit_request("192.0.2.2", 1, 10, EXPIRES_AT)
+            .await
+            .unwrap(),
+        Admission::Limited
+    );
+    proxy.set_down(true);
+    let err = store.tokens_spent("2026-11-29").await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    proxy.set_down(false);
+    assert_eq!(store.tokens_spent("2026-11-29").await.unwrap(), 0);
+}
