@@ -2,7 +2,7 @@
 //! code, the log line and metric the service writes, and that the user's message is in
 //! history afterwards. The model is the fake Bedrock (faults chosen by directives in the
 //! message) reached by the real SDK client; the store faults come from `FaultyDynamo` in front
-//! of moto_server. Every outcome goes to the reliability evidence (`testkit::evidence`).
+//! of moto_server, with the DynamoDB store and the SDK's usual three attempts. Every outcome goes to the reliability evidence (`testkit::evidence`).
 
 mod common;
 mod reliability;
@@ -11,12 +11,14 @@ use std::time::Duration;
 
 use chatbot::contract::metrics as names;
 use chatbot::model::{Bedrock, Model};
-use chatbot::store::{MemoryStore, Store};
+use chatbot::store::{DynamoStore, MemoryStore, Store};
 use chatbot::{Config, Tuning};
 use http::StatusCode;
 use reliability::{Harness, Logs, record_fault};
 use serde_json::json;
 use testkit::bedrock::FakeBedrock;
+use testkit::faulty_dynamo::{Fault, FaultyDynamo, Operation};
+use testkit::moto::MotoServer;
 
 const EVIDENCE: &str = "faults";
 
@@ -424,4 +426,316 @@ async fn bedrock_unreachable_is_a_502_and_the_message_is_kept() {
         ));
     }
     assert_eq!(service.metric(names::MODEL_ERRORS), 2.0);
+}
+
+/// The chat service over the DynamoDB store, with `FaultyDynamo` between it and moto_server.
+/// The client retries as the deployed one does (three attempts).
+struct OverFaultyDynamo {
+    service: Harness,
+    proxy: FaultyDynamo,
+    fake: FakeBedrock,
+    _moto: MotoServer,
+}
+
+async fn over_faulty_dynamo() -> OverFaultyDynamo {
+    let moto = MotoServer::start().expect("moto_server starts");
+    let proxy = FaultyDynamo::start(&moto.endpoint()).await.unwrap();
+    let client = common::dynamo_client(&proxy.endpoint(), 3);
+    common::create_table(&client, "chatbot").await;
+    let store = Store::Dynamo(DynamoStore::new(client, "chatbot"));
+    let (service, fake) = with_fake_bedrock(common::config(), store).await;
+    OverFaultyDynamo {
+        service,
+        proxy,
+        fake,
+        _moto: moto,
+    }
+}
+
+/// A store fault and what the user must get for it.
+struct StoreFault {
+    name: &'static str,
+    operation: Operation,
+    fault: Fault,
+    /// How many of the next `operation` calls fail (the client makes up to three attempts).
+    times: u32,
+    status: u16,
+    code: &'static str,
+    /// The model was called: the fault came after the user's message was saved.
+    model_called: bool,
+}
+
+const STORE_FAULTS: &[StoreFault] = &[
+    StoreFault {
+        name: "dynamodb_rate_window_throttled_once",
+        operation: Operation::UpdateItem,
+        fault: Fault::Throughput,
+        times: 1,
+        status: 200,
+        code: "",
+        model_called: true,
+    },
+    StoreFault {
+        name: "dynamodb_rate_window_throttled",
+        operation: Operation::UpdateItem,
+        fault: Fault::Throughput,
+        times: 3,
+        status: 503,
+        code: "store_unavailable",
+        model_called: false,
+    },
+    StoreFault {
+        name: "dynamodb_conditional_check_failed",
+        operation: Operation::UpdateItem,
+        fault: Fault::ConditionalCheckFailed,
+        times: 1,
+        status: 429,
+        code: "rate_limited",
+        model_called: false,
+    },
+    StoreFault {
+        name: "dynamodb_budget_read_throttled",
+        operation: Operation::GetItem,
+        fault: Fault::Throttling,
+        times: 3,
+        status: 503,
+        code: "store_unavailable",
+        model_called: false,
+    },
+    StoreFault {
+        name: "dynamodb_history_read_failing",
+        operation: Operation::Query,
+        fault: Fault::InternalServerError,
+        times: 3,
+        status: 503,
+        code: "store_unavailable",
+        model_called: false,
+    },
+    StoreFault {
+        name: "dynamodb_message_write_failing",
+        operation: Operation::PutItem,
+        fault: Fault::InternalServerError,
+        times: 3,
+        status: 503,
+        code: "store_unavailable",
+        model_called: false,
+    },
+    StoreFault {
+        name: "dynamodb_connection_dropped",
+        operation: Operation::Any,
+        fault: Fault::Drop,
+        times: 3,
+        status: 503,
+        code: "store_unavailable",
+        model_called: false,
+    },
+];
+
+#[tokio::test]
+async fn store_faults_answer_clearly_count_and_lose_nothing() {
+    let logs = Logs::capture();
+    let stack = over_faulty_dynamo().await;
+    let service = &stack.service;
+    let mut lost = Vec::new();
+    for (i, fault) in STORE_FAULTS.iter().enumerate() {
+        let name = fault.name;
+        // A session with history, so the chat reads it (Query) before saving the new message.
+        let session = uuid::Uuid::new_v4().to_string();
+        let first = service
+            .chat(json!({"message": "first", "session_id": session}), false)
+            .await;
+        assert_eq!(
+            first.status,
+            StatusCode::OK,
+            "{name}: setting up: {:?}",
+            first.body
+        );
+        logs.clear();
+        let calls_before = stack.fake.calls().len();
+        let errors_before = service.metric(names::STORE_ERRORS);
+        let message = format!("message {i}");
+
+        stack
+            .proxy
+            .fail_next(fault.operation, fault.fault, fault.times);
+        let reply = service
+            .chat(
+                json!({"message": message, "session_id": session}),
+                i % 2 == 0,
+            )
+            .await;
+        stack.proxy.clear_faults();
+        let body = String::from_utf8_lossy(&reply.body).into_owned();
+        assert_eq!(reply.status.as_u16(), fault.status, "{name}: {body}");
+        let code = if reply.status == StatusCode::OK {
+            assert_eq!(reply.last_event().0, "done", "{name}: {body}");
+            String::new()
+        } else {
+            reply.error_code()
+        };
+        assert_eq!(code, fault.code, "{name}: {body}");
+        assert_eq!(
+            stack.fake.calls().len() - calls_before,
+            usize::from(fault.model_called),
+            "{name}: model calls"
+        );
+        if fault.code == "store_unavailable" {
+            assert_eq!(reply.headers["retry-after"], "2", "{name}");
+            let line = logs.find("store operation failed").unwrap_or_else(|| {
+                panic!(
+                    "{name}: no log line \"store operation failed\": {:?}",
+                    logs.lines()
+                )
+            });
+            assert!(
+                line["error"].as_str().is_some_and(|e| !e.is_empty()),
+                "{name}: the log line says what failed: {line}"
+            );
+            assert_eq!(
+                service.metric(names::STORE_ERRORS) - errors_before,
+                1.0,
+                "{name}: {}",
+                names::STORE_ERRORS
+            );
+        }
+
+        let saved = service.has_user_message(&session, &message).await;
+        assert_eq!(
+            saved, fault.model_called,
+            "{name}: a refused message is not half-saved, an accepted one is kept"
+        );
+        if record_fault(EVIDENCE, name, &reply, saved) {
+            lost.push(name);
+        }
+        let next = service
+            .chat(
+                json!({"message": "still there", "session_id": session}),
+                false,
+            )
+            .await;
+        assert_eq!(next.status, StatusCode::OK, "{name}: after the fault");
+    }
+    assert!(lost.is_empty(), "lost user messages: {lost:?}");
+}
+
+#[tokio::test]
+async fn a_store_failing_after_the_answer_keeps_the_answer_flowing_and_the_message() {
+    let logs = Logs::capture();
+    let stack = over_faulty_dynamo().await;
+    let service = &stack.service;
+    // The first request of a client sets up its connections; that one is not under test.
+    let warm_up = service.chat(json!({"message": "hello"}), false).await;
+    assert_eq!(warm_up.status, StatusCode::OK);
+    let session = uuid::Uuid::new_v4().to_string();
+    // The model waits before its first token; by then the user's message is saved, and every
+    // later write (the answer, the budget) fails.
+    let message = "slow one [[first:150]]";
+    let chat = service.chat(json!({"message": message, "session_id": session}), true);
+    let break_store = async {
+        // The user's message and its session's META item are written together.
+        let arrived = |operation| {
+            stack
+                .proxy
+                .handled()
+                .iter()
+                .filter(|h| h.operation == operation && h.fault.is_none())
+                .count()
+        };
+        let (puts, updates) = (arrived(Operation::PutItem), arrived(Operation::UpdateItem));
+        let written = async {
+            while arrived(Operation::PutItem) == puts
+                || arrived(Operation::UpdateItem) < updates + 2
+            {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), written)
+            .await
+            .expect("the user's message reaches the store");
+        stack
+            .proxy
+            .fail_next(Operation::PutItem, Fault::Throughput, 3);
+        stack
+            .proxy
+            .fail_next(Operation::UpdateItem, Fault::Throughput, 6);
+    };
+    let (reply, ()) = tokio::join!(chat, break_store);
+    stack.proxy.clear_faults();
+    assert_eq!(reply.status, StatusCode::OK);
+    let body = String::from_utf8_lossy(&reply.body).into_owned();
+    assert_eq!(
+        reply.last_event().0,
+        "done",
+        "the user gets the whole answer: {body}"
+    );
+    logs.expect("store operation failed");
+    assert!(service.metric(names::STORE_ERRORS) >= 1.0);
+    let history = service.history(&session).await;
+    let saved = history
+        .iter()
+        .any(|(role, content, _)| role == "user" && content == message);
+    assert!(saved, "{history:?}");
+    assert!(!record_fault(
+        EVIDENCE,
+        "dynamodb_writes_failing_after_answer",
+        &reply,
+        saved
+    ));
+}
+
+#[tokio::test]
+async fn an_unreachable_store_is_a_503_everywhere_but_health() {
+    let logs = Logs::capture();
+    let stack = over_faulty_dynamo().await;
+    let service = &stack.service;
+    let session = uuid::Uuid::new_v4().to_string();
+    stack.proxy.set_down(true);
+    for stream in [false, true] {
+        let reply = service
+            .chat(json!({"message": "hello?", "session_id": session}), stream)
+            .await;
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(reply.error_code(), "store_unavailable");
+        let line = logs.expect("store operation failed");
+        assert!(
+            line["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{line}"
+        );
+        logs.clear();
+        assert!(!record_fault(
+            EVIDENCE,
+            "dynamodb_unreachable",
+            &reply,
+            false
+        ));
+    }
+    let history = service
+        .get(&format!("/api/sessions/{session}/messages"))
+        .await;
+    assert_eq!(history.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(history.error_code(), "store_unavailable");
+    let deleted = service
+        .request(
+            http::Method::DELETE,
+            &format!("/api/sessions/{session}"),
+            &[],
+            "",
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(service.get("/api/health").await.status, StatusCode::OK);
+    assert_eq!(
+        stack.fake.calls().len(),
+        0,
+        "no model call without the store"
+    );
+
+    stack.proxy.set_down(false);
+    let back = service
+        .chat(
+            json!({"message": "hello again", "session_id": session}),
+            false,
+        )
+        .await;
+    assert_eq!(back.status, StatusCode::OK);
 }

@@ -243,7 +243,8 @@ pub fn run_schemathesis(budget: Budget) -> anyhow::Result<String> {
         ])
         .arg(&ndjson)
         .arg(format!("--max-examples={}", budget.schemathesis_examples))
-        .current_dir(&root)
+        // schemathesis keeps a `.schemathesis/` cache in its working folder.
+        .current_dir(&report_dir)
         .env("SCHEMATHESIS_TELEMETRY", "false")
         .env("NO_COLOR", "1")
         .spawn()

@@ -230,10 +230,17 @@ impl Harness {
 
 /// JSON log lines written while the capture is alive, on this thread (a current-thread
 /// runtime runs the service's tasks on the test's thread, so their logs land here too).
+///
+/// One capture at a time per test binary: tracing caches whether a log call is enabled per
+/// call site, for every thread, and a capture starting or ending on another thread can make a
+/// line written here go missing.
 pub struct Logs {
     buffer: Arc<Mutex<Vec<u8>>>,
     _guard: tracing::subscriber::DefaultGuard,
+    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
 }
+
+static CAPTURING: Mutex<()> = Mutex::new(());
 
 #[derive(Clone)]
 struct Sink(Arc<Mutex<Vec<u8>>>);
@@ -255,6 +262,7 @@ impl Write for Sink {
 impl Logs {
     /// Captures logs the way `bootstrap` writes them (`chatbot::logging::init_json`).
     pub fn capture() -> Logs {
+        let one_at_a_time = CAPTURING.lock().unwrap_or_else(|p| p.into_inner());
         let buffer = Arc::new(Mutex::new(Vec::new()));
         let sink = Sink(buffer.clone());
         let subscriber = tracing_subscriber::fmt()
@@ -270,6 +278,7 @@ impl Logs {
         Logs {
             buffer,
             _guard: tracing::subscriber::set_default(subscriber),
+            _one_at_a_time: one_at_a_time,
         }
     }
 
@@ -311,14 +320,14 @@ impl Logs {
 
 /// Writes a fault's outcome to the evidence: the status and code the user got, and whether
 /// their message was kept. A message is lost when it is not in history and the user was not
-/// told so by a `store_unavailable` refusal (which the page answers by keeping the text for a
-/// retry).
+/// told so by a refusal before it was accepted, `store_unavailable` or `rate_limited` (which
+/// the page answers by keeping the text for a retry).
 pub fn record_fault(test: &str, fault: &str, reply: &Reply, saved: bool) -> bool {
     let code = match reply.status {
         StatusCode::OK if is_stream(reply) => reply.last_event().1,
         _ => reply.error_code(),
     };
-    let lost = !saved && code != "store_unavailable";
+    let lost = !saved && !matches!(code.as_str(), "store_unavailable" | "rate_limited");
     testkit::evidence::record(
         test,
         json!({
