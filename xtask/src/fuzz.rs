@@ -36,11 +36,13 @@ pub fn run_fuzz_targets(budget: Budget) -> anyhow::Result<String> {
     let cargo_fuzz = tools::ensure_cargo(&tools::CARGO_FUZZ)?;
     let host = host_triple()?;
     let target_dir = root.join("target").join("fuzz");
-    // Stable rustc takes the sanitizer and coverage flags cargo-fuzz passes only with
-    // RUSTC_BOOTSTRAP; 16 codegen units build the SDK-sized dependency tree several times
-    // faster than cargo-fuzz's default of 1, for a slightly slower fuzzer.
+    // Stable rustc takes the coverage flags cargo-fuzz passes only with RUSTC_BOOTSTRAP.
+    // Unoptimised and without AddressSanitizer (the project's code has no `unsafe`), the
+    // SDK-sized dependency tree builds in about 5 minutes instead of 13 on two cores, for a
+    // fuzzer about 2.5 times slower per input; `cargo fuzz run` by hand builds the optimised,
+    // sanitized one.
     let status = Command::new(&cargo_fuzz)
-        .args(["build", "--codegen-units", "16", "--target"])
+        .args(["build", "--dev", "--sanitizer", "none", "--target"])
         .arg(&host)
         .arg("--target-dir")
         .arg(&target_dir)
@@ -54,7 +56,7 @@ pub fn run_fuzz_targets(budget: Budget) -> anyhow::Result<String> {
 
     let mut results = Vec::new();
     for target in targets(&root)? {
-        let binary = target_dir.join(&host).join("release").join(&target);
+        let binary = target_dir.join(&host).join("debug").join(&target);
         let result = run_target(&root, &binary, &target, budget.fuzz_seconds)?;
         testkit::evidence::record(
             "fuzz",
