@@ -735,7 +735,7 @@ fn xtask_snapshot(root: &Path) -> anyhow::Result<PathBuf> {
 /// one moto_server (see `aws::bench`).
 fn deploy_row(exe: &Path, runs: usize) -> Row {
     let id = "deploy.noop";
-    let figure = "no-op cargo xtask deploy vs sam deploy, same template, same moto";
+    let figure = "no-op cargo xtask deploy vs sam deploy, same stand-in template, same moto";
     match crate::aws::bench::noop_deploy(exe, ENVIRONMENT, runs) {
         Ok(times) => Row::new(id, "deploy", figure, "s")
             .value(times.xtask.as_secs_f64())

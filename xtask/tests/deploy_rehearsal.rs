@@ -79,7 +79,11 @@ impl Rehearsal {
             )
             .unwrap();
         }
-        std::fs::write(root.join("template.yaml"), template("256")).unwrap();
+        std::fs::write(
+            root.join("template.yaml"),
+            xtask::aws::bench::stand_in_template("256"),
+        )
+        .unwrap();
         // A stand-in bundle: moto never runs the function, and the real one takes minutes.
         let bundle = root.join("bootstrap.zip");
         let zip = xtask::build::deterministic_zip(&[("bootstrap", b"#!/bin/sh\n", 0o755)]).unwrap();
@@ -172,7 +176,11 @@ impl Rehearsal {
     }
 
     fn set_memory(&self, memory: &str) {
-        std::fs::write(self.root.join("template.yaml"), template(memory)).unwrap();
+        std::fs::write(
+            self.root.join("template.yaml"),
+            xtask::aws::bench::stand_in_template(memory),
+        )
+        .unwrap();
     }
 
     fn edit_env(&self, from: &str, to: &str) {
@@ -415,43 +423,6 @@ fn deploy_life_against_moto() {
     r.xtask(&["outputs", "--env", "dev"])
         .expect(1, "outputs of a deleted stack")
         .shows("does not exist");
-}
-
-/// The rehearsal's stack: what deploy relies on, in resources moto executes.
-fn template(memory: &str) -> String {
-    format!(
-        "AWSTemplateFormatVersion: '2010-09-09'
-Parameters:
-  CodeBucket:
-    Type: String
-  CodeKey:
-    Type: String
-Resources:
-  SiteBucket:
-    Type: AWS::S3::Bucket
-  Table:
-    Type: AWS::DynamoDB::Table
-    Properties:
-      BillingMode: PAY_PER_REQUEST
-      AttributeDefinitions:
-        - AttributeName: pk
-          AttributeType: S
-      KeySchema:
-        - AttributeName: pk
-          KeyType: HASH
-  AlarmTopic:
-    Type: AWS::SNS::Topic
-    Properties:
-      DisplayName: chatbot MemorySize {memory}
-Outputs:
-  SiteBucketName:
-    Value:
-      Ref: SiteBucket
-  TableName:
-    Value:
-      Ref: Table
-"
-    )
 }
 
 /// A `moto_server` of our own on a free port, stopped on drop.
