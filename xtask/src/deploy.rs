@@ -14,6 +14,7 @@ use anyhow::Context;
 use crate::aws::cfn::{self, DeployedStack};
 use crate::aws::follow::{self, Display};
 use crate::aws::plan::{self, Bundle, Inputs, PlanFile, Situation};
+use crate::aws::preflight;
 use crate::aws::{self, Clients, Elapsed, artifacts, publish};
 use crate::review::{self, ChangeKind, Palette};
 use crate::stack::{OUTPUT_DISTRIBUTION_ID, OUTPUT_SITE_BUCKET, OUTPUT_SITE_URL};
@@ -55,6 +56,8 @@ pub struct Args {
     /// Write the stack's outputs to this file as JSON
     #[arg(long, value_name = "FILE")]
     pub outputs_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub preflight: preflight::Flag,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -139,6 +142,11 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
         if let Some(stuck) = stack.stuck(&env.name) {
             anyhow::bail!(stuck);
         }
+    }
+    if !args.preflight.skip_preflight {
+        preflight::gate(clients, inputs, &situation, "deploy", palette).await?;
+    }
+    if let Some(stack) = &situation.deployed {
         if stack.status == "ROLLBACK_COMPLETE" {
             if let Some(stopped) =
                 recreate_after_failed_create(clients, inputs, stack, args.yes).await?
