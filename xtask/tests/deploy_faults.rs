@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fake_cloudformation::{FakeCloudFormation, Outcome};
+use fake_cloudformation::{FakeCertificate, FakeCloudFormation, FakeModel, Outcome};
 
 const STACK: &str = "chatbot-dev";
 const ARTIFACTS: &str = "chatbot-artifacts-123456789012-us-east-1";
@@ -35,6 +35,8 @@ const CONCURRENCY: &str = "Resource handler returned message: \"Specified \
 struct Project {
     root: PathBuf,
     bundle: PathBuf,
+    /// The environment deployed: envs/<env>.toml, copied from the project.
+    env: &'static str,
     fake: FakeCloudFormation,
 }
 
@@ -92,6 +94,10 @@ impl std::fmt::Display for Run {
 
 impl Project {
     fn new(name: &str) -> Project {
+        Project::with_env(name, "dev")
+    }
+
+    fn with_env(name: &str, env: &'static str) -> Project {
         let root =
             std::env::temp_dir().join(format!("xtask-deploy-faults-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
@@ -105,7 +111,8 @@ impl Project {
             std::fs::create_dir_all(root.join(dir)).unwrap();
         }
         let project = xtask::tools::project_root();
-        std::fs::copy(project.join("envs/dev.toml"), root.join("envs/dev.toml")).unwrap();
+        let env_file = format!("envs/{env}.toml");
+        std::fs::copy(project.join(&env_file), root.join(&env_file)).unwrap();
         // The page, and what lives beside it in a checkout but is no part of it.
         for (path, text) in [
             ("index.html", "<!doctype html><title>chat</title>"),
@@ -128,6 +135,7 @@ impl Project {
         let project = Project {
             root,
             bundle,
+            env,
             fake: FakeCloudFormation::start(),
         };
         project.set_template(&template("256"));
@@ -172,7 +180,7 @@ impl Project {
         let mut args: Vec<String> = [
             "deploy",
             "--env",
-            "dev",
+            self.env,
             "--artifact",
             self.bundle.to_str().unwrap(),
             "--template",
@@ -852,4 +860,286 @@ fn site_publish_uploads_only_the_page() {
             file.key
         );
     }
+}
+
+// ---- Preflight: what would fail (or deploy a chatbot that cannot answer) is found first ----
+
+impl Project {
+    /// `deploy` of the environment's own rendered template.
+    fn deploy_rendered(&self, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "deploy",
+            "--env",
+            self.env,
+            "--artifact",
+            self.bundle.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        self.run(self.command(&args))
+    }
+
+    fn diff_rendered(&self, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "diff",
+            "--env",
+            self.env,
+            "--artifact",
+            self.bundle.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        self.run(self.command(&args))
+    }
+
+    fn edit_env(&self, from: &str, to: &str) {
+        let path = self.root.join(format!("envs/{}.toml", self.env));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "envs/{}.toml has {from:?}", self.env);
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    }
+
+    /// Nothing was proposed, uploaded or executed.
+    fn assert_untouched(&self, mark: usize) {
+        let actions = self.actions_since(mark);
+        assert!(
+            !actions.iter().any(|a| a == "CreateChangeSet"
+                || a == "ExecuteChangeSet"
+                || a == "CreateStack"
+                || a.starts_with("S3 PUT")),
+            "nothing proposed, created or uploaded: {actions:?}"
+        );
+    }
+}
+
+const HAIKU: &str = "anthropic.claude-haiku-4-5-20251001-v1:0";
+
+/// A new account where Anthropic's models were never used: no use-case form, no Marketplace
+/// subscription.
+fn claude_not_enabled(p: &Project) {
+    let mut state = p.fake.state();
+    state.account.use_case_submitted = false;
+    state.account.models.insert(
+        HAIKU.to_owned(),
+        FakeModel {
+            authorization: "NOT_AUTHORIZED".to_owned(),
+            ..FakeModel::not_subscribed(HAIKU)
+        },
+    );
+}
+
+#[test]
+fn prod_with_a_model_not_enabled_is_stopped_before_any_change_set() {
+    let p = Project::with_env("preflight-model", "prod");
+    claude_not_enabled(&p);
+    let mark = p.mark();
+    let run = p.deploy_rendered(&["--yes"]);
+    run.expect(1, "a model not enabled");
+    p.assert_untouched(mark);
+    expect_test::expect_file!["snapshots/deploy_prod_model_not_enabled.txt"]
+        .assert_eq(&format!("{}\n--- stderr\n{}", run.stdout, run.stderr));
+}
+
+#[test]
+fn every_problem_is_listed_not_just_the_first() {
+    let p = Project::with_env("preflight-all", "prod");
+    // A stack name long enough that the CloudFront origin access control's name passes 64.
+    let long_name = format!("chatbot-prod-{}", "x".repeat(47));
+    p.edit_env(
+        "stack_name = \"chatbot-prod\"",
+        &format!("stack_name = \"{long_name}\""),
+    );
+    p.edit_env(
+        "# [domain]",
+        "[domain]\nname = \"chat.example.com\"\n\
+         certificate_arn = \"arn:aws:acm:us-east-1:123456789012:certificate/1111-2222\"\n# ",
+    );
+    {
+        let mut state = p.fake.state();
+        state
+            .account
+            .missing_profiles
+            .push("us.amazon.nova-lite-v1:0".to_owned());
+        state.account.models.insert(
+            "openai.gpt-oss-120b-1:0".to_owned(),
+            FakeModel::not_subscribed("openai.gpt-oss-120b-1:0"),
+        );
+        // A new account: 10 concurrent executions, all of which Lambda keeps unreserved.
+        state.account.concurrency_limit = 10;
+        state.account.unreserved = 10;
+        state.account.certificates.insert(
+            "arn:aws:acm:us-east-1:123456789012:certificate/1111-2222".to_owned(),
+            FakeCertificate {
+                domain: "example.org".to_owned(),
+                alternative_names: vec!["*.example.org".to_owned()],
+                status: "ISSUED".to_owned(),
+                not_after: 4_102_444_800,
+                kind: "AMAZON_ISSUED".to_owned(),
+            },
+        );
+    }
+    let mark = p.mark();
+    let run = p.deploy_rendered(&["--yes"]);
+    run.expect(1, "five problems");
+    p.assert_untouched(mark);
+    let paragraphs: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("✗ ")).collect();
+    assert_eq!(paragraphs.len(), 5, "one paragraph per problem\n{run}");
+    for (subject, what, fix) in [
+        (
+            "us.amazon.nova-lite-v1:0",
+            "has no inference profile us.amazon.nova-lite-v1:0 in us-west-2",
+            "aws bedrock list-inference-profiles --region us-west-2",
+        ),
+        (
+            "openai.gpt-oss-120b-1:0",
+            "has no AWS Marketplace subscription in account 123456789012",
+            "aws bedrock create-foundation-model-agreement --model-id openai.gpt-oss-120b-1:0",
+        ),
+        (
+            "Reserving 50 concurrent executions",
+            "Lambda keeps at least 10 unreserved (the account's quota is 10",
+            "--quota-code L-B99A9384 --desired-value 150 --region us-west-2",
+        ),
+        (
+            "CloudFront origin access control name of SiteOriginAccessControl",
+            "65 characters, over the limit of 64",
+            "shorten stack_name in envs/prod.toml to at most 59 characters",
+        ),
+        (
+            "arn:aws:acm:us-east-1:123456789012:certificate/1111-2222 does not cover chat.example.com",
+            "(it covers example.org, *.example.org)",
+            "aws acm request-certificate --domain-name chat.example.com",
+        ),
+    ] {
+        assert!(
+            paragraphs
+                .iter()
+                .any(|p| p.contains(subject) && p.contains(what) && p.contains(fix)),
+            "a paragraph with {subject:?}, {what:?} and {fix:?}\n{run}"
+        );
+    }
+    assert!(
+        run.one_error_line()
+            .contains("preflight found 5 problems for prod")
+    );
+    assert!(
+        run.stdout
+            .contains("Passed: 1 of 3 models usable in us-west-2"),
+        "{run}"
+    );
+}
+
+#[test]
+fn refused_preflight_calls_are_warnings_naming_the_permission() {
+    let p = Project::new("preflight-denied");
+    p.fake.state().account.denied = vec![
+        "bedrock:GetFoundationModelAvailability".to_owned(),
+        "lambda:GetAccountSettings".to_owned(),
+    ];
+    let run = p.deploy_rendered(&["--yes"]);
+    run.expect(0, "preflight calls refused: warned, not stopped")
+        .shows("Preflight for dev (account 123456789012, us-east-1): 3 not checked")
+        .shows(
+            "? Not checked: whether account 123456789012 may use amazon.nova-lite-v1:0: the \
+             credentials may not call bedrock:GetFoundationModelAvailability (AccessDenied). \
+             Grant bedrock:GetFoundationModelAvailability to the deploy role",
+        )
+        .shows(
+            "? Not checked: whether the reserved concurrency fits the account's Lambda \
+             concurrency: the credentials may not call lambda:GetAccountSettings",
+        )
+        .shows("Stack chatbot-dev: CREATE_COMPLETE");
+    assert!(
+        run.stdout.contains("Passed: 9 names within their limits\n"),
+        "what was not checked does not pass\n{run}"
+    );
+}
+
+#[test]
+fn skip_preflight_asks_nothing_and_goes_ahead() {
+    let p = Project::with_env("preflight-skip", "prod");
+    claude_not_enabled(&p);
+    let mark = p.mark();
+    p.deploy(&["--yes", "--skip-preflight"])
+        .expect(0, "--skip-preflight")
+        .hides("Preflight")
+        .shows("Stack chatbot-prod: CREATE_COMPLETE");
+    let actions = p.actions_since(mark);
+    assert!(
+        !actions
+            .iter()
+            .any(|a| a.starts_with("Bedrock") || a.starts_with("Lambda")),
+        "{actions:?}"
+    );
+}
+
+#[test]
+fn diff_runs_preflight_too_and_its_json_carries_it() {
+    let p = Project::with_env("preflight-diff", "prod");
+    claude_not_enabled(&p);
+    let mark = p.mark();
+    let run = p.diff_rendered(&["--json"]);
+    run.expect(1, "diff --json with a model not enabled");
+    p.assert_untouched(mark);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON on stdout");
+    let preflight = &json["preflight"];
+    assert_eq!(preflight["ran"], true);
+    assert_eq!(preflight["problems"], 2);
+    assert_eq!(preflight["findings"][0]["severity"], "problem");
+    assert_eq!(preflight["findings"][0]["check"], "model");
+    assert_eq!(
+        preflight["findings"][0]["subject"],
+        "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+    );
+    assert!(
+        run.one_error_line()
+            .contains("run `cargo xtask diff --env prod` again")
+    );
+
+    // Once the model is enabled, the review carries the passed preflight.
+    p.fake.state().account = Default::default();
+    let run = p.diff_rendered(&["--json"]);
+    run.expect(0, "diff --json of a usable account");
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON on stdout");
+    assert_eq!(json["preflight"]["problems"], 0);
+    assert_eq!(json["has_changes"], true);
+    let text = p.diff_rendered(&[]);
+    text.expect(0, "diff")
+        .shows("Preflight for prod (account 123456789012, us-west-2): passed (3 models usable in us-west-2");
+    let skipped = p.diff_rendered(&["--json", "--skip-preflight"]);
+    let json: serde_json::Value = serde_json::from_str(&skipped.stdout).unwrap();
+    assert_eq!(json["preflight"]["ran"], false);
+}
+
+#[test]
+fn reserved_concurrency_counts_what_the_stack_already_holds() {
+    let p = Project::with_env("preflight-concurrency", "prod");
+    // prod reserves 50; Lambda keeps 100 unreserved: a quota of 150 fits exactly.
+    p.fake.state().account.concurrency_limit = 150;
+    p.fake.state().account.unreserved = 150;
+    p.deploy_rendered(&["--yes"])
+        .expect(0, "first deploy")
+        .shows("reserved concurrency 50 fits the account");
+
+    // Now the function holds 50 back: 100 unreserved, and the same deploy still fits.
+    {
+        let mut state = p.fake.state();
+        state.account.unreserved = 100;
+        state
+            .account
+            .function_concurrency
+            .insert("chatbot-prod-function-1a2b3c4d".to_owned(), 50);
+    }
+    p.deploy_rendered(&["--yes"])
+        .expect(0, "the same reservation again")
+        .shows("reserved concurrency 50 fits the account");
+
+    // Ten more would not fit.
+    p.edit_env("reserved_concurrency = 50", "reserved_concurrency = 60");
+    let mark = p.mark();
+    let run = p.deploy_rendered(&["--yes"]);
+    run.expect(1, "a reservation over the account's")
+        .shows("Reserving 60 concurrent executions for the function would leave 90")
+        .shows("of which this stack's function holds 50 back today")
+        .shows("lower function.reserved_concurrency in envs/prod.toml to at most 50")
+        .shows("--desired-value 160");
+    p.assert_untouched(mark);
 }

@@ -14,6 +14,7 @@ pub mod follow;
 pub mod plan;
 pub mod preflight;
 pub mod publish;
+pub mod site;
 
 use std::fmt;
 

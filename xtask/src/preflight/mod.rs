@@ -78,8 +78,11 @@ pub struct Facts<'a> {
 pub enum Severity {
     /// The deploy would fail, or deploy a chatbot that cannot answer: preflight stops it.
     Problem,
-    /// Worth knowing, or not checked; the deploy goes on.
+    /// Worth knowing; the deploy goes on.
     Warning,
+    /// A check that could not run (its call was refused or failed); the deploy goes on, and
+    /// nothing it would have checked counts as passed.
+    Unchecked,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -130,11 +133,12 @@ impl Finding {
             ),
             Reply::Failed(error) => error.trim_end_matches('.').to_owned(),
         };
-        Some(Finding::warning(
+        Some(Finding {
+            severity: Severity::Unchecked,
             check,
-            subject,
-            format!("Not checked: {what}: {why}. Preflight went on without this check"),
-        ))
+            subject: subject.to_owned(),
+            text: format!("Not checked: {what}: {why}. Preflight went on without this check"),
+        })
     }
 }
 
@@ -156,6 +160,10 @@ impl Report {
 
     pub fn warnings(&self) -> usize {
         self.count(Severity::Warning)
+    }
+
+    pub fn unchecked(&self) -> usize {
+        self.count(Severity::Unchecked)
     }
 
     fn count(&self, severity: Severity) -> usize {
@@ -190,9 +198,16 @@ pub fn check(facts: &Facts<'_>, answers: &Answers) -> Report {
     let mut findings = Vec::new();
     let mut passed = Vec::new();
 
-    let before = findings.len();
+    let mut usable = 0;
     for model in &answers.models {
+        let before = findings.len();
         models::check(facts, model, &answers.use_case_submitted, &mut findings);
+        if findings[before..]
+            .iter()
+            .all(|f| f.severity == Severity::Warning)
+        {
+            usable += 1;
+        }
     }
     findings.extend(models::use_case_warning(
         facts,
@@ -209,14 +224,16 @@ pub fn check(facts: &Facts<'_>, answers: &Answers) -> Report {
     }) {
         findings.push(finding);
     }
-    if findings[before..]
-        .iter()
-        .all(|f| f.severity != Severity::Problem)
-    {
+    let total = answers.models.len();
+    if usable == total {
         passed.push(format!(
-            "{} {} usable in {}",
-            answers.models.len(),
-            plural(answers.models.len(), "model", "models"),
+            "{total} {} usable in {}",
+            plural(total, "model", "models"),
+            env.region
+        ));
+    } else if usable > 0 {
+        passed.push(format!(
+            "{usable} of {total} models usable in {}",
             env.region
         ));
     }
@@ -229,7 +246,7 @@ pub fn check(facts: &Facts<'_>, answers: &Answers) -> Report {
     let before = findings.len();
     concurrency::check(facts, requested, answers, &mut findings);
     if requested > 0 && findings.len() == before {
-        passed.push(format!("{requested} reserved concurrency fits the account"));
+        passed.push(format!("reserved concurrency {requested} fits the account"));
     }
 
     if let Some(parsed) = &parsed {
@@ -338,16 +355,20 @@ pub fn render(report: &Report, palette: Palette) -> String {
             plural(report.warnings(), "warning", "warnings")
         )));
     }
+    if report.unchecked() > 0 {
+        counts.push(palette.yellow(&format!("{} not checked", report.unchecked())));
+    }
     out.push_str(&format!(
         "{}: {}\n",
         palette.bold(&heading),
         counts.join(", ")
     ));
-    for severity in [Severity::Problem, Severity::Warning] {
+    for severity in [Severity::Problem, Severity::Warning, Severity::Unchecked] {
         for finding in report.findings.iter().filter(|f| f.severity == severity) {
             let mark = match severity {
                 Severity::Problem => palette.red("✗"),
                 Severity::Warning => palette.yellow("!"),
+                Severity::Unchecked => palette.yellow("?"),
             };
             out.push_str(&format!("\n{mark} {}\n", finding.text));
         }
@@ -367,6 +388,7 @@ pub fn report_json(report: &Report) -> serde_json::Value {
         "region": report.region,
         "problems": report.problems(),
         "warnings": report.warnings(),
+        "unchecked": report.unchecked(),
         "findings": report.findings,
         "passed": report.passed,
     })

@@ -108,14 +108,7 @@ impl ModelAnswers {
     }
 
     fn label(&self) -> String {
-        if self.foundation_id == self.id {
-            format!("Model {} ({})", self.id, self.name)
-        } else {
-            format!(
-                "Model {} ({}, invoking {})",
-                self.id, self.name, self.foundation_id
-            )
-        }
+        format!("Model {} ({})", self.id, self.name)
     }
 
     fn not_authorized(&self) -> bool {

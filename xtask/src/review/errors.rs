@@ -89,7 +89,10 @@ pub fn explain_unreadable_answer(answer: &UnreadableAnswer<'_>) -> String {
     let body = if answer.body.iter().all(u8::is_ascii_whitespace) {
         "an empty body".to_owned()
     } else {
-        format!("a body it cannot read: {:?}", body_excerpt(answer.body))
+        format!(
+            "a body it cannot read: `{}`",
+            body_excerpt(answer.body).replace('`', "'")
+        )
     };
     let cause = match answer.endpoint {
         Some(endpoint) => format!(
