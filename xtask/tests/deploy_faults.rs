@@ -1143,3 +1143,210 @@ fn reserved_concurrency_counts_what_the_stack_already_holds() {
         .shows("--desired-value 160");
     p.assert_untouched(mark);
 }
+
+// ---- Answers no SDK can read: the operation, status, request id and a short excerpt ----
+
+const REQUEST_ID: &str = "00000000-1111-2222-3333-444444444444";
+
+/// What a Rust debug dump of an SDK error looks like; never shown to a user.
+const DEBUG_DUMP: [&str; 6] = [
+    "Unhandled",
+    "ErrorMetadata",
+    "source:",
+    "raw: Response",
+    "DispatchFailure(",
+    "ServiceError(",
+];
+
+#[test]
+fn answers_the_sdk_cannot_read_name_the_operation_status_and_request_id() {
+    for (service, status, content_type, body, operation, shown) in [
+        (
+            "cloudformation",
+            200,
+            "application/json",
+            "{\"Stacks\": []}",
+            "CloudFormation DescribeStacks answered HTTP 200",
+            "with a body it cannot read: `{\"Stacks\": []}`",
+        ),
+        (
+            "sts",
+            502,
+            "text/html",
+            "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad \
+             Gateway</h1><p>The proxy server received an invalid response.</p></body></html>",
+            "STS GetCallerIdentity answered HTTP 502",
+            "with a body it cannot read: `502 Bad Gateway`",
+        ),
+        (
+            "cloudformation",
+            500,
+            "text/plain",
+            "",
+            "CloudFormation DescribeStacks answered HTTP 500",
+            "with an empty body",
+        ),
+        (
+            "sts",
+            200,
+            "text/xml",
+            "\u{1b}[31mnot xml\u{1b}[0m\u{7}",
+            "STS GetCallerIdentity answered HTTP 200",
+            "with a body it cannot read: `[31mnot xml [0m`",
+        ),
+    ] {
+        let p = Project::new("garbage");
+        p.fake.state().garbage.insert(
+            service.to_owned(),
+            fake_cloudformation::Garbage {
+                status,
+                content_type: content_type.to_owned(),
+                body: body.to_owned(),
+            },
+        );
+        let run = p.deploy(&["--yes"]);
+        run.expect(1, operation);
+        let line = run.one_error_line();
+        for part in [
+            operation,
+            &format!("request id {REQUEST_ID}"),
+            shown,
+            &format!("the environment points this service at {}", p.fake.endpoint),
+        ] {
+            assert!(line.contains(part), "{part:?} in\n{line}");
+        }
+        for dump in DEBUG_DUMP {
+            assert!(!line.contains(dump), "no debug dump ({dump:?}) in\n{line}");
+        }
+        assert!(
+            !line.contains('\u{1b}') && !line.contains('\u{7}'),
+            "control characters are removed:\n{line:?}"
+        );
+    }
+}
+
+#[test]
+fn preflight_calls_answered_with_garbage_are_not_checked_not_passed() {
+    let p = Project::new("garbage-preflight");
+    p.fake.state().garbage.insert(
+        "bedrock".to_owned(),
+        fake_cloudformation::Garbage {
+            status: 200,
+            content_type: "text/xml".to_owned(),
+            body: "<ListFoundationModelsResponse/>".to_owned(),
+        },
+    );
+    let run = p.deploy(&["--yes"]);
+    run.expect(0, "Bedrock answering XML: warned, deployed")
+        .shows("Preflight for dev (account 123456789012, us-east-1): 6 not checked")
+        .shows(
+            "? Not checked: the inference profile us.anthropic.claude-haiku-4-5-20251001-v1:0: \
+             Bedrock GetInferenceProfile answered HTTP 200, request id",
+        )
+        .shows("with a body it cannot read: `<ListFoundationModelsResponse/>`")
+        .shows("Stack chatbot-dev: CREATE_COMPLETE");
+    for dump in DEBUG_DUMP {
+        assert!(
+            !run.stdout.contains(dump),
+            "no debug dump ({dump:?})\n{run}"
+        );
+    }
+    assert!(!run.stdout.contains("models usable"), "{run}");
+}
+
+// ---- Partial success: the stack is up, publishing is not ----
+
+/// The test template with a CloudFront distribution whose id is an output, as the real
+/// stack has.
+fn template_with_distribution() -> String {
+    template("256").replace(
+        "Outputs:\n",
+        "  Distribution:\n    Type: AWS::CloudFront::Distribution\nOutputs:\n  DistributionId:\n    \
+         Value: !Ref Distribution\n",
+    )
+}
+
+#[test]
+fn page_refused_after_the_stack_is_up_says_the_stack_is_up_and_what_to_run() {
+    let p = Project::new("partial-publish");
+    p.set_template(&template_with_distribution());
+    p.fake.state().refusals.push(fake_cloudformation::Refusal {
+        call: format!("S3 PUT /{SITE}/index.html"),
+        status: 403,
+        code: "AccessDenied".to_owned(),
+        message: "Access Denied".to_owned(),
+    });
+    let outputs = p.root.join("outputs.json");
+    let run = p.deploy(&["--yes", "--outputs-file", outputs.to_str().unwrap()]);
+    run.expect(1, "the page refused after the stack was created")
+        .shows("Stack chatbot-dev: CREATE_COMPLETE");
+    let line = run.one_error_line();
+    for part in [
+        "stack chatbot-dev is deployed (CREATE_COMPLETE) and its outputs are in",
+        "but the page was not published: uploading s3://chatbot-dev-sitebucket-1a2b3c4d/index.html",
+        "AccessDenied: Access Denied",
+        "1 of 3 files were uploaded before it stopped (app.js)",
+        "CloudFront was told to forget those",
+        "run `cargo xtask deploy --env dev` again",
+    ] {
+        assert!(line.contains(part), "{part:?} in\n{line}");
+    }
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&outputs).expect("the outputs file"))
+            .unwrap();
+    assert_eq!(written["outputs"]["SiteBucketName"], SITE);
+    assert_eq!(p.status().as_deref(), Some("CREATE_COMPLETE"));
+    assert_eq!(
+        p.fake.state().account.invalidations,
+        [(
+            "chatbot-dev-distribution-1a2b3c4d".to_owned(),
+            vec!["/app.js".to_owned()]
+        )],
+        "what changed before the refusal is invalidated"
+    );
+
+    // The retry publishes the rest and invalidates it.
+    p.fake.state().refusals.clear();
+    p.deploy(&["--yes"])
+        .expect(0, "the retry")
+        .shows("No changes: template, parameters and code match stack chatbot-dev")
+        .shows(&format!(
+            "Site s3://{SITE}: 2 uploaded, 0 deleted, 1 unchanged"
+        ));
+    assert_eq!(
+        p.fake.state().account.invalidations[1].1,
+        ["/index.html", "/style.css", "/"]
+    );
+}
+
+#[test]
+fn invalidation_refused_after_the_page_is_published_gives_the_command_to_run() {
+    let p = Project::new("partial-invalidation");
+    p.set_template(&template_with_distribution());
+    p.fake.state().refusals.push(fake_cloudformation::Refusal {
+        call: "CloudFront CreateInvalidation".to_owned(),
+        status: 403,
+        code: "AccessDenied".to_owned(),
+        message: "User: arn:aws:iam::123456789012:user/deployer is not authorized to perform: \
+                  cloudfront:CreateInvalidation"
+            .to_owned(),
+    });
+    let outputs = p.root.join("outputs.json");
+    let run = p.deploy(&["--yes", "--outputs-file", outputs.to_str().unwrap()]);
+    run.expect(1, "the invalidation refused").shows(&format!(
+        "Site s3://{SITE}: 3 uploaded, 0 deleted, 0 unchanged"
+    ));
+    let line = run.one_error_line();
+    for part in [
+        "stack chatbot-dev is deployed (CREATE_COMPLETE) and its outputs are in",
+        "and the page was published (3 uploaded, 0 deleted), but CloudFront was not told to \
+         forget the changed files",
+        "not authorized to perform: cloudfront:CreateInvalidation",
+        "run `aws cloudfront create-invalidation --distribution-id \
+         chatbot-dev-distribution-1a2b3c4d --paths '/app.js' '/index.html' '/style.css' '/'`",
+    ] {
+        assert!(line.contains(part), "{part:?} in\n{line}");
+    }
+    assert!(outputs.is_file(), "the outputs file is written");
+    assert_eq!(p.fake.state().puts(SITE).len(), 3);
+}

@@ -133,7 +133,7 @@ where
         Err(err) if is_denied(&err) => Reply::Denied {
             action: action.to_owned(),
         },
-        Err(err) => Reply::Failed(format!("{action}: {}", errors::describe(&err))),
+        Err(err) => Reply::Failed(errors::describe(&err)),
     }
 }
 

@@ -262,11 +262,11 @@ pub fn check(facts: &Facts<'_>, answers: &Answers) -> Report {
         for name in names.iter().filter(|n| n.too_long()) {
             findings.push(name_finding(env, name));
         }
-        if findings.len() == before && !names.is_empty() {
+        let limited = names.iter().filter(|n| n.limit.max.is_some()).count();
+        if findings.len() == before && limited > 0 {
             passed.push(format!(
-                "{} {} within their limits",
-                names.len(),
-                plural(names.len(), "name", "names")
+                "{limited} {} within their limits",
+                plural(limited, "name", "names")
             ));
         }
     }
