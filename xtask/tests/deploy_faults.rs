@@ -1048,7 +1048,7 @@ fn refused_preflight_calls_are_warnings_naming_the_permission() {
         )
         .shows("Stack chatbot-dev: CREATE_COMPLETE");
     assert!(
-        run.stdout.contains("Passed: 9 names within their limits\n"),
+        run.stdout.contains("Passed: 6 names within their limits\n"),
         "what was not checked does not pass\n{run}"
     );
 }
