@@ -73,7 +73,9 @@ pub(super) fn check(
             return;
         }
     };
-    let expired = certificate.not_after.is_some_and(|t| t <= facts.now);
+    // An EXPIRED status already says it.
+    let expired =
+        certificate.status == "ISSUED" && certificate.not_after.is_some_and(|t| t <= facts.now);
     match certificate.status.as_str() {
         "ISSUED" => {}
         "PENDING_VALIDATION" => findings.push(Finding::problem(
