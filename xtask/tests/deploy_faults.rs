@@ -8,6 +8,7 @@
 //! scripted by the test, so these tests check deploy's handling, not CloudFormation.
 
 mod fake_cloudformation;
+mod role_policy;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -161,6 +162,7 @@ impl Project {
                 self.root.join("no-aws-credentials"),
             )
             .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("CHATBOT_AWS_CALL_LOG", self.root.join("aws-calls.log"))
             .env("NO_COLOR", "1")
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_REGION")
@@ -1349,4 +1351,76 @@ fn invalidation_refused_after_the_page_is_published_gives_the_command_to_run() {
     }
     assert!(outputs.is_file(), "the outputs file is written");
     assert_eq!(p.fake.state().puts(SITE).len(), 3);
+}
+
+// ---- The deploy role's policy allows every call the CLI makes ----
+
+#[test]
+fn every_call_the_cli_makes_is_allowed_by_the_deploy_role_policy() {
+    let p = Project::new("policy");
+    p.edit_env(
+        "# [domain]",
+        "[domain]\nname = \"chat.example.com\"\n\
+         certificate_arn = \"arn:aws:acm:us-east-1:123456789012:certificate/1111-2222\"\n# ",
+    );
+    p.fake.state().account.certificates.insert(
+        "arn:aws:acm:us-east-1:123456789012:certificate/1111-2222".to_owned(),
+        FakeCertificate {
+            domain: "*.example.com".to_owned(),
+            alternative_names: vec![],
+            status: "ISSUED".to_owned(),
+            not_after: 4_102_444_800,
+            kind: "AMAZON_ISSUED".to_owned(),
+        },
+    );
+    // A life: create with a distribution, a reviewed plan, an update that rolls back, the
+    // deploy after it, status, destroy, and a first create that fails and is made again.
+    p.set_template(&template_with_distribution());
+    p.deploy(&["--yes"]).expect(0, "first deploy");
+    p.set_template(&template_with_distribution().replace("256", "512"));
+    let plan = p.root.join("plan.json");
+    let template_path = p.root.join("template.yaml");
+    let diff = [
+        "diff",
+        "--env",
+        "dev",
+        "--artifact",
+        p.bundle.to_str().unwrap(),
+        "--template",
+        template_path.to_str().unwrap(),
+        "--out",
+        plan.to_str().unwrap(),
+    ];
+    p.run(p.command(&diff)).expect(0, "diff --out");
+    p.deploy(&["--yes", "--plan", plan.to_str().unwrap()])
+        .expect(0, "deploy --plan");
+    p.set_template(&template_with_distribution().replace("256", "1024"));
+    p.fake.state().on_execute = fail("Function", CONCURRENCY);
+    p.deploy(&["--yes"]).expect(1, "an update that rolls back");
+    p.fake.state().on_execute = Outcome::Succeed;
+    p.deploy(&["--yes"]).expect(0, "the deploy after it");
+    p.run(p.command(&["status", "--env", "dev"]))
+        .expect(0, "status");
+    p.run(p.command(&["destroy", "--env", "dev", "--yes"]))
+        .expect(0, "destroy");
+    p.fake.state().on_execute = fail("Function", NO_SUCH_KEY);
+    p.deploy(&["--yes"]).expect(1, "a first create that fails");
+    p.fake.state().on_execute = Outcome::Succeed;
+    p.deploy(&["--yes"]).expect(0, "made again");
+
+    let calls = role_policy::assert_allows_logged_calls(&p.root.join("aws-calls.log"));
+    for call in [
+        "STS:GetCallerIdentity",
+        "Bedrock:GetFoundationModelAvailability",
+        "Lambda:GetAccountSettings",
+        "Lambda:GetFunctionConcurrency",
+        "ACM:DescribeCertificate",
+        "CloudFormation:ExecuteChangeSet",
+        "CloudFormation:DeleteStack",
+        "S3:PutObject",
+        "S3:DeleteObjects",
+        "CloudFront:CreateInvalidation",
+    ] {
+        assert!(calls.contains(call), "the life called {call}: {calls:?}");
+    }
 }
