@@ -451,7 +451,10 @@ fn deploy_life_against_moto() {
         "Lambda:GetAccountSettings",
         "S3:ListObjectVersions",
     ] {
-        assert!(calls.contains(call), "the rehearsal called {call}: {calls:?}");
+        assert!(
+            calls.contains(call),
+            "the rehearsal called {call}: {calls:?}"
+        );
     }
 }
 
@@ -459,7 +462,10 @@ fn deploy_life_against_moto() {
 /// stack does not use, each with the feature.
 const UNUSED_FEATURES: [(&str, &str); 3] = [
     ("kinesis:", "DynamoDB streaming to Kinesis Data Streams"),
-    ("firehose:", "Lambda and CloudWatch Logs delivery to Firehose"),
+    (
+        "firehose:",
+        "Lambda and CloudWatch Logs delivery to Firehose",
+    ),
     ("s3tables:", "S3 Metadata tables"),
 ];
 

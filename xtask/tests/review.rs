@@ -367,13 +367,15 @@ fn colours_only_on_a_terminal_without_no_color() {
 // ---- answers no SDK can read ----
 
 fn check_unreadable(status: u16, body: &[u8], endpoint: Option<&str>, expect: expect_test::Expect) {
-    expect.assert_eq(&review::explain_unreadable_answer(&review::UnreadableAnswer {
-        operation: "CloudFormation DescribeStacks",
-        status,
-        request_id: Some("7c1e9a2b-0d3f-4e5a-8b6c-9d0e1f2a3b4c"),
-        body,
-        endpoint,
-    }));
+    expect.assert_eq(&review::explain_unreadable_answer(
+        &review::UnreadableAnswer {
+            operation: "CloudFormation DescribeStacks",
+            status,
+            request_id: Some("7c1e9a2b-0d3f-4e5a-8b6c-9d0e1f2a3b4c"),
+            body,
+            endpoint,
+        },
+    ));
 }
 
 #[test]
@@ -382,7 +384,9 @@ fn json_where_xml_belongs_from_an_emulator() {
         200,
         br#"{"DescribeStacksResponse": {"DescribeStacksResult": {"Stacks": []}}}"#,
         Some("http://localhost:4566"),
-        expect_test::expect![[r#"CloudFormation DescribeStacks answered HTTP 200, request id 7c1e9a2b-0d3f-4e5a-8b6c-9d0e1f2a3b4c with a body it cannot read: `{"DescribeStacksResponse": {"DescribeStacksResult": {"Stacks": []}}}`; the environment points this service at http://localhost:4566 (AWS_ENDPOINT_URL…): check that the server there speaks the AWS API, or unset the variable"#]],
+        expect_test::expect![[
+            r#"CloudFormation DescribeStacks answered HTTP 200, request id 7c1e9a2b-0d3f-4e5a-8b6c-9d0e1f2a3b4c with a body it cannot read: `{"DescribeStacksResponse": {"DescribeStacksResult": {"Stacks": []}}}`; the environment points this service at http://localhost:4566 (AWS_ENDPOINT_URL…): check that the server there speaks the AWS API, or unset the variable"#
+        ]],
     );
 }
 
@@ -402,7 +406,9 @@ fn empty_server_error() {
         500,
         b"",
         None,
-        expect_test::expect!["CloudFormation DescribeStacks answered HTTP 500, request id 7c1e9a2b-0d3f-4e5a-8b6c-9d0e1f2a3b4c with an empty body; AWS, or something between here and AWS, failed: run the command again in a minute"],
+        expect_test::expect![
+            "CloudFormation DescribeStacks answered HTTP 500, request id 7c1e9a2b-0d3f-4e5a-8b6c-9d0e1f2a3b4c with an empty body; AWS, or something between here and AWS, failed: run the command again in a minute"
+        ],
     );
 }
 
@@ -414,12 +420,13 @@ fn long_bodies_are_cut_and_controls_removed() {
     assert_eq!(excerpt.chars().count(), 160, "{excerpt}");
     assert!(excerpt.ends_with('…'));
     assert!(
-        !excerpt
-            .chars()
-            .any(|c| c.is_control() || c == '\u{202e}'),
+        !excerpt.chars().any(|c| c.is_control() || c == '\u{202e}'),
         "{excerpt:?}"
     );
-    assert!(excerpt.starts_with("[2J ]0;owned start reversed xxx"), "{excerpt:?}");
+    assert!(
+        excerpt.starts_with("[2J ]0;owned start reversed xxx"),
+        "{excerpt:?}"
+    );
     assert_eq!(
         review::body_excerpt(b"<html><body><h1>Bad</h1>\n<p>Gateway</p></body></html>"),
         "Bad Gateway"

@@ -49,8 +49,13 @@ pub fn load() -> Policy {
 impl Policy {
     pub fn allows(&self, action: &str) -> bool {
         let matches = |patterns: &[String]| patterns.iter().any(|p| wildcard(p, action));
-        self.statements.iter().any(|(allow, p)| *allow && matches(p))
-            && !self.statements.iter().any(|(allow, p)| !*allow && matches(p))
+        self.statements
+            .iter()
+            .any(|(allow, p)| *allow && matches(p))
+            && !self
+                .statements
+                .iter()
+                .any(|(allow, p)| !*allow && matches(p))
     }
 
     /// Panics naming every action of `needed` the policy does not allow, with why it is needed.
