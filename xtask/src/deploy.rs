@@ -146,15 +146,15 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
     if !args.preflight.skip_preflight {
         preflight::gate(clients, inputs, &situation, "deploy", palette).await?;
     }
-    if let Some(stack) = &situation.deployed {
-        if stack.status == "ROLLBACK_COMPLETE" {
-            if let Some(stopped) =
-                recreate_after_failed_create(clients, inputs, stack, args.yes).await?
-            {
-                return Ok(stopped);
-            }
-            situation = plan::survey(clients, inputs).await?;
+    if let Some(stack) = &situation.deployed
+        && stack.status == "ROLLBACK_COMPLETE"
+    {
+        if let Some(stopped) =
+            recreate_after_failed_create(clients, inputs, stack, args.yes).await?
+        {
+            return Ok(stopped);
         }
+        situation = plan::survey(clients, inputs).await?;
     }
 
     if let Some(plan_path) = &args.plan {

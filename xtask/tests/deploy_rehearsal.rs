@@ -19,7 +19,7 @@
 //! handlers need for every resource type the rendered templates declare ([`role_policy`]).
 
 // The rehearsal uses only the fake's account stand-in.
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 mod fake_cloudformation;
 mod role_policy;
 

@@ -713,6 +713,28 @@ fn certificate_not_in_us_east_1() {
 }
 
 #[test]
+fn certificate_of_another_account() {
+    let mut env = env("prod");
+    env.domain = Some(Domain {
+        name: "chat.example.com".to_owned(),
+        certificate_arn: "arn:aws:acm:us-east-1:210987654321:certificate/1111-2222".to_owned(),
+    });
+    let mut answers = fine(&env);
+    answers.certificate = Some(Reply::Answered(None));
+    check(
+        &env,
+        &answers,
+        expect![[r#"
+        Preflight for prod (account 123456789012, us-west-2): 1 problem
+
+        ✗ The certificate arn:aws:acm:us-east-1:210987654321:certificate/1111-2222 in domain.certificate_arn belongs to account 210987654321, and                  CloudFront serves only certificates of the deploying account (123456789012). Request one                  in this account: `aws acm request-certificate --domain-name chat.example.com --validation-method DNS --region us-east-1`, add the DNS record it asks for, and put the new ARN in domain.certificate_arn in envs/prod.toml
+
+        Passed: 3 models usable in us-west-2, reserved concurrency 50 fits the account, 6 names within their limits
+    "#]],
+    );
+}
+
+#[test]
 fn certificate_pending_validation() {
     check_certificate(
         certificate(|c| c.status = "PENDING_VALIDATION".to_owned()),

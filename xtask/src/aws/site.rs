@@ -20,8 +20,8 @@ pub enum Unfinished {
         total: usize,
         error: anyhow::Error,
         /// When some files changed before it stopped: whether CloudFront was told to forget
-        /// them (`Err`: why not, and the paths).
-        invalidated: Option<Result<(), (String, String, Vec<String>)>>,
+        /// them.
+        invalidated: Option<Result<(), NotForgotten>>,
     },
     /// The page is in the bucket, but CloudFront may serve the previous files.
     NotInvalidated {
@@ -30,6 +30,14 @@ pub enum Unfinished {
         paths: Vec<String>,
         error: anyhow::Error,
     },
+}
+
+/// An invalidation that failed: of which distribution, why, and the paths to run it for.
+#[derive(Debug)]
+pub struct NotForgotten {
+    pub distribution: String,
+    pub why: String,
+    pub paths: Vec<String>,
 }
 
 /// Publishes the page to the stack's site bucket and invalidates what changed.
@@ -60,12 +68,10 @@ pub async fn publish(
                     invalidate(clients, distribution, &stopped.done)
                         .await
                         .map(|_| ())
-                        .map_err(|error| {
-                            (
-                                distribution.clone(),
-                                format!("{error:#}"),
-                                stopped.done.invalidation_paths(),
-                            )
+                        .map_err(|error| NotForgotten {
+                            distribution: distribution.clone(),
+                            why: format!("{error:#}"),
+                            paths: stopped.done.invalidation_paths(),
                         }),
                 ),
                 _ => None,
@@ -161,10 +167,11 @@ impl Unfinished {
                 let cloudfront = match invalidated {
                     None => String::new(),
                     Some(Ok(())) => "; CloudFront was told to forget those".to_owned(),
-                    Some(Err((distribution, why, paths))) => format!(
-                        "; CloudFront could not be told to forget those ({why}): after the retry, \
+                    Some(Err(failed)) => format!(
+                        "; CloudFront could not be told to forget those ({}): after the retry, \
                          run {}",
-                        invalidation_command(distribution, paths)
+                        failed.why,
+                        invalidation_command(&failed.distribution, &failed.paths)
                     ),
                 };
                 format!(

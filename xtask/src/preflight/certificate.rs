@@ -48,6 +48,18 @@ pub(super) fn check(
          domain.certificate_arn in {env_file}",
         domain.name
     );
+    let owner = arn.split(':').nth(4).unwrap_or_default();
+    if owner != facts.account {
+        findings.push(Finding::problem(
+            Check::Certificate,
+            arn,
+            format!(
+                "The certificate {arn} in domain.certificate_arn belongs to account {owner}, and                  CloudFront serves only certificates of the deploying account ({}). Request one                  in this account: {request}",
+                facts.account
+            ),
+        ));
+        return;
+    }
     let certificate = match reply {
         Reply::Answered(Some(certificate)) => certificate,
         Reply::Answered(None) => {

@@ -245,17 +245,12 @@ fn bedrock(account: &Account, request: &Request) -> (String, Answer) {
             {
                 not_found("Inference profile")
             } else {
-                let arns: Vec<String> = ["us-east-1", "us-east-2", "us-west-2"]
+                let models: Vec<serde_json::Value> = ["us-east-1", "us-east-2", "us-west-2"]
                     .iter()
                     .map(|region| {
-                        json!({
-                        "modelArn": format!("arn:aws:bedrock:{region}::foundation-model/{model_id}")
-                    }).to_string()
+                        let arn = format!("arn:aws:bedrock:{region}::foundation-model/{model_id}");
+                        json!({ "modelArn": arn })
                     })
-                    .collect();
-                let models: Vec<serde_json::Value> = arns
-                    .iter()
-                    .map(|a| serde_json::from_str(a).unwrap())
                     .collect();
                 json_answer(
                     200,
