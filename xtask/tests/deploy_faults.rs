@@ -869,20 +869,17 @@ fn site_publish_uploads_only_the_page() {
 impl Project {
     /// `deploy` of the environment's own rendered template.
     fn deploy_rendered(&self, extra: &[&str]) -> Run {
-        let mut args = vec![
-            "deploy",
-            "--env",
-            self.env,
-            "--artifact",
-            self.bundle.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        self.run(self.command(&args))
+        self.rendered("deploy", extra)
     }
 
     fn diff_rendered(&self, extra: &[&str]) -> Run {
+        self.rendered("diff", extra)
+    }
+
+    /// `task` (diff or deploy) of the environment's own rendered template.
+    fn rendered(&self, task: &str, extra: &[&str]) -> Run {
         let mut args = vec![
-            "diff",
+            task,
             "--env",
             self.env,
             "--artifact",
