@@ -339,7 +339,8 @@ fn lambda(account: &Account, request: &Request) -> (String, Answer) {
     )
 }
 
-/// ACM: DescribeCertificate, JSON 1.1 (`X-Amz-Target: CertificateManager.DescribeCertificate`).
+/// ACM: DescribeCertificate, JSON 1.1 (`X-Amz-Target: CertificateManager.DescribeCertificate`),
+/// for the certificates in us-east-1.
 fn acm(account: &Account, request: &Request) -> (String, Answer) {
     let target = request.header("x-amz-target").unwrap_or_default();
     let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
@@ -375,7 +376,9 @@ fn acm(account: &Account, request: &Request) -> (String, Answer) {
     }
     let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
     let arn = body["CertificateArn"].as_str().unwrap_or_default();
-    let answer = match account.certificates.get(arn) {
+    // Certificates live in one region; ACM elsewhere does not know them.
+    let here = request.region() == "us-east-1";
+    let answer = match account.certificates.get(arn).filter(|_| here) {
         None => error(
             "ResourceNotFoundException",
             &format!("Could not find certificate {arn}."),

@@ -524,9 +524,18 @@ impl Request {
 
     /// The service the request is signed for: `Credential=<key>/<date>/<region>/<service>/…`.
     fn service(&self) -> String {
+        self.scope(3)
+    }
+
+    /// The region the request is signed for.
+    fn region(&self) -> String {
+        self.scope(2)
+    }
+
+    fn scope(&self, part: usize) -> String {
         self.header("authorization")
             .and_then(|auth| auth.split("Credential=").nth(1))
-            .and_then(|scope| scope.split('/').nth(3))
+            .and_then(|scope| scope.split('/').nth(part))
             .unwrap_or_default()
             .to_owned()
     }
