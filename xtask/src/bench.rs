@@ -742,7 +742,9 @@ fn deploy_row(exe: &Path, runs: usize) -> Row {
             .baseline("sam deploy", Some(times.sam.as_secs_f64()))
             .ratio_target("≥ 4×", 4.0)
             .note(format!(
-                "medians of {} runs each, after one deploy of each to set the stacks up",
+                "medians of {} runs each, after one deploy of each to set the stacks up; \
+                 xtask with --skip-preflight (moto has no Bedrock control plane, and sam checks \
+                 nothing either)",
                 times.runs
             )),
         Err(err) => Row::not_measured(id, "deploy", figure, format!("{err:#}")),

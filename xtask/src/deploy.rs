@@ -14,9 +14,10 @@ use anyhow::Context;
 use crate::aws::cfn::{self, DeployedStack};
 use crate::aws::follow::{self, Display};
 use crate::aws::plan::{self, Bundle, Inputs, PlanFile, Situation};
-use crate::aws::{self, Clients, Elapsed, artifacts, publish};
+use crate::aws::preflight;
+use crate::aws::{self, Clients, Elapsed, artifacts, site};
 use crate::review::{self, ChangeKind, Palette};
-use crate::stack::{OUTPUT_DISTRIBUTION_ID, OUTPUT_SITE_BUCKET, OUTPUT_SITE_URL};
+use crate::stack::OUTPUT_SITE_URL;
 use crate::{build, env, tools};
 
 /// How long a stack may take before we stop following it (it goes on in AWS).
@@ -55,6 +56,8 @@ pub struct Args {
     /// Write the stack's outputs to this file as JSON
     #[arg(long, value_name = "FILE")]
     pub outputs_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub preflight: preflight::Flag,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -139,14 +142,19 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
         if let Some(stuck) = stack.stuck(&env.name) {
             anyhow::bail!(stuck);
         }
-        if stack.status == "ROLLBACK_COMPLETE" {
-            if let Some(stopped) =
-                recreate_after_failed_create(clients, inputs, stack, args.yes).await?
-            {
-                return Ok(stopped);
-            }
-            situation = plan::survey(clients, inputs).await?;
+    }
+    if !args.preflight.skip_preflight {
+        preflight::gate(clients, inputs, &situation, "deploy", palette).await?;
+    }
+    if let Some(stack) = &situation.deployed
+        && stack.status == "ROLLBACK_COMPLETE"
+    {
+        if let Some(stopped) =
+            recreate_after_failed_create(clients, inputs, stack, args.yes).await?
+        {
+            return Ok(stopped);
         }
+        situation = plan::survey(clients, inputs).await?;
     }
 
     if let Some(plan_path) = &args.plan {
@@ -546,7 +554,8 @@ async fn execute(
     finish(clients, inputs, &stack, args, started).await
 }
 
-/// After the stack: publish the site, invalidate CloudFront, print the URL, write outputs.
+/// After the stack: write the outputs, publish the site, invalidate CloudFront, print the URL.
+/// When publishing fails the stack is still up: the error says so, and what to run again.
 async fn finish(
     clients: &Clients,
     inputs: &Inputs,
@@ -554,59 +563,26 @@ async fn finish(
     args: &Args,
     started: Instant,
 ) -> anyhow::Result<ExitCode> {
-    let outputs = plan::outputs(clients, stack, &inputs.template).await?;
-    publish_site(clients, inputs, &outputs).await?;
+    let outputs = plan::outputs(clients, stack, &inputs.template)
+        .await
+        .with_context(|| {
+            format!(
+                "stack {} is {}, but its outputs could not be read",
+                stack.name, stack.status
+            )
+        })?;
+    if let Some(path) = &args.outputs_file {
+        write_outputs(path, stack, &outputs)?;
+    }
+    if let Err(unfinished) = site::publish(clients, &inputs.root, &outputs).await {
+        anyhow::bail!(unfinished.explain(stack, &inputs.env.name, args.outputs_file.as_deref()));
+    }
     match outputs.get(OUTPUT_SITE_URL) {
         Some(url) => println!("Site URL: {url}"),
         None => println!("Site URL: none yet (the stack has no {OUTPUT_SITE_URL} output)"),
     }
-    if let Some(path) = &args.outputs_file {
-        write_outputs(path, stack, &outputs)?;
-    }
     println!("Done in {}", Elapsed(started.elapsed()));
     Ok(ExitCode::SUCCESS)
-}
-
-async fn publish_site(
-    clients: &Clients,
-    inputs: &Inputs,
-    outputs: &BTreeMap<String, String>,
-) -> anyhow::Result<()> {
-    let Some(bucket) = outputs.get(OUTPUT_SITE_BUCKET) else {
-        println!("Site: not published (the stack has no {OUTPUT_SITE_BUCKET} output)");
-        return Ok(());
-    };
-    let files = publish::site_files(&inputs.root.join("frontend"))?;
-    let published = publish::publish(clients, bucket, &files).await?;
-    println!(
-        "Site s3://{bucket}: {} uploaded, {} deleted, {} unchanged",
-        published.uploaded.len(),
-        published.deleted.len(),
-        published.unchanged
-    );
-    if !published.changed() {
-        return Ok(());
-    }
-    match outputs.get(OUTPUT_DISTRIBUTION_ID) {
-        Some(distribution) => {
-            let reference = format!(
-                "xtask-{}",
-                plan::sha256_hex(published.invalidation_paths().join(",").as_bytes())
-            );
-            let id = publish::invalidate(
-                clients,
-                distribution,
-                &published.invalidation_paths(),
-                &reference,
-            )
-            .await?;
-            println!("CloudFront {distribution}: invalidation {id} for the changed paths");
-        }
-        None => println!(
-            "CloudFront: nothing to invalidate (the stack has no {OUTPUT_DISTRIBUTION_ID} output)"
-        ),
-    }
-    Ok(())
 }
 
 fn write_outputs(

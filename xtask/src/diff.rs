@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::aws::plan::{self, Inputs, PlanFile};
-use crate::aws::{self, Clients, artifacts, cfn};
+use crate::aws::{self, Clients, artifacts, cfn, preflight};
 use crate::deploy::{Target, palette, resolve};
 use crate::review;
 
@@ -24,6 +24,8 @@ pub struct Args {
     /// Keep the change set and write a plan that `deploy --plan` executes exactly
     #[arg(long, value_name = "PLAN")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub preflight: preflight::Flag,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -47,6 +49,26 @@ async fn diff(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Result
     {
         anyhow::bail!(stack.busy_message(&inputs.env.name));
     }
+    let preflight = match args.preflight.skip_preflight {
+        true => None,
+        false => Some(preflight::run(clients, inputs, &situation).await),
+    };
+    let preflight_json = preflight.as_ref().map_or_else(
+        crate::preflight::skipped_json,
+        crate::preflight::report_json,
+    );
+    if let Some(report) = &preflight {
+        if !args.json {
+            print!("{}", crate::preflight::render(report, palette()));
+        }
+        if let Some(refusal) = report.refusal("diff") {
+            if args.json {
+                let json = serde_json::json!({ "preflight": preflight_json });
+                println!("{}", serde_json::to_string_pretty(&json)?);
+            }
+            anyhow::bail!(refusal);
+        }
+    }
     let proposal = if situation.is_unchanged(&inputs.template) {
         None
     } else {
@@ -67,10 +89,11 @@ async fn diff(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Result
     let review = plan::review(inputs, &situation, proposal.as_ref().map(|p| &p.described));
     let changed = review.has_changes();
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&review::review_json(&review))?
-        );
+        let mut json = review::review_json(&review);
+        if let Some(object) = json.as_object_mut() {
+            object.insert("preflight".to_owned(), preflight_json);
+        }
+        println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print!("{}", review::render_review(&review, palette()));
     }

@@ -13,6 +13,7 @@ pub mod diff;
 pub mod env;
 pub mod fuzz;
 pub mod outputs;
+pub mod preflight;
 pub mod reliability;
 pub mod review;
 pub mod stack;

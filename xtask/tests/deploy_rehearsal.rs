@@ -10,7 +10,18 @@
 //! moto rehearses the call sequence only: it skips SAM and CloudFront resources, returns no
 //! outputs after a change set, no per-resource events and no property details (the rendering of
 //! those is tested in `review.rs` against documented shapes). What is checked here is what moto
-//! really does: stacks, change sets, S3 objects.
+//! really does: stacks, change sets, S3 objects. moto has no Bedrock control plane and no
+//! Lambda account settings, so preflight's calls go to the account stand-in of
+//! [`fake_cloudformation`] (`AWS_ENDPOINT_URL_BEDROCK`, `_LAMBDA`, `_ACM`).
+//!
+//! Every AWS call the CLI makes here is logged (`CHATBOT_AWS_CALL_LOG`) and checked against the
+//! deploy role's policy, `docs/deploy-role-policy.json`; so is what CloudFormation's resource
+//! handlers need for every resource type the rendered templates declare ([`role_policy`]).
+
+// The rehearsal uses only the fake's account stand-in.
+#[allow(dead_code, unused_imports)]
+mod fake_cloudformation;
+mod role_policy;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -21,6 +32,8 @@ use aws_sdk_s3::config::{Credentials, Region};
 
 struct Rehearsal {
     endpoint: String,
+    /// Bedrock, Lambda and ACM for preflight.
+    account: fake_cloudformation::FakeCloudFormation,
     root: PathBuf,
     bundle: PathBuf,
     runtime: tokio::runtime::Runtime,
@@ -107,6 +120,7 @@ impl Rehearsal {
         );
         Rehearsal {
             endpoint: endpoint.to_owned(),
+            account: fake_cloudformation::FakeCloudFormation::start(),
             cfn: aws_sdk_cloudformation::Client::new(&config),
             s3,
             root,
@@ -132,6 +146,10 @@ impl Rehearsal {
             .env_remove("AWS_REGION")
             .env_remove("AWS_ENDPOINT_URL_S3")
             .env_remove("AWS_ENDPOINT_URL_CLOUDFORMATION")
+            .env("AWS_ENDPOINT_URL_BEDROCK", &self.account.endpoint)
+            .env("AWS_ENDPOINT_URL_LAMBDA", &self.account.endpoint)
+            .env("AWS_ENDPOINT_URL_ACM", &self.account.endpoint)
+            .env("CHATBOT_AWS_CALL_LOG", self.root.join("aws-calls.log"))
             .env("NO_COLOR", "1")
             .stdin(std::process::Stdio::null())
             .output()
@@ -423,6 +441,151 @@ fn deploy_life_against_moto() {
     r.xtask(&["outputs", "--env", "dev"])
         .expect(1, "outputs of a deleted stack")
         .shows("does not exist");
+
+    // The deploy role's policy allows every call made on the way.
+    let calls = role_policy::assert_allows_logged_calls(&r.root.join("aws-calls.log"));
+    for call in [
+        "CloudFormation:CreateStack",
+        "CloudFormation:CreateChangeSet",
+        "Bedrock:GetInferenceProfile",
+        "Lambda:GetAccountSettings",
+        "S3:ListObjectVersions",
+    ] {
+        assert!(
+            calls.contains(call),
+            "the rehearsal called {call}: {calls:?}"
+        );
+    }
+}
+
+/// Handler permissions CloudFormation's resource schemas list that belong to features the
+/// stack does not use, each with the feature.
+const UNUSED_FEATURES: [(&str, &str); 3] = [
+    ("kinesis:", "DynamoDB streaming to Kinesis Data Streams"),
+    (
+        "firehose:",
+        "Lambda and CloudWatch Logs delivery to Firehose",
+    ),
+    ("s3tables:", "S3 Metadata tables"),
+];
+
+/// What CloudFormation needs to create, read, update and delete each resource type the
+/// rendered templates declare (and the bootstrap stack's), read from the resource schemas
+/// CloudFormation publishes (as shipped with cfn-lint); templates with a transform are
+/// expanded first with SAM's own translator.
+#[test]
+fn deploy_role_policy_allows_what_cloudformation_needs_for_every_resource_type() {
+    let schemas = cfn_lint_schemas();
+    let providers: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(schemas.join("providers/us-east-1.json")).unwrap(),
+    )
+    .unwrap();
+    let root = xtask::tools::project_root();
+    let mut types = std::collections::BTreeSet::new();
+    let mut sources = vec![(
+        "the bootstrap stack".to_owned(),
+        xtask::aws::artifacts::BOOTSTRAP_TEMPLATE.to_owned(),
+    )];
+    for entry in std::fs::read_dir(root.join("templates")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            sources.push((
+                path.display().to_string(),
+                std::fs::read_to_string(&path).unwrap(),
+            ));
+        }
+    }
+    for (name, text) in &sources {
+        let template: serde_yaml::Value = serde_yaml::from_str(text).unwrap();
+        let resources = if template.get("Transform").is_some() {
+            expand_sam(name, text)
+        } else {
+            serde_json::to_value(&template["Resources"]).unwrap()
+        };
+        for resource in resources.as_object().expect("Resources").values() {
+            types.insert(resource["Type"].as_str().unwrap().to_owned());
+        }
+    }
+    let mut needed = Vec::new();
+    for resource_type in &types {
+        let hash = providers[resource_type.as_str()]
+            .as_str()
+            .unwrap_or_else(|| panic!("no resource schema for {resource_type}"));
+        let schema: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(schemas.join(format!("resources/{hash}.json"))).unwrap(),
+        )
+        .unwrap();
+        for handler in ["create", "read", "update", "delete"] {
+            for permission in schema["handlers"][handler]["permissions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let action = permission.as_str().unwrap();
+                if UNUSED_FEATURES.iter().any(|(p, _)| action.starts_with(p)) {
+                    continue;
+                }
+                needed.push((
+                    action.to_owned(),
+                    format!("CloudFormation's {handler} handler of {resource_type}"),
+                ));
+            }
+        }
+    }
+    assert!(
+        types.contains("AWS::CloudFront::Distribution") && types.contains("AWS::Lambda::Function"),
+        "{types:?}"
+    );
+    role_policy::load().assert_allows(&needed);
+}
+
+/// cfn-lint's copy of CloudFormation's resource schemas (installed on first use).
+fn cfn_lint_schemas() -> PathBuf {
+    let cfn_lint = xtask::tools::ensure(&xtask::tools::CFN_LINT).unwrap();
+    let python = cfn_lint.with_file_name("python");
+    let output = Command::new(&python)
+        .args([
+            "-c",
+            "import cfnlint, os; print(os.path.dirname(cfnlint.__file__))",
+        ])
+        .output()
+        .expect("cfn-lint's python runs");
+    assert!(output.status.success(), "{output:?}");
+    PathBuf::from(String::from_utf8(output.stdout).unwrap().trim()).join("data/schemas")
+}
+
+/// The resources of a template after the SAM transform, by SAM's own translator (offline).
+fn expand_sam(name: &str, text: &str) -> serde_json::Value {
+    const EXPAND: &str = "
+import json, sys
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+class NoManagedPolicies:
+    def load(self):
+        return {}
+
+expanded = transform(yaml_parse(sys.stdin.read()), {}, NoManagedPolicies())
+print(json.dumps(expanded['Resources']))
+";
+    let sam = xtask::tools::ensure(&xtask::tools::SAM).unwrap();
+    let mut child = Command::new(sam.with_file_name("python"))
+        .args(["-c", EXPAND])
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("SAM's python runs");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "expanding {name}: {output:?}");
+    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 /// A `moto_server` of our own on a free port, stopped on drop.

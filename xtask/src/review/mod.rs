@@ -17,7 +17,9 @@ pub use change_set::{
     Action, ChangeKind, ParameterChange, PropertyChange, Recreation, Replacement, ResourceChange,
     Review, Summary, parameter_changes, render_review, review_json,
 };
-pub use errors::explain_api_error;
+pub use errors::{
+    UnreadableAnswer, body_excerpt, explain_api_error, explain_unreadable_answer, sanitize,
+};
 pub use events::{
     Failure, Progress, StackEvent, explain_rollback_complete, failures, failures_or_reason,
     render_event, render_failures, render_progress,

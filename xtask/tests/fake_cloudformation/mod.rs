@@ -7,6 +7,12 @@
 //! actions `cargo xtask deploy` calls, and the few S3 calls (path-style) it makes for the bundle
 //! and the site. A stack moves one step on each DescribeStacks, the way a real one moves while
 //! it is polled; what an execution does is scripted by the test ([`Outcome`]).
+//!
+//! It also stands in for what preflight and publishing ask of the rest of the account
+//! ([`account`]): Bedrock's control plane and Lambda (REST-JSON), ACM (JSON 1.1) and
+//! CloudFront's invalidations (REST-XML). Requests go to the service their SigV4 signature
+//! names. Any service can be made to answer garbage ([`Garbage`]) and any call to be refused
+//! ([`Refusal`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -14,6 +20,10 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use md5::{Digest, Md5};
+
+pub mod account;
+
+pub use account::{Account, FakeCertificate, FakeModel};
 
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
@@ -117,7 +127,30 @@ pub struct State {
     /// S3: `bucket/key` → bytes.
     pub objects: BTreeMap<String, Vec<u8>>,
     pub calls: Vec<Call>,
+    /// What Bedrock, Lambda and ACM say about the account.
+    pub account: Account,
+    /// Services (by SigV4 name: `cloudformation`, `s3`, `bedrock`…) that answer this instead.
+    pub garbage: BTreeMap<String, Garbage>,
+    /// Calls answered with an error instead.
+    pub refusals: Vec<Refusal>,
     clock: Clock,
+}
+
+/// An answer no AWS SDK can read.
+#[derive(Debug, Clone)]
+pub struct Garbage {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+/// Refuse every call whose name ([`Call::action`]) starts with `call`.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub call: String,
+    pub status: u16,
+    pub code: String,
+    pub message: String,
 }
 
 impl State {
@@ -137,6 +170,14 @@ impl State {
     /// The actions called so far, in order.
     pub fn actions(&self) -> Vec<String> {
         self.calls.iter().map(|c| c.action.clone()).collect()
+    }
+
+    /// The refusal for the call named `action`, if one is scripted.
+    pub fn refused(&self, action: &str) -> Option<Refusal> {
+        self.refusals
+            .iter()
+            .find(|r| action.starts_with(&r.call))
+            .cloned()
     }
 
     /// The keys written to `bucket`, in the order they were written.
@@ -170,6 +211,9 @@ impl FakeCloudFormation {
             change_sets: Vec::new(),
             objects: BTreeMap::new(),
             calls: Vec::new(),
+            account: Account::default(),
+            garbage: BTreeMap::new(),
+            refusals: Vec::new(),
             clock: Clock::default(),
         };
         let bootstrap = new_stack(&mut state.clock, "chatbot-artifacts", "CREATE_COMPLETE");
@@ -436,8 +480,12 @@ fn serve_connection(stream: TcpStream, state: &Mutex<State>) {
         };
         let reason = match status {
             200 => "OK",
+            201 => "Created",
             204 => "No Content",
+            403 => "Forbidden",
             404 => "Not Found",
+            500 => "Internal Server Error",
+            502 => "Bad Gateway",
             _ => "Bad Request",
         };
         let mut head = format!("HTTP/1.1 {status} {reason}\r\n");
@@ -458,11 +506,39 @@ fn serve_connection(stream: TcpStream, state: &Mutex<State>) {
     }
 }
 
-struct Request {
+pub struct Request {
     method: String,
     path: String,
     query: String,
+    headers: Vec<(String, String)>,
     body: Vec<u8>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The service the request is signed for: `Credential=<key>/<date>/<region>/<service>/…`.
+    fn service(&self) -> String {
+        self.scope(3)
+    }
+
+    /// The region the request is signed for.
+    fn region(&self) -> String {
+        self.scope(2)
+    }
+
+    fn scope(&self, part: usize) -> String {
+        self.header("authorization")
+            .and_then(|auth| auth.split("Credential=").nth(1))
+            .and_then(|scope| scope.split('/').nth(part))
+            .unwrap_or_default()
+            .to_owned()
+    }
 }
 
 /// The payload of an `aws-chunked` body (`size[;chunk-signature=…]\r\ndata\r\n…0\r\n` and
@@ -494,6 +570,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     let method = parts.next()?.to_owned();
     let target = parts.next()?.to_owned();
     let mut length = 0usize;
+    let mut headers = Vec::new();
     let mut chunked = false;
     let mut aws_chunked = false;
     loop {
@@ -508,6 +585,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         let (name, value) = header.split_once(':')?;
         let name = name.trim().to_ascii_lowercase();
         let value = value.trim();
+        headers.push((name.clone(), value.to_owned()));
         if name == "content-length" {
             length = value.parse().ok()?;
         } else if name == "x-amz-decoded-content-length" {
@@ -557,6 +635,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         method,
         path: decode(&path),
         query,
+        headers,
         body,
     })
 }
@@ -595,14 +674,14 @@ fn form(body: &[u8]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-type Answer = (u16, Vec<(String, String)>, String);
+pub type Answer = (u16, Vec<(String, String)>, String);
 
 fn xml(body: String) -> Answer {
     (
@@ -638,6 +717,21 @@ fn validation(message: &str) -> Answer {
 }
 
 fn answer(state: &mut State, request: &Request) -> Answer {
+    let service = request.service();
+    if let Some(garbage) = state.garbage.get(&service).cloned() {
+        state.calls.push(Call {
+            action: format!("{service} {} {} (garbage)", request.method, request.path),
+        });
+        return (
+            garbage.status,
+            vec![("Content-Type".to_owned(), garbage.content_type)],
+            garbage.body,
+        );
+    }
+    match service.as_str() {
+        "bedrock" | "lambda" | "acm" | "cloudfront" => return account::answer(state, request),
+        _ => {}
+    }
     let is_query = request.method == "POST" && request.path == "/";
     if !is_query {
         return s3(state, request);
@@ -1164,9 +1258,22 @@ fn execute_change_set(state: &mut State, params: &BTreeMap<String, String>) -> A
 fn s3(state: &mut State, request: &Request) -> Answer {
     let path = request.path.trim_start_matches('/').to_owned();
     let (bucket, key) = path.split_once('/').unwrap_or((path.as_str(), ""));
+    let action = format!("S3 {} /{path}", request.method);
     state.calls.push(Call {
-        action: format!("S3 {} /{path}", request.method),
+        action: action.clone(),
     });
+    if let Some(refusal) = state.refused(&action) {
+        return (
+            refusal.status,
+            vec![("Content-Type".to_owned(), "application/xml".to_owned())],
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code>\
+                 <Message>{}</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>",
+                refusal.code,
+                esc(&refusal.message)
+            ),
+        );
+    }
     // Single-part ETags are the MD5 of the bytes, which publishing compares with its files.
     let etag = |bytes: &[u8]| {
         let hex: String = Md5::digest(bytes)
