@@ -54,6 +54,17 @@ pub mod table {
     pub const PARTITION_KEY: &str = "pk";
     pub const SORT_KEY: &str = "sk";
     pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+    /// The DynamoDB operations the service calls on its table, and so the only actions its role
+    /// is granted (`dynamodb:<operation>`). Keep it exact: the store's contract tests record
+    /// every operation that reaches DynamoDB and compare them with this list.
+    pub const OPERATIONS: [&str; 5] = [
+        "BatchWriteItem",
+        "GetItem",
+        "PutItem",
+        "Query",
+        "UpdateItem",
+    ];
 }
 
 /// CloudWatch embedded-metric-format names the service writes and the template's alarms read.

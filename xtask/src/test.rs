@@ -54,6 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }),
         Step::new("reliability summary", crate::reliability::summary),
         Step::new("browser", crate::browser::run_browser_tests),
+        Step::new("zizmor", zizmor),
     ];
     if !args.no_validate {
         steps.push(Step::new("cfn-lint", cfn_lint));
@@ -120,6 +121,26 @@ fn cargo_test() -> anyhow::Result<String> {
             .env("CHATBOT_MOTO_SERVER", moto),
     )?;
     Ok("all tests passed".into())
+}
+
+/// The CI workflows hold roles that deploy to AWS: no finding of medium or high severity is
+/// allowed. Offline, so no GitHub token is needed or used (the online audits, which look up
+/// advisories and tags on GitHub, are skipped).
+fn zizmor() -> anyhow::Result<String> {
+    let bin = tools::ensure(&tools::ZIZMOR)?;
+    let workflows = Path::new(".github").join("workflows");
+    check(
+        Command::new(bin)
+            .args(["--offline", "--min-severity", "medium", "--no-progress"])
+            .arg(&workflows)
+            .env_remove("GH_TOKEN")
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("ZIZMOR_GITHUB_TOKEN"),
+    )?;
+    Ok(format!(
+        "{}: no medium or high findings",
+        workflows.display()
+    ))
 }
 
 fn cfn_lint() -> anyhow::Result<String> {

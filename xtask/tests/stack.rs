@@ -60,8 +60,8 @@ fn function_environment_values_come_from_the_env_file() {
 // ---- helpers ----
 
 use xtask::cfn::resources::{
-    Alarm, Bucket, Distribution, Function, Properties, PublicAccessBlockConfiguration, Role,
-    Statement, Table,
+    Alarm, Bucket, Distribution, Effect, Function, Principal, Properties,
+    PublicAccessBlockConfiguration, Role, Statement, Table,
 };
 use xtask::cfn::{self, Expr, Policy, Resource, Template};
 use xtask::stack::ids;
@@ -329,10 +329,17 @@ fn bucket_policy_lets_only_this_distribution_read() {
     let Properties::BucketPolicy(policy) = &resource(&t, ids::SITE_BUCKET_POLICY).properties else {
         panic!("no bucket policy")
     };
-    for statement in &policy.policy_document.statement {
+    let allows: Vec<&Statement> = policy
+        .policy_document
+        .statement
+        .iter()
+        .filter(|s| s.effect == Effect::Allow)
+        .collect();
+    assert_eq!(allows.len(), 2);
+    for statement in allows {
         assert_eq!(
-            statement.principal.as_ref().unwrap().service,
-            "cloudfront.amazonaws.com"
+            statement.principal,
+            Some(Principal::Service("cloudfront.amazonaws.com".into()))
         );
         let condition = serde_json::to_string(statement.condition.as_ref().unwrap()).unwrap();
         assert!(
@@ -340,6 +347,41 @@ fn bucket_policy_lets_only_this_distribution_read() {
             "{condition}"
         );
     }
+}
+
+#[test]
+fn the_site_bucket_refuses_plain_http_to_anyone() {
+    for name in ENVS {
+        let t = template(name);
+        let Properties::BucketPolicy(policy) = &resource(&t, ids::SITE_BUCKET_POLICY).properties
+        else {
+            panic!("no bucket policy")
+        };
+        let denies: Vec<&Statement> = policy
+            .policy_document
+            .statement
+            .iter()
+            .filter(|s| s.effect == Effect::Deny)
+            .collect();
+        assert_eq!(denies.len(), 1, "{name}");
+        let deny = denies[0];
+        assert_eq!(deny.principal, Some(Principal::Anyone));
+        assert_eq!(deny.action, ["s3:*"]);
+        assert_eq!(
+            deny.resource,
+            [
+                Expr::GetAtt(ids::SITE_BUCKET.into(), "Arn".into()),
+                sub("${SiteBucket.Arn}/*")
+            ]
+        );
+        assert_eq!(
+            serde_json::to_value(&deny.condition).unwrap(),
+            serde_json::json!({"Bool": {"aws:SecureTransport": "false"}})
+        );
+    }
+    // As the rendered template says it, with the principal as CloudFormation wants it.
+    let text = stack::render(&load("dev")).unwrap();
+    assert!(text.contains("Sid: DenyPlainHttp\n          Effect: Deny\n          Principal: '*'"));
 }
 
 #[test]
@@ -427,7 +469,8 @@ fn no_iam_statement_has_a_wildcard_action() {
         let t = template(name);
         let statements = statements(&t);
         assert!(statements.len() >= 6);
-        for statement in statements {
+        // A wildcard in a Deny narrows access; only what is allowed must be exact.
+        for statement in statements.into_iter().filter(|s| s.effect == Effect::Allow) {
             for action in &statement.action {
                 assert!(!action.contains('*'), "{name}: action {action}");
             }
@@ -492,6 +535,27 @@ fn bedrock_resources_follow_each_env_files_models() {
             .filter(|m| m.id.starts_with("us."))
             .count();
         assert_eq!(resources.len(), env.models.len() + profiles, "{name}");
+    }
+}
+
+#[test]
+fn the_function_may_call_exactly_the_table_operations_the_store_uses() {
+    for name in ENVS {
+        let t = template(name);
+        let dynamodb: Vec<&Statement> = statements(&t)
+            .into_iter()
+            .filter(|s| s.action.iter().any(|a| a.starts_with("dynamodb:")))
+            .collect();
+        assert_eq!(dynamodb.len(), 1, "{name}");
+        let expected: Vec<String> = chatbot_contract::table::OPERATIONS
+            .iter()
+            .map(|op| format!("dynamodb:{op}"))
+            .collect();
+        assert_eq!(dynamodb[0].action, expected, "{name}");
+        // The two the store never calls.
+        for unused in ["dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"] {
+            assert!(!dynamodb[0].action.iter().any(|a| a == unused), "{name}");
+        }
     }
 }
 

@@ -221,10 +221,24 @@ pub enum Effect {
     Deny,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Principal {
-    pub service: String,
+/// Whom a statement of a resource or trust policy is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// An AWS service, such as `cloudfront.amazonaws.com`: `{"Service": "..."}`.
+    Service(String),
+    /// Anyone at all: `"*"`. Only for statements that deny.
+    Anyone,
+}
+
+impl Serialize for Principal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Principal::Service(service) => {
+                BTreeMap::from([("Service", service)]).serialize(serializer)
+            }
+            Principal::Anyone => serializer.serialize_str("*"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -179,14 +179,36 @@ fn reference(id: &str) -> Expr {
     Expr::Ref(id.to_owned())
 }
 
-fn allow(sid: &str, actions: &[&str], resources: Vec<Expr>) -> Statement {
+fn allow(sid: &str, actions: &[impl AsRef<str>], resources: Vec<Expr>) -> Statement {
     Statement {
         sid: Some(sid.into()),
         effect: Effect::Allow,
         principal: None,
-        action: actions.iter().map(|a| (*a).to_owned()).collect(),
+        action: actions.iter().map(|a| a.as_ref().to_owned()).collect(),
         resource: resources,
         condition: None,
+    }
+}
+
+/// Refuses every request to `bucket` and its objects that does not use TLS, whoever sends it
+/// (CloudFront reads the bucket over HTTPS; anything else is refused anyway).
+pub fn deny_plain_http(bucket: &str) -> Statement {
+    Statement {
+        sid: Some("DenyPlainHttp".into()),
+        effect: Effect::Deny,
+        principal: Some(Principal::Anyone),
+        action: vec!["s3:*".into()],
+        resource: vec![
+            get_att(bucket, "Arn"),
+            Expr::sub(format!("${{{bucket}.Arn}}/*")),
+        ],
+        condition: Some(Expr::Map(BTreeMap::from([(
+            "Bool".to_owned(),
+            Expr::Map(BTreeMap::from([(
+                "aws:SecureTransport".to_owned(),
+                Expr::str("false"),
+            )])),
+        )]))),
     }
 }
 
@@ -195,9 +217,7 @@ fn trust(service: &str) -> PolicyDocument {
     PolicyDocument::new(vec![Statement {
         sid: None,
         effect: Effect::Allow,
-        principal: Some(Principal {
-            service: service.into(),
-        }),
+        principal: Some(Principal::Service(service.into())),
         action: vec!["sts:AssumeRole".into()],
         resource: Vec::new(),
         condition: None,
@@ -280,9 +300,7 @@ fn site(env: &Environment, t: &mut Template) {
     let cloudfront_reads = |sid: &str, action: &str, resource: Expr| Statement {
         sid: Some(sid.into()),
         effect: Effect::Allow,
-        principal: Some(Principal {
-            service: "cloudfront.amazonaws.com".into(),
-        }),
+        principal: Some(Principal::Service("cloudfront.amazonaws.com".into())),
         action: vec![action.into()],
         resource: vec![resource],
         condition: Some(only_this_distribution.clone()),
@@ -304,6 +322,7 @@ fn site(env: &Environment, t: &mut Template) {
                     "s3:ListBucket",
                     get_att(ids::SITE_BUCKET, "Arn"),
                 ),
+                deny_plain_http(ids::SITE_BUCKET),
             ]),
         })),
     );
@@ -509,7 +528,7 @@ fn function(env: &Environment, t: &mut Template) {
             policy_name: "table".into(),
             policy_document: PolicyDocument::new(vec![allow(
                 "UseOwnTable",
-                &TABLE_ACTIONS,
+                &table_actions(),
                 vec![get_att(ids::TABLE, "Arn")],
             )]),
         },
@@ -594,16 +613,14 @@ fn function(env: &Environment, t: &mut Template) {
     );
 }
 
-/// What the service does with its table: items, queries, conditional updates, batches.
-pub const TABLE_ACTIONS: [&str; 7] = [
-    "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:Query",
-    "dynamodb:UpdateItem",
-];
+/// The IAM actions of the DynamoDB operations the service calls
+/// ([`chatbot_contract::table::OPERATIONS`]), and nothing else.
+pub fn table_actions() -> Vec<String> {
+    keys::OPERATIONS
+        .iter()
+        .map(|operation| format!("dynamodb:{operation}"))
+        .collect()
+}
 
 /// Converse and ConverseStream are authorised as these two actions.
 pub const BEDROCK_ACTIONS: [&str; 2] = [
