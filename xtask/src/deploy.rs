@@ -15,7 +15,7 @@ use crate::aws::cfn::{self, DeployedStack};
 use crate::aws::follow::{self, Display};
 use crate::aws::plan::{self, Bundle, Inputs, PlanFile, Situation};
 use crate::aws::{self, Clients, Elapsed, artifacts, publish};
-use crate::review::{self, ChangeKind, Palette};
+use crate::review::{self, AlarmRouting, ChangeKind, Palette, Verdict};
 use crate::stack::{OUTPUT_DISTRIBUTION_ID, OUTPUT_SITE_BUCKET, OUTPUT_SITE_URL};
 use crate::{build, env, tools};
 
@@ -58,6 +58,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Before building or asking AWS anything: an environment whose alarms must reach someone
+    // and would not is not deployed.
+    let root = args.target.root.clone().unwrap_or_else(tools::project_root);
+    let alarms = AlarmRouting::of(&env::load(&root, &args.target.env)?);
+    if alarms.verdict == Verdict::Refuse {
+        anyhow::bail!(alarms.message);
+    }
     let inputs = resolve(&args.target)?;
     let runtime = aws::runtime()?;
     let result = runtime.block_on(async {
@@ -131,6 +138,8 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
         env.region,
         situation.account
     );
+    let alarms = AlarmRouting::of(env);
+    print!("{}", review::render_alarm_routing(&alarms, palette));
 
     if let Some(stack) = &situation.deployed {
         if stack.is_busy() {
@@ -194,6 +203,9 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
     };
     let review = plan::review(inputs, &situation, Some(&proposal.described));
     print!("{}", review::render_review(&review, palette));
+    if alarms.verdict != Verdict::Ok {
+        print!("{}", review::render_alarm_routing(&alarms, palette));
+    }
 
     let (confirmed, interrupted) =
         match follow::unless_interrupted(confirm(&env.name, args.yes)).await {

@@ -66,7 +66,10 @@ impl Run {
 
 impl Rehearsal {
     fn new(endpoint: &str) -> Rehearsal {
-        let root = std::env::temp_dir().join(format!("xtask-rehearsal-{}", std::process::id()));
+        // One folder per rehearsal: the tests of this file run at the same time.
+        static REHEARSALS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = REHEARSALS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let root = std::env::temp_dir().join(format!("xtask-rehearsal-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(root.join("envs")).unwrap();
         std::fs::create_dir_all(root.join("frontend")).unwrap();
@@ -304,7 +307,15 @@ fn deploy_life_against_moto() {
         .shows("Stack chatbot-dev (create)")
         .shows("Plan: ")
         .shows("CREATE_COMPLETE")
-        .shows("3 uploaded, 0 deleted, 0 unchanged");
+        .shows("3 uploaded, 0 deleted, 0 unchanged")
+        // dev sets no alarm destination and allows that: said before and after the review.
+        .shows(ALARMS_REACH_NO_ONE);
+    assert_eq!(
+        first.stdout.matches(ALARMS_REACH_NO_ONE).count(),
+        2,
+        "{}",
+        first.stdout
+    );
     assert_eq!(r.stack_status().as_deref(), Some("CREATE_COMPLETE"));
     let bucket = site_bucket(&first);
     let objects = r.objects(&bucket);
@@ -373,6 +384,15 @@ fn deploy_life_against_moto() {
         serde_json::from_str(&json.stdout).expect("diff --json is JSON");
     assert_eq!(review["has_changes"], true);
     assert_eq!(review["kind"], "UPDATE");
+    assert_eq!(review["alarms"]["verdict"], "warn");
+    assert_eq!(review["alarms"]["destination_required"], false);
+    assert_eq!(review["alarms"]["destinations"], serde_json::json!([]));
+    assert!(
+        review["alarms"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Alarms reach no one")
+    );
 
     // Without a terminal and without --yes, deploy refuses and leaves no change set behind.
     r.deploy(&[])
@@ -423,6 +443,92 @@ fn deploy_life_against_moto() {
     r.xtask(&["outputs", "--env", "dev"])
         .expect(1, "outputs of a deleted stack")
         .shows("does not exist");
+}
+
+const ALARMS_REACH_NO_ONE: &str =
+    "WARNING Alarms reach no one: envs/dev.toml sets neither alarms.email nor alarms.topic_arn";
+
+/// A local port that counts the connections made to it and answers none.
+struct CountingPort {
+    endpoint: String,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CountingPort {
+    fn start() -> CountingPort {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = connections.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        CountingPort {
+            endpoint,
+            connections,
+        }
+    }
+}
+
+#[test]
+fn an_environment_whose_alarms_must_reach_someone_is_not_deployed_until_they_do() {
+    let aws = CountingPort::start();
+    let r = Rehearsal::new(&aws.endpoint);
+    let project = xtask::tools::project_root();
+    std::fs::copy(
+        project.join("envs/staging.toml"),
+        r.root.join("envs/staging.toml"),
+    )
+    .unwrap();
+    let bundle = r.bundle.to_str().unwrap().to_owned();
+    let deploy = |extra: &[&str]| {
+        let mut args = vec!["deploy", "--env", "staging", "--artifact", &bundle];
+        args.extend_from_slice(extra);
+        r.xtask(&args)
+    };
+
+    let refused = deploy(&["--yes"]);
+    refused
+        .expect(1, "deploy of staging without an alarm destination")
+        .shows("Alarms would reach no one: envs/staging.toml sets neither alarms.email nor alarms.topic_arn")
+        .shows("Deploying staging is refused until one is set");
+    assert_eq!(
+        aws.connections.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the refused deploy asked AWS something"
+    );
+
+    // diff reviews it anyway, saying the deploy would be refused.
+    r.xtask(&["diff", "--env", "staging", "--artifact", &bundle])
+        .shows("REFUSED Alarms would reach no one");
+
+    // With an address to tell, the deploy goes ahead (to AWS, which answers nothing here).
+    let path = r.root.join("envs/staging.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replacen(
+            "# email = \"you@example.com\"",
+            "email = \"ops@example.com\"",
+            1,
+        ),
+    )
+    .unwrap();
+    let before = aws.connections.load(std::sync::atomic::Ordering::SeqCst);
+    let gone_ahead = deploy(&["--yes"]);
+    gone_ahead.expect(1, "deploy against a port that answers nothing");
+    assert!(
+        !gone_ahead.stderr.contains("Alarms would reach no one"),
+        "{}",
+        gone_ahead.stderr
+    );
+    assert!(aws.connections.load(std::sync::atomic::Ordering::SeqCst) > before);
+    let reviewed = r.xtask(&["diff", "--env", "staging", "--artifact", &bundle]);
+    reviewed
+        .shows("Alarms notify email ops@example.com (an address receives them once it confirms");
 }
 
 /// A `moto_server` of our own on a free port, stopped on drop.

@@ -162,8 +162,8 @@ pub async fn propose(
     } else {
         TemplateSource::Body(inputs.template.clone())
     };
-    let created = cfn::create_change_set(
-        &clients.cfn,
+    propose_change(
+        clients,
         ChangeSetRequest {
             stack_name: &inputs.env.stack_name,
             change_set_name: name.to_owned(),
@@ -173,7 +173,19 @@ pub async fn propose(
             description: format!("cargo xtask deploy --env {}", inputs.env.name),
         },
     )
-    .await?;
+    .await
+}
+
+/// Creates the change set `request` describes and waits for it; `None` when CloudFormation
+/// finds nothing to change (the empty change set is deleted). A change set CloudFormation
+/// refuses is deleted (with the empty stack a new stack's leaves) and reported as an error.
+pub async fn propose_change(
+    clients: &Clients,
+    request: ChangeSetRequest<'_>,
+) -> anyhow::Result<Option<Proposal>> {
+    let stack_name = request.stack_name.to_owned();
+    let kind = request.kind;
+    let created = cfn::create_change_set(&clients.cfn, request).await?;
     let (arn, stack_id) = match created {
         Created::NoChanges => return Ok(None),
         Created::ChangeSet { arn, stack_id } => (arn, stack_id),
@@ -190,14 +202,13 @@ pub async fn propose(
             .filter(|r| !r.trim().is_empty())
             .unwrap_or_else(|| "it gave no reason".to_owned());
         cfn::delete_change_set(&clients.cfn, &arn).await.ok();
-        if situation.kind() == ChangeKind::Create {
+        if kind == ChangeKind::Create {
             // The change set of a new stack made an empty stack under review: remove it too.
             cfn::delete_stack(&clients.cfn, &stack_id).await.ok();
         }
         anyhow::bail!(
-            "CloudFormation refused the change set for stack {} (nothing was changed, and the \
-             change set was deleted): {}",
-            inputs.env.stack_name,
+            "CloudFormation refused the change set for stack {stack_name} (nothing was changed, \
+             and the change set was deleted): {}",
             reason.trim().trim_end_matches('.')
         );
     }
