@@ -371,7 +371,7 @@ async fn upload_bundle(
 
 /// Asks on the terminal; without one, only `--yes` goes ahead. Prod wants its name typed.
 /// The answer is read off the runtime's thread, so Ctrl-C still ends the deploy at the prompt.
-async fn confirm(env_name: &str, yes: bool) -> anyhow::Result<bool> {
+pub(crate) async fn confirm(env_name: &str, yes: bool) -> anyhow::Result<bool> {
     if yes {
         return Ok(true);
     }
@@ -460,10 +460,10 @@ async fn execute_plan(
 }
 
 /// The change set to execute.
-struct Execution<'a> {
-    arn: &'a str,
-    stack_id: &'a str,
-    kind: ChangeKind,
+pub(crate) struct Execution<'a> {
+    pub arn: &'a str,
+    pub stack_id: &'a str,
+    pub kind: ChangeKind,
 }
 
 async fn execute(
@@ -473,8 +473,37 @@ async fn execute(
     args: &Args,
     started: Instant,
 ) -> anyhow::Result<ExitCode> {
+    let again = format!("cargo xtask deploy --env {}", inputs.env.name);
+    if let Executed::Stopped(code) =
+        run_change_set(clients, &inputs.env, execution, &again, started).await?
+    {
+        return Ok(code);
+    }
+    let stack = cfn::describe_stack(&clients.cfn, execution.stack_id)
+        .await?
+        .context("the stack disappeared after deploying")?;
+    finish(clients, inputs, &stack, args, started).await
+}
+
+/// How executing a change set ended.
+pub(crate) enum Executed {
+    /// The stack is `CREATE_COMPLETE` or `UPDATE_COMPLETE`.
+    Succeeded,
+    /// It failed (what and why were printed) or Ctrl-C stopped the following: exit with this.
+    Stopped(ExitCode),
+}
+
+/// Executes the change set and follows the stack until it settles, printing its events, and
+/// on failure the failed resources with CloudFormation's reasons and what to do; `again` is
+/// the command that updates a rolled-back stack.
+pub(crate) async fn run_change_set(
+    clients: &Clients,
+    env: &env::Environment,
+    execution: &Execution<'_>,
+    again: &str,
+    started: Instant,
+) -> anyhow::Result<Executed> {
     let palette = palette();
-    let env = &inputs.env;
     let stack_id = execution.stack_id;
     let since = cfn::newest_event_id(&clients.cfn, stack_id).await?;
     if let Err(err) = cfn::execute_change_set(&clients.cfn, execution.arn).await {
@@ -503,7 +532,12 @@ async fn execute(
                 ChangeKind::Create => "the create",
                 ChangeKind::Update => "the update",
             };
-            return Ok(interrupted(&env.stack_name, operation, &env.name, display));
+            return Ok(Executed::Stopped(interrupted(
+                &env.stack_name,
+                operation,
+                &env.name,
+                display,
+            )));
         }
     };
     let succeeded = matches!(
@@ -530,11 +564,9 @@ async fn execute(
                     env.name
                 );
             }
-            "UPDATE_ROLLBACK_COMPLETE" => println!(
-                "Fix the cause and run `cargo xtask deploy --env {}` again: it updates the \
-                 rolled-back stack",
-                env.name
-            ),
+            "UPDATE_ROLLBACK_COMPLETE" => {
+                println!("Fix the cause and run `{again}` again: it updates the rolled-back stack")
+            }
             _ => {
                 if let Some(stuck) = cfn::describe_stack(&clients.cfn, stack_id)
                     .await?
@@ -544,18 +576,15 @@ async fn execute(
                 }
             }
         }
-        return Ok(ExitCode::FAILURE);
+        return Ok(Executed::Stopped(ExitCode::FAILURE));
     }
     println!(
         "Stack {}: {} after {}",
-        inputs.env.stack_name,
+        env.stack_name,
         palette.green(&followed.status),
         Elapsed(started.elapsed())
     );
-    let stack = cfn::describe_stack(&clients.cfn, stack_id)
-        .await?
-        .context("the stack disappeared after deploying")?;
-    finish(clients, inputs, &stack, args, started).await
+    Ok(Executed::Succeeded)
 }
 
 /// After the stack: publish the site, invalidate CloudFront, print the URL, write outputs.

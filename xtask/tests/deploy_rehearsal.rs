@@ -445,6 +445,180 @@ fn deploy_life_against_moto() {
         .shows("does not exist");
 }
 
+/// The real dev template without what moto cannot deploy: its API Gateway refuses a REST API
+/// whose methods come from an OpenAPI body, so the API, its stage, keys and usage plan, the
+/// function's permission to be invoked by it and the outputs naming it or the distribution
+/// (which moto skips) are left out. The parameters, the origin secret slots and their
+/// conditions, the function and its environment are the real ones.
+fn deployable_real_template(root: &Path) -> String {
+    let env = xtask::env::load(root, "dev").unwrap();
+    let text = xtask::stack::render(&env).unwrap();
+    let mut doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let resources = doc["Resources"].as_mapping_mut().unwrap();
+    resources.retain(|_, resource| {
+        let kind = resource["Type"].as_str().unwrap();
+        !(kind.starts_with("AWS::ApiGateway::")
+            || kind == "AWS::Lambda::Permission"
+            || kind == "AWS::CloudWatch::Dashboard")
+    });
+    let outputs = doc["Outputs"].as_mapping_mut().unwrap();
+    for name in ["ApiUrl", "SiteUrl", "DistributionId"] {
+        outputs.remove(name);
+    }
+    serde_yaml::to_string(&doc).unwrap()
+}
+
+impl Rehearsal {
+    fn rotate(&self, extra: &[&str]) -> Run {
+        let mut args = vec!["rotate-secret", "--env", "dev"];
+        args.extend_from_slice(extra);
+        self.xtask(&args)
+    }
+
+    fn parameters(&self) -> std::collections::BTreeMap<String, String> {
+        self.runtime.block_on(async {
+            let described = self
+                .cfn
+                .describe_stacks()
+                .stack_name("chatbot-dev")
+                .send()
+                .await
+                .unwrap();
+            described.stacks()[0]
+                .parameters()
+                .iter()
+                .map(|p| {
+                    (
+                        p.parameter_key().unwrap().to_owned(),
+                        p.parameter_value().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect()
+        })
+    }
+
+    fn deployed_template(&self) -> String {
+        self.runtime.block_on(async {
+            self.cfn
+                .get_template()
+                .stack_name("chatbot-dev")
+                .send()
+                .await
+                .unwrap()
+                .template_body()
+                .unwrap()
+                .to_owned()
+        })
+    }
+
+    /// Sets `OriginSecrets` the way a rotation stopped half-way would have left it.
+    fn set_origin_secrets(&self, value: &str) {
+        let parameters = self.parameters();
+        self.runtime.block_on(async {
+            use aws_sdk_cloudformation::types::{Capability, Parameter};
+            let mut update = self
+                .cfn
+                .update_stack()
+                .stack_name("chatbot-dev")
+                .use_previous_template(true)
+                .capabilities(Capability::CapabilityIam);
+            for (key, previous) in parameters {
+                let value = if key == "OriginSecrets" {
+                    value.to_owned()
+                } else {
+                    previous
+                };
+                update = update.parameters(
+                    Parameter::builder()
+                        .parameter_key(key)
+                        .parameter_value(value)
+                        .build(),
+                );
+            }
+            update.send().await.unwrap();
+        });
+    }
+}
+
+#[test]
+fn rotating_the_origin_secret_against_moto() {
+    let moto = Moto::start();
+    let r = Rehearsal::new(&moto.endpoint);
+
+    // Nothing to rotate before the first deploy.
+    r.rotate(&["--yes"])
+        .expect(1, "rotate before the stack exists")
+        .shows("stack chatbot-dev does not exist: deploy it first");
+
+    // A stack deployed without the slots (the stand-in has no OriginSecrets parameter).
+    r.deploy(&["--yes"]).expect(0, "deploy of the stand-in");
+    r.rotate(&["--yes"])
+        .expect(1, "rotate a stack without slots")
+        .shows("stack chatbot-dev has no OriginSecrets parameter");
+    r.xtask(&["destroy", "--env", "dev", "--yes"])
+        .expect(0, "destroy the stand-in");
+
+    std::fs::write(
+        r.root.join("template.yaml"),
+        deployable_real_template(&r.root),
+    )
+    .unwrap();
+    r.deploy(&["--yes"])
+        .expect(0, "first deploy of the real template");
+    let first = r.parameters();
+    assert_eq!(
+        first["OriginSecrets"], "A",
+        "a new stack starts with slot A"
+    );
+    let template = r.deployed_template();
+
+    // Without a terminal and without --yes, nothing is changed.
+    r.rotate(&[])
+        .expect(1, "rotate without a terminal")
+        .shows("refusing to deploy without a terminal");
+    assert_eq!(r.parameters(), first);
+
+    let rotated = r.rotate(&["--yes"]);
+    rotated
+        .expect(0, "rotate")
+        .shows("Now OriginSecrets = A (slot A sent and accepted). 3 updates")
+        .shows("1. A → A+B: a new secret and API key in slot B")
+        .shows("2. A+B → B+A: CloudFront sends slot B's value")
+        .shows("3. B+A → B: slot A's secret and API key removed")
+        .shows("Step 3/3: OriginSecrets B+A → B")
+        .shows("~ OriginSecrets: B+A → B")
+        .shows("Origin secret rotated in");
+    assert_eq!(
+        rotated
+            .stdout
+            .matches("Stack chatbot-dev: UPDATE_COMPLETE after")
+            .count(),
+        3,
+        "{}",
+        rotated.stdout
+    );
+    let after = r.parameters();
+    assert_eq!(after["OriginSecrets"], "B");
+    // Only the slots changed: the same template and the same code.
+    assert_eq!(after["CodeKey"], first["CodeKey"]);
+    assert_eq!(after["CodeBucket"], first["CodeBucket"]);
+    assert_eq!(r.deployed_template(), template);
+    // A deploy after it keeps the rotated state rather than going back to slot A.
+    r.deploy(&["--yes"]).expect(0, "deploy after a rotation");
+    assert_eq!(r.parameters()["OriginSecrets"], "B");
+
+    // A rotation stopped half-way: finished by keeping what CloudFront sends, then rotated.
+    r.set_origin_secrets("B+A");
+    let resumed = r.rotate(&["--yes"]);
+    resumed
+        .expect(0, "rotate after a rotation stopped half-way")
+        .shows("Now OriginSecrets = B+A (slot B sent, slots B and A accepted). 4 updates")
+        .shows("1. B+A → B: slot A's secret and API key removed")
+        .shows("4. A+B → A: slot B's secret and API key removed");
+    assert_eq!(r.parameters()["OriginSecrets"], "A");
+    assert_eq!(r.deployed_template(), template);
+}
+
 const ALARMS_REACH_NO_ONE: &str =
     "WARNING Alarms reach no one: envs/dev.toml sets neither alarms.email nor alarms.topic_arn";
 

@@ -1,7 +1,7 @@
 //! What `diff` and `deploy` share: the deployed state, the decision between "nothing to do" and
 //! a change set, the change set itself, and the review built from it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -12,6 +12,7 @@ use super::cfn::{self, ChangeSetRequest, Created, DeployedStack, TemplateSource}
 use super::{Clients, artifacts};
 use crate::env::Environment;
 use crate::review::{self, ChangeKind, Review, wire::DescribeChangeSet};
+use crate::stack::origin::PARAM_ORIGIN_SECRETS;
 use crate::stack::{PARAM_CODE_BUCKET, PARAM_CODE_KEY};
 
 /// CloudFormation's limit for a template sent inline.
@@ -117,10 +118,22 @@ pub async fn survey(clients: &Clients, inputs: &Inputs) -> anyhow::Result<Situat
         }
         _ => String::new(),
     };
-    let parameters = BTreeMap::from([
+    let mut parameters = BTreeMap::from([
         (PARAM_CODE_BUCKET.to_owned(), bucket.clone()),
         (PARAM_CODE_KEY.to_owned(), inputs.bundle.key()),
     ]);
+    // CloudFormation gives a parameter an update leaves out its default, so what other
+    // commands set (`rotate-secret`) is passed on as deployed.
+    if let Some(stack) = deployed.as_ref().filter(|s| !s.is_under_review()) {
+        let declared = template_parameters(&inputs.template);
+        for name in CARRIED_OVER {
+            if let Some(value) = stack.parameters.get(name)
+                && declared.contains(name)
+            {
+                parameters.insert(name.to_owned(), value.clone());
+            }
+        }
+    }
     Ok(Situation {
         account,
         bucket,
@@ -338,6 +351,22 @@ pub async fn outputs(
         }
     }
     Ok(outputs)
+}
+
+/// Parameters a deploy keeps as they are deployed: set by other commands, not by the env file.
+const CARRIED_OVER: [&str; 1] = [PARAM_ORIGIN_SECRETS];
+
+/// The names of the parameters `template` declares.
+pub fn template_parameters(template: &str) -> BTreeSet<String> {
+    let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(template) else {
+        return BTreeSet::new();
+    };
+    doc.get("Parameters")
+        .and_then(|p| p.as_mapping())
+        .into_iter()
+        .flat_map(|parameters| parameters.keys())
+        .filter_map(|name| name.as_str().map(str::to_owned))
+        .collect()
 }
 
 /// `output name → logical id` for every output whose value is `Ref: <resource>`.
