@@ -26,6 +26,9 @@ pub struct Config {
     /// The value every `/api` request must carry in `x-origin-verify` (CloudFront adds it);
     /// `None` in local runs, which then accept any request.
     pub origin_secret: Option<OriginSecret>,
+    /// While the origin secret is rotated, the value CloudFront sent before, accepted as well;
+    /// `None` outside a rotation. Never set without `origin_secret`.
+    pub previous_origin_secret: Option<OriginSecret>,
 }
 
 /// The shared secret CloudFront sends to the API origin. Its `Debug` form hides the value, so
@@ -168,13 +171,23 @@ impl Config {
         let rate_window_seconds = number(&lookup, env_vars::RATE_WINDOW_SECONDS, 1, 86_400)?;
         let daily_token_budget = number(&lookup, env_vars::DAILY_TOKEN_BUDGET, 1, u64::MAX)?;
         let history_days = number(&lookup, env_vars::HISTORY_DAYS, 1, 3_650)?;
-        let origin_secret = match lookup(env_vars::ORIGIN_SECRET) {
-            Some(value) if !value.is_empty() => Some(
-                OriginSecret::new(value)
-                    .map_err(|reason| malformed(env_vars::ORIGIN_SECRET, &reason))?,
-            ),
-            _ => None,
+        let secret = |name: &'static str| match lookup(name) {
+            Some(value) if !value.is_empty() => OriginSecret::new(value)
+                .map(Some)
+                .map_err(|reason| malformed(name, &reason)),
+            _ => Ok(None),
         };
+        let origin_secret = secret(env_vars::ORIGIN_SECRET)?;
+        let previous_origin_secret = secret(env_vars::ORIGIN_SECRET_PREVIOUS)?;
+        if previous_origin_secret.is_some() && origin_secret.is_none() {
+            return Err(malformed(
+                env_vars::ORIGIN_SECRET_PREVIOUS,
+                &format!(
+                    "it is accepted only besides {}, which is not set",
+                    env_vars::ORIGIN_SECRET
+                ),
+            ));
+        }
 
         Ok(Config {
             environment,
@@ -188,6 +201,7 @@ impl Config {
             daily_token_budget,
             history_days,
             origin_secret,
+            previous_origin_secret,
         })
     }
 
@@ -345,9 +359,45 @@ mod tests {
     }
 
     #[test]
+    fn the_previous_origin_secret_is_read_only_beside_the_current_one() {
+        let current = "Zq3vK8pLm2Nx7Rt5Wy9Bc4Df6Gh1Jk0S";
+        let previous = "Hb5Tn2Wq8Lx4Rc7Vm1Pz9Kd3Fs6Gj0Y";
+        let mut vars = base();
+        vars.insert(env_vars::ORIGIN_SECRET, current.to_owned());
+        vars.insert(env_vars::ORIGIN_SECRET_PREVIOUS, String::new());
+        assert_eq!(load(&vars).unwrap().previous_origin_secret, None);
+
+        vars.insert(env_vars::ORIGIN_SECRET_PREVIOUS, previous.to_owned());
+        let config = load(&vars).unwrap();
+        assert!(
+            config
+                .previous_origin_secret
+                .as_ref()
+                .unwrap()
+                .matches(previous.as_bytes())
+        );
+        assert!(!format!("{config:?}").contains(previous));
+
+        vars.remove(env_vars::ORIGIN_SECRET);
+        match load(&vars) {
+            Err(ConfigError::Malformed { name, reason }) => {
+                assert_eq!(name, env_vars::ORIGIN_SECRET_PREVIOUS);
+                assert!(reason.contains(env_vars::ORIGIN_SECRET), "{reason}");
+            }
+            other => panic!("a previous secret alone was accepted: {other:?}"),
+        }
+    }
+
+    #[test]
     fn each_missing_variable_is_named() {
         for name in env_vars::ALL {
-            if name == env_vars::TABLE_NAME || name == env_vars::ORIGIN_SECRET {
+            if [
+                env_vars::TABLE_NAME,
+                env_vars::ORIGIN_SECRET,
+                env_vars::ORIGIN_SECRET_PREVIOUS,
+            ]
+            .contains(&name)
+            {
                 continue;
             }
             let mut vars = base();
@@ -378,6 +428,7 @@ mod tests {
             (env_vars::ORIGIN_SECRET, "short"),
             (env_vars::ORIGIN_SECRET, "a secret with spaces in it"),
             (env_vars::ORIGIN_SECRET, "0123456789abcdef\n"),
+            (env_vars::ORIGIN_SECRET_PREVIOUS, "short"),
         ];
         for (name, value) in cases {
             let mut vars = base();

@@ -180,6 +180,44 @@ async fn refusals_come_before_the_rate_limit_and_spend_none_of_it() {
 }
 
 #[tokio::test]
+async fn during_a_rotation_the_previous_secret_is_accepted_too_and_nothing_else() {
+    let logs = Logs::capture();
+    const PREVIOUS: &str = "Hb5Tn2Wq8Lx4Rc7Vm1Pz9Kd3Fs6Gj0YqWe";
+    let (rotating, fake) = service(|config| {
+        config.previous_origin_secret = Some(OriginSecret::new(PREVIOUS).unwrap());
+    })
+    .await;
+    // Edges already sending the new value, and edges still sending the old one.
+    assert_eq!(chat(&rotating, &[SECRET]).await.status, StatusCode::OK);
+    assert_eq!(chat(&rotating, &[PREVIOUS]).await.status, StatusCode::OK);
+    for (name, origin) in [
+        ("missing origin header", &[][..]),
+        ("a guess", &["guess"][..]),
+        ("both values at once", &[SECRET, PREVIOUS][..]),
+        (
+            "the previous value cut short",
+            &[&PREVIOUS[..PREVIOUS.len() - 1]][..],
+        ),
+    ] {
+        let reply = chat(&rotating, origin).await;
+        assert_forbidden(&reply, name);
+        record_bad_input(EVIDENCE, name, reply.status);
+    }
+    assert_eq!(fake.calls().len(), 2);
+    assert_eq!(rotating.metric(names::ORIGIN_REFUSED), 4.0);
+    for line in logs.lines() {
+        assert!(!line.to_string().contains(PREVIOUS), "{line}");
+    }
+
+    // After the rotation, the old value is refused.
+    let (after, _fake) = service(|_| {}).await;
+    assert_forbidden(
+        &chat(&after, &[PREVIOUS]).await,
+        "the previous value after the rotation",
+    );
+}
+
+#[tokio::test]
 async fn without_a_configured_secret_local_runs_need_no_header() {
     let _logs = Logs::capture();
     let (service, _fake) = service(|config| config.origin_secret = None).await;

@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb as dynamo;
 use chatbot::store::{
@@ -62,7 +62,12 @@ async fn both_stores_keep_the_same_contract() {
     let moto = MotoServer::start().unwrap();
     let raw = common::dynamo_client(&moto.endpoint(), 3);
     common::create_table(&raw, TABLE).await;
-    let dynamo = Store::Dynamo(DynamoStore::new(raw.clone(), TABLE));
+    // The store reaches moto through a proxy that records each operation it calls.
+    let proxy = FaultyDynamo::start(&moto.endpoint()).await.unwrap();
+    let dynamo = Store::Dynamo(DynamoStore::new(
+        common::dynamo_client(&proxy.endpoint(), 3),
+        TABLE,
+    ));
 
     on_both(&dynamo, history_is_oldest_first_and_limited).await;
     on_both(&dynamo, messages_keep_every_field).await;
@@ -109,6 +114,15 @@ async fn both_stores_keep_the_same_contract() {
         kinds.into_iter().collect::<Vec<_>>(),
         ["budget", "message", "rate window", "session meta"]
     );
+
+    // What the store called is exactly what the stack's IAM statement grants (both come from
+    // the contract's list): nothing granted goes unused, nothing used is missing.
+    let called: BTreeSet<String> = proxy.operation_names().into_iter().collect();
+    let granted: BTreeSet<String> = chatbot_contract::table::OPERATIONS
+        .iter()
+        .map(|op| (*op).to_owned())
+        .collect();
+    assert_eq!(called, granted, "operations called vs granted");
 }
 
 async fn history_is_oldest_first_and_limited(backend: &'static str, store: &Store) {

@@ -32,9 +32,13 @@ pub mod env_vars {
     /// address the rate limit counts). The template fills it from a Secrets Manager secret;
     /// `bootstrap` refuses to start without it, local runs may leave it unset.
     pub const ORIGIN_SECRET: &str = "CHATBOT_ORIGIN_SECRET";
+    /// While the origin secret is rotated, the value CloudFront sent before: accepted too, so
+    /// the edges that have not yet switched to the new value are still answered. Empty outside
+    /// a rotation; set only together with [`ORIGIN_SECRET`].
+    pub const ORIGIN_SECRET_PREVIOUS: &str = "CHATBOT_ORIGIN_SECRET_PREVIOUS";
 
     /// Every variable above, for checks that the template sets all of them.
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 12] = [
         ENVIRONMENT,
         TABLE_NAME,
         MODELS,
@@ -46,6 +50,7 @@ pub mod env_vars {
         DAILY_TOKEN_BUDGET,
         HISTORY_DAYS,
         ORIGIN_SECRET,
+        ORIGIN_SECRET_PREVIOUS,
     ];
 }
 
@@ -54,6 +59,17 @@ pub mod table {
     pub const PARTITION_KEY: &str = "pk";
     pub const SORT_KEY: &str = "sk";
     pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+    /// The DynamoDB operations the service calls on its table, and so the only actions its role
+    /// is granted (`dynamodb:<operation>`). Keep it exact: the store's contract tests record
+    /// every operation that reaches DynamoDB and compare them with this list.
+    pub const OPERATIONS: [&str; 5] = [
+        "BatchWriteItem",
+        "GetItem",
+        "PutItem",
+        "Query",
+        "UpdateItem",
+    ];
 }
 
 /// CloudWatch embedded-metric-format names the service writes and the template's alarms read.
@@ -99,6 +115,20 @@ pub const API_PREFIX: &str = "/api";
 /// The header CloudFront adds to every request it sends to the API origin, carrying the value
 /// of [`env_vars::ORIGIN_SECRET`]. Lower case, as HTTP/2 and the `http` crate write names.
 pub const ORIGIN_VERIFY_HEADER: &str = "x-origin-verify";
+
+/// The header CloudFront also adds to every request it sends to the API origin, with the same
+/// secret as [`ORIGIN_VERIFY_HEADER`]: API Gateway's API key, which every method requires, so
+/// a request without it is refused by API Gateway before the function runs.
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// The answer to a request that did not come through CloudFront, from API Gateway (a missing or
+/// wrong API key) and from the function (a missing or wrong origin header) alike.
+pub mod forbidden {
+    /// The error body's `code`.
+    pub const CODE: &str = "forbidden";
+    /// The error body's `message`.
+    pub const MESSAGE: &str = "this API answers only requests sent through the chatbot's site, not to its API Gateway address";
+}
 
 /// Every route the service answers. The OpenAPI body of the REST API is generated from this list.
 pub const ROUTES: [Route; 6] = [
@@ -148,12 +178,16 @@ mod tests {
     }
 
     #[test]
-    fn the_origin_header_is_a_lower_case_custom_name() {
-        assert!(ORIGIN_VERIFY_HEADER.starts_with("x-"));
-        assert!(
-            ORIGIN_VERIFY_HEADER
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b == b'-')
-        );
+    fn the_origin_headers_are_lower_case_custom_names() {
+        for header in [ORIGIN_VERIFY_HEADER, API_KEY_HEADER] {
+            assert!(header.starts_with("x-"));
+            assert!(header.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
+        }
+        assert_ne!(ORIGIN_VERIFY_HEADER, API_KEY_HEADER);
+    }
+
+    #[test]
+    fn the_forbidden_message_can_go_into_a_json_template_as_it_is() {
+        assert!(!forbidden::MESSAGE.contains(['"', '\\', '$', '#']));
     }
 }

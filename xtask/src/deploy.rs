@@ -16,7 +16,7 @@ use crate::aws::follow::{self, Display};
 use crate::aws::plan::{self, Bundle, Inputs, PlanFile, Situation};
 use crate::aws::preflight;
 use crate::aws::{self, Clients, Elapsed, artifacts, site};
-use crate::review::{self, ChangeKind, Palette};
+use crate::review::{self, AlarmRouting, ChangeKind, Palette, Verdict};
 use crate::stack::OUTPUT_SITE_URL;
 use crate::{build, env, tools};
 
@@ -61,6 +61,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Before building or asking AWS anything: an environment whose alarms must reach someone
+    // and would not is not deployed.
+    let root = args.target.root.clone().unwrap_or_else(tools::project_root);
+    let alarms = AlarmRouting::of(&env::load(&root, &args.target.env)?);
+    if alarms.verdict == Verdict::Refuse {
+        anyhow::bail!(alarms.message);
+    }
     let inputs = resolve(&args.target)?;
     let runtime = aws::runtime()?;
     let result = runtime.block_on(async {
@@ -134,6 +141,8 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
         env.region,
         situation.account
     );
+    let alarms = AlarmRouting::of(env);
+    print!("{}", review::render_alarm_routing(&alarms, palette));
 
     if let Some(stack) = &situation.deployed {
         if stack.is_busy() {
@@ -202,6 +211,9 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
     };
     let review = plan::review(inputs, &situation, Some(&proposal.described));
     print!("{}", review::render_review(&review, palette));
+    if alarms.verdict != Verdict::Ok {
+        print!("{}", review::render_alarm_routing(&alarms, palette));
+    }
 
     let (confirmed, interrupted) =
         match follow::unless_interrupted(confirm(&env.name, args.yes)).await {
@@ -367,7 +379,7 @@ async fn upload_bundle(
 
 /// Asks on the terminal; without one, only `--yes` goes ahead. Prod wants its name typed.
 /// The answer is read off the runtime's thread, so Ctrl-C still ends the deploy at the prompt.
-async fn confirm(env_name: &str, yes: bool) -> anyhow::Result<bool> {
+pub(crate) async fn confirm(env_name: &str, yes: bool) -> anyhow::Result<bool> {
     if yes {
         return Ok(true);
     }
@@ -456,10 +468,10 @@ async fn execute_plan(
 }
 
 /// The change set to execute.
-struct Execution<'a> {
-    arn: &'a str,
-    stack_id: &'a str,
-    kind: ChangeKind,
+pub(crate) struct Execution<'a> {
+    pub arn: &'a str,
+    pub stack_id: &'a str,
+    pub kind: ChangeKind,
 }
 
 async fn execute(
@@ -469,8 +481,37 @@ async fn execute(
     args: &Args,
     started: Instant,
 ) -> anyhow::Result<ExitCode> {
+    let again = format!("cargo xtask deploy --env {}", inputs.env.name);
+    if let Executed::Stopped(code) =
+        run_change_set(clients, &inputs.env, execution, &again, started).await?
+    {
+        return Ok(code);
+    }
+    let stack = cfn::describe_stack(&clients.cfn, execution.stack_id)
+        .await?
+        .context("the stack disappeared after deploying")?;
+    finish(clients, inputs, &stack, args, started).await
+}
+
+/// How executing a change set ended.
+pub(crate) enum Executed {
+    /// The stack is `CREATE_COMPLETE` or `UPDATE_COMPLETE`.
+    Succeeded,
+    /// It failed (what and why were printed) or Ctrl-C stopped the following: exit with this.
+    Stopped(ExitCode),
+}
+
+/// Executes the change set and follows the stack until it settles, printing its events, and
+/// on failure the failed resources with CloudFormation's reasons and what to do; `again` is
+/// the command that updates a rolled-back stack.
+pub(crate) async fn run_change_set(
+    clients: &Clients,
+    env: &env::Environment,
+    execution: &Execution<'_>,
+    again: &str,
+    started: Instant,
+) -> anyhow::Result<Executed> {
     let palette = palette();
-    let env = &inputs.env;
     let stack_id = execution.stack_id;
     let since = cfn::newest_event_id(&clients.cfn, stack_id).await?;
     if let Err(err) = cfn::execute_change_set(&clients.cfn, execution.arn).await {
@@ -499,7 +540,12 @@ async fn execute(
                 ChangeKind::Create => "the create",
                 ChangeKind::Update => "the update",
             };
-            return Ok(interrupted(&env.stack_name, operation, &env.name, display));
+            return Ok(Executed::Stopped(interrupted(
+                &env.stack_name,
+                operation,
+                &env.name,
+                display,
+            )));
         }
     };
     let succeeded = matches!(
@@ -526,11 +572,9 @@ async fn execute(
                     env.name
                 );
             }
-            "UPDATE_ROLLBACK_COMPLETE" => println!(
-                "Fix the cause and run `cargo xtask deploy --env {}` again: it updates the \
-                 rolled-back stack",
-                env.name
-            ),
+            "UPDATE_ROLLBACK_COMPLETE" => {
+                println!("Fix the cause and run `{again}` again: it updates the rolled-back stack")
+            }
             _ => {
                 if let Some(stuck) = cfn::describe_stack(&clients.cfn, stack_id)
                     .await?
@@ -540,18 +584,15 @@ async fn execute(
                 }
             }
         }
-        return Ok(ExitCode::FAILURE);
+        return Ok(Executed::Stopped(ExitCode::FAILURE));
     }
     println!(
         "Stack {}: {} after {}",
-        inputs.env.stack_name,
+        env.stack_name,
         palette.green(&followed.status),
         Elapsed(started.elapsed())
     );
-    let stack = cfn::describe_stack(&clients.cfn, stack_id)
-        .await?
-        .context("the stack disappeared after deploying")?;
-    finish(clients, inputs, &stack, args, started).await
+    Ok(Executed::Succeeded)
 }
 
 /// After the stack: write the outputs, publish the site, invalidate CloudFront, print the URL.

@@ -159,7 +159,12 @@ mod tests {
         for name in env_vars::ALL {
             assert_eq!(
                 vars.contains_key(name),
-                name != env_vars::TABLE_NAME && name != env_vars::ORIGIN_SECRET,
+                ![
+                    env_vars::TABLE_NAME,
+                    env_vars::ORIGIN_SECRET,
+                    env_vars::ORIGIN_SECRET_PREVIOUS
+                ]
+                .contains(&name),
                 "{name}"
             );
         }

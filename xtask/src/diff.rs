@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use crate::aws::plan::{self, Inputs, PlanFile};
 use crate::aws::{self, Clients, artifacts, cfn, preflight};
 use crate::deploy::{Target, palette, resolve};
-use crate::review;
+use crate::review::{self, AlarmRouting, Verdict};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -30,9 +30,14 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let inputs = resolve(&args.target)?;
+    // Said before AWS is asked anything, so even a diff that fails shows it.
+    let alarms = AlarmRouting::of(&inputs.env);
+    if !args.json {
+        print!("{}", review::render_alarm_routing(&alarms, palette()));
+    }
     let changed = aws::runtime()?.block_on(async {
         let clients = aws::connect(&inputs.env.region).await;
-        diff(&clients, &inputs, &args).await
+        diff(&clients, &inputs, &args, &alarms).await
     })?;
     Ok(if changed && args.exit_code {
         ExitCode::from(2)
@@ -42,7 +47,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Shows the review; true when deploying would change something.
-async fn diff(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Result<bool> {
+async fn diff(
+    clients: &Clients,
+    inputs: &Inputs,
+    args: &Args,
+    alarms: &AlarmRouting,
+) -> anyhow::Result<bool> {
     let situation = plan::survey(clients, inputs).await?;
     if let Some(stack) = &situation.deployed
         && stack.is_busy()
@@ -93,9 +103,13 @@ async fn diff(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Result
         if let Some(object) = json.as_object_mut() {
             object.insert("preflight".to_owned(), preflight_json);
         }
+        json["alarms"] = serde_json::to_value(alarms)?;
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print!("{}", review::render_review(&review, palette()));
+        if alarms.verdict != Verdict::Ok {
+            print!("{}", review::render_alarm_routing(alarms, palette()));
+        }
     }
     match (proposal, &args.out) {
         (Some(proposal), Some(out)) => {

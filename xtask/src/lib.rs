@@ -16,6 +16,7 @@ pub mod outputs;
 pub mod preflight;
 pub mod reliability;
 pub mod review;
+pub mod rotate;
 pub mod stack;
 pub mod synth;
 pub mod test;

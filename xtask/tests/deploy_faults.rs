@@ -114,6 +114,13 @@ impl Project {
         let project = xtask::tools::project_root();
         let env_file = format!("envs/{env}.toml");
         std::fs::copy(project.join(&env_file), root.join(&env_file)).unwrap();
+        if env != "dev" {
+            // staging and prod refuse to deploy alarms that reach no one.
+            let text = std::fs::read_to_string(root.join(&env_file)).unwrap();
+            let routed = text.replacen("# email = ", "email = ", 1);
+            assert_ne!(routed, text, "{env_file} has a commented alarm email");
+            std::fs::write(root.join(&env_file), routed).unwrap();
+        }
         // The page, and what lives beside it in a checkout but is no part of it.
         for (path, text) in [
             ("index.html", "<!doctype html><title>chat</title>"),
@@ -375,6 +382,88 @@ fn failed_update_names_the_resource_and_the_next_deploy_works() {
         .shows("Stack chatbot-dev (update)")
         .shows("Stack chatbot-dev: UPDATE_COMPLETE");
     assert_eq!(p.deployed_template(), template("512"));
+}
+
+/// [`template`] with the origin secret slots' parameter, as the real stack has it.
+fn template_with_origin_secrets() -> String {
+    template("256").replace(
+        "  CodeKey:\n    Type: String\n",
+        "  CodeKey:\n    Type: String\n  OriginSecrets:\n    Type: String\n    Default: A\n    AllowedValues: [A, B, A+B, B+A]\n",
+    )
+}
+
+fn origin_secrets(p: &Project) -> String {
+    let state = p.fake.state();
+    let stack = state.stack(STACK).unwrap();
+    stack
+        .parameters
+        .iter()
+        .find(|(key, _)| key == "OriginSecrets")
+        .map(|(_, value)| value.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_rotation_step_that_fails_stops_in_a_safe_state_and_running_again_finishes_it() {
+    let p = Project::new("rotate");
+    p.set_template(&template_with_origin_secrets());
+    p.deploy(&["--yes"]).expect(0, "first deploy");
+    assert_eq!(origin_secrets(&p), "A", "the template's default");
+    let template = p.deployed_template();
+    let rotate = || p.run(p.command(&["rotate-secret", "--env", "dev", "--yes"]));
+
+    // The second step, CloudFront switching to slot B, fails and is rolled back.
+    p.fake
+        .state()
+        .next_executions
+        .extend([Outcome::Succeed, fail("Function", CONCURRENCY)]);
+    let stopped = rotate();
+    stopped
+        .expect(1, "a rotation whose second step fails")
+        .shows("Step 1/3: OriginSecrets A → A+B")
+        .shows("Step 2/3: OriginSecrets A+B → B+A")
+        .shows("✗ Function (AWS::Lambda::Function) UPDATE_FAILED")
+        .shows("UnreservedConcurrentExecution below its minimum value of [10]")
+        .shows("Fix the cause and run `cargo xtask rotate-secret --env dev` again")
+        .shows(
+            "The rotation stopped at step 2 of 3; the stack keeps OriginSecrets = A+B (slot A \
+             sent, slots A and B accepted), in which no request is refused",
+        )
+        .hides("Step 3/3");
+    assert_eq!(origin_secrets(&p), "A+B");
+    assert_eq!(p.status().as_deref(), Some("UPDATE_ROLLBACK_COMPLETE"));
+    assert_eq!(p.change_sets(), 0, "no change set left behind");
+
+    // Running it again goes back to what CloudFront sends, then rotates in full.
+    let mark = p.mark();
+    rotate()
+        .expect(0, "the rotation run again")
+        .shows("Now OriginSecrets = A+B (slot A sent, slots A and B accepted). 4 updates")
+        .shows("Step 4/4: OriginSecrets B+A → B")
+        .shows("Origin secret rotated");
+    assert_eq!(origin_secrets(&p), "B");
+    let changes = p
+        .actions_since(mark)
+        .iter()
+        .filter(|a| *a == "ExecuteChangeSet")
+        .count();
+    assert_eq!(changes, 4);
+    assert_eq!(
+        p.deployed_template(),
+        template,
+        "only the parameter changed"
+    );
+
+    // A deploy afterwards keeps the rotated secret (CloudFormation would give a parameter left
+    // out its default, slot A, and swap the secret in one update).
+    p.deploy(&["--yes"])
+        .expect(0, "deploy after the rotation")
+        .shows("No changes: template, parameters and code match");
+    p.set_template(&template_with_origin_secrets().replace("256", "512"));
+    p.deploy(&["--yes"])
+        .expect(0, "a change after the rotation")
+        .shows("Stack chatbot-dev: UPDATE_COMPLETE");
+    assert_eq!(origin_secrets(&p), "B");
 }
 
 #[test]

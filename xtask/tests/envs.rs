@@ -265,6 +265,103 @@ fn bad_alarm_email() {
 }
 
 #[test]
+fn alarm_topic_in_another_region() {
+    check_error(
+        "# topic_arn = \"arn:aws:sns:us-east-1:123456789012:ops-alerts\"",
+        "topic_arn = \"arn:aws:sns:eu-west-1:123456789012:ops-alerts\"",
+        "envs/dev.toml: alarms.topic_arn: \"arn:aws:sns:eu-west-1:123456789012:ops-alerts\" is not allowed, expected the ARN of an SNS topic in the environment's region, arn:aws:sns:us-east-1:<account>:<name> (alarms notify topics of their own region only)",
+    );
+}
+
+#[test]
+fn alarm_topic_that_is_not_a_topic_arn() {
+    for wrong in [
+        "ops-alerts",
+        "arn:aws:sqs:us-east-1:123456789012:ops-alerts",
+        "arn:aws:sns:us-east-1:1234:ops-alerts",
+        "arn:aws:sns:us-east-1:123456789012:",
+        "arn:aws:sns:us-east-1:123456789012:ops alerts",
+    ] {
+        let text = dev_text().replacen(
+            "# topic_arn = \"arn:aws:sns:us-east-1:123456789012:ops-alerts\"",
+            &format!("topic_arn = {wrong:?}"),
+            1,
+        );
+        let err = env::parse("dev", "envs/dev.toml", &text).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("envs/dev.toml: alarms.topic_arn: "),
+            "{wrong}: {err}"
+        );
+    }
+}
+
+#[test]
+fn alarm_destinations_and_whether_one_is_required() {
+    use xtask::env::AlarmDestination;
+    let dev = env::load(&root(), "dev").unwrap();
+    assert!(dev.alarms.destinations().is_empty());
+    assert!(!dev.alarms.require_destination);
+    // Staging and prod say nothing, and so require one.
+    for name in ["staging", "prod"] {
+        let env = env::load(&root(), name).unwrap();
+        assert!(env.alarms.require_destination, "{name}");
+    }
+    let text = dev_text()
+        .replace(
+            "# email = \"you@example.com\"",
+            "email = \"ops@example.com\"",
+        )
+        .replace(
+            "# topic_arn = \"arn:aws:sns:us-east-1:123456789012:ops-alerts\"",
+            "topic_arn = \"arn:aws:sns:us-east-1:123456789012:ops-alerts\"",
+        )
+        .replace("require_destination = false", "");
+    let env = env::parse("dev", "envs/dev.toml", &text).unwrap();
+    assert!(
+        env.alarms.require_destination,
+        "true unless the file says false"
+    );
+    assert_eq!(
+        env.alarms.destinations(),
+        [
+            AlarmDestination::Email("ops@example.com".into()),
+            AlarmDestination::Topic("arn:aws:sns:us-east-1:123456789012:ops-alerts".into()),
+        ]
+    );
+}
+
+#[test]
+fn new_alarm_thresholds_are_checked_like_the_others() {
+    for key in [
+        "api_4xx_errors",
+        "api_throttled",
+        "direct_calls_refused",
+        "origin_refused",
+        "store_errors",
+        "budget_exhausted",
+    ] {
+        let text = dev_text();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{key} = ")))
+            .unwrap_or_else(|| panic!("dev.toml has no {key}"));
+        let err = env::parse(
+            "dev",
+            "envs/dev.toml",
+            &text.replacen(line, &format!("{key} = 0"), 1),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "envs/dev.toml: alarms.{key}: 0 is out of range, allowed: 1 to 1000000 per 5 minutes"
+            )
+        );
+    }
+}
+
+#[test]
 fn percent_over_100() {
     check_error(
         "budget_used_percent = 90",

@@ -24,7 +24,7 @@ use tracing::Instrument;
 pub use error::ApiError;
 
 use crate::chat::{self, ChatInput};
-use crate::contract::{API_PREFIX, ORIGIN_VERIFY_HEADER};
+use crate::contract::{API_KEY_HEADER, API_PREFIX, ORIGIN_VERIFY_HEADER};
 use crate::store::SessionId;
 use crate::{AppState, Config};
 
@@ -56,11 +56,14 @@ pub fn router_with_site(state: Arc<AppState>, site_dir: Option<PathBuf>) -> Rout
 }
 
 /// Refuses (403 `forbidden`) an `/api` request whose [`ORIGIN_VERIFY_HEADER`] is missing,
-/// repeated or not the configured origin secret, before validation, rate limiting or any
-/// store access. Deployed, CloudFront adds the header to every request it passes to the API, so
-/// only a caller of the `execute-api` address directly is refused, and such a caller can
-/// no longer choose the `CloudFront-Viewer-Address` the rate limit counts. The header is taken
-/// off the request either way, so nothing further down can see or log it.
+/// repeated or not the configured origin secret (nor, during a rotation, the previous one),
+/// before validation, rate limiting or any store access. Deployed, API Gateway has already
+/// refused requests without CloudFront's API key; this is the second line, for a request that
+/// reached the function anyway. CloudFront adds the header to every request it passes to the
+/// API, so only a caller of the `execute-api` address directly is refused, and such a caller
+/// can no longer choose the `CloudFront-Viewer-Address` the rate limit counts. The header, and
+/// [`API_KEY_HEADER`] that carries the same secret, are taken off the request either way, so
+/// nothing further down can see or log them.
 async fn require_origin(
     State(state): State<Arc<AppState>>,
     mut request: Request,
@@ -70,11 +73,17 @@ async fn require_origin(
         header::Entry::Occupied(entry) => entry.remove_entry_mult().1.collect(),
         header::Entry::Vacant(_) => Vec::new(),
     };
+    request.headers_mut().remove(API_KEY_HEADER);
     if let Some(secret) = &state.config.origin_secret
         && is_api_path(request.uri().path())
     {
+        let previous = state.config.previous_origin_secret.as_ref();
         let verified = match given.as_slice() {
-            [value] => secret.matches(value.as_bytes()),
+            // Both compared every time: which one matched is not told by the time taken.
+            [value] => {
+                secret.matches(value.as_bytes())
+                    | previous.is_some_and(|previous| previous.matches(value.as_bytes()))
+            }
             _ => false,
         };
         if !verified {

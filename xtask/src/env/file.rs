@@ -79,6 +79,8 @@ pub struct Logs {
 #[serde(deny_unknown_fields)]
 pub struct Alarms {
     pub email: Option<String>,
+    pub topic_arn: Option<String>,
+    pub require_destination: Option<bool>,
     pub function_errors: u32,
     pub function_throttles: u32,
     pub duration_percent_of_timeout: u32,
@@ -89,6 +91,12 @@ pub struct Alarms {
     pub model_throttles: u32,
     pub rate_limited: u32,
     pub budget_used_percent: u32,
+    pub api_4xx_errors: u32,
+    pub api_throttled: u32,
+    pub direct_calls_refused: u32,
+    pub origin_refused: u32,
+    pub store_errors: u32,
+    pub budget_exhausted: u32,
 }
 
 #[derive(Deserialize)]

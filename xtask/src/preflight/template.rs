@@ -76,6 +76,13 @@ pub const NAME_LIMITS: &[NameLimit] = &[
         max: None,
         what: "REST API name",
     },
+    // API Gateway documents no length for usage plan names.
+    NameLimit {
+        resource_type: "AWS::ApiGateway::UsagePlan",
+        path: &["UsagePlanName"],
+        max: None,
+        what: "API Gateway usage plan name",
+    },
     NameLimit {
         resource_type: "AWS::SNS::Topic",
         path: &["TopicName"],

@@ -5,6 +5,7 @@
 //! the terminal; the caller says whether colours are wanted ([`Palette`]). The SDK's types are
 //! turned into these types in `crate::aws`, the documented JSON shapes in [`wire`].
 
+mod alarms;
 mod change_set;
 mod errors;
 mod events;
@@ -13,6 +14,7 @@ mod table;
 mod text_diff;
 pub mod wire;
 
+pub use alarms::{AlarmRouting, Verdict, render_alarm_routing};
 pub use change_set::{
     Action, ChangeKind, ParameterChange, PropertyChange, Recreation, Replacement, ResourceChange,
     Review, Summary, parameter_changes, render_review, review_json,

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use chatbot_contract::ROUTES;
 
-use super::{STAGE_NAME, add, get_att, ids, log_group, reference, trust};
+use super::gateway_responses::gateway_responses;
+use super::{STAGE_NAME, add, get_att, ids, log_group, origin, reference, trust};
 use crate::cfn::resources::*;
 use crate::cfn::{Expr, Resource, Template};
 use crate::env::Environment;
@@ -90,6 +91,9 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
             },
         }))
         .depends_on(ids::API_ACCOUNT)
+        // A stage that starts requiring the API key before CloudFront sends it would refuse
+        // the site's requests: the distribution is updated (and waited for) first.
+        .depends_on(ids::DISTRIBUTION)
         .skip_check(
             "CKV_AWS_120",
             "Chat answers are per request and streamed; API Gateway caching cannot apply to streamed responses",
@@ -101,10 +105,13 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
     );
 }
 
-/// One JSON line per request in the access log.
-pub const ACCESS_LOG_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","time":"$context.requestTimeEpoch","method":"$context.httpMethod","path":"$context.path","status":"$context.status","bytes":"$context.responseLength","latencyMs":"$context.responseLatency","integrationLatencyMs":"$context.integrationLatency","error":"$context.error.message"}"#;
+/// One JSON line per request in the access log. `errorType` is the gateway response API
+/// Gateway answered with (`INVALID_API_KEY`, `THROTTLED`, ...), and `apiId` the API's id: the
+/// metric filters of `observability` count refused and throttled requests from them.
+pub const ACCESS_LOG_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","time":"$context.requestTimeEpoch","method":"$context.httpMethod","path":"$context.path","status":"$context.status","bytes":"$context.responseLength","latencyMs":"$context.responseLatency","integrationLatencyMs":"$context.integrationLatency","error":"$context.error.message","errorType":"$context.error.responseType","apiId":"$context.apiId"}"#;
 
-/// The OpenAPI document of the API: every route of [`ROUTES`], each a streaming Lambda proxy.
+/// The OpenAPI document of the API: every route of [`ROUTES`], each a streaming Lambda proxy
+/// that requires CloudFront's API key, and API Gateway's own answers in the API's error shape.
 pub fn openapi(env: &Environment) -> Expr {
     let integration = Expr::Map(BTreeMap::from([
         ("type".into(), "aws_proxy".into()),
@@ -130,6 +137,7 @@ pub fn openapi(env: &Environment) -> Expr {
                 "x-amazon-apigateway-integration".to_owned(),
                 integration.clone(),
             ),
+            ("security".to_owned(), origin::openapi::requirement()),
             (
                 "responses".to_owned(),
                 Expr::Map(BTreeMap::from([(
@@ -177,6 +185,21 @@ pub fn openapi(env: &Environment) -> Expr {
             ])),
         ),
         ("paths".into(), Expr::Map(paths)),
+        (
+            "components".into(),
+            Expr::Map(BTreeMap::from([(
+                "securitySchemes".to_owned(),
+                origin::openapi::schemes(),
+            )])),
+        ),
+        (
+            "x-amazon-apigateway-api-key-source".into(),
+            Expr::str("HEADER"),
+        ),
+        (
+            "x-amazon-apigateway-gateway-responses".into(),
+            gateway_responses(),
+        ),
     ]))
 }
 

@@ -114,6 +114,8 @@ pub struct State {
     /// The next change set fails with this status reason.
     pub fail_next_change_set: Option<String>,
     pub on_execute: Outcome,
+    /// What the next executions do, in order, before `on_execute` applies again.
+    pub next_executions: VecDeque<Outcome>,
     /// DeleteStack starts the delete, which then stays in progress until
     /// [`FakeCloudFormation::finish`].
     pub hang_deletes: bool,
@@ -204,6 +206,7 @@ impl FakeCloudFormation {
             sts_error: None,
             fail_next_change_set: None,
             on_execute: Outcome::Succeed,
+            next_executions: VecDeque::new(),
             hang_deletes: false,
             pending_change_sets: false,
             refuse_next_execute: None,
@@ -1000,6 +1003,27 @@ fn event_xml(stack: &Stack, event: &Event) -> String {
 }
 
 /// `Parameters.member.N.ParameterKey` / `…ParameterValue` pairs.
+/// `given` and, for each parameter of `template` not given, its default: what CloudFormation
+/// uses for a parameter a create or an update leaves out.
+fn with_defaults(mut given: Vec<(String, String)>, template: &str) -> Vec<(String, String)> {
+    let doc: serde_yaml::Value = serde_yaml::from_str(template).unwrap_or_default();
+    if let Some(declared) = doc.get("Parameters").and_then(|p| p.as_mapping()) {
+        for (name, parameter) in declared {
+            let (Some(name), Some(default)) = (
+                name.as_str(),
+                parameter.get("Default").and_then(|d| d.as_str()),
+            ) else {
+                continue;
+            };
+            if !given.iter().any(|(key, _)| key == name) {
+                given.push((name.to_owned(), default.to_owned()));
+            }
+        }
+    }
+    given.sort();
+    given
+}
+
 fn parameters(params: &BTreeMap<String, String>) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for n in 1.. {
@@ -1032,12 +1056,16 @@ fn create_change_set(state: &mut State, params: &BTreeMap<String, String>) -> An
         .get("ChangeSetType")
         .cloned()
         .unwrap_or("UPDATE".into());
-    let template = params.get("TemplateBody").cloned().unwrap_or_default();
     let parameters = parameters(params);
     let existing = state
         .stacks
         .iter()
         .find(|s| s.name == name && s.status != "DELETE_COMPLETE");
+    let template = match (params.get("UsePreviousTemplate"), existing) {
+        (Some(yes), Some(stack)) if yes == "true" => stack.template.clone(),
+        _ => params.get("TemplateBody").cloned().unwrap_or_default(),
+    };
+    let parameters = with_defaults(parameters, &template);
     let unchanged = kind == "UPDATE"
         && existing.is_some_and(|s| {
             meaning(&s.template) == meaning(&template) && s.parameters == parameters
@@ -1230,7 +1258,10 @@ fn execute_change_set(state: &mut State, params: &BTreeMap<String, String>) -> A
     state
         .change_sets
         .retain(|c| c.stack_id != stack_id || c.arn == arn);
-    let outcome = state.on_execute.clone();
+    let outcome = state
+        .next_executions
+        .pop_front()
+        .unwrap_or_else(|| state.on_execute.clone());
     let State { stacks, clock, .. } = state;
     let stack = stacks
         .iter_mut()
