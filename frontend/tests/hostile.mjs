@@ -55,7 +55,7 @@ export function hostileCorpus({ full = true } = {}) {
     { name: "1 MB of reference definitions and uses", text: `${repeat("[a]: https://e.com/\n", MB / 2)}\n${repeat("[a] ", MB / 2)}` },
     { name: "1 MB code block, JavaScript", text: `\`\`\`js\n${repeat("const x = f(1, 'two', /re+/g); // c\n", MB)}\n\`\`\``, stream: 65_536 },
     { name: "1 MB of small code blocks", text: repeat("```js\nlet a = 1;\n```\n", MB) },
-    { name: "1 MB of realistic reply", text: repeat(realistic(), MB), stream: 65_536 },
+    { name: "1 MB of realistic reply", text: realisticReply(MB), stream: 65_536 },
   ];
 }
 
@@ -99,8 +99,10 @@ function rawHtml() {
   ].join("\n\n");
 }
 
-function realistic() {
-  return [
+/// A reply shaped like a model's (headings, formatted text, lists, code, tables) of `length`
+/// characters.
+export function realisticReply(length) {
+  const part = [
     "## A section",
     "",
     "Some text with **bold**, *emphasis*, `code` and a [link](https://example.com/page).",
@@ -119,4 +121,5 @@ function realistic() {
     "",
     "",
   ].join("\n");
+  return repeat(part, length);
 }

@@ -45,17 +45,19 @@ const TYPES = {
   ".json": "application/json",
 };
 
-/// Serves `origin` from the files under `dir` (frontend/ by default) with the page's CSP, in
-/// `context`, with no server: requests never leave the browser. `api(route, url)` answers
-/// `/api/*` when given; otherwise those get 404.
-export async function serveFiles(context, origin, { dir = FRONTEND, api = null } = {}) {
+/// Serves `origin` from the files under frontend/ with the page's CSP, in `context`, with no
+/// server: requests never leave the browser. `mounts` maps more URL prefixes to folders;
+/// `api(route, url)` answers `/api/*` when given, otherwise those get 404.
+export async function serveFiles(context, origin, { mounts = {}, api = null } = {}) {
   await context.route(`${origin}/**`, async (route) => {
     const url = new URL(route.request().url());
     if (url.pathname.startsWith("/api/")) {
       if (api) return api(route, url);
       return route.fulfill({ status: 404, contentType: "application/json", body: '{"error":{"code":"not_found"}}' });
     }
-    const relative = url.pathname === "/" ? "index.html" : decodeURIComponent(url.pathname.slice(1));
+    const prefix = Object.keys(mounts).find((p) => url.pathname.startsWith(p)) ?? "/";
+    const dir = mounts[prefix] ?? FRONTEND;
+    const relative = url.pathname === "/" ? "index.html" : decodeURIComponent(url.pathname.slice(prefix.length));
     const file = path.resolve(dir, relative);
     const type = TYPES[path.extname(file)];
     if (!file.startsWith(dir + path.sep) || !type) return route.fulfill({ status: 404, body: "" });

@@ -3,7 +3,13 @@
 // call through `page.evaluate`.
 
 import { highlighterReady } from "/code-highlight.js";
-import { LIMITS, MarkdownStream, renderMarkdown, safeUrl } from "/markdown.js";
+import { LIMITS, MarkdownStream, safeUrl } from "/markdown.js";
+
+/// The renderer under test: the page's, or with `?renderer=before` the one it replaced (the
+/// benchmark's baseline, served from bench/markdown/).
+const { renderMarkdown } = await import(
+  new URLSearchParams(location.search).get("renderer") === "before" ? "/baseline/renderer-before.js" : "/markdown.js"
+);
 
 const out = document.getElementById("out");
 
@@ -146,7 +152,7 @@ window.harness = {
   },
 
   highlighterReady,
-  canonical: (text) => canonical(renderMarkdown(text)),
+  renderOnce: (text) => renderMarkdown(text),
 };
 
 function nextFrame() {
@@ -302,7 +308,9 @@ function serialize(node, html) {
     if (pre) serialize(pre, html);
     return;
   }
-  if (el.classList.contains("table-wrap") || el.classList.contains("md-plain")) {
+  // Spans carry no Markdown: the plain-text fallback, or a link the renderer before this one
+  // refused.
+  if (el.classList.contains("table-wrap") || el.tagName === "SPAN" || el.classList.contains("md-plain")) {
     for (const child of el.childNodes) serialize(child, html);
     return;
   }
@@ -313,7 +321,8 @@ function serialize(node, html) {
       return;
     }
     const language = [...code.classList].find((c) => c.startsWith("language-"));
-    const text = code.textContent;
+    // One newline ends every code block's text; the page's renderer before this one dropped it.
+    const text = code.textContent.replace(/\n$/, "");
     html.push(`<pre><code${language ? ` class="${escape(language)}"` : ""}>${escape(text)}</code></pre>`);
     return;
   }
