@@ -60,7 +60,6 @@ function apply(code, language, text) {
   try {
     const { value } = hljs.highlight(text, { language, ignoreIllegals: true });
     code.replaceChildren(spansFrom(value, code.ownerDocument));
-    code.classList.add("highlighted");
     return true;
   } catch {
     code.textContent = text;

@@ -481,14 +481,16 @@ class Builder {
       const token = tokens[i];
       const top = stack[stack.length - 1];
       if (token.nesting === 1) {
-        const opened = token.hidden ? null : this.open(token, stack.length);
+        // A paragraph shown plain and long is laid out as a plain block (see `plainBlock`).
+        const plainParagraph = token.type === "paragraph_open" && isLongPlain(tokens[i + 1]);
+        const opened = token.hidden || plainParagraph ? null : this.open(token, stack.length);
         if (opened) {
           top.node.append(opened.outer);
           const link = opened.inner.tagName === "A";
           if (link) this.links += 1;
           stack.push({ node: opened.inner, flat: false, link });
         } else {
-          stack.push({ node: top.node, flat: !token.hidden, link: false });
+          stack.push({ node: top.node, flat: !token.hidden && !plainParagraph, link: false });
         }
       } else if (token.nesting === -1) {
         if (stack.length > 1) {
@@ -574,7 +576,7 @@ class Builder {
         parent.append(plainBlock(this.doc, token.content));
         break;
       case "plain_inline":
-        parent.append(plainSpan(this.doc, token.content));
+        parent.append(isLongPlain(token) ? plainBlock(this.doc, token.content) : plainSpan(this.doc, token.content));
         break;
       default:
         // reference_definition and anything unknown: nothing to show.
@@ -647,6 +649,10 @@ function inlineText(tokens) {
   return text;
 }
 
+function isLongPlain(token) {
+  return token?.type === "plain_inline" && token.content.length > PLAIN_PART;
+}
+
 /// Text shown as it is, in parts the browser lays out only when they come into view.
 function plainBlock(doc, text) {
   const block = doc.createElement("div");
@@ -654,8 +660,10 @@ function plainBlock(doc, text) {
   for (let start = 0; start < text.length; ) {
     let end = start + PLAIN_PART;
     if (end < text.length) {
-      const newline = text.lastIndexOf("\n", end);
-      if (newline > start + PLAIN_PART / 2) end = newline + 1;
+      // End a part at a line's end when one is near.
+      const from = start + PLAIN_PART / 2;
+      const newline = text.slice(from, end).lastIndexOf("\n");
+      if (newline >= 0) end = from + newline + 1;
     }
     const part = doc.createElement("div");
     part.textContent = text.slice(start, end);

@@ -33,6 +33,8 @@ const { values: options } = parseArgs({
 const TIMEOUT_MS = Number(options["timeout-ms"]);
 const RENDERERS = { before: "before", after: "after" };
 
+class TimeoutError extends Error {}
+
 const browser = await launchChromium();
 const report = {
   machine: {
@@ -66,6 +68,20 @@ try {
     report.hostile.push(row);
     console.log(formatRow(row));
   }
+
+  console.log(`\nA 2 KiB reply rendered 20 times in one page: median wall ms of a render, built and on screen`);
+  const small = {};
+  for (const renderer of Object.values(RENDERERS)) {
+    const page = await openPage(renderer);
+    small[renderer] = await page.evaluate(async (text) => {
+      const runs = [];
+      for (let i = 0; i < 20; i += 1) runs.push((await window.harness.render(text)).build);
+      return runs.sort((a, b) => a - b)[10];
+    }, realisticReply(2048));
+    await page.context().close();
+  }
+  report.small_reply_ms = small;
+  console.log(`  before ${small.before.toFixed(2)} ms, after ${small.after.toFixed(2)} ms`);
 
   console.log(`\nReplies streamed in 32-character pieces, one render per piece: total wall ms (renderer CPU ms)`);
   for (const size of [8_192, 32_768, 131_072]) {
@@ -163,15 +179,17 @@ async function timed(renderer, work, text) {
     const cpuBefore = rendererCpuMs();
     const start = performance.now();
     let outcome;
+    let failure = null;
     try {
       outcome = await withTimeout(page.evaluate(work, text), TIMEOUT_MS);
-    } catch {
-      outcome = null;
+    } catch (error) {
+      failure = error;
     }
     const wall = outcome?.total ?? outcome?.ms ?? performance.now() - start;
     const cpu = rendererCpuMs() - cpuBefore;
     await page.context().close();
-    if (!outcome) return { finished: false, wall_ms: TIMEOUT_MS, cpu_ms: cpu };
+    if (failure instanceof TimeoutError) return { finished: false, wall_ms: TIMEOUT_MS, cpu_ms: cpu };
+    if (failure) return { finished: false, error: /\w*Error: [^\n]*/.exec(failure.message)?.[0] ?? failure.message, wall_ms: wall, cpu_ms: cpu };
     walls.push(wall);
     cpus.push(cpu);
     if (wall > 1000) break;
@@ -198,7 +216,7 @@ function withTimeout(promise, ms) {
   return Promise.race([
     promise.finally(() => clearTimeout(timer)),
     new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+      timer = setTimeout(() => reject(new TimeoutError(`no answer within ${ms} ms`)), ms);
     }),
   ]);
 }
@@ -235,7 +253,10 @@ function median(values) {
 }
 
 function formatRow(row) {
-  const cell = (m) => (m.finished ? `${m.wall_ms.toFixed(0)} (${m.cpu_ms.toFixed(0)})` : `> ${TIMEOUT_MS / 1000} s`);
+  const cell = (m) => {
+    if (m.finished) return `${m.wall_ms.toFixed(0)} (${m.cpu_ms.toFixed(0)})`;
+    return m.error ? m.error.split(":")[0] : `> ${TIMEOUT_MS / 1000} s`;
+  };
   const ratio = row.before.finished && row.after.finished ? `${(row.before.wall_ms / row.after.wall_ms).toFixed(1)}x` : "";
   return `${row.name.slice(0, 46).padEnd(46)} ${String(row.chars).padStart(8)}  ${cell(row.before).padStart(18)}  ${cell(row.after).padStart(16)}  ${ratio}`;
 }
