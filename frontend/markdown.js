@@ -451,7 +451,9 @@ function tableWithinLimits(table) {
   };
 }
 
-/// A rule markdown-it ships, to wrap it.
+/// A rule markdown-it ships, to wrap it. Rulers keep their rules in `__rules__`, which
+/// markdown-it's plugins read too; were that to change, this module would fail to load and the
+/// browser tests with it.
 function originalRule(ruler, name) {
   const rule = ruler.__rules__.find((r) => r.name === name);
   if (!rule) throw new Error(`markdown-it has no ${name} rule`);
