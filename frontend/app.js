@@ -1,6 +1,6 @@
 // The chat page: talks to the HTTP API of the chat service (see DESIGN.md) and nothing else.
 
-import { renderMarkdown } from "./markdown.js";
+import { MarkdownStream, renderMarkdown } from "./markdown.js";
 
 const SESSIONS_KEY = "chatbot.sessions";
 const MODEL_KEY = "chatbot.model";
@@ -406,6 +406,8 @@ function turnElement(turn) {
   article.append(heading, body);
   turn.el = article;
   turn.body = body;
+  // A streaming reply renders as it arrives: finished blocks once, the last one again as it grows.
+  if (turn.role === "assistant" && turn.streaming) turn.view = new MarkdownStream(body);
   if (turn.role === "assistant") {
     const footer = document.createElement("div");
     footer.className = "turn-footer";
@@ -421,13 +423,19 @@ function paintTurn(turn) {
     turn.body.textContent = turn.content;
     return;
   }
-  turn.body.replaceChildren(renderMarkdown(turn.content));
   if (turn.streaming && !turn.content) {
-    const dots = document.createElement("span");
-    dots.className = "typing";
-    dots.setAttribute("aria-label", "The model is writing");
-    dots.append(document.createElement("span"), document.createElement("span"), document.createElement("span"));
-    turn.body.append(dots);
+    if (!turn.body.querySelector(".typing")) {
+      const dots = document.createElement("span");
+      dots.className = "typing";
+      dots.setAttribute("aria-label", "The model is writing");
+      dots.append(document.createElement("span"), document.createElement("span"), document.createElement("span"));
+      turn.body.append(dots);
+    }
+  } else {
+    turn.body.querySelector(":scope > .typing")?.remove();
+    if (!turn.view) turn.body.replaceChildren(renderMarkdown(turn.content));
+    else if (turn.streaming) turn.view.render();
+    else turn.view.finish();
   }
   paintFooter(turn);
 }
@@ -554,6 +562,7 @@ async function send(text) {
       } else if (event === "delta") {
         accepted = true;
         reply.content += body.text ?? "";
+        reply.view?.append(body.text ?? "");
         repaint();
       } else if (event === "done") {
         finished = true;
@@ -892,7 +901,7 @@ ui.messages.addEventListener("click", (event) => {
   if (!button) return;
   if (button.classList.contains("copy-code")) {
     const code = button.closest(".code-block")?.querySelector("code");
-    if (code) copyText(code.textContent, button);
+    if (code) copyText(code.textContent.replace(/\n$/, ""), button);
   } else if (button.classList.contains("copy-reply")) {
     const turn = state.turns.find((t) => t.el === button.closest(".turn"));
     if (turn) copyText(turn.content, button);

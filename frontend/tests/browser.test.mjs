@@ -10,18 +10,9 @@ import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 
-import { chromium } from "playwright-core";
+import { CSP, launchChromium, recordViolations } from "./page.mjs";
+import { ARTIFACTS, startDev, startFakeBedrock, stopAll } from "./servers.mjs";
 
-import { ARTIFACTS, ROOT, startDev, startFakeBedrock, stopAll } from "./servers.mjs";
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-/// The Content-Security-Policy CloudFront sends with the page, read from the rendered template.
-const CSP = (() => {
-  const template = readFileSync(path.join(ROOT, "templates", "dev.yaml"), "utf8");
-  const policy = /^\s*ContentSecurityPolicy: (.+)$/m.exec(template)?.[1].trim();
-  if (!policy?.includes("script-src 'self'")) throw new Error("templates/dev.yaml sets no Content-Security-Policy");
-  return policy.replace(/^(['"])(.*)\1$/, "$2");
-})();
 const XSS = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>`;
 const ONE_MODEL = '[{"id":"amazon.nova-lite-v1:0","name":"Amazon Nova Lite"}]';
 
@@ -56,19 +47,7 @@ before(async () => {
     ),
     startDev("dev-demo-budget", { CHATBOT_DAILY_TOKEN_BUDGET: "1" }, ["--demo"]),
   ]);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -89,12 +68,7 @@ async function open(base, { csp = true, viewport = { width: 1280, height: 800 },
       },
     );
   }
-  await context.addInitScript(() => {
-    window.__violations = [];
-    document.addEventListener("securitypolicyviolation", (event) => {
-      window.__violations.push(`${event.violatedDirective} ${event.blockedURI}`);
-    });
-  });
+  await recordViolations(context);
   const page = await context.newPage();
   const seen = { requests: [], console: [], errors: [] };
   page.on("request", (request) => seen.requests.push(request.url()));
@@ -314,7 +288,9 @@ describe("chat page", () => {
     ]);
     assert.equal(await body.locator("img").count(), 0);
     assert.ok(!seen.requests.some((url) => url.includes("example.com")), "nothing is loaded from a reply");
-    assert.equal(await body.locator("pre code").innerText(), 'fn main() { println!("hi"); }');
+    assert.equal(await body.locator("pre code").textContent(), 'fn main() { println!("hi"); }\n');
+    assert.equal(await body.locator(".code-language").textContent(), "rust");
+    await page.waitForSelector(".turn.assistant pre code .hljs-keyword");
     assert.deepEqual(await body.locator("ol > li").evaluateAll((els) => els.map((li) => li.firstChild.textContent)), [
       "first with snake_case_name",
       "second",
@@ -336,6 +312,44 @@ describe("chat page", () => {
     await page.waitForFunction(() => document.querySelector(".copy-reply").textContent === "Copied");
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), reply);
     await shot(page, "markdown");
+    await context.close();
+  });
+
+  test("a reply renders block by block as it streams: finished blocks stay, code is highlighted", async () => {
+    const { context, page, seen } = await open(site);
+    const reply = [
+      "## Plan",
+      "",
+      "First a paragraph with **bold** text.",
+      "",
+      "```rust",
+      "fn main() {",
+      '    println!("hi");',
+      "}",
+      "```",
+      "",
+      "- one",
+      "- two",
+      "",
+      "Last words.",
+    ].join("\n");
+    await send(page, `[[reply:${reply}]] [[slow:60]]`);
+    // Once the code block has begun, the heading two blocks above it is finished: mark it.
+    await page.waitForFunction(() => document.querySelector(".turn.assistant[aria-busy=true] .code-block"));
+    await page.evaluate(() => {
+      document.querySelector(".turn.assistant h2").dataset.mark = "finished";
+    });
+    await repliesDone(page, 1);
+    const body = lastReply(page).locator(".turn-body");
+    assert.equal(await body.locator('h2[data-mark="finished"]').count(), 1, "the finished heading was not rendered again");
+    assert.equal(await body.locator("strong").textContent(), "bold");
+    assert.deepEqual(await body.locator("li").allTextContents(), ["one", "two"]);
+    await page.waitForSelector(".turn.assistant pre code .hljs-keyword");
+    assert.equal(await body.locator("pre code").textContent(), 'fn main() {\n    println!("hi");\n}\n');
+    assert.equal(await lastReply(page).locator(".turn-body").evaluate((el) => el.lastElementChild.textContent), "Last words.");
+    assert.deepEqual(await page.evaluate(() => window.__violations), []);
+    assert.deepEqual(seen.errors, []);
+    await shot(page, "streamed-markdown");
     await context.close();
   });
 

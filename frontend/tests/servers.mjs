@@ -6,10 +6,10 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const ARTIFACTS = path.join(ROOT, "target", "browser-artifacts");
+import { ARTIFACTS, ROOT } from "./page.mjs";
+
+export { ARTIFACTS, ROOT };
 const BIN = path.join(ROOT, "target", "debug");
 
 const running = [];
