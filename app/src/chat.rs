@@ -22,6 +22,7 @@ use crate::model::{
     FailureKind, ModelError, ModelRequest, ModelStream, Reply, RetryPolicy, StreamEvent, Turn,
     Usage, estimate_tokens,
 };
+use crate::rate_bucket;
 use crate::store::{Admission, Message, Role, SessionId};
 
 /// A validated chat request.
@@ -65,7 +66,10 @@ pub async fn start_turn(
     let window = i64::from(config.rate_window_seconds);
     let window_start = now - now.rem_euclid(window);
     // Without a known address every such request shares one bucket: stricter, never looser.
-    let client = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let client = client.map_or_else(
+        || "unknown".to_owned(),
+        |ip| rate_bucket::key(ip, config.ipv6_prefix),
+    );
     let admission = state
         .store
         .admit_request(

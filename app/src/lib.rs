@@ -14,6 +14,7 @@ pub mod lambda;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod rate_bucket;
 pub mod store;
 
 use std::net::SocketAddr;

@@ -22,6 +22,10 @@ pub mod env_vars {
     pub const RATE_LIMIT: &str = "CHATBOT_RATE_LIMIT";
     /// Length of a rate window in seconds.
     pub const RATE_WINDOW_SECONDS: &str = "CHATBOT_RATE_WINDOW_SECONDS";
+    /// Leading bits of an IPv6 address that name one client for the rate limit (1 to 128;
+    /// [`DEFAULT_IPV6_PREFIX_LENGTH`](crate::DEFAULT_IPV6_PREFIX_LENGTH) when unset): every
+    /// address in one such network shares one rate window. IPv4 addresses count one by one.
+    pub const IPV6_PREFIX_LENGTH: &str = "CHATBOT_IPV6_PREFIX_LENGTH";
     /// Tokens (input + output) the whole environment may spend per UTC day.
     pub const DAILY_TOKEN_BUDGET: &str = "CHATBOT_DAILY_TOKEN_BUDGET";
     /// Days a conversation is kept before DynamoDB's TTL removes it.
@@ -34,7 +38,7 @@ pub mod env_vars {
     pub const ORIGIN_SECRET: &str = "CHATBOT_ORIGIN_SECRET";
 
     /// Every variable above, for checks that the template sets all of them.
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 12] = [
         ENVIRONMENT,
         TABLE_NAME,
         MODELS,
@@ -43,6 +47,7 @@ pub mod env_vars {
         MAX_OUTPUT_TOKENS,
         RATE_LIMIT,
         RATE_WINDOW_SECONDS,
+        IPV6_PREFIX_LENGTH,
         DAILY_TOKEN_BUDGET,
         HISTORY_DAYS,
         ORIGIN_SECRET,
@@ -92,6 +97,10 @@ pub struct Route {
     pub path: &'static str,
     pub summary: &'static str,
 }
+
+/// The IPv6 prefix length the rate limit counts one client by when the environment names none:
+/// a `/64` is the smallest network an ISP or a cloud hands a single site or host.
+pub const DEFAULT_IPV6_PREFIX_LENGTH: u8 = 64;
 
 /// Prefix of every API route; CloudFront sends `/api/*` to the API origin.
 pub const API_PREFIX: &str = "/api";

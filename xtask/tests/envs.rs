@@ -95,7 +95,7 @@ fn unknown_key() {
     check_error(
         "memory_mb = 256",
         "memory_mb = 256\nmemroy_mb = 512",
-        "envs/dev.toml:25: function.memroy_mb: unknown key, expected one of `memory_mb`, `timeout_seconds`, `reserved_concurrency`, `architecture`",
+        "envs/dev.toml:26: function.memroy_mb: unknown key, expected one of `memory_mb`, `timeout_seconds`, `reserved_concurrency`, `architecture`",
     );
 }
 
@@ -122,7 +122,7 @@ fn wrong_type() {
     check_error(
         "memory_mb = 256",
         "memory_mb = \"256\"",
-        "envs/dev.toml:24: function.memory_mb: invalid type: string \"256\", expected u32",
+        "envs/dev.toml:25: function.memory_mb: invalid type: string \"256\", expected u32",
     );
 }
 
@@ -131,7 +131,7 @@ fn negative_number() {
     check_error(
         "reserved_concurrency = 5",
         "reserved_concurrency = -5",
-        "envs/dev.toml:26: function.reserved_concurrency: invalid value: integer `-5`, expected u32",
+        "envs/dev.toml:27: function.reserved_concurrency: invalid value: integer `-5`, expected u32",
     );
 }
 
@@ -140,7 +140,7 @@ fn unknown_architecture() {
     check_error(
         "architecture = \"arm64\"",
         "architecture = \"aarch64\"",
-        "envs/dev.toml:27: function.architecture: unknown variant `aarch64`, expected `x86_64` or `arm64`",
+        "envs/dev.toml:28: function.architecture: unknown variant `aarch64`, expected `x86_64` or `arm64`",
     );
 }
 
@@ -149,7 +149,7 @@ fn invalid_toml() {
     check_error(
         "memory_mb = 256",
         "memory_mb = = 256",
-        "envs/dev.toml:24: invalid TOML: extra `=`, expected nothing",
+        "envs/dev.toml:25: invalid TOML: extra `=`, expected nothing",
     );
 }
 
@@ -187,6 +187,35 @@ fn history_days_zero() {
         "history_days = 0",
         "envs/dev.toml: chat.history_days: 0 is out of range, allowed: 1 to 3650 days",
     );
+}
+
+#[test]
+fn ipv6_prefix_length_outside_1_to_128() {
+    for bad in ["0", "129", "300"] {
+        check_error(
+            "ipv6_prefix_length = 64",
+            &format!("ipv6_prefix_length = {bad}"),
+            &format!(
+                "envs/dev.toml: chat.ipv6_prefix_length: {bad} is out of range, allowed: 1 to 128 bits (64 counts each /64 network as one client)"
+            ),
+        );
+    }
+    check_error(
+        "ipv6_prefix_length = 64",
+        "ipv6_prefix_length = \"/64\"",
+        "envs/dev.toml:20: chat.ipv6_prefix_length: invalid type: string \"/64\", expected u32",
+    );
+}
+
+#[test]
+fn ipv6_prefix_length_is_64_unless_set() {
+    let text = dev_text();
+    let set = text.replace("ipv6_prefix_length = 64", "ipv6_prefix_length = 56");
+    let env = env::parse("dev", "envs/dev.toml", &set).unwrap();
+    assert_eq!(env.rate_limit.ipv6_prefix_length, 56);
+    let unset = text.replace("ipv6_prefix_length = 64", "");
+    let env = env::parse("dev", "envs/dev.toml", &unset).unwrap();
+    assert_eq!(env.rate_limit.ipv6_prefix_length, 64);
 }
 
 #[test]

@@ -49,6 +49,7 @@ fn function_environment_values_come_from_the_env_file() {
     assert_eq!(vars[env_vars::MAX_OUTPUT_TOKENS], "1024");
     assert_eq!(vars[env_vars::RATE_LIMIT], "20");
     assert_eq!(vars[env_vars::RATE_WINDOW_SECONDS], "60");
+    assert_eq!(vars[env_vars::IPV6_PREFIX_LENGTH], "64");
     assert_eq!(vars[env_vars::DAILY_TOKEN_BUDGET], "1000000");
     assert_eq!(vars[env_vars::HISTORY_DAYS], "7");
     assert_eq!(

@@ -41,8 +41,14 @@ pub struct Chat {
     pub max_output_tokens: u32,
     pub rate_limit_requests: u32,
     pub rate_limit_window_seconds: u32,
+    #[serde(default = "default_ipv6_prefix_length")]
+    pub ipv6_prefix_length: u32,
     pub daily_token_budget: u64,
     pub history_days: u32,
+}
+
+fn default_ipv6_prefix_length() -> u32 {
+    chatbot_contract::DEFAULT_IPV6_PREFIX_LENGTH.into()
 }
 
 #[derive(Deserialize)]

@@ -51,11 +51,14 @@ pub struct Model {
     pub name: String,
 }
 
-/// Chat requests one client address may make per window.
+/// Chat requests one client may make per window. A client is one IPv4 address, or one IPv6
+/// network of `ipv6_prefix_length` bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     pub requests: u32,
     pub window_seconds: u32,
+    /// 1 to 128; 64 unless the env file says otherwise.
+    pub ipv6_prefix_length: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -414,6 +417,14 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         " seconds",
     )?;
     c.range(
+        "chat.ipv6_prefix_length",
+        chat.ipv6_prefix_length.into(),
+        1,
+        128,
+        " bits (64 counts each /64 network as one client)",
+    )?;
+    let ipv6_prefix_length = u8::try_from(chat.ipv6_prefix_length).unwrap_or(u8::MAX);
+    c.range(
         "chat.daily_token_budget",
         chat.daily_token_budget,
         1,
@@ -555,6 +566,7 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         rate_limit: RateLimit {
             requests: raw.chat.rate_limit_requests,
             window_seconds: raw.chat.rate_limit_window_seconds,
+            ipv6_prefix_length,
         },
         daily_token_budget: raw.chat.daily_token_budget,
         history_days: raw.chat.history_days,

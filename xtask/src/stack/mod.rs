@@ -160,6 +160,10 @@ pub fn function_environment(env: &Environment) -> BTreeMap<&'static str, String>
             env.rate_limit.window_seconds.to_string(),
         ),
         (
+            env_vars::IPV6_PREFIX_LENGTH,
+            env.rate_limit.ipv6_prefix_length.to_string(),
+        ),
+        (
             env_vars::DAILY_TOKEN_BUDGET,
             env.daily_token_budget.to_string(),
         ),
