@@ -641,6 +641,45 @@ fn stage_has_access_logs_and_a_deployment_named_by_the_routes() {
     assert_ne!(other.deployment_id, stage.deployment_id, "timeouts differ");
 }
 
+/// A session id is the only key to a conversation: the API's logs record the route template,
+/// never the path that carries the id.
+#[test]
+fn api_logs_record_the_route_template_never_the_path() {
+    // Variables whose value is or contains the request path or its parameters (`contains`
+    // below also catches longer names that start with these).
+    const PATH_VARIABLES: [&str; 5] = [
+        "$context.path",
+        "$context.requestOverride.path",
+        "$method.request.path",
+        "$input.params",
+        "$request.path",
+    ];
+    for name in ENVS {
+        let t = template(name);
+        let Properties::Stage(stage) = &resource(&t, ids::API_STAGE).properties else {
+            panic!("no stage")
+        };
+        let format: serde_json::Value = serde_json::from_str(&stage.access_log_setting.format)
+            .expect("the access log format is one JSON object");
+        let fields = format.as_object().unwrap();
+        assert_eq!(fields["route"], "$context.resourcePath", "{name}");
+        for (field, value) in fields {
+            let value = value.as_str().unwrap();
+            for variable in PATH_VARIABLES {
+                assert!(
+                    !value.contains(variable),
+                    "{name}: access log field {field} records {variable}"
+                );
+            }
+        }
+        for setting in &stage.method_settings {
+            // INFO execution logs write the method request path and its parameters.
+            assert_eq!(setting.logging_level, "ERROR", "{name}");
+            assert!(!setting.data_trace_enabled, "{name}");
+        }
+    }
+}
+
 // ---- origin secret ----
 
 /// `{{resolve:secretsmanager:<ARN of OriginSecret>:SecretString}}`, written out.

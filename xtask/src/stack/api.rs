@@ -101,8 +101,11 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
     );
 }
 
-/// One JSON line per request in the access log.
-pub const ACCESS_LOG_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","time":"$context.requestTimeEpoch","method":"$context.httpMethod","path":"$context.path","status":"$context.status","bytes":"$context.responseLength","latencyMs":"$context.responseLatency","integrationLatencyMs":"$context.integrationLatency","error":"$context.error.message"}"#;
+/// One JSON line per request in the access log. It records the route template
+/// (`$context.resourcePath`: `/api/sessions/{id}/messages`), not the path (`$context.path`),
+/// which would put session ids, the only key to a conversation, in a log kept longer than the
+/// conversation.
+pub const ACCESS_LOG_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","time":"$context.requestTimeEpoch","method":"$context.httpMethod","route":"$context.resourcePath","status":"$context.status","bytes":"$context.responseLength","latencyMs":"$context.responseLatency","integrationLatencyMs":"$context.integrationLatency","error":"$context.error.message"}"#;
 
 /// The OpenAPI document of the API: every route of [`ROUTES`], each a streaming Lambda proxy.
 pub fn openapi(env: &Environment) -> Expr {
