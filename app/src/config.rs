@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chatbot_contract::env_vars;
 
+use crate::guardrail::GuardrailConfig;
 use crate::rate_bucket::Ipv6Prefix;
 
 /// Settings that differ per environment, from the Lambda environment variables.
@@ -30,6 +31,8 @@ pub struct Config {
     /// The value every `/api` request must carry in `x-origin-verify` (CloudFront adds it);
     /// `None` in local runs, which then accept any request.
     pub origin_secret: Option<OriginSecret>,
+    /// The Bedrock guardrail every model call goes through, when the environment has one.
+    pub guardrail: Option<GuardrailConfig>,
 }
 
 /// The shared secret CloudFront sends to the API origin. Its `Debug` form hides the value, so
@@ -105,8 +108,8 @@ impl Config {
     }
 
     /// Reads the configuration through `lookup`, so tests need no process environment.
-    /// Every variable but the table name, the origin secret and the IPv6 prefix length is
-    /// required.
+    /// Every variable but the table name, the origin secret, the IPv6 prefix length and the
+    /// guardrail's (all or none of them) is required.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let required = |name: &'static str| -> Result<String, ConfigError> {
             match lookup(name) {
@@ -190,6 +193,7 @@ impl Config {
             ),
             _ => None,
         };
+        let guardrail = GuardrailConfig::from_lookup(&lookup)?;
 
         Ok(Config {
             environment,
@@ -204,6 +208,7 @@ impl Config {
             daily_token_budget,
             history_days,
             origin_secret,
+            guardrail,
         })
     }
 

@@ -296,6 +296,7 @@ fn message(role: Role, content: String) -> Message {
         model: None,
         tokens: None,
         incomplete: false,
+        blocked: None,
     }
 }
 

@@ -37,7 +37,31 @@ pub mod env_vars {
     /// `bootstrap` refuses to start without it, local runs may leave it unset.
     pub const ORIGIN_SECRET: &str = "CHATBOT_ORIGIN_SECRET";
 
-    /// Every variable above, for checks that the template sets all of them.
+    /// Id (or ARN) of the Amazon Bedrock guardrail every model call goes through. Unset: calls
+    /// go without a guardrail, and the other `GUARDRAIL_*` variables must be unset too.
+    pub const GUARDRAIL_ID: &str = "CHATBOT_GUARDRAIL_ID";
+    /// The guardrail version the calls name: a published version number (`DRAFT` for trials).
+    pub const GUARDRAIL_VERSION: &str = "CHATBOT_GUARDRAIL_VERSION";
+    /// `sync` (each streamed chunk is checked before it is sent) or `async` (sent at once,
+    /// checked alongside; no masking): ConverseStream's `streamProcessingMode`.
+    pub const GUARDRAIL_STREAM_PROCESSING: &str = "CHATBOT_GUARDRAIL_STREAM_PROCESSING";
+    /// What the page shows when the guardrail blocks a prompt; the guardrail's
+    /// `BlockedInputMessaging`, rendered from the same env-file value.
+    pub const GUARDRAIL_BLOCKED_INPUT_MESSAGE: &str = "CHATBOT_GUARDRAIL_BLOCKED_INPUT_MESSAGE";
+    /// What the page shows when the guardrail blocks an answer; `BlockedOutputsMessaging`.
+    pub const GUARDRAIL_BLOCKED_OUTPUT_MESSAGE: &str = "CHATBOT_GUARDRAIL_BLOCKED_OUTPUT_MESSAGE";
+
+    /// The guardrail's variables: set all together in an environment with a guardrail, none
+    /// in one without.
+    pub const GUARDRAIL: [&str; 5] = [
+        GUARDRAIL_ID,
+        GUARDRAIL_VERSION,
+        GUARDRAIL_STREAM_PROCESSING,
+        GUARDRAIL_BLOCKED_INPUT_MESSAGE,
+        GUARDRAIL_BLOCKED_OUTPUT_MESSAGE,
+    ];
+
+    /// Every variable above but the guardrail's, for checks that the template sets all of them.
     pub const ALL: [&str; 12] = [
         ENVIRONMENT,
         TABLE_NAME,
@@ -84,6 +108,8 @@ pub mod metrics {
     pub const MODEL_THROTTLES: &str = "ModelThrottles";
     /// Count of store (DynamoDB) operations that failed.
     pub const STORE_ERRORS: &str = "StoreErrors";
+    /// Count of chat turns a guardrail blocked (the prompt or the answer).
+    pub const GUARDRAIL_BLOCKED: &str = "GuardrailBlocked";
     /// Count of API requests refused because they did not come through CloudFront (no or a
     /// wrong [`ORIGIN_VERIFY_HEADER`](crate::ORIGIN_VERIFY_HEADER)).
     pub const ORIGIN_REFUSED: &str = "OriginRefused";
@@ -154,6 +180,17 @@ mod tests {
             assert!(!env_vars::ALL[..i].contains(name), "{name} is listed twice");
         }
         assert!(env_vars::ALL.contains(&env_vars::ORIGIN_SECRET));
+        for (i, name) in env_vars::GUARDRAIL.iter().enumerate() {
+            assert!(name.starts_with("CHATBOT_GUARDRAIL_"), "{name}");
+            assert!(
+                !env_vars::ALL.contains(name),
+                "{name} is set only with a guardrail"
+            );
+            assert!(
+                !env_vars::GUARDRAIL[..i].contains(name),
+                "{name} is listed twice"
+            );
+        }
     }
 
     #[test]

@@ -333,6 +333,7 @@ async fn session_messages(
                 "content": m.content,
                 "created_at": crate::clock::rfc3339_ms(m.created_at_ms),
                 "incomplete": m.incomplete,
+                "blocked": m.blocked.map(|b| b.as_str()),
             })
         })
         .collect();
