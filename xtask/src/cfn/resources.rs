@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::Expr;
+pub use super::bedrock::*;
 
 /// A resource's type and properties.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +30,8 @@ pub enum Properties {
     OriginRequestPolicy(OriginRequestPolicy),
     Distribution(Distribution),
     Secret(Secret),
+    Guardrail(Guardrail),
+    GuardrailVersion(GuardrailVersion),
 }
 
 impl Properties {
@@ -54,6 +57,8 @@ impl Properties {
             Properties::OriginRequestPolicy(_) => "AWS::CloudFront::OriginRequestPolicy",
             Properties::Distribution(_) => "AWS::CloudFront::Distribution",
             Properties::Secret(_) => "AWS::SecretsManager::Secret",
+            Properties::Guardrail(_) => "AWS::Bedrock::Guardrail",
+            Properties::GuardrailVersion(_) => "AWS::Bedrock::GuardrailVersion",
         }
     }
 
@@ -74,6 +79,9 @@ impl Properties {
             Properties::OriginRequestPolicy(_) => &["Id"],
             Properties::Distribution(_) => &["DomainName", "Id"],
             Properties::Secret(_) => &["Id"],
+            Properties::Guardrail(_) | Properties::GuardrailVersion(_) => {
+                &["GuardrailArn", "GuardrailId", "Version"]
+            }
             Properties::BucketPolicy(_)
             | Properties::Permission(_)
             | Properties::Dashboard(_)
@@ -105,6 +113,8 @@ impl Serialize for Properties {
             Properties::OriginRequestPolicy(p) => p.serialize(serializer),
             Properties::Distribution(p) => p.serialize(serializer),
             Properties::Secret(p) => p.serialize(serializer),
+            Properties::Guardrail(p) => p.serialize(serializer),
+            Properties::GuardrailVersion(p) => p.serialize(serializer),
         }
     }
 }

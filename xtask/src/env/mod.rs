@@ -5,6 +5,12 @@
 //! names the file, the key and what is allowed.
 
 mod file;
+mod guardrail;
+
+pub use guardrail::{
+    ContentFilter, DeniedTopic, FilterCategory, GuardrailSettings, MAX_STACK_NAME_WITH_GUARDRAIL,
+    PII_ENTITY_TYPES, PiiAction, PiiEntity, StreamProcessing, Strength,
+};
 
 use std::fmt;
 use std::path::Path;
@@ -41,6 +47,8 @@ pub struct Environment {
     /// Keep earlier versions of the site's files in its bucket.
     pub site_versioning: bool,
     pub domain: Option<Domain>,
+    /// An Amazon Bedrock guardrail on every model call, when the env file has a `[guardrail]`.
+    pub guardrail: Option<GuardrailSettings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -546,6 +554,11 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         )?;
     }
 
+    let guardrail = match raw.guardrail {
+        Some(g) => Some(guardrail::validate(&c, &raw.stack_name, g)?),
+        None => None,
+    };
+
     Ok(Environment {
         name: name.to_owned(),
         stack_name: raw.stack_name,
@@ -606,6 +619,7 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
             name: d.name,
             certificate_arn: d.certificate_arn,
         }),
+        guardrail,
     })
 }
 

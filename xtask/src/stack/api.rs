@@ -190,7 +190,7 @@ fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
 }
 
 /// 64-bit FNV-1a: a stable hash for naming, not for security.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(super) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
     })

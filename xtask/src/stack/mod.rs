@@ -2,6 +2,7 @@
 //! environment has and how they connect. Pure: the same environment gives the same template.
 
 mod api;
+pub mod guardrail;
 mod observability;
 
 use std::collections::BTreeMap;
@@ -54,6 +55,8 @@ pub mod ids {
     pub const ALARM_TOPIC: &str = "AlarmTopic";
     pub const DASHBOARD: &str = "Dashboard";
     pub const ORIGIN_SECRET: &str = "OriginSecret";
+    pub const GUARDRAIL: &str = "Guardrail";
+    pub const GUARDRAIL_VERSION: &str = "GuardrailVersion";
 }
 
 /// Characters of the generated origin secret (letters and digits only).
@@ -125,6 +128,7 @@ pub fn template(env: &Environment) -> Template {
     origin_secret(&mut t);
     site(env, &mut t);
     api::add_to(env, &mut t);
+    guardrail::add_to(env, &mut t);
     function(env, &mut t);
     table(env, &mut t);
     observability::add_to(env, &mut t);
@@ -135,7 +139,8 @@ pub fn template(env: &Environment) -> Template {
 /// The function's environment variables with literal values: every name in
 /// [`env_vars::ALL`] except [`env_vars::TABLE_NAME`], which the template fills with the table's
 /// `Ref`, and [`env_vars::ORIGIN_SECRET`], which it fills with [`origin_secret_value`].
-/// `cargo xtask dev` runs the service locally with these (and so without an origin secret).
+/// `cargo xtask dev` runs the service locally with these (and so without an origin secret, and
+/// without the guardrail, whose variables the template adds: [`guardrail::literal_environment`]).
 pub fn function_environment(env: &Environment) -> BTreeMap<&'static str, String> {
     let models: Vec<serde_json::Value> = env
         .models
@@ -526,6 +531,7 @@ fn function(env: &Environment, t: &mut Template) {
             bedrock_resources(env),
         )]),
     });
+    policies.extend(guardrail::policy(env));
     add(
         t,
         ids::FUNCTION_ROLE,
@@ -545,6 +551,7 @@ fn function(env: &Environment, t: &mut Template) {
     // Secrets Manager call (and no time) at start; whoever may read the function's
     // configuration may read the value.
     variables.insert(env_vars::ORIGIN_SECRET.to_owned(), origin_secret_value());
+    variables.extend(guardrail::function_variables(env));
     add(
         t,
         ids::FUNCTION,
