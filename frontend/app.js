@@ -688,6 +688,9 @@ function applyGuardrail(done, user, reply, text) {
     user.blocked = "input";
     user.content = "";
     if (user.el?.isConnected) paintTurn(user);
+    // A chat named after the blocked text is renamed: this browser keeps no copy of it either.
+    const session = loadSessions().find((s) => s.id === state.sessionId);
+    if (session?.title === titleFrom(text)) upsertSession(session.id, { title: "Blocked message" });
     if (!ui.input.value.trim()) {
       ui.input.value = text;
       autosize();

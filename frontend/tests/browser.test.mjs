@@ -480,6 +480,8 @@ describe("chat page", () => {
       ["assistant", GUARDRAIL.CHATBOT_GUARDRAIL_BLOCKED_INPUT_MESSAGE, true, blockedNote],
     ]);
     assert.equal(await page.inputValue("#message"), prompt, "the blocked text is back in the box to reword");
+    const titles = await page.locator(".session-open").evaluateAll((els) => els.map((a) => a.firstChild.textContent));
+    assert.deepEqual(titles, ["Blocked message"], "the chat is not named after the blocked text");
     assert.equal(await page.isVisible("#error-panel"), false, "a blocked prompt is an answer, not an error");
 
     // An answer blocked after two chunks the filter had let through: the message replaces them.
