@@ -215,7 +215,10 @@ fn ipv6_prefix_length_is_64_unless_set() {
     assert_eq!(env.rate_limit.ipv6_prefix_length, 56);
     let unset = text.replace("ipv6_prefix_length = 64", "");
     let env = env::parse("dev", "envs/dev.toml", &unset).unwrap();
-    assert_eq!(env.rate_limit.ipv6_prefix_length, 64);
+    assert_eq!(
+        env.rate_limit.ipv6_prefix_length,
+        chatbot_contract::DEFAULT_IPV6_PREFIX_LENGTH
+    );
 }
 
 #[test]
