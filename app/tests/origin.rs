@@ -99,7 +99,7 @@ async fn a_chat_without_the_right_origin_header_is_refused_and_never_reaches_the
     assert_eq!(service.metric(names::ORIGIN_REFUSED), cases.len() as f64);
     let line = logs.expect(REFUSED_LOG);
     assert_eq!(line["level"], "WARN");
-    assert_eq!(line["span"]["path"], "/api/chat");
+    assert_eq!(line["span"]["route"], "/api/chat");
     assert_eq!(logs.expect("request answered")["status"], 403);
     for line in logs.lines() {
         let text = line.to_string();

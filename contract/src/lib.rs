@@ -22,6 +22,10 @@ pub mod env_vars {
     pub const RATE_LIMIT: &str = "CHATBOT_RATE_LIMIT";
     /// Length of a rate window in seconds.
     pub const RATE_WINDOW_SECONDS: &str = "CHATBOT_RATE_WINDOW_SECONDS";
+    /// Leading bits of an IPv6 address that name one client for the rate limit (1 to 128;
+    /// [`DEFAULT_IPV6_PREFIX_LENGTH`](crate::DEFAULT_IPV6_PREFIX_LENGTH) when unset): every
+    /// address in one such network shares one rate window. IPv4 addresses count one by one.
+    pub const IPV6_PREFIX_LENGTH: &str = "CHATBOT_IPV6_PREFIX_LENGTH";
     /// Tokens (input + output) the whole environment may spend per UTC day.
     pub const DAILY_TOKEN_BUDGET: &str = "CHATBOT_DAILY_TOKEN_BUDGET";
     /// Days a conversation is kept before DynamoDB's TTL removes it.
@@ -37,8 +41,32 @@ pub mod env_vars {
     /// a rotation; set only together with [`ORIGIN_SECRET`].
     pub const ORIGIN_SECRET_PREVIOUS: &str = "CHATBOT_ORIGIN_SECRET_PREVIOUS";
 
-    /// Every variable above, for checks that the template sets all of them.
-    pub const ALL: [&str; 12] = [
+    /// Id (or ARN) of the Amazon Bedrock guardrail every model call goes through. Unset: calls
+    /// go without a guardrail, and the other `GUARDRAIL_*` variables must be unset too.
+    pub const GUARDRAIL_ID: &str = "CHATBOT_GUARDRAIL_ID";
+    /// The guardrail version the calls name: a published version number (`DRAFT` for trials).
+    pub const GUARDRAIL_VERSION: &str = "CHATBOT_GUARDRAIL_VERSION";
+    /// `sync` (each streamed chunk is checked before it is sent) or `async` (sent at once,
+    /// checked alongside; no masking): ConverseStream's `streamProcessingMode`.
+    pub const GUARDRAIL_STREAM_PROCESSING: &str = "CHATBOT_GUARDRAIL_STREAM_PROCESSING";
+    /// What the page shows when the guardrail blocks a prompt; the guardrail's
+    /// `BlockedInputMessaging`, rendered from the same env-file value.
+    pub const GUARDRAIL_BLOCKED_INPUT_MESSAGE: &str = "CHATBOT_GUARDRAIL_BLOCKED_INPUT_MESSAGE";
+    /// What the page shows when the guardrail blocks an answer; `BlockedOutputsMessaging`.
+    pub const GUARDRAIL_BLOCKED_OUTPUT_MESSAGE: &str = "CHATBOT_GUARDRAIL_BLOCKED_OUTPUT_MESSAGE";
+
+    /// The guardrail's variables: set all together in an environment with a guardrail, none
+    /// in one without.
+    pub const GUARDRAIL: [&str; 5] = [
+        GUARDRAIL_ID,
+        GUARDRAIL_VERSION,
+        GUARDRAIL_STREAM_PROCESSING,
+        GUARDRAIL_BLOCKED_INPUT_MESSAGE,
+        GUARDRAIL_BLOCKED_OUTPUT_MESSAGE,
+    ];
+
+    /// Every variable above but the guardrail's, for checks that the template sets all of them.
+    pub const ALL: [&str; 13] = [
         ENVIRONMENT,
         TABLE_NAME,
         MODELS,
@@ -47,6 +75,7 @@ pub mod env_vars {
         MAX_OUTPUT_TOKENS,
         RATE_LIMIT,
         RATE_WINDOW_SECONDS,
+        IPV6_PREFIX_LENGTH,
         DAILY_TOKEN_BUDGET,
         HISTORY_DAYS,
         ORIGIN_SECRET,
@@ -95,6 +124,8 @@ pub mod metrics {
     pub const MODEL_THROTTLES: &str = "ModelThrottles";
     /// Count of store (DynamoDB) operations that failed.
     pub const STORE_ERRORS: &str = "StoreErrors";
+    /// Count of chat turns a guardrail blocked (the prompt or the answer).
+    pub const GUARDRAIL_BLOCKED: &str = "GuardrailBlocked";
     /// Count of API requests refused because they did not come through CloudFront (no or a
     /// wrong [`ORIGIN_VERIFY_HEADER`](crate::ORIGIN_VERIFY_HEADER)).
     pub const ORIGIN_REFUSED: &str = "OriginRefused";
@@ -108,6 +139,10 @@ pub struct Route {
     pub path: &'static str,
     pub summary: &'static str,
 }
+
+/// The IPv6 prefix length the rate limit counts one client by when the environment names none:
+/// a `/64` is the smallest network an ISP or a cloud hands a single site or host.
+pub const DEFAULT_IPV6_PREFIX_LENGTH: u8 = 64;
 
 /// Prefix of every API route; CloudFront sends `/api/*` to the API origin.
 pub const API_PREFIX: &str = "/api";
@@ -175,6 +210,17 @@ mod tests {
             assert!(!env_vars::ALL[..i].contains(name), "{name} is listed twice");
         }
         assert!(env_vars::ALL.contains(&env_vars::ORIGIN_SECRET));
+        for (i, name) in env_vars::GUARDRAIL.iter().enumerate() {
+            assert!(name.starts_with("CHATBOT_GUARDRAIL_"), "{name}");
+            assert!(
+                !env_vars::ALL.contains(name),
+                "{name} is set only with a guardrail"
+            );
+            assert!(
+                !env_vars::GUARDRAIL[..i].contains(name),
+                "{name} is listed twice"
+            );
+        }
     }
 
     #[test]

@@ -22,18 +22,27 @@ let site;
 let limited;
 /// A third: offline demo model and a daily budget that the first answer spends.
 let broke;
+/// A fourth: the fake Bedrock with a guardrail (a content filter) on every call.
+let guarded;
+const GUARDRAIL = {
+  CHATBOT_GUARDRAIL_ID: "pagetest1",
+  CHATBOT_GUARDRAIL_VERSION: "1",
+  CHATBOT_GUARDRAIL_STREAM_PROCESSING: "sync",
+  CHATBOT_GUARDRAIL_BLOCKED_INPUT_MESSAGE: "That is not something I can help with.",
+  CHATBOT_GUARDRAIL_BLOCKED_OUTPUT_MESSAGE: "That answer was withheld.",
+};
 
 before(async () => {
   rmSync(ARTIFACTS, { recursive: true, force: true });
   mkdirSync(ARTIFACTS, { recursive: true });
-  const bedrock = await startFakeBedrock();
+  const bedrock = await startFakeBedrock(["--guardrail", `${GUARDRAIL.CHATBOT_GUARDRAIL_ID}:1`]);
   const aws = {
     AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock,
     AWS_ACCESS_KEY_ID: "test",
     AWS_SECRET_ACCESS_KEY: "test",
     AWS_REGION: "us-east-1",
   };
-  [site, limited, broke] = await Promise.all([
+  [site, limited, broke, guarded] = await Promise.all([
     startDev("dev", aws),
     startDev(
       "dev-demo-rate-limited",
@@ -46,6 +55,7 @@ before(async () => {
       ["--demo"],
     ),
     startDev("dev-demo-budget", { CHATBOT_DAILY_TOKEN_BUDGET: "1" }, ["--demo"]),
+    startDev("dev-guardrail", { ...aws, ...GUARDRAIL }),
   ]);
   browser = await launchChromium();
 });
@@ -460,6 +470,52 @@ describe("chat page", () => {
     );
     await repliesDone(page, 2);
     assert.equal(await lastReply(page).locator(".turn-body").innerText(), "Fake model reply to: are you there");
+    await context.close();
+  });
+
+  test("a blocked prompt and a blocked answer show the content filter's message, also after a reload", async () => {
+    const { context, page, seen } = await open(guarded);
+    const turns = () =>
+      page.locator(".turn").evaluateAll((els) =>
+        els.map((el) => [
+          el.classList.contains("user") ? "user" : "assistant",
+          el.querySelector(".turn-body").innerText,
+          el.classList.contains("blocked"),
+          el.querySelector(".note")?.innerText ?? null,
+        ]),
+      );
+    const prompt = "my card is 4111 1111 1111 1111 [[guardrail:input:pii]]";
+    await send(page, prompt);
+    await repliesDone(page, 1);
+    const withheld = "This message was blocked by the content filter and is not kept.";
+    const blockedNote = "Blocked by the content filter";
+    assert.deepEqual(await turns(), [
+      ["user", withheld, true, null],
+      ["assistant", GUARDRAIL.CHATBOT_GUARDRAIL_BLOCKED_INPUT_MESSAGE, true, blockedNote],
+    ]);
+    assert.equal(await page.inputValue("#message"), prompt, "the blocked text is back in the box to reword");
+    const titles = await page.locator(".session-open").evaluateAll((els) => els.map((a) => a.firstChild.textContent));
+    assert.deepEqual(titles, ["Blocked message"], "the chat is not named after the blocked text");
+    assert.equal(await page.isVisible("#error-panel"), false, "a blocked prompt is an answer, not an error");
+
+    // An answer blocked after two chunks the filter had let through: the message replaces them.
+    await page.fill("#message", "");
+    await send(page, "[[reply:one two three four]] [[guardrail:output:content:2]] [[slow:50]]");
+    await repliesDone(page, 2);
+    assert.equal(await lastReply(page).locator(".turn-body").innerText(), GUARDRAIL.CHATBOT_GUARDRAIL_BLOCKED_OUTPUT_MESSAGE);
+    assert.equal(await lastReply(page).locator(".note").innerText(), blockedNote);
+    await shot(page, "guardrail-blocked");
+
+    await page.reload();
+    await page.waitForFunction(() => document.querySelectorAll(".turn").length === 4);
+    assert.deepEqual(await turns(), [
+      ["user", withheld, true, null],
+      ["assistant", GUARDRAIL.CHATBOT_GUARDRAIL_BLOCKED_INPUT_MESSAGE, true, blockedNote],
+      ["user", "[[reply:one two three four]] [[guardrail:output:content:2]] [[slow:50]]", false, null],
+      ["assistant", GUARDRAIL.CHATBOT_GUARDRAIL_BLOCKED_OUTPUT_MESSAGE, true, blockedNote],
+    ]);
+    await shot(page, "guardrail-after-reload");
+    assert.deepEqual(seen.errors, []);
     await context.close();
   });
 

@@ -68,9 +68,10 @@ async function waitFor(proc, check, what) {
   }
 }
 
-/// The fake Bedrock on a free port; resolves to its endpoint URL.
-export async function startFakeBedrock() {
-  const proc = start("fake-bedrock", binary("fake-bedrock"), ["--port", "0"], {});
+/// The fake Bedrock on a free port, with `args` added (`--guardrail ID:VERSION`); resolves to its
+/// endpoint URL.
+export async function startFakeBedrock(args = []) {
+  const proc = start("fake-bedrock", binary("fake-bedrock"), ["--port", "0", ...args], {});
   let endpoint = null;
   await waitFor(
     proc,

@@ -57,6 +57,7 @@ fn function_environment_values_come_from_the_env_file() {
     assert_eq!(vars[env_vars::MAX_OUTPUT_TOKENS], "1024");
     assert_eq!(vars[env_vars::RATE_LIMIT], "20");
     assert_eq!(vars[env_vars::RATE_WINDOW_SECONDS], "60");
+    assert_eq!(vars[env_vars::IPV6_PREFIX_LENGTH], "64");
     assert_eq!(vars[env_vars::DAILY_TOKEN_BUDGET], "1000000");
     assert_eq!(vars[env_vars::HISTORY_DAYS], "7");
     assert_eq!(
@@ -714,13 +715,17 @@ fn function_settings_come_from_the_env_file() {
 
 #[test]
 fn function_environment_in_the_template_is_function_environment_plus_table_and_secret() {
-    let env = load("prod");
+    let env = load("staging");
     let t = stack::template(&env);
     let variables = &function(&t).environment.variables;
     for name in env_vars::ALL {
         assert!(variables.contains_key(name), "{name} is not set");
     }
-    assert_eq!(variables.len(), env_vars::ALL.len());
+    assert_eq!(
+        variables.len(),
+        env_vars::ALL.len(),
+        "staging has no guardrail"
+    );
     assert_eq!(
         variables[env_vars::TABLE_NAME],
         Expr::Ref(ids::TABLE.into())
@@ -817,6 +822,45 @@ fn stage_has_access_logs_and_a_deployment_named_by_the_routes() {
         panic!("no stage")
     };
     assert_ne!(other.deployment_id, stage.deployment_id, "timeouts differ");
+}
+
+/// A session id is the only key to a conversation: the API's logs record the route template,
+/// never the path that carries the id.
+#[test]
+fn api_logs_record_the_route_template_never_the_path() {
+    // Variables whose value is or contains the request path or its parameters (`contains`
+    // below also catches longer names that start with these).
+    const PATH_VARIABLES: [&str; 5] = [
+        "$context.path",
+        "$context.requestOverride.path",
+        "$method.request.path",
+        "$input.params",
+        "$request.path",
+    ];
+    for name in ENVS {
+        let t = template(name);
+        let Properties::Stage(stage) = &resource(&t, ids::API_STAGE).properties else {
+            panic!("no stage")
+        };
+        let format: serde_json::Value = serde_json::from_str(&stage.access_log_setting.format)
+            .expect("the access log format is one JSON object");
+        let fields = format.as_object().unwrap();
+        assert_eq!(fields["route"], "$context.resourcePath", "{name}");
+        for (field, value) in fields {
+            let value = value.as_str().unwrap();
+            for variable in PATH_VARIABLES {
+                assert!(
+                    !value.contains(variable),
+                    "{name}: access log field {field} records {variable}"
+                );
+            }
+        }
+        for setting in &stage.method_settings {
+            // INFO execution logs write the method request path and its parameters.
+            assert_eq!(setting.logging_level, "ERROR", "{name}");
+            assert!(!setting.data_trace_enabled, "{name}");
+        }
+    }
 }
 
 // ---- origin secret: API keys at API Gateway, the origin header in the function ----
@@ -1538,4 +1582,244 @@ fn dashboard_body_is_json_once_substituted() {
     let json: serde_json::Value = serde_json::from_str(&substituted).unwrap();
     assert_eq!(json["widgets"].as_array().unwrap().len(), 8);
     assert!(substituted.contains(r#"["Chatbot","BudgetUsedPercent","Environment","dev""#));
+}
+
+// ---- guardrail ----
+
+use xtask::cfn::resources::{Guardrail, GuardrailVersion};
+use xtask::env::{FilterCategory, PiiAction};
+
+fn guardrail_of(t: &Template) -> Option<&Guardrail> {
+    t.resources.iter().find_map(|(id, r)| match &r.properties {
+        Properties::Guardrail(g) if id == ids::GUARDRAIL => Some(g),
+        _ => None,
+    })
+}
+
+fn guardrail_version_of(t: &Template) -> Option<&GuardrailVersion> {
+    t.resources.iter().find_map(|(id, r)| match &r.properties {
+        Properties::GuardrailVersion(v) if id == ids::GUARDRAIL_VERSION => Some(v),
+        _ => None,
+    })
+}
+
+#[test]
+fn only_environments_with_a_guardrail_section_get_a_guardrail() {
+    for name in ENVS {
+        let env = load(name);
+        let t = stack::template(&env);
+        assert_eq!(env.guardrail.is_some(), name == "prod", "{name}");
+        assert_eq!(
+            guardrail_of(&t).is_some(),
+            env.guardrail.is_some(),
+            "{name}"
+        );
+        assert_eq!(
+            guardrail_version_of(&t).is_some(),
+            env.guardrail.is_some(),
+            "{name}"
+        );
+        let bedrock_types = t
+            .resources
+            .iter()
+            .filter(|(_, r)| r.properties.type_name().starts_with("AWS::Bedrock::"))
+            .count();
+        assert_eq!(
+            bedrock_types,
+            if env.guardrail.is_some() { 2 } else { 0 },
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_guardrail_has_the_env_files_policies_and_messages() {
+    let env = load("prod");
+    let settings = env.guardrail.as_ref().unwrap();
+    let t = stack::template(&env);
+    let g = guardrail_of(&t).unwrap();
+    assert_eq!(g.name, sub("${AWS::StackName}-guardrail"));
+    assert_eq!(g.blocked_input_messaging, settings.blocked_input_message);
+    assert_eq!(g.blocked_outputs_messaging, settings.blocked_output_message);
+
+    let filters = &g.content_policy_config.as_ref().unwrap().filters_config;
+    assert_eq!(filters.len(), settings.content_filters.len());
+    for (config, filter) in filters.iter().zip(&settings.content_filters) {
+        assert_eq!(config.kind, filter.category.as_str());
+        assert_eq!(config.input_strength, filter.strength.as_str());
+        let output = if filter.category == FilterCategory::PromptAttack {
+            "NONE"
+        } else {
+            filter.strength.as_str()
+        };
+        assert_eq!(config.output_strength, output, "{}", config.kind);
+    }
+    assert!(filters.iter().any(|f| f.kind == "PROMPT_ATTACK"));
+
+    let topics = &g.topic_policy_config.as_ref().unwrap().topics_config;
+    assert_eq!(topics.len(), settings.denied_topics.len());
+    for (config, topic) in topics.iter().zip(&settings.denied_topics) {
+        assert_eq!(
+            (
+                config.name.as_str(),
+                config.definition.as_str(),
+                config.kind.as_str()
+            ),
+            (topic.name.as_str(), topic.definition.as_str(), "DENY")
+        );
+        assert_eq!(config.examples, topic.examples);
+    }
+
+    let pii = &g
+        .sensitive_information_policy_config
+        .as_ref()
+        .unwrap()
+        .pii_entities_config;
+    assert_eq!(pii.len(), settings.pii.len());
+    for (config, entity) in pii.iter().zip(&settings.pii) {
+        assert_eq!(config.kind, entity.entity);
+        match entity.action {
+            PiiAction::Block => {
+                assert_eq!(config.action, "BLOCK");
+                assert_eq!(config.input_enabled, None, "blocked in prompts too");
+            }
+            PiiAction::Mask => {
+                assert_eq!(config.action, "ANONYMIZE");
+                assert_eq!(config.output_action.as_deref(), Some("ANONYMIZE"));
+                assert_eq!(config.input_enabled, Some(false), "prompts may hold it");
+            }
+        }
+    }
+    assert!(
+        pii.iter()
+            .any(|p| p.kind == "CREDIT_DEBIT_CARD_NUMBER" && p.action == "BLOCK")
+    );
+
+    let words = g.word_policy_config.as_ref().unwrap();
+    assert_eq!(
+        words
+            .managed_word_lists_config
+            .iter()
+            .map(|w| w.kind.as_str())
+            .collect::<Vec<_>>(),
+        ["PROFANITY"]
+    );
+    assert!(words.words_config.is_empty());
+}
+
+#[test]
+fn calls_name_a_published_version_that_a_changed_guardrail_replaces() {
+    let env = load("prod");
+    let t = stack::template(&env);
+    let version = guardrail_version_of(&t).unwrap();
+    assert_eq!(
+        version.guardrail_identifier,
+        Expr::GetAtt(ids::GUARDRAIL.into(), "GuardrailId".into())
+    );
+    // The same settings publish the same version; any change, a new one (the description is
+    // create-only, so CloudFormation replaces the version resource).
+    assert_eq!(guardrail_version_of(&stack::template(&env)), Some(version));
+    let mut changed = env.clone();
+    changed.guardrail.as_mut().unwrap().blocked_output_message = "No.".into();
+    let other = stack::template(&changed);
+    assert_ne!(
+        guardrail_version_of(&other).unwrap().description,
+        version.description
+    );
+    let mut changed = env.clone();
+    changed.guardrail.as_mut().unwrap().profanity_filter = false;
+    assert_ne!(
+        guardrail_version_of(&stack::template(&changed))
+            .unwrap()
+            .description,
+        version.description
+    );
+}
+
+#[test]
+fn the_function_names_the_published_version_and_may_apply_that_guardrail_only() {
+    let env = load("prod");
+    let settings = env.guardrail.as_ref().unwrap();
+    let t = stack::template(&env);
+    let variables = &function(&t).environment.variables;
+    assert_eq!(
+        variables[env_vars::GUARDRAIL_ID],
+        Expr::GetAtt(ids::GUARDRAIL_VERSION.into(), "GuardrailId".into())
+    );
+    assert_eq!(
+        variables[env_vars::GUARDRAIL_VERSION],
+        Expr::GetAtt(ids::GUARDRAIL_VERSION.into(), "Version".into())
+    );
+    assert_eq!(
+        variables[env_vars::GUARDRAIL_STREAM_PROCESSING],
+        Expr::Str("sync".into())
+    );
+    assert_eq!(
+        variables[env_vars::GUARDRAIL_BLOCKED_INPUT_MESSAGE],
+        Expr::Str(settings.blocked_input_message.clone())
+    );
+    assert_eq!(
+        variables[env_vars::GUARDRAIL_BLOCKED_OUTPUT_MESSAGE],
+        Expr::Str(settings.blocked_output_message.clone())
+    );
+    assert_eq!(
+        variables.len(),
+        env_vars::ALL.len() + env_vars::GUARDRAIL.len()
+    );
+    // Not in the literal environment `cargo xtask dev` starts from: locally there is no
+    // guardrail unless one is named.
+    let literal = stack::function_environment(&env);
+    for name in env_vars::GUARDRAIL {
+        assert!(!literal.contains_key(name), "{name}");
+    }
+
+    let applying: Vec<&Statement> = statements(&t)
+        .into_iter()
+        .filter(|s| {
+            s.action
+                .iter()
+                .any(|a| a.starts_with("bedrock:ApplyGuardrail"))
+        })
+        .collect();
+    assert_eq!(applying.len(), 1);
+    assert_eq!(applying[0].action, [stack::guardrail::APPLY_GUARDRAIL]);
+    assert_eq!(
+        applying[0].resource,
+        [Expr::GetAtt(ids::GUARDRAIL.into(), "GuardrailArn".into())]
+    );
+
+    for name in ["dev", "staging"] {
+        let t = template(name);
+        let variables = &function(&t).environment.variables;
+        for var in env_vars::GUARDRAIL {
+            assert!(!variables.contains_key(var), "{name}: {var}");
+        }
+        assert!(
+            statements(&t)
+                .iter()
+                .all(|s| !s.action.iter().any(|a| a.contains("Guardrail"))),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_dashboard_shows_blocked_turns_where_there_is_a_guardrail() {
+    for name in ENVS {
+        let t = template(name);
+        let Properties::Dashboard(dashboard) = &resource(&t, ids::DASHBOARD).properties else {
+            panic!("no dashboard")
+        };
+        let Expr::Sub(body) = &dashboard.dashboard_body else {
+            panic!("the dashboard body is not a Fn::Sub")
+        };
+        assert_eq!(
+            body.contains(&format!(
+                "\"{}\"",
+                chatbot_contract::metrics::GUARDRAIL_BLOCKED
+            )),
+            name == "prod",
+            "{name}"
+        );
+    }
 }

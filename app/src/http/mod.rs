@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Request, State};
+use axum::extract::{MatchedPath, Path, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -122,7 +122,15 @@ fn not_found() -> ApiError {
     ApiError::not_found("there is nothing at this path")
 }
 
-/// Wraps each request in a span carrying its id, logs its outcome, and echoes the id.
+/// What the request span and the request log line call a request that matched no route.
+pub const UNMATCHED_ROUTE: &str = "(no route)";
+
+/// Wraps each request in a span carrying its id, method and route, logs its outcome, and
+/// echoes the id.
+///
+/// The span names the route template the router matched (`/api/sessions/{id}/messages`), never
+/// the path: a session id is the only key to a conversation, and logs outlive history. A path
+/// no route matched is not logged either, as it may hold a session id too.
 async fn request_span(mut request: Request, next: Next) -> Response {
     let id = match request.extensions().get::<RequestId>() {
         Some(RequestId(id)) => id.clone(),
@@ -136,7 +144,10 @@ async fn request_span(mut request: Request, next: Next) -> Response {
         "request",
         request_id = %id,
         method = %request.method(),
-        path = %request.uri().path(),
+        route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or(UNMATCHED_ROUTE, MatchedPath::as_str),
     );
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
@@ -331,6 +342,7 @@ async fn session_messages(
                 "content": m.content,
                 "created_at": crate::clock::rfc3339_ms(m.created_at_ms),
                 "incomplete": m.incomplete,
+                "blocked": m.blocked.map(|b| b.as_str()),
             })
         })
         .collect();

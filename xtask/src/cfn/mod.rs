@@ -5,6 +5,7 @@
 //! checks the whole template (valid and unique logical IDs, no reference to anything that does
 //! not exist) and writes deterministic YAML: keys in a fixed order, long-form intrinsics.
 
+mod bedrock;
 mod expr;
 pub mod resources;
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::Expr;
+pub use super::bedrock::*;
 
 /// A resource's type and properties.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +34,8 @@ pub enum Properties {
     UsagePlan(UsagePlan),
     UsagePlanKey(UsagePlanKey),
     MetricFilter(MetricFilter),
+    Guardrail(Guardrail),
+    GuardrailVersion(GuardrailVersion),
 }
 
 impl Properties {
@@ -62,6 +65,8 @@ impl Properties {
             Properties::UsagePlan(_) => "AWS::ApiGateway::UsagePlan",
             Properties::UsagePlanKey(_) => "AWS::ApiGateway::UsagePlanKey",
             Properties::MetricFilter(_) => "AWS::Logs::MetricFilter",
+            Properties::Guardrail(_) => "AWS::Bedrock::Guardrail",
+            Properties::GuardrailVersion(_) => "AWS::Bedrock::GuardrailVersion",
         }
     }
 
@@ -82,6 +87,9 @@ impl Properties {
             Properties::OriginRequestPolicy(_) => &["Id"],
             Properties::Distribution(_) => &["DomainName", "Id"],
             Properties::Secret(_) => &["Id"],
+            Properties::Guardrail(_) | Properties::GuardrailVersion(_) => {
+                &["GuardrailArn", "GuardrailId", "Version"]
+            }
             Properties::ApiKey(_) => &["APIKeyId"],
             Properties::UsagePlan(_) | Properties::UsagePlanKey(_) => &["Id"],
             Properties::MetricFilter(_)
@@ -120,6 +128,8 @@ impl Serialize for Properties {
             Properties::UsagePlan(p) => p.serialize(serializer),
             Properties::UsagePlanKey(p) => p.serialize(serializer),
             Properties::MetricFilter(p) => p.serialize(serializer),
+            Properties::Guardrail(p) => p.serialize(serializer),
+            Properties::GuardrailVersion(p) => p.serialize(serializer),
         }
     }
 }

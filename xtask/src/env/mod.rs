@@ -5,6 +5,12 @@
 //! names the file, the key and what is allowed.
 
 mod file;
+mod guardrail;
+
+pub use guardrail::{
+    ContentFilter, DeniedTopic, FilterCategory, GuardrailSettings, MAX_STACK_NAME_WITH_GUARDRAIL,
+    PII_ENTITY_TYPES, PiiAction, PiiEntity, StreamProcessing, Strength,
+};
 
 use std::fmt;
 use std::path::Path;
@@ -41,6 +47,8 @@ pub struct Environment {
     /// Keep earlier versions of the site's files in its bucket.
     pub site_versioning: bool,
     pub domain: Option<Domain>,
+    /// An Amazon Bedrock guardrail on every model call, when the env file has a `[guardrail]`.
+    pub guardrail: Option<GuardrailSettings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,11 +59,14 @@ pub struct Model {
     pub name: String,
 }
 
-/// Chat requests one client address may make per window.
+/// Chat requests one client may make per window. A client is one IPv4 address, or one IPv6
+/// network of `ipv6_prefix_length` bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     pub requests: u32,
     pub window_seconds: u32,
+    /// 1 to 128; 64 unless the env file says otherwise.
+    pub ipv6_prefix_length: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -461,6 +472,14 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         " seconds",
     )?;
     c.range(
+        "chat.ipv6_prefix_length",
+        chat.ipv6_prefix_length.into(),
+        1,
+        128,
+        " bits (64 counts each /64 network as one client)",
+    )?;
+    let ipv6_prefix_length = u8::try_from(chat.ipv6_prefix_length).unwrap_or(u8::MAX);
+    c.range(
         "chat.daily_token_budget",
         chat.daily_token_budget,
         1,
@@ -599,6 +618,11 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         )?;
     }
 
+    let guardrail = match raw.guardrail {
+        Some(g) => Some(guardrail::validate(&c, &raw.stack_name, g)?),
+        None => None,
+    };
+
     Ok(Environment {
         name: name.to_owned(),
         stack_name: raw.stack_name,
@@ -619,6 +643,7 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         rate_limit: RateLimit {
             requests: raw.chat.rate_limit_requests,
             window_seconds: raw.chat.rate_limit_window_seconds,
+            ipv6_prefix_length,
         },
         daily_token_budget: raw.chat.daily_token_budget,
         history_days: raw.chat.history_days,
@@ -666,6 +691,7 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
             name: d.name,
             certificate_arn: d.certificate_arn,
         }),
+        guardrail,
     })
 }
 

@@ -105,10 +105,13 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
     );
 }
 
-/// One JSON line per request in the access log. `errorType` is the gateway response API
-/// Gateway answered with (`INVALID_API_KEY`, `THROTTLED`, ...), and `apiId` the API's id: the
-/// metric filters of `observability` count refused and throttled requests from them.
-pub const ACCESS_LOG_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","time":"$context.requestTimeEpoch","method":"$context.httpMethod","path":"$context.path","status":"$context.status","bytes":"$context.responseLength","latencyMs":"$context.responseLatency","integrationLatencyMs":"$context.integrationLatency","error":"$context.error.message","errorType":"$context.error.responseType","apiId":"$context.apiId"}"#;
+/// One JSON line per request in the access log. It records the route template
+/// (`$context.resourcePath`: `/api/sessions/{id}/messages`), not the path (`$context.path`),
+/// which would put session ids, the only key to a conversation, in a log kept longer than the
+/// conversation. `errorType` is the gateway response API Gateway answered with
+/// (`INVALID_API_KEY`, `THROTTLED`, ...), and `apiId` the API's id: the metric filters of
+/// `observability` count refused and throttled requests from them.
+pub const ACCESS_LOG_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","time":"$context.requestTimeEpoch","method":"$context.httpMethod","route":"$context.resourcePath","status":"$context.status","bytes":"$context.responseLength","latencyMs":"$context.responseLatency","integrationLatencyMs":"$context.integrationLatency","error":"$context.error.message","errorType":"$context.error.responseType","apiId":"$context.apiId"}"#;
 
 /// The OpenAPI document of the API: every route of [`ROUTES`], each a streaming Lambda proxy
 /// that requires CloudFront's API key, and API Gateway's own answers in the API's error shape.
@@ -210,7 +213,7 @@ fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
 }
 
 /// 64-bit FNV-1a: a stable hash for naming, not for security.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(super) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
     })

@@ -3,6 +3,7 @@
 
 mod api;
 mod gateway_responses;
+pub mod guardrail;
 mod observability;
 pub mod origin;
 
@@ -65,6 +66,8 @@ pub mod ids {
     pub const USAGE_PLAN_KEY_B: &str = "UsagePlanKeyB";
     pub const DIRECT_CALLS_FILTER: &str = "DirectCallsRefusedFilter";
     pub const THROTTLED_FILTER: &str = "ApiThrottledFilter";
+    pub const GUARDRAIL: &str = "Guardrail";
+    pub const GUARDRAIL_VERSION: &str = "GuardrailVersion";
 }
 
 /// Name of the API Gateway stage; CloudFront's API origin path is `/<stage>`.
@@ -116,6 +119,7 @@ pub fn template(env: &Environment) -> Template {
     site(env, &mut t);
     api::add_to(env, &mut t);
     origin::add_api_keys(&mut t);
+    guardrail::add_to(env, &mut t);
     function(env, &mut t);
     table(env, &mut t);
     observability::add_to(env, &mut t);
@@ -127,7 +131,8 @@ pub fn template(env: &Environment) -> Template {
 /// [`env_vars::ALL`] except [`env_vars::TABLE_NAME`], which the template fills with the table's
 /// `Ref`, and [`env_vars::ORIGIN_SECRET`] and [`env_vars::ORIGIN_SECRET_PREVIOUS`], which it
 /// fills with [`origin::sent_value`] and [`origin::previous_value`]. `cargo xtask dev` runs the
-/// service locally with these (and so without an origin secret).
+/// service locally with these (and so without an origin secret, and
+/// without the guardrail, whose variables the template adds: [`guardrail::literal_environment`]).
 pub fn function_environment(env: &Environment) -> BTreeMap<&'static str, String> {
     let models: Vec<serde_json::Value> = env
         .models
@@ -150,6 +155,10 @@ pub fn function_environment(env: &Environment) -> BTreeMap<&'static str, String>
         (
             env_vars::RATE_WINDOW_SECONDS,
             env.rate_limit.window_seconds.to_string(),
+        ),
+        (
+            env_vars::IPV6_PREFIX_LENGTH,
+            env.rate_limit.ipv6_prefix_length.to_string(),
         ),
         (
             env_vars::DAILY_TOKEN_BUDGET,
@@ -504,6 +513,7 @@ fn function(env: &Environment, t: &mut Template) {
             bedrock_resources(env),
         )]),
     });
+    policies.extend(guardrail::policy(env));
     add(
         t,
         ids::FUNCTION_ROLE,
@@ -527,6 +537,7 @@ fn function(env: &Environment, t: &mut Template) {
         env_vars::ORIGIN_SECRET_PREVIOUS.to_owned(),
         origin::previous_value(),
     );
+    variables.extend(guardrail::function_variables(env));
     add(
         t,
         ids::FUNCTION,

@@ -311,6 +311,19 @@ fn dashboard_body(env: &Environment) -> String {
             }
         })
     };
+    let mut refusals = vec![
+        app(metrics::RATE_LIMITED, "Sum"),
+        app(metrics::BUDGET_EXHAUSTED, "Sum"),
+        app(metrics::MODEL_ERRORS, "Sum"),
+        app(metrics::MODEL_THROTTLES, "Sum"),
+        app(metrics::STORE_ERRORS, "Sum"),
+        app(metrics::ORIGIN_REFUSED, "Sum"),
+        json!([metrics::NAMESPACE, DIRECT_CALLS_REFUSED, API_ID_DIMENSION, api_id, {"stat": "Sum"}]),
+        json!([metrics::NAMESPACE, API_THROTTLED, API_ID_DIMENSION, api_id, {"stat": "Sum"}]),
+    ];
+    if env.guardrail.is_some() {
+        refusals.push(app(metrics::GUARDRAIL_BLOCKED, "Sum"));
+    }
     let widgets = [
         widget(
             0,
@@ -366,21 +379,7 @@ fn dashboard_body(env: &Environment) -> String {
             "Daily budget used (%)",
             json!([app(metrics::BUDGET_USED_PERCENT, "Maximum")]),
         ),
-        widget(
-            0,
-            18,
-            "Refusals and failures",
-            json!([
-                app(metrics::RATE_LIMITED, "Sum"),
-                app(metrics::BUDGET_EXHAUSTED, "Sum"),
-                app(metrics::MODEL_ERRORS, "Sum"),
-                app(metrics::MODEL_THROTTLES, "Sum"),
-                app(metrics::STORE_ERRORS, "Sum"),
-                app(metrics::ORIGIN_REFUSED, "Sum"),
-                [metrics::NAMESPACE, DIRECT_CALLS_REFUSED, API_ID_DIMENSION, api_id, {"stat": "Sum"}],
-                [metrics::NAMESPACE, API_THROTTLED, API_ID_DIMENSION, api_id, {"stat": "Sum"}]
-            ]),
-        ),
+        widget(0, 18, "Refusals and failures", json!(refusals)),
         widget(
             12,
             18,
