@@ -1066,10 +1066,10 @@ fn every_problem_is_listed_not_just_the_first() {
     }
     let mark = p.mark();
     let run = p.deploy_rendered(&["--yes"]);
-    run.expect(1, "five problems");
+    run.expect(1, "six problems");
     p.assert_untouched(mark);
     let paragraphs: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("✗ ")).collect();
-    assert_eq!(paragraphs.len(), 5, "one paragraph per problem\n{run}");
+    assert_eq!(paragraphs.len(), 6, "one paragraph per problem\n{run}");
     for (subject, what, fix) in [
         (
             "us.amazon.nova-lite-v1:0",
@@ -1092,6 +1092,11 @@ fn every_problem_is_listed_not_just_the_first() {
             "shorten stack_name in envs/prod.toml to at most 59 characters",
         ),
         (
+            "Bedrock guardrail name of Guardrail",
+            "over the limit of 50",
+            "shorten stack_name in envs/prod.toml to at most 40 characters",
+        ),
+        (
             "arn:aws:acm:us-east-1:123456789012:certificate/1111-2222 does not cover chat.example.com",
             "(it covers example.org, *.example.org)",
             "aws acm request-certificate --domain-name chat.example.com",
@@ -1106,7 +1111,7 @@ fn every_problem_is_listed_not_just_the_first() {
     }
     assert!(
         run.one_error_line()
-            .contains("preflight found 5 problems for prod")
+            .contains("preflight found 6 problems for prod")
     );
     assert!(
         run.stdout

@@ -129,7 +129,7 @@ fn everything_usable_passes_in_one_line() {
         &env("prod"),
         &fine(&env("prod")),
         expect![[r#"
-            Preflight for prod (account 123456789012, us-west-2): passed (3 models usable in us-west-2, reserved concurrency 50 fits the account, 6 names within their limits)
+            Preflight for prod (account 123456789012, us-west-2): passed (3 models usable in us-west-2, reserved concurrency 50 fits the account, 7 names within their limits)
         "#]],
     );
 }
@@ -144,7 +144,7 @@ fn profile_not_offered_in_the_region_names_the_geography() {
 
             ✗ Model eu.amazon.nova-lite-v1:0 (The model) cannot be used: Bedrock has no inference profile eu.amazon.nova-lite-v1:0 in us-west-2. `eu.` profiles route only between regions of that geography; in us-west-2 use a `us.` profile. Pick a profile offered there (`aws bedrock list-inference-profiles --region us-west-2 --query 'inferenceProfileSummaries[].inferenceProfileId'`) and put it in models.allowed in envs/prod.toml
 
-            Passed: reserved concurrency 50 fits the account, 6 names within their limits
+            Passed: reserved concurrency 50 fits the account, 7 names within their limits
         "#]],
     );
 }
@@ -164,7 +164,7 @@ fn profile_not_active() {
 
             ✗ Model us.amazon.nova-lite-v1:0 (The model) cannot be used: its inference profile is INACTIVE in us-west-2, not ACTIVE. Pick another profile (`aws bedrock list-inference-profiles --region us-west-2`) and put it in models.allowed in envs/prod.toml
 
-            Passed: reserved concurrency 50 fits the account, 6 names within their limits
+            Passed: reserved concurrency 50 fits the account, 7 names within their limits
         "#]],
     );
 }
@@ -182,7 +182,7 @@ fn model_not_offered_in_the_region() {
 
             ✗ Model meta.llama4-maverick-17b-instruct-v1:0 (The model) cannot be used: Bedrock does not offer meta.llama4-maverick-17b-instruct-v1:0 in us-west-2 to account 123456789012. Pick a model offered there (`aws bedrock list-foundation-models --region us-west-2 --query 'modelSummaries[].modelId'`) and put it in models.allowed in envs/prod.toml, or deploy the environment to a region that offers it
 
-            Passed: reserved concurrency 50 fits the account, 6 names within their limits
+            Passed: reserved concurrency 50 fits the account, 7 names within their limits
         "#]],
     );
 }
@@ -197,7 +197,7 @@ fn region_not_available_to_the_account() {
 
             ✗ Model amazon.nova-lite-v1:0 (The model) cannot be used: Bedrock does not offer amazon.nova-lite-v1:0 in us-west-2 to account 123456789012. Pick a model offered there (`aws bedrock list-foundation-models --region us-west-2 --query 'modelSummaries[].modelId'`) and put it in models.allowed in envs/prod.toml, or deploy the environment to a region that offers it
 
-            Passed: reserved concurrency 50 fits the account, 6 names within their limits
+            Passed: reserved concurrency 50 fits the account, 7 names within their limits
         "#]],
     );
 }
@@ -212,7 +212,7 @@ fn model_only_served_through_a_profile_names_the_profile_to_use() {
 
             ✗ Model anthropic.claude-haiku-4-5-20251001-v1:0 (The model) cannot be called on demand by its own id in us-west-2: Bedrock serves it only through an inference profile. Put `us.anthropic.claude-haiku-4-5-20251001-v1:0` in models.allowed in envs/prod.toml instead (check it with `aws bedrock get-inference-profile --inference-profile-identifier us.anthropic.claude-haiku-4-5-20251001-v1:0 --region us-west-2`)
 
-            Passed: reserved concurrency 50 fits the account, 6 names within their limits
+            Passed: reserved concurrency 50 fits the account, 7 names within their limits
         "#]],
     );
 }
@@ -227,7 +227,7 @@ fn legacy_model_is_a_warning() {
 
             ! Model amazon.titan-text-express-v1 (The model) is a legacy model: it works until AWS retires it, and accounts that never used it may be refused. Plan the move to its successor (`aws bedrock list-foundation-models --region us-west-2 --by-provider Amazon`)
 
-            Passed: 1 model usable in us-west-2, reserved concurrency 50 fits the account, 6 names within their limits
+            Passed: 1 model usable in us-west-2, reserved concurrency 50 fits the account, 7 names within their limits
         "#]],
     );
 }
@@ -245,7 +245,7 @@ fn anthropic_without_the_use_case_form() {
 
             ✗ Model us.anthropic.claude-haiku-4-5-20251001-v1:0 (The model) is not authorized for account 123456789012 (authorizationStatus NOT_AUTHORIZED): Anthropic asks each account for a one-time use-case form before its models answer, and Bedrock has none on record. Submit it once (in an AWS Organization, once in the management account covers every member): open https://us-west-2.console.aws.amazon.com/bedrock/home?region=us-west-2#/model-catalog, choose an Anthropic model and fill in the use-case details it asks for, or send the same form with `aws bedrock put-use-case-for-model-access --form-data fileb://use-case.json --region us-west-2`. Access follows within minutes
 
-            Passed: reserved concurrency 50 fits the account, 6 names within their limits
+            Passed: reserved concurrency 50 fits the account, 7 names within their limits
         "#]],
     );
 }
@@ -260,7 +260,7 @@ fn anthropic_not_authorized_with_the_form_on_record() {
 
             ✗ Model us.anthropic.claude-haiku-4-5-20251001-v1:0 (The model) is not authorized for account 123456789012 (authorizationStatus NOT_AUTHORIZED), although Anthropic's use-case form is on record: a Service Control Policy or an IAM policy denies the model, or Anthropic's review is not done yet. Ask the organization's administrator to allow it, or wait and run the command again
 
-            Passed: reserved concurrency 50 fits the account, 6 names within their limits
+            Passed: reserved concurrency 50 fits the account, 7 names within their limits
         "#]],
     );
 }
@@ -275,7 +275,7 @@ fn anthropic_authorized_without_a_form_on_record_is_a_warning() {
 
             ! Bedrock has no Anthropic use-case form on record for account 123456789012, yet reports us.anthropic.claude-haiku-4-5-20251001-v1:0 as authorized (an organization's management account may have sent the form). If chats fail with "Model use case details have not been submitted", submit the form: open https://us-west-2.console.aws.amazon.com/bedrock/home?region=us-west-2#/model-catalog, choose an Anthropic model and fill in the use-case details it asks for
 
-            Passed: 1 model usable in us-west-2, reserved concurrency 50 fits the account, 6 names within their limits
+            Passed: 1 model usable in us-west-2, reserved concurrency 50 fits the account, 7 names within their limits
         "#]],
     );
 }
@@ -290,7 +290,7 @@ fn other_model_not_authorized() {
 
             ✗ Model amazon.nova-lite-v1:0 (The model) is not authorized for account 123456789012 in us-west-2 (authorizationStatus NOT_AUTHORIZED): a Service Control Policy or the account's model access settings deny it. Ask the organization's administrator to allow it, or choose another model in models.allowed in envs/prod.toml
 
-            Passed: reserved concurrency 50 fits the account, 6 names within their limits
+            Passed: reserved concurrency 50 fits the account, 7 names within their limits
         "#]],
     );
 }
@@ -308,7 +308,7 @@ fn no_marketplace_subscription() {
 
             ✗ Model openai.gpt-oss-120b-1:0 (The model) has no AWS Marketplace subscription in account 123456789012 yet (agreementAvailability NOT_AVAILABLE, entitlementAvailability NOT_AVAILABLE). Bedrock subscribes an account on the first call to a third-party model, but only when the caller may use AWS Marketplace, and the chatbot's function may not. Subscribe once, as a user or role allowed aws-marketplace:Subscribe, aws-marketplace:Unsubscribe and aws-marketplace:ViewSubscriptions (the account also needs a valid payment method): open the model in the playground of https://us-west-2.console.aws.amazon.com/bedrock/home?region=us-west-2#/model-catalog and send one message, or accept its offer with `aws bedrock list-foundation-model-agreement-offers --model-id openai.gpt-oss-120b-1:0 --region us-west-2`, then `aws bedrock create-foundation-model-agreement --model-id openai.gpt-oss-120b-1:0 --offer-token <offerToken> --region us-west-2`. It takes a few minutes; run the command again once it is done
 
-            Passed: reserved concurrency 50 fits the account, 6 names within their limits
+            Passed: reserved concurrency 50 fits the account, 7 names within their limits
         "#]],
     );
 }
@@ -323,7 +323,7 @@ fn agreement_pending_is_a_warning() {
 
             ! Model openai.gpt-oss-120b-1:0 (The model): its AWS Marketplace agreement is still being set up (agreementAvailability PENDING). It usually completes within minutes; until then chats with it fail with AccessDeniedException
 
-            Passed: 1 model usable in us-west-2, reserved concurrency 50 fits the account, 6 names within their limits
+            Passed: 1 model usable in us-west-2, reserved concurrency 50 fits the account, 7 names within their limits
         "#]],
     );
 }
@@ -342,7 +342,7 @@ fn agreement_failed_says_why() {
 
             ✗ Model openai.gpt-oss-120b-1:0 (The model) cannot be used: its AWS Marketplace agreement failed (agreementAvailability ERROR: The payment method on file was declined). Check the account's payment method and subscriptions in AWS Marketplace (https://console.aws.amazon.com/marketplace/home#/subscriptions), then accept the model's offer again: `aws bedrock list-foundation-model-agreement-offers --model-id openai.gpt-oss-120b-1:0 --region us-west-2`, then `aws bedrock create-foundation-model-agreement --model-id openai.gpt-oss-120b-1:0 --offer-token <offerToken> --region us-west-2`
 
-            Passed: reserved concurrency 50 fits the account, 6 names within their limits
+            Passed: reserved concurrency 50 fits the account, 7 names within their limits
         "#]],
     );
 }
@@ -368,7 +368,7 @@ fn refused_and_failed_calls_are_not_checked_and_not_passed() {
 
             ? Not checked: whether account 123456789012 may use amazon.nova-lite-v1:0: could not reach Bedrock GetFoundationModelAvailability: Connection refused (os error 111). Preflight went on without this check
 
-            Passed: reserved concurrency 50 fits the account, 6 names within their limits
+            Passed: reserved concurrency 50 fits the account, 7 names within their limits
         "#]],
     );
 }
@@ -428,12 +428,12 @@ fn new_account_cannot_reserve_anything() {
         10,
         0,
         expect![[r#"
-        Preflight for prod (account 123456789012, us-west-2): 1 problem
+            Preflight for prod (account 123456789012, us-west-2): 1 problem
 
-        ✗ Reserving 50 concurrent executions for the function would leave 0 of account 123456789012's Lambda concurrency unreserved in us-west-2, and Lambda keeps at least 10 unreserved (the account's quota is 10, 10 unreserved now). Lambda would refuse the function. To fix it, raise the account's quota of concurrent executions to at least 150: `aws service-quotas request-service-quota-increase --service-code lambda --quota-code L-B99A9384 --desired-value 150 --region us-west-2` (new accounts start low; an increase can take a day)
+            ✗ Reserving 50 concurrent executions for the function would leave 0 of account 123456789012's Lambda concurrency unreserved in us-west-2, and Lambda keeps at least 10 unreserved (the account's quota is 10, 10 unreserved now). Lambda would refuse the function. To fix it, raise the account's quota of concurrent executions to at least 150: `aws service-quotas request-service-quota-increase --service-code lambda --quota-code L-B99A9384 --desired-value 150 --region us-west-2` (new accounts start low; an increase can take a day)
 
-        Passed: 3 models usable in us-west-2, 6 names within their limits
-    "#]],
+            Passed: 3 models usable in us-west-2, 7 names within their limits
+        "#]],
     );
 }
 
@@ -444,8 +444,8 @@ fn reservation_fitting_exactly_passes() {
         150,
         0,
         expect![[r#"
-        Preflight for prod (account 123456789012, us-west-2): passed (3 models usable in us-west-2, reserved concurrency 50 fits the account, 6 names within their limits)
-    "#]],
+            Preflight for prod (account 123456789012, us-west-2): passed (3 models usable in us-west-2, reserved concurrency 50 fits the account, 7 names within their limits)
+        "#]],
     );
 }
 
@@ -456,12 +456,12 @@ fn reservation_over_what_other_functions_leave() {
         120,
         0,
         expect![[r#"
-        Preflight for prod (account 123456789012, us-west-2): 1 problem
+            Preflight for prod (account 123456789012, us-west-2): 1 problem
 
-        ✗ Reserving 50 concurrent executions for the function would leave 70 of account 123456789012's Lambda concurrency unreserved in us-west-2, and Lambda keeps at least 100 unreserved (the account's quota is 1000, 120 unreserved now). Lambda would refuse the function. To fix it, lower function.reserved_concurrency in envs/prod.toml to at most 20, or raise the account's quota of concurrent executions to at least 1030: `aws service-quotas request-service-quota-increase --service-code lambda --quota-code L-B99A9384 --desired-value 1030 --region us-west-2` (new accounts start low; an increase can take a day)
+            ✗ Reserving 50 concurrent executions for the function would leave 70 of account 123456789012's Lambda concurrency unreserved in us-west-2, and Lambda keeps at least 100 unreserved (the account's quota is 1000, 120 unreserved now). Lambda would refuse the function. To fix it, lower function.reserved_concurrency in envs/prod.toml to at most 20, or raise the account's quota of concurrent executions to at least 1030: `aws service-quotas request-service-quota-increase --service-code lambda --quota-code L-B99A9384 --desired-value 1030 --region us-west-2` (new accounts start low; an increase can take a day)
 
-        Passed: 3 models usable in us-west-2, 6 names within their limits
-    "#]],
+            Passed: 3 models usable in us-west-2, 7 names within their limits
+        "#]],
     );
 }
 
@@ -472,8 +472,8 @@ fn what_the_stack_holds_today_is_counted() {
         100,
         50,
         expect![[r#"
-        Preflight for prod (account 123456789012, us-west-2): passed (3 models usable in us-west-2, reserved concurrency 50 fits the account, 6 names within their limits)
-    "#]],
+            Preflight for prod (account 123456789012, us-west-2): passed (3 models usable in us-west-2, reserved concurrency 50 fits the account, 7 names within their limits)
+        "#]],
     );
 }
 
@@ -492,14 +492,14 @@ fn unreadable_stack_reservation_is_counted_as_zero_and_said() {
         &env,
         &answers,
         expect![[r#"
-        Preflight for prod (account 123456789012, us-west-2): 1 problem, 1 not checked
+            Preflight for prod (account 123456789012, us-west-2): 1 problem, 1 not checked
 
-        ✗ Reserving 50 concurrent executions for the function would leave 50 of account 123456789012's Lambda concurrency unreserved in us-west-2, and Lambda keeps at least 100 unreserved (the account's quota is 1000, 100 unreserved now). Lambda would refuse the function. To fix it, raise the account's quota of concurrent executions to at least 1050: `aws service-quotas request-service-quota-increase --service-code lambda --quota-code L-B99A9384 --desired-value 1050 --region us-west-2` (new accounts start low; an increase can take a day)
+            ✗ Reserving 50 concurrent executions for the function would leave 50 of account 123456789012's Lambda concurrency unreserved in us-west-2, and Lambda keeps at least 100 unreserved (the account's quota is 1000, 100 unreserved now). Lambda would refuse the function. To fix it, raise the account's quota of concurrent executions to at least 1050: `aws service-quotas request-service-quota-increase --service-code lambda --quota-code L-B99A9384 --desired-value 1050 --region us-west-2` (new accounts start low; an increase can take a day)
 
-        ? Not checked: what the deployed stack reserves today (counted as 0): the credentials may not call lambda:GetFunctionConcurrency (AccessDenied). Grant lambda:GetFunctionConcurrency to the deploy role (docs/deploy-role-policy.json has it). Preflight went on without this check
+            ? Not checked: what the deployed stack reserves today (counted as 0): the credentials may not call lambda:GetFunctionConcurrency (AccessDenied). Grant lambda:GetFunctionConcurrency to the deploy role (docs/deploy-role-policy.json has it). Preflight went on without this check
 
-        Passed: 3 models usable in us-west-2, 6 names within their limits
-    "#]],
+            Passed: 3 models usable in us-west-2, 7 names within their limits
+        "#]],
     );
 }
 
@@ -528,12 +528,14 @@ fn long_stack_name_overflows_the_origin_access_control_name() {
         &env,
         &fine(&env),
         expect![[r#"
-        Preflight for prod (account 123456789012, us-west-2): 1 problem
+            Preflight for prod (account 123456789012, us-west-2): 2 problems
 
-        ✗ The CloudFront origin access control name of SiteOriginAccessControl would be "chatbot-pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp-site": 83 characters, over the limit of 64. CloudFormation would fail to create it. To fix it, shorten stack_name in envs/prod.toml to at most 59 characters ("chatbot-pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp" has 78)
+            ✗ The Bedrock guardrail name of Guardrail would be "chatbot-pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp-guardrail": 88 characters, over the limit of 50. CloudFormation would fail to create it. To fix it, shorten stack_name in envs/prod.toml to at most 40 characters ("chatbot-pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp" has 78)
 
-        Passed: 3 models usable in us-west-2, reserved concurrency 50 fits the account
-    "#]],
+            ✗ The CloudFront origin access control name of SiteOriginAccessControl would be "chatbot-pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp-site": 83 characters, over the limit of 64. CloudFormation would fail to create it. To fix it, shorten stack_name in envs/prod.toml to at most 59 characters ("chatbot-pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp" has 78)
+
+            Passed: 3 models usable in us-west-2, reserved concurrency 50 fits the account
+        "#]],
     );
 }
 
@@ -693,8 +695,8 @@ fn wildcard_certificate_covering_the_name_passes() {
     check_certificate(
         certificate(|_| {}),
         expect![[r#"
-        Preflight for prod (account 123456789012, us-west-2): passed (3 models usable in us-west-2, reserved concurrency 50 fits the account, 6 names within their limits, certificate valid for chat.example.com)
-    "#]],
+            Preflight for prod (account 123456789012, us-west-2): passed (3 models usable in us-west-2, reserved concurrency 50 fits the account, 7 names within their limits, certificate valid for chat.example.com)
+        "#]],
     );
 }
 
@@ -703,12 +705,12 @@ fn certificate_not_in_us_east_1() {
     check_certificate(
         Reply::Answered(None),
         expect![[r#"
-        Preflight for prod (account 123456789012, us-west-2): 1 problem
+            Preflight for prod (account 123456789012, us-west-2): 1 problem
 
-        ✗ The certificate arn:aws:acm:us-east-1:123456789012:certificate/1111-2222 in domain.certificate_arn is not in ACM in us-east-1 for account 123456789012: CloudFront serves only certificates from us-east-1 of the deploying account. Request one there: `aws acm request-certificate --domain-name chat.example.com --validation-method DNS --region us-east-1`, add the DNS record it asks for, and put the new ARN in domain.certificate_arn in envs/prod.toml
+            ✗ The certificate arn:aws:acm:us-east-1:123456789012:certificate/1111-2222 in domain.certificate_arn is not in ACM in us-east-1 for account 123456789012: CloudFront serves only certificates from us-east-1 of the deploying account. Request one there: `aws acm request-certificate --domain-name chat.example.com --validation-method DNS --region us-east-1`, add the DNS record it asks for, and put the new ARN in domain.certificate_arn in envs/prod.toml
 
-        Passed: 3 models usable in us-west-2, reserved concurrency 50 fits the account, 6 names within their limits
-    "#]],
+            Passed: 3 models usable in us-west-2, reserved concurrency 50 fits the account, 7 names within their limits
+        "#]],
     );
 }
 
@@ -725,12 +727,12 @@ fn certificate_of_another_account() {
         &env,
         &answers,
         expect![[r#"
-        Preflight for prod (account 123456789012, us-west-2): 1 problem
+            Preflight for prod (account 123456789012, us-west-2): 1 problem
 
-        ✗ The certificate arn:aws:acm:us-east-1:210987654321:certificate/1111-2222 in domain.certificate_arn belongs to account 210987654321, and                  CloudFront serves only certificates of the deploying account (123456789012). Request one                  in this account: `aws acm request-certificate --domain-name chat.example.com --validation-method DNS --region us-east-1`, add the DNS record it asks for, and put the new ARN in domain.certificate_arn in envs/prod.toml
+            ✗ The certificate arn:aws:acm:us-east-1:210987654321:certificate/1111-2222 in domain.certificate_arn belongs to account 210987654321, and                  CloudFront serves only certificates of the deploying account (123456789012). Request one                  in this account: `aws acm request-certificate --domain-name chat.example.com --validation-method DNS --region us-east-1`, add the DNS record it asks for, and put the new ARN in domain.certificate_arn in envs/prod.toml
 
-        Passed: 3 models usable in us-west-2, reserved concurrency 50 fits the account, 6 names within their limits
-    "#]],
+            Passed: 3 models usable in us-west-2, reserved concurrency 50 fits the account, 7 names within their limits
+        "#]],
     );
 }
 
@@ -743,7 +745,7 @@ fn certificate_pending_validation() {
 
             ✗ The certificate arn:aws:acm:us-east-1:123456789012:certificate/1111-2222 for example.com is not validated yet (PENDING_VALIDATION), and CloudFront refuses it until ACM issues it. Create the DNS records ACM asks for (`aws acm describe-certificate --certificate-arn arn:aws:acm:us-east-1:123456789012:certificate/1111-2222 --region us-east-1 --query Certificate.DomainValidationOptions`), wait for ISSUED, then deploy
 
-            Passed: 3 models usable in us-west-2, reserved concurrency 50 fits the account, 6 names within their limits
+            Passed: 3 models usable in us-west-2, reserved concurrency 50 fits the account, 7 names within their limits
         "#]],
     );
 }
@@ -760,7 +762,7 @@ fn certificate_expired() {
 
             ✗ The certificate arn:aws:acm:us-east-1:123456789012:certificate/1111-2222 for example.com is EXPIRED: CloudFront cannot use it. Request a new one: `aws acm request-certificate --domain-name chat.example.com --validation-method DNS --region us-east-1`, add the DNS record it asks for, and put the new ARN in domain.certificate_arn in envs/prod.toml
 
-            Passed: 3 models usable in us-west-2, reserved concurrency 50 fits the account, 6 names within their limits
+            Passed: 3 models usable in us-west-2, reserved concurrency 50 fits the account, 7 names within their limits
         "#]],
     );
 }
@@ -774,7 +776,7 @@ fn issued_certificate_past_its_end_date() {
 
             ✗ The certificate arn:aws:acm:us-east-1:123456789012:certificate/1111-2222 for example.com has expired, and CloudFront refuses expired certificates. Request a new one: `aws acm request-certificate --domain-name chat.example.com --validation-method DNS --region us-east-1`, add the DNS record it asks for, and put the new ARN in domain.certificate_arn in envs/prod.toml
 
-            Passed: 3 models usable in us-west-2, reserved concurrency 50 fits the account, 6 names within their limits
+            Passed: 3 models usable in us-west-2, reserved concurrency 50 fits the account, 7 names within their limits
         "#]],
     );
 }
@@ -791,7 +793,7 @@ fn imported_certificate_expiring_soon_is_a_warning() {
 
             ! The imported certificate arn:aws:acm:us-east-1:123456789012:certificate/1111-2222 for example.com expires within 30 days, and ACM does not renew imported certificates: import a renewed one before then
 
-            Passed: 3 models usable in us-west-2, reserved concurrency 50 fits the account, 6 names within their limits
+            Passed: 3 models usable in us-west-2, reserved concurrency 50 fits the account, 7 names within their limits
         "#]],
     );
 }
@@ -808,7 +810,7 @@ fn certificate_for_another_name() {
 
             ✗ The certificate arn:aws:acm:us-east-1:123456789012:certificate/1111-2222 does not cover chat.example.com (it covers www.example.org), so CloudFront would refuse the name. Request one that does (for chat.example.com or *.example.com): `aws acm request-certificate --domain-name chat.example.com --validation-method DNS --region us-east-1`, add the DNS record it asks for, and put the new ARN in domain.certificate_arn in envs/prod.toml
 
-            Passed: 3 models usable in us-west-2, reserved concurrency 50 fits the account, 6 names within their limits
+            Passed: 3 models usable in us-west-2, reserved concurrency 50 fits the account, 7 names within their limits
         "#]],
     );
 }

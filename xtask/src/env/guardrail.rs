@@ -148,10 +148,6 @@ pub const PII_ENTITY_TYPES: [&str; 31] = [
     "VEHICLE_IDENTIFICATION_NUMBER",
 ];
 
-/// Longest stack name with a guardrail: the guardrail is named `<stack name>-guardrail`, and a
-/// guardrail's name has at most 50 characters.
-pub const MAX_STACK_NAME_WITH_GUARDRAIL: usize = 40;
-
 const MAX_MESSAGE_CHARS: u64 = 500;
 const MAX_TOPICS: u64 = 30;
 const MAX_EXAMPLES: u64 = 5;
@@ -159,17 +155,8 @@ const MAX_WORDS: u64 = 10_000;
 
 pub(super) fn validate(
     c: &Checker<'_>,
-    stack_name: &str,
     raw: file::Guardrail,
 ) -> Result<GuardrailSettings, EnvError> {
-    c.check(
-        "stack_name",
-        stack_name.len() <= MAX_STACK_NAME_WITH_GUARDRAIL,
-        stack_name,
-        &format!(
-            "at most {MAX_STACK_NAME_WITH_GUARDRAIL} characters with a [guardrail] (it is named <stack_name>-guardrail, and a guardrail's name has at most 50)"
-        ),
-    )?;
     for (key, message) in [
         (
             "guardrail.blocked_input_message",

@@ -8,8 +8,8 @@ mod file;
 mod guardrail;
 
 pub use guardrail::{
-    ContentFilter, DeniedTopic, FilterCategory, GuardrailSettings, MAX_STACK_NAME_WITH_GUARDRAIL,
-    PII_ENTITY_TYPES, PiiAction, PiiEntity, StreamProcessing, Strength,
+    ContentFilter, DeniedTopic, FilterCategory, GuardrailSettings, PII_ENTITY_TYPES, PiiAction,
+    PiiEntity, StreamProcessing, Strength,
 };
 
 use std::fmt;
@@ -619,7 +619,7 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
     }
 
     let guardrail = match raw.guardrail {
-        Some(g) => Some(guardrail::validate(&c, &raw.stack_name, g)?),
+        Some(g) => Some(guardrail::validate(&c, g)?),
         None => None,
     };
 

@@ -76,6 +76,12 @@ pub const NAME_LIMITS: &[NameLimit] = &[
         max: None,
         what: "REST API name",
     },
+    NameLimit {
+        resource_type: "AWS::Bedrock::Guardrail",
+        path: &["Name"],
+        max: Some(50),
+        what: "Bedrock guardrail name",
+    },
     // API Gateway documents no length for usage plan names.
     NameLimit {
         resource_type: "AWS::ApiGateway::UsagePlan",
