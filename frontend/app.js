@@ -692,7 +692,11 @@ function applyGuardrail(done, user, reply, text) {
   if (!source) return;
   reply.blocked = source;
   reply.note = BLOCKED_NOTE;
-  if (typeof done.message === "string") reply.content = done.message;
+  if (typeof done.message === "string") {
+    // The filter's message replaces what streamed: render it whole, not through the stream view.
+    reply.content = done.message;
+    reply.view = null;
+  }
   if (source === "input") {
     user.blocked = "input";
     user.content = "";
