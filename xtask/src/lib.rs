@@ -15,6 +15,7 @@ pub mod fuzz;
 pub mod outputs;
 pub mod reliability;
 pub mod review;
+pub mod sam;
 pub mod stack;
 pub mod synth;
 pub mod test;
