@@ -1,5 +1,5 @@
-//! Everything that talks to AWS: the clients, the artifacts bucket, change sets, stack events
-//! and publishing the site. Clients are built once, by [`connect`], in the tasks' entry points
+//! Everything that talks to AWS: the clients, the artifacts bucket, change sets, stack events,
+//! gradual rollouts and publishing the site. Clients are built once, by [`connect`], in the tasks' entry points
 //! and handed down; the rendering of what comes back lives in `crate::review`.
 //!
 //! Endpoints follow the SDK's standard chain (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`),
@@ -11,6 +11,7 @@ pub mod cfn;
 pub mod follow;
 pub mod plan;
 pub mod publish;
+pub mod rollout;
 
 use std::fmt;
 
@@ -27,6 +28,10 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub sts: aws_sdk_sts::Client,
     pub cloudfront: aws_sdk_cloudfront::Client,
+    /// A gradual rollout: CodeDeploy's deployment, the alias's split, the rollback alarms.
+    pub codedeploy: aws_sdk_codedeploy::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub region: String,
     /// Set when an endpoint URL overrides AWS's (a local server): S3 then uses path-style
     /// addresses, and template URLs point there.
@@ -51,6 +56,9 @@ pub async fn connect(region: &str) -> Clients {
         s3: aws_sdk_s3::Client::from_conf(s3_config),
         sts: aws_sdk_sts::Client::new(&config),
         cloudfront: aws_sdk_cloudfront::Client::new(&config),
+        codedeploy: aws_sdk_codedeploy::Client::new(&config),
+        lambda: aws_sdk_lambda::Client::new(&config),
+        cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
         region: region.to_owned(),
         s3_endpoint,
     }

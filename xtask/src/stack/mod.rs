@@ -5,6 +5,8 @@ mod api;
 mod observability;
 mod rollout;
 
+pub use rollout::{ROLLBACK_ALARMS, deployment_type};
+
 use std::collections::BTreeMap;
 
 use chatbot_contract::{env_vars, table as keys};
