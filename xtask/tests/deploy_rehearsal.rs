@@ -4,13 +4,18 @@
 //!
 //! moto cannot execute the real stack (its API Gateway ignores the REST API's OpenAPI body and
 //! refuses the deployment: "The REST API doesn't contain any methods"), so the rehearsal
-//! deploys a small template of the same shape: the `CodeBucket`/`CodeKey` parameters, a site
-//! bucket and a table, the `SiteBucketName` and `TableName` outputs.
+//! deploys a small template of the same shape: the SAM transform declared, the
+//! `CodeBucket`/`CodeKey` parameters, a site bucket, a table and a SAM function, the
+//! `SiteBucketName` and `TableName` outputs.
 //!
-//! moto rehearses the call sequence only: it skips SAM and CloudFront resources, returns no
-//! outputs after a change set, no per-resource events and no property details (the rendering of
-//! those is tested in `review.rs` against documented shapes). What is checked here is what moto
-//! really does: stacks, change sets, S3 objects.
+//! moto rehearses the call sequence only: it does not apply the SAM transform (it keeps the
+//! declaration, answers both template stages with the template as sent, and skips the
+//! `AWS::Serverless::Function`, so no version, alias or CodeDeploy deployment exists and no
+//! rollout can be rehearsed here), skips CloudFront and API Gateway's account settings, returns
+//! no outputs after a change set, no per-resource events and no property details (the rendering
+//! of those is tested in `review.rs` against documented shapes, rollouts in
+//! `deploy_faults.rs`). What is checked here is what moto really does: stacks, change sets, S3
+//! objects, the bootstrap stack's template.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -66,7 +71,13 @@ impl Run {
 
 impl Rehearsal {
     fn new(endpoint: &str) -> Rehearsal {
-        let root = std::env::temp_dir().join(format!("xtask-rehearsal-{}", std::process::id()));
+        // One folder per rehearsal: the tests of this file run at once.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let root = std::env::temp_dir().join(format!(
+            "xtask-rehearsal-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(root.join("envs")).unwrap();
         std::fs::create_dir_all(root.join("frontend")).unwrap();
@@ -79,11 +90,7 @@ impl Rehearsal {
             )
             .unwrap();
         }
-        std::fs::write(
-            root.join("template.yaml"),
-            xtask::aws::bench::stand_in_template("256"),
-        )
-        .unwrap();
+        std::fs::write(root.join("template.yaml"), sam_stand_in("256")).unwrap();
         // A stand-in bundle: moto never runs the function, and the real one takes minutes.
         let bundle = root.join("bootstrap.zip");
         let zip = xtask::build::deterministic_zip(&[("bootstrap", b"#!/bin/sh\n", 0o755)]).unwrap();
@@ -176,11 +183,21 @@ impl Rehearsal {
     }
 
     fn set_memory(&self, memory: &str) {
-        std::fs::write(
-            self.root.join("template.yaml"),
-            xtask::aws::bench::stand_in_template(memory),
-        )
-        .unwrap();
+        std::fs::write(self.root.join("template.yaml"), sam_stand_in(memory)).unwrap();
+    }
+
+    /// The template of the bootstrap stack as deployed, if there is one.
+    fn bootstrap_template(&self) -> Option<String> {
+        self.runtime.block_on(async {
+            let answer = self
+                .cfn
+                .get_template()
+                .stack_name(xtask::aws::artifacts::BOOTSTRAP_STACK)
+                .send()
+                .await
+                .ok()?;
+            answer.template_body().map(str::to_owned)
+        })
     }
 
     fn edit_env(&self, from: &str, to: &str) {
@@ -271,6 +288,29 @@ impl Drop for Rehearsal {
     }
 }
 
+/// The benchmarks' stand-in template as a SAM template: the transform declared and a SAM
+/// function beside the resources moto deploys (it skips the function).
+fn sam_stand_in(memory: &str) -> String {
+    let template = xtask::aws::bench::stand_in_template(memory);
+    let (head, rest) = template.split_once('\n').unwrap();
+    let (resources, outputs) = rest.split_once("Outputs:\n").unwrap();
+    format!(
+        "{head}\nTransform: AWS::Serverless-2016-10-31\n{resources}  Function:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: provided.al2023
+      Handler: bootstrap
+      MemorySize: {memory}
+      AutoPublishAlias: live
+      CodeUri:
+        Bucket:
+          Ref: CodeBucket
+        Key:
+          Ref: CodeKey
+Outputs:\n{outputs}"
+    )
+}
+
 /// The site bucket named in the deploy's output.
 fn site_bucket(run: &Run) -> String {
     let line = run
@@ -306,6 +346,11 @@ fn deploy_life_against_moto() {
         .shows("CREATE_COMPLETE")
         .shows("3 uploaded, 0 deleted, 0 unchanged");
     assert_eq!(r.stack_status().as_deref(), Some("CREATE_COMPLETE"));
+    assert_eq!(
+        r.bootstrap_template().as_deref(),
+        Some(xtask::aws::artifacts::BOOTSTRAP_TEMPLATE),
+        "the bootstrap stack holds the account's API Gateway settings"
+    );
     let bucket = site_bucket(&first);
     let objects = r.objects(&bucket);
     let keys: Vec<&str> = objects.iter().map(|(k, _)| k.as_str()).collect();
@@ -423,6 +468,43 @@ fn deploy_life_against_moto() {
     r.xtask(&["outputs", "--env", "dev"])
         .expect(1, "outputs of a deleted stack")
         .shows("does not exist");
+}
+
+#[test]
+fn an_older_bootstrap_stack_is_updated_in_moto() {
+    let moto = Moto::start();
+    let r = Rehearsal::new(&moto.endpoint);
+    let older = xtask::aws::artifacts::BOOTSTRAP_TEMPLATE
+        .split("  ApiGatewayCloudWatchRole:")
+        .next()
+        .unwrap()
+        .to_owned()
+        + "Outputs:\n  BucketName:\n    Value:\n      Ref: ArtifactsBucket\n";
+    r.runtime.block_on(async {
+        r.cfn
+            .create_stack()
+            .stack_name(xtask::aws::artifacts::BOOTSTRAP_STACK)
+            .template_body(&older)
+            .send()
+            .await
+            .unwrap();
+    });
+    r.deploy(&["--yes"])
+        .expect(
+            0,
+            "a first deploy in an account bootstrapped by an older version",
+        )
+        .shows("Updating the bootstrap stack chatbot-artifacts")
+        .hides("Creating the artifacts bucket")
+        .shows("CREATE_COMPLETE");
+    assert_eq!(
+        r.bootstrap_template().as_deref(),
+        Some(xtask::aws::artifacts::BOOTSTRAP_TEMPLATE)
+    );
+    r.deploy(&[])
+        .expect(0, "nothing to do")
+        .shows("No changes: template, parameters and code match")
+        .hides("Updating the bootstrap stack");
 }
 
 /// A `moto_server` of our own on a free port, stopped on drop.

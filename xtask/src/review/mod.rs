@@ -16,7 +16,7 @@ pub mod wire;
 
 pub use change_set::{
     Action, ChangeKind, ParameterChange, PropertyChange, Recreation, Replacement, ResourceChange,
-    Review, Summary, parameter_changes, render_review, review_json,
+    Review, Summary, mark_transform_resources, parameter_changes, render_review, review_json,
 };
 pub use errors::explain_api_error;
 pub use events::{

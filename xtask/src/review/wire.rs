@@ -43,6 +43,8 @@ pub struct Change {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct WireResourceChange {
+    /// What happens to the physical resource: `Retain` keeps a removed one.
+    pub policy_action: Option<String>,
     pub action: Option<String>,
     pub logical_resource_id: Option<String>,
     pub physical_resource_id: Option<String>,
@@ -173,6 +175,8 @@ impl WireResourceChange {
                 None
             },
             details: merge_details(&self.details),
+            from_transform: false,
+            retained: action == Action::Remove && self.policy_action.as_deref() == Some("Retain"),
         }
     }
 }
