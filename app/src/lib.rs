@@ -9,11 +9,13 @@ pub mod chat;
 pub mod client_ip;
 pub mod clock;
 pub mod config;
+pub mod guardrail;
 pub mod http;
 pub mod lambda;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod rate_bucket;
 pub mod store;
 
 use std::net::SocketAddr;

@@ -8,6 +8,7 @@
 mod artifact;
 mod cold_start;
 mod load;
+mod markdown;
 mod process;
 mod report;
 
@@ -27,7 +28,7 @@ pub struct Args {
     /// Cold starts timed per runtime (after one untimed warm-up)
     #[arg(long, default_value_t = 20)]
     runs: usize,
-    /// Only these groups, comma-separated: cold-start, load, artifact, deploy
+    /// Only these groups, comma-separated: cold-start, load, artifact, deploy, markdown
     #[arg(long, value_delimiter = ',', value_name = "GROUPS")]
     only: Vec<Group>,
     /// Also build `bootstrap` under release-profile variants (strip, LTO, codegen units,
@@ -51,6 +52,7 @@ enum Group {
     Load,
     Artifact,
     Deploy,
+    Markdown,
 }
 
 /// The table stored for DynamoDB in the cold-start and burst runs.
@@ -73,7 +75,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let logs = load::logs_dir(&root);
     let _ = std::fs::remove_dir_all(&logs);
 
-    if !args.no_build && args.bin_dir.is_none() {
+    // The Markdown group runs in Chromium: it needs none of the service's programs.
+    let service = args.profiles
+        || [
+            Group::ColdStart,
+            Group::Load,
+            Group::Artifact,
+            Group::Deploy,
+        ]
+        .into_iter()
+        .any(wants);
+    if service && !args.no_build && args.bin_dir.is_none() {
         build(&root)?;
     }
     let bin_dir = args
@@ -81,10 +93,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| root.join("target/release"));
     let bins = Binaries::in_folder(&bin_dir);
-    bins.check()?;
+    if service {
+        bins.check()?;
+    }
     let environment = env::load(&root, ENVIRONMENT)?;
-    let python =
-        tools::ensure(&tools::BOTO3).context("could not install boto3 for the Python baseline")?;
+    let python = if service {
+        tools::ensure(&tools::BOTO3).context("could not install boto3 for the Python baseline")?
+    } else {
+        PathBuf::from("python3")
+    };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -160,6 +177,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 format!("{err:#}"),
             )),
         }
+    }
+    if wants(Group::Markdown) {
+        rows.extend(markdown::rows(&root));
     }
 
     let report = Report {
@@ -742,7 +762,9 @@ fn deploy_row(exe: &Path, runs: usize) -> Row {
             .baseline("sam deploy", Some(times.sam.as_secs_f64()))
             .ratio_target("≥ 4×", 4.0)
             .note(format!(
-                "medians of {} runs each, after one deploy of each to set the stacks up",
+                "medians of {} runs each, after one deploy of each to set the stacks up; \
+                 xtask with --skip-preflight (moto has no Bedrock control plane, and sam checks \
+                 nothing either)",
                 times.runs
             )),
         Err(err) => Row::not_measured(id, "deploy", figure, format!("{err:#}")),

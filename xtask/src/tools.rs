@@ -62,6 +62,14 @@ pub const SCHEMATHESIS: PyTool = PyTool {
     bin: "schemathesis",
 };
 
+/// Static analysis of the GitHub Actions workflows (`cargo xtask test`), which hold deploy
+/// roles: unpinned actions, persisted credentials, broad permissions, template injection.
+pub const ZIZMOR: PyTool = PyTool {
+    venv: "zizmor",
+    packages: &["zizmor>=1.32,<2"],
+    bin: "zizmor",
+};
+
 /// A command-line tool built from crates.io with `cargo install --locked`.
 pub struct CargoTool {
     /// Folder under `target/tools/` given to `cargo install --root`.

@@ -556,3 +556,92 @@ fn a_rollback_without_named_alarms_falls_back_to_those_in_alarm_or_the_status() 
     );
     assert!(text.contains("TIMEOUT: The deployment timed out"), "{text}");
 }
+
+// ---- answers no SDK can read ----
+
+fn check_unreadable(status: u16, body: &[u8], endpoint: Option<&str>, expect: expect_test::Expect) {
+    expect.assert_eq(&review::explain_unreadable_answer(
+        &review::UnreadableAnswer {
+            operation: "CloudFormation DescribeStacks",
+            status,
+            request_id: Some("7c1e9a2b-0d3f-4e5a-8b6c-9d0e1f2a3b4c"),
+            body,
+            endpoint,
+        },
+    ));
+}
+
+#[test]
+fn json_where_xml_belongs_from_an_emulator() {
+    check_unreadable(
+        200,
+        br#"{"DescribeStacksResponse": {"DescribeStacksResult": {"Stacks": []}}}"#,
+        Some("http://localhost:4566"),
+        expect_test::expect![[
+            r#"CloudFormation DescribeStacks answered HTTP 200, request id 7c1e9a2b-0d3f-4e5a-8b6c-9d0e1f2a3b4c with a body it cannot read: `{"DescribeStacksResponse": {"DescribeStacksResult": {"Stacks": []}}}`; the environment points this service at http://localhost:4566 (AWS_ENDPOINT_URL…): check that the server there speaks the AWS API, or unset the variable"#
+        ]],
+    );
+}
+
+#[test]
+fn html_page_from_a_proxy() {
+    check_unreadable(
+        403,
+        b"<!DOCTYPE html>\n<html><head>\n<title>\n  Access blocked by corporate proxy\n</title></head><body>...</body></html>",
+        None,
+        expect_test::expect![[r#"CloudFormation DescribeStacks answered HTTP 403, request id 7c1e9a2b-0d3f-4e5a-8b6c-9d0e1f2a3b4c with a body it cannot read: `Access blocked by corporate proxy`; a proxy or captive portal answered instead of AWS: check HTTPS_PROXY and the network"#]],
+    );
+}
+
+#[test]
+fn empty_server_error() {
+    check_unreadable(
+        500,
+        b"",
+        None,
+        expect_test::expect![
+            "CloudFormation DescribeStacks answered HTTP 500, request id 7c1e9a2b-0d3f-4e5a-8b6c-9d0e1f2a3b4c with an empty body; AWS, or something between here and AWS, failed: run the command again in a minute"
+        ],
+    );
+}
+
+#[test]
+fn long_bodies_are_cut_and_controls_removed() {
+    let mut body = b"\x1b[2J\x1b]0;owned\x07start \xe2\x80\xae reversed ".to_vec();
+    body.extend(std::iter::repeat_n(b'x', 500));
+    let excerpt = review::body_excerpt(&body);
+    assert_eq!(excerpt.chars().count(), 160, "{excerpt}");
+    assert!(excerpt.ends_with('…'));
+    assert!(
+        !excerpt.chars().any(|c| c.is_control() || c == '\u{202e}'),
+        "{excerpt:?}"
+    );
+    assert!(
+        excerpt.starts_with("[2J ]0;owned start reversed xxx"),
+        "{excerpt:?}"
+    );
+    assert_eq!(
+        review::body_excerpt(b"<html><body><h1>Bad</h1>\n<p>Gateway</p></body></html>"),
+        "Bad Gateway"
+    );
+}
+
+#[test]
+fn aws_error_messages_are_kept_to_one_printable_line() {
+    assert_eq!(
+        review::explain_api_error("ValidationError", "Template error:\n\tbad\u{1b}[31m value."),
+        "ValidationError: Template error: bad [31m value"
+    );
+}
+
+#[test]
+fn sdk_errors_name_their_service_and_operation() {
+    let operation = xtask::aws::errors::Operation::of::<
+        aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError,
+    >();
+    assert_eq!(operation.name, "CloudFormation DescribeStacks");
+    let operation = xtask::aws::errors::Operation::of::<
+        aws_sdk_bedrock::operation::get_foundation_model_availability::GetFoundationModelAvailabilityError,
+    >();
+    assert_eq!(operation.name, "Bedrock GetFoundationModelAvailability");
+}

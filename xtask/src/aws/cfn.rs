@@ -183,6 +183,8 @@ pub async fn deployed_template(cfn: &Client, stack: &str) -> anyhow::Result<Stri
 pub enum TemplateSource {
     Body(String),
     Url(String),
+    /// The template the stack already has (an update that changes only parameters).
+    Previous,
 }
 
 pub struct ChangeSetRequest<'a> {
@@ -222,6 +224,7 @@ pub async fn create_change_set(
     call = match request.template {
         TemplateSource::Body(body) => call.template_body(body),
         TemplateSource::Url(url) => call.template_url(url),
+        TemplateSource::Previous => call.use_previous_template(true),
     };
     for (key, value) in request.parameters {
         call = call.parameters(

@@ -7,6 +7,7 @@
 //! SAM resources ([`serverless`]) make it a SAM template: it then declares the transform, and
 //! the references SAM resolves (`Ref: Function.Alias`) are checked like any other.
 
+mod bedrock;
 mod expr;
 pub mod resources;
 pub mod serverless;
@@ -43,6 +44,25 @@ pub struct Parameter {
     pub allowed_pattern: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_length: Option<u32>,
+    /// The value when a deploy passes none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_values: Vec<String>,
+}
+
+impl Parameter {
+    /// A `String` parameter with only a description; the other fields say what else it needs.
+    pub fn string(description: impl Into<String>) -> Parameter {
+        Parameter {
+            kind: "String".into(),
+            description: description.into(),
+            allowed_pattern: None,
+            min_length: None,
+            default: None,
+            allowed_values: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +92,12 @@ impl Resource {
     pub fn keep(mut self, policy: Policy) -> Resource {
         self.deletion_policy = Some(policy);
         self.update_replace_policy = Some(policy);
+        self
+    }
+
+    /// Creates the resource only while `condition` holds.
+    pub fn when(mut self, condition: &str) -> Resource {
+        self.condition = Some(condition.to_owned());
         self
     }
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::Expr;
+pub use super::bedrock::*;
 use super::serverless;
 
 /// A resource's type and properties.
@@ -29,6 +30,12 @@ pub enum Properties {
     OriginRequestPolicy(OriginRequestPolicy),
     Distribution(Distribution),
     Secret(Secret),
+    ApiKey(ApiKey),
+    UsagePlan(UsagePlan),
+    UsagePlanKey(UsagePlanKey),
+    MetricFilter(MetricFilter),
+    Guardrail(Guardrail),
+    GuardrailVersion(GuardrailVersion),
 }
 
 impl Properties {
@@ -53,6 +60,12 @@ impl Properties {
             Properties::OriginRequestPolicy(_) => "AWS::CloudFront::OriginRequestPolicy",
             Properties::Distribution(_) => "AWS::CloudFront::Distribution",
             Properties::Secret(_) => "AWS::SecretsManager::Secret",
+            Properties::ApiKey(_) => "AWS::ApiGateway::ApiKey",
+            Properties::UsagePlan(_) => "AWS::ApiGateway::UsagePlan",
+            Properties::UsagePlanKey(_) => "AWS::ApiGateway::UsagePlanKey",
+            Properties::MetricFilter(_) => "AWS::Logs::MetricFilter",
+            Properties::Guardrail(_) => "AWS::Bedrock::Guardrail",
+            Properties::GuardrailVersion(_) => "AWS::Bedrock::GuardrailVersion",
         }
     }
 
@@ -73,7 +86,13 @@ impl Properties {
             Properties::OriginRequestPolicy(_) => &["Id"],
             Properties::Distribution(_) => &["DomainName", "Id"],
             Properties::Secret(_) => &["Id"],
-            Properties::BucketPolicy(_)
+            Properties::Guardrail(_) | Properties::GuardrailVersion(_) => {
+                &["GuardrailArn", "GuardrailId", "Version"]
+            }
+            Properties::ApiKey(_) => &["APIKeyId"],
+            Properties::UsagePlan(_) | Properties::UsagePlanKey(_) => &["Id"],
+            Properties::MetricFilter(_)
+            | Properties::BucketPolicy(_)
             | Properties::Permission(_)
             | Properties::Dashboard(_)
             | Properties::Stage(_) => &[],
@@ -113,6 +132,12 @@ impl Serialize for Properties {
             Properties::OriginRequestPolicy(p) => p.serialize(serializer),
             Properties::Distribution(p) => p.serialize(serializer),
             Properties::Secret(p) => p.serialize(serializer),
+            Properties::ApiKey(p) => p.serialize(serializer),
+            Properties::UsagePlan(p) => p.serialize(serializer),
+            Properties::UsagePlanKey(p) => p.serialize(serializer),
+            Properties::MetricFilter(p) => p.serialize(serializer),
+            Properties::Guardrail(p) => p.serialize(serializer),
+            Properties::GuardrailVersion(p) => p.serialize(serializer),
         }
     }
 }
@@ -229,10 +254,24 @@ pub enum Effect {
     Deny,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Principal {
-    pub service: String,
+/// Whom a statement of a resource or trust policy is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// An AWS service, such as `cloudfront.amazonaws.com`: `{"Service": "..."}`.
+    Service(String),
+    /// Anyone at all: `"*"`. Only for statements that deny.
+    Anyone,
+}
+
+impl Serialize for Principal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Principal::Service(service) => {
+                BTreeMap::from([("Service", service)]).serialize(serializer)
+            }
+            Principal::Anyone => serializer.serialize_str("*"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -333,6 +372,35 @@ pub struct SseSpecification {
 #[serde(rename_all = "PascalCase")]
 pub struct PointInTimeRecoverySpecification {
     pub point_in_time_recovery_enabled: bool,
+}
+
+/// Counts the log events of a group that match a pattern as a CloudWatch metric.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MetricFilter {
+    pub log_group_name: Expr,
+    pub filter_pattern: String,
+    pub metric_transformations: Vec<MetricTransformation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MetricTransformation {
+    pub metric_namespace: String,
+    pub metric_name: String,
+    pub metric_value: String,
+    pub unit: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dimensions: Vec<MetricFilterDimension>,
+}
+
+/// A dimension of a metric filter's metric, its value read from each log event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MetricFilterDimension {
+    pub key: String,
+    /// The JSON field of the log event that gives the value, such as `$.apiId`.
+    pub value: String,
 }
 
 // ---- SNS ----
@@ -443,6 +511,41 @@ pub struct MethodSetting {
 pub struct AccessLogSetting {
     pub destination_arn: Expr,
     pub format: String,
+}
+
+/// An API key; `Ref` gives its id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ApiKey {
+    pub description: String,
+    pub enabled: bool,
+    /// Create-only: a new value replaces the key, and no two keys of a region may share one.
+    pub value: Expr,
+}
+
+/// Which stages the keys of the plan open; `Ref` gives its id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UsagePlan {
+    pub usage_plan_name: Expr,
+    pub description: String,
+    pub api_stages: Vec<ApiStage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ApiStage {
+    pub api_id: Expr,
+    pub stage: Expr,
+}
+
+/// An API key's place in a usage plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UsagePlanKey {
+    pub key_id: Expr,
+    pub key_type: String,
+    pub usage_plan_id: Expr,
 }
 
 // ---- CloudFront ----

@@ -5,6 +5,7 @@
 //! the terminal; the caller says whether colours are wanted ([`Palette`]). The SDK's types are
 //! turned into these types in `crate::aws`, the documented JSON shapes in [`wire`].
 
+mod alarms;
 mod change_set;
 mod errors;
 mod events;
@@ -14,11 +15,14 @@ mod table;
 mod text_diff;
 pub mod wire;
 
+pub use alarms::{AlarmRouting, Verdict, render_alarm_routing};
 pub use change_set::{
     Action, ChangeKind, ParameterChange, PropertyChange, Recreation, Replacement, ResourceChange,
     Review, Summary, mark_transform_resources, parameter_changes, render_review, review_json,
 };
-pub use errors::explain_api_error;
+pub use errors::{
+    UnreadableAnswer, body_excerpt, explain_api_error, explain_unreadable_answer, sanitize,
+};
 pub use events::{
     Failure, Progress, StackEvent, explain_rollback_complete, failures, failures_or_reason,
     render_event, render_failures, render_progress,

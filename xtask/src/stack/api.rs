@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use chatbot_contract::ROUTES;
 
-use super::{STAGE_NAME, add, alias_reference, get_att, ids, log_group, reference};
+use super::gateway_responses::gateway_responses;
+use super::{STAGE_NAME, add, alias_reference, get_att, ids, log_group, origin, reference};
 use crate::cfn::resources::*;
 use crate::cfn::{Expr, Resource, Template};
 use crate::env::Environment;
@@ -71,6 +72,9 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
                 format: ACCESS_LOG_FORMAT.into(),
             },
         }))
+        // A stage that starts requiring the API key before CloudFront sends it would refuse
+        // the site's requests: the distribution is updated (and waited for) first.
+        .depends_on(ids::DISTRIBUTION)
         .skip_check(
             "CKV_AWS_120",
             "Chat answers are per request and streamed; API Gateway caching cannot apply to streamed responses",
@@ -82,13 +86,19 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
     );
 }
 
-/// One JSON line per request in the access log; with execution logging off, the error fields
-/// say why API Gateway or the integration failed (`INTEGRATION_FAILURE`, a Lambda permission
-/// or timeout message).
-pub const ACCESS_LOG_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","time":"$context.requestTimeEpoch","method":"$context.httpMethod","path":"$context.path","status":"$context.status","bytes":"$context.responseLength","latencyMs":"$context.responseLatency","integrationLatencyMs":"$context.integrationLatency","error":"$context.error.message","errorType":"$context.error.responseType","integrationError":"$context.integrationErrorMessage"}"#;
+/// One JSON line per request in the access log. It records the route template
+/// (`$context.resourcePath`: `/api/sessions/{id}/messages`), not the path (`$context.path`),
+/// which would put session ids, the only key to a conversation, in a log kept longer than the
+/// conversation. `errorType` is the gateway response API Gateway answered with
+/// (`INVALID_API_KEY`, `THROTTLED`, ...), and `apiId` the API's id: the metric filters of
+/// `observability` count refused and throttled requests from them. With execution logging off,
+/// `error` and `integrationError` say why API Gateway or the integration failed
+/// (`INTEGRATION_FAILURE`, a Lambda permission or timeout message).
+pub const ACCESS_LOG_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","time":"$context.requestTimeEpoch","method":"$context.httpMethod","route":"$context.resourcePath","status":"$context.status","bytes":"$context.responseLength","latencyMs":"$context.responseLatency","integrationLatencyMs":"$context.integrationLatency","error":"$context.error.message","errorType":"$context.error.responseType","integrationError":"$context.integrationErrorMessage","apiId":"$context.apiId"}"#;
 
 /// The OpenAPI document of the API: every route of [`ROUTES`], each a streaming Lambda proxy
-/// to the function's live alias.
+/// to the function's live alias that requires CloudFront's API key, and API Gateway's own
+/// answers in the API's error shape.
 pub fn openapi(env: &Environment) -> Expr {
     let integration = Expr::Map(BTreeMap::from([
         ("type".into(), "aws_proxy".into()),
@@ -116,6 +126,7 @@ pub fn openapi(env: &Environment) -> Expr {
                 "x-amazon-apigateway-integration".to_owned(),
                 integration.clone(),
             ),
+            ("security".to_owned(), origin::openapi::requirement()),
             (
                 "responses".to_owned(),
                 Expr::Map(BTreeMap::from([(
@@ -163,6 +174,21 @@ pub fn openapi(env: &Environment) -> Expr {
             ])),
         ),
         ("paths".into(), Expr::Map(paths)),
+        (
+            "components".into(),
+            Expr::Map(BTreeMap::from([(
+                "securitySchemes".to_owned(),
+                origin::openapi::schemes(),
+            )])),
+        ),
+        (
+            "x-amazon-apigateway-api-key-source".into(),
+            Expr::str("HEADER"),
+        ),
+        (
+            "x-amazon-apigateway-gateway-responses".into(),
+            gateway_responses(),
+        ),
     ]))
 }
 
@@ -173,7 +199,7 @@ fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
 }
 
 /// 64-bit FNV-1a: a stable hash for naming, not for security.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(super) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
     })

@@ -2,10 +2,13 @@
 //! environment has and how they connect. Pure: the same environment gives the same template.
 
 mod api;
+mod gateway_responses;
+pub mod guardrail;
 mod observability;
 mod rollout;
 
 pub use rollout::{ROLLBACK_ALARMS, deployment_type};
+pub mod origin;
 
 use std::collections::BTreeMap;
 
@@ -75,24 +78,18 @@ pub mod ids {
     pub const TABLE: &str = "Table";
     pub const ALARM_TOPIC: &str = "AlarmTopic";
     pub const DASHBOARD: &str = "Dashboard";
+    /// The origin secret of slot A (see [`super::origin`]), named as before there were slots.
     pub const ORIGIN_SECRET: &str = "OriginSecret";
-}
-
-/// Characters of the generated origin secret (letters and digits only).
-pub const ORIGIN_SECRET_LENGTH: u32 = 48;
-
-/// The origin secret's value, as a dynamic reference CloudFormation resolves when it creates or
-/// updates the resource using it: `{{resolve:secretsmanager:<secret ARN>:SecretString}}`.
-/// The template holds the reference, never the value.
-pub fn origin_secret_value() -> Expr {
-    Expr::join(
-        "",
-        [
-            Expr::str("{{resolve:secretsmanager:"),
-            reference(ids::ORIGIN_SECRET),
-            Expr::str(":SecretString}}"),
-        ],
-    )
+    pub const ORIGIN_SECRET_B: &str = "OriginSecretB";
+    pub const API_KEY_A: &str = "ApiKeyA";
+    pub const API_KEY_B: &str = "ApiKeyB";
+    pub const USAGE_PLAN: &str = "UsagePlan";
+    pub const USAGE_PLAN_KEY_A: &str = "UsagePlanKeyA";
+    pub const USAGE_PLAN_KEY_B: &str = "UsagePlanKeyB";
+    pub const DIRECT_CALLS_FILTER: &str = "DirectCallsRefusedFilter";
+    pub const THROTTLED_FILTER: &str = "ApiThrottledFilter";
+    pub const GUARDRAIL: &str = "Guardrail";
+    pub const GUARDRAIL_VERSION: &str = "GuardrailVersion";
 }
 
 /// Name of the API Gateway stage; CloudFront's API origin path is `/<stage>`.
@@ -149,25 +146,23 @@ pub fn template(env: &Environment) -> Template {
         (
             PARAM_CODE_BUCKET.into(),
             Parameter {
-                kind: "String".into(),
-                description: "S3 bucket holding the function's bootstrap.zip".into(),
                 allowed_pattern: Some("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$".into()),
-                min_length: None,
+                ..Parameter::string("S3 bucket holding the function's bootstrap.zip")
             },
         ),
         (
             PARAM_CODE_KEY.into(),
             Parameter {
-                kind: "String".into(),
-                description: "Content-addressed key of bootstrap.zip in CodeBucket".into(),
-                allowed_pattern: None,
                 min_length: Some(1),
+                ..Parameter::string("Content-addressed key of bootstrap.zip in CodeBucket")
             },
         ),
     ];
-    origin_secret(&mut t);
+    origin::add_secrets(&mut t);
     site(env, &mut t);
     api::add_to(env, &mut t);
+    origin::add_api_keys(&mut t);
+    guardrail::add_to(env, &mut t);
     function(env, &mut t);
     table(env, &mut t);
     observability::add_to(env, &mut t);
@@ -177,8 +172,10 @@ pub fn template(env: &Environment) -> Template {
 
 /// The function's environment variables with literal values: every name in
 /// [`env_vars::ALL`] except [`env_vars::TABLE_NAME`], which the template fills with the table's
-/// `Ref`, and [`env_vars::ORIGIN_SECRET`], which it fills with [`origin_secret_value`].
-/// `cargo xtask dev` runs the service locally with these (and so without an origin secret).
+/// `Ref`, and [`env_vars::ORIGIN_SECRET`] and [`env_vars::ORIGIN_SECRET_PREVIOUS`], which it
+/// fills with [`origin::sent_value`] and [`origin::previous_value`]. `cargo xtask dev` runs the
+/// service locally with these (and so without an origin secret, and
+/// without the guardrail, whose variables the template adds: [`guardrail::literal_environment`]).
 pub fn function_environment(env: &Environment) -> BTreeMap<&'static str, String> {
     let models: Vec<serde_json::Value> = env
         .models
@@ -203,6 +200,10 @@ pub fn function_environment(env: &Environment) -> BTreeMap<&'static str, String>
             env.rate_limit.window_seconds.to_string(),
         ),
         (
+            env_vars::IPV6_PREFIX_LENGTH,
+            env.rate_limit.ipv6_prefix_length.to_string(),
+        ),
+        (
             env_vars::DAILY_TOKEN_BUDGET,
             env.daily_token_budget.to_string(),
         ),
@@ -222,14 +223,36 @@ fn reference(id: &str) -> Expr {
     Expr::Ref(id.to_owned())
 }
 
-fn allow(sid: &str, actions: &[&str], resources: Vec<Expr>) -> Statement {
+fn allow(sid: &str, actions: &[impl AsRef<str>], resources: Vec<Expr>) -> Statement {
     Statement {
         sid: Some(sid.into()),
         effect: Effect::Allow,
         principal: None,
-        action: actions.iter().map(|a| (*a).to_owned()).collect(),
+        action: actions.iter().map(|a| a.as_ref().to_owned()).collect(),
         resource: resources,
         condition: None,
+    }
+}
+
+/// Refuses every request to `bucket` and its objects that does not use TLS, whoever sends it
+/// (CloudFront reads the bucket over HTTPS; anything else is refused anyway).
+pub fn deny_plain_http(bucket: &str) -> Statement {
+    Statement {
+        sid: Some("DenyPlainHttp".into()),
+        effect: Effect::Deny,
+        principal: Some(Principal::Anyone),
+        action: vec!["s3:*".into()],
+        resource: vec![
+            get_att(bucket, "Arn"),
+            Expr::sub(format!("${{{bucket}.Arn}}/*")),
+        ],
+        condition: Some(Expr::Map(BTreeMap::from([(
+            "Bool".to_owned(),
+            Expr::Map(BTreeMap::from([(
+                "aws:SecureTransport".to_owned(),
+                Expr::str("false"),
+            )])),
+        )]))),
     }
 }
 
@@ -238,39 +261,11 @@ fn trust(service: &str) -> PolicyDocument {
     PolicyDocument::new(vec![Statement {
         sid: None,
         effect: Effect::Allow,
-        principal: Some(Principal {
-            service: service.into(),
-        }),
+        principal: Some(Principal::Service(service.into())),
         action: vec!["sts:AssumeRole".into()],
         resource: Vec::new(),
         condition: None,
     }])
-}
-
-/// The secret CloudFront sends to the API origin in [`chatbot_contract::ORIGIN_VERIFY_HEADER`]
-/// and the function expects there, so that only requests through CloudFront are answered.
-/// Secrets Manager generates it; nothing else reads it (no role is granted it: CloudFormation
-/// resolves the dynamic references with the deploying identity's rights).
-fn origin_secret(t: &mut Template) {
-    add(
-        t,
-        ids::ORIGIN_SECRET,
-        Resource::new(Properties::Secret(Secret {
-            description: format!(
-                "Sent by CloudFront to the API in {}; requests without it are refused",
-                chatbot_contract::ORIGIN_VERIFY_HEADER
-            ),
-            generate_secret_string: GenerateSecretString {
-                password_length: ORIGIN_SECRET_LENGTH,
-                exclude_punctuation: true,
-            },
-        }))
-        .keep(Policy::Delete)
-        .skip_check(
-            "CKV_AWS_149",
-            "The value only proves a request came through CloudFront and is also in the distribution's and the function's configuration; a customer managed key would hide it from no one who can read those, and Secrets Manager encrypts it at rest with its own key",
-        ),
-    );
 }
 
 /// The private bucket, CloudFront in front of it and of the API, and the security headers.
@@ -323,9 +318,7 @@ fn site(env: &Environment, t: &mut Template) {
     let cloudfront_reads = |sid: &str, action: &str, resource: Expr| Statement {
         sid: Some(sid.into()),
         effect: Effect::Allow,
-        principal: Some(Principal {
-            service: "cloudfront.amazonaws.com".into(),
-        }),
+        principal: Some(Principal::Service("cloudfront.amazonaws.com".into())),
         action: vec![action.into()],
         resource: vec![resource],
         condition: Some(only_this_distribution.clone()),
@@ -347,6 +340,7 @@ fn site(env: &Environment, t: &mut Template) {
                     "s3:ListBucket",
                     get_att(ids::SITE_BUCKET, "Arn"),
                 ),
+                deny_plain_http(ids::SITE_BUCKET),
             ]),
         })),
     );
@@ -476,12 +470,9 @@ fn site(env: &Environment, t: &mut Template) {
                         origin_read_timeout: env.api.origin_read_timeout_seconds,
                         origin_keepalive_timeout: 5,
                     }),
-                    // Proves to the function that a request came through CloudFront; a viewer
-                    // sending this header has it replaced.
-                    origin_custom_headers: vec![OriginCustomHeader {
-                        header_name: chatbot_contract::ORIGIN_VERIFY_HEADER.into(),
-                        header_value: origin_secret_value(),
-                    }],
+                    // Proves to API Gateway and the function that a request came through
+                    // CloudFront; a viewer sending these headers has them replaced.
+                    origin_custom_headers: origin::origin_headers(),
                 },
             ],
             default_cache_behavior: CacheBehavior {
@@ -553,7 +544,7 @@ fn function(env: &Environment, t: &mut Template) {
             policy_name: "table".into(),
             policy_document: PolicyDocument::new(vec![allow(
                 "UseOwnTable",
-                &TABLE_ACTIONS,
+                &table_actions(),
                 vec![get_att(ids::TABLE, "Arn")],
             )]),
         },
@@ -566,6 +557,7 @@ fn function(env: &Environment, t: &mut Template) {
             bedrock_resources(env),
         )]),
     });
+    policies.extend(guardrail::policy(env));
     add(
         t,
         ids::FUNCTION_ROLE,
@@ -584,7 +576,12 @@ fn function(env: &Environment, t: &mut Template) {
     // Resolved at deploy time into the function's configuration, so the function needs no
     // Secrets Manager call (and no time) at start; whoever may read the function's
     // configuration may read the value.
-    variables.insert(env_vars::ORIGIN_SECRET.to_owned(), origin_secret_value());
+    variables.insert(env_vars::ORIGIN_SECRET.to_owned(), origin::sent_value());
+    variables.insert(
+        env_vars::ORIGIN_SECRET_PREVIOUS.to_owned(),
+        origin::previous_value(),
+    );
+    variables.extend(guardrail::function_variables(env));
     add(
         t,
         ids::FUNCTION,
@@ -643,16 +640,14 @@ fn function(env: &Environment, t: &mut Template) {
     rollout::add_to(env, t);
 }
 
-/// What the service does with its table: items, queries, conditional updates, batches.
-pub const TABLE_ACTIONS: [&str; 7] = [
-    "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:Query",
-    "dynamodb:UpdateItem",
-];
+/// The IAM actions of the DynamoDB operations the service calls
+/// ([`chatbot_contract::table::OPERATIONS`]), and nothing else.
+pub fn table_actions() -> Vec<String> {
+    keys::OPERATIONS
+        .iter()
+        .map(|operation| format!("dynamodb:{operation}"))
+        .collect()
+}
 
 /// Converse and ConverseStream are authorised as these two actions.
 pub const BEDROCK_ACTIONS: [&str; 2] = [
@@ -780,7 +775,7 @@ fn outputs(env: &Environment, t: &mut Template) {
         (
             OUTPUT_API_URL.into(),
             output(
-                "The API Gateway stage; it refuses requests without CloudFront's origin header, so use /api on the site",
+                "The API Gateway stage; it refuses requests without CloudFront's API key (403), so use /api on the site",
                 Expr::sub(format!(
                     "https://${{{}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{STAGE_NAME}{}",
                     ids::REST_API,

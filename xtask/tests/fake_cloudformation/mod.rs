@@ -7,6 +7,12 @@
 //! actions `cargo xtask deploy` calls, and the few S3 calls (path-style) it makes for the bundle
 //! and the site. A stack moves one step on each DescribeStacks, the way a real one moves while
 //! it is polled; what an execution does is scripted by the test ([`Outcome`]).
+//!
+//! It also stands in for what preflight and publishing ask of the rest of the account
+//! ([`account`]): Bedrock's control plane and Lambda (REST-JSON), ACM (JSON 1.1) and
+//! CloudFront's invalidations (REST-XML). Requests go to the service their SigV4 signature
+//! names. Any service can be made to answer garbage ([`Garbage`]) and any call to be refused
+//! ([`Refusal`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -18,6 +24,9 @@ use md5::{Digest, Md5};
 mod rollout;
 
 pub use rollout::{End, Phase, ScriptedRollout};
+pub mod account;
+
+pub use account::{Account, FakeCertificate, FakeModel};
 
 pub const ACCOUNT: &str = "123456789012";
 /// The live alias's logical ID, as the SAM transform names it.
@@ -113,6 +122,8 @@ pub struct State {
     /// The next change set fails with this status reason.
     pub fail_next_change_set: Option<String>,
     pub on_execute: Outcome,
+    /// What the next executions do, in order, before `on_execute` applies again.
+    pub next_executions: VecDeque<Outcome>,
     /// DeleteStack starts the delete, which then stays in progress until
     /// [`FakeCloudFormation::finish`].
     pub hang_deletes: bool,
@@ -134,7 +145,30 @@ pub struct State {
     pub rollout: Option<rollout::Running>,
     /// Refuse every CodeDeploy call, as for a deploy role without CodeDeploy's read rights.
     pub deny_codedeploy: bool,
+    /// What Bedrock, Lambda and ACM say about the account.
+    pub account: Account,
+    /// Services (by SigV4 name: `cloudformation`, `s3`, `bedrock`…) that answer this instead.
+    pub garbage: BTreeMap<String, Garbage>,
+    /// Calls answered with an error instead.
+    pub refusals: Vec<Refusal>,
     clock: Clock,
+}
+
+/// An answer no AWS SDK can read.
+#[derive(Debug, Clone)]
+pub struct Garbage {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+/// Refuse every call whose name ([`Call::action`]) starts with `call`.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub call: String,
+    pub status: u16,
+    pub code: String,
+    pub message: String,
 }
 
 impl State {
@@ -154,6 +188,14 @@ impl State {
     /// The actions called so far, in order.
     pub fn actions(&self) -> Vec<String> {
         self.calls.iter().map(|c| c.action.clone()).collect()
+    }
+
+    /// The refusal for the call named `action`, if one is scripted.
+    pub fn refused(&self, action: &str) -> Option<Refusal> {
+        self.refusals
+            .iter()
+            .find(|r| action.starts_with(&r.call))
+            .cloned()
     }
 
     /// The keys written to `bucket`, in the order they were written.
@@ -180,6 +222,7 @@ impl FakeCloudFormation {
             sts_error: None,
             fail_next_change_set: None,
             on_execute: Outcome::Succeed,
+            next_executions: VecDeque::new(),
             hang_deletes: false,
             pending_change_sets: false,
             refuse_next_execute: None,
@@ -191,6 +234,9 @@ impl FakeCloudFormation {
             template_stages: Vec::new(),
             rollout: None,
             deny_codedeploy: false,
+            account: Account::default(),
+            garbage: BTreeMap::new(),
+            refusals: Vec::new(),
             clock: Clock::default(),
         };
         let mut bootstrap = new_stack(&mut state.clock, "chatbot-artifacts", "CREATE_COMPLETE");
@@ -316,7 +362,8 @@ fn resources(template: &str) -> Vec<(String, String, String)> {
                 String::new(),
             ));
         } else if let Some(last) = out.last_mut() {
-            if let Some(kind) = line.trim().strip_prefix("Type:") {
+            // The resource's own type, not a nested `Type:` (a deployment preference's).
+            if let Some(kind) = line.strip_prefix("    Type:") {
                 last.1 = kind.trim().to_owned();
             }
             last.2.push_str(line.trim_end());
@@ -458,8 +505,12 @@ fn serve_connection(stream: TcpStream, state: &Mutex<State>) {
         };
         let reason = match status {
             200 => "OK",
+            201 => "Created",
             204 => "No Content",
+            403 => "Forbidden",
             404 => "Not Found",
+            500 => "Internal Server Error",
+            502 => "Bad Gateway",
             _ => "Bad Request",
         };
         let mut head = format!("HTTP/1.1 {status} {reason}\r\n");
@@ -480,13 +531,47 @@ fn serve_connection(stream: TcpStream, state: &Mutex<State>) {
     }
 }
 
-struct Request {
+pub struct Request {
     method: String,
     path: String,
     query: String,
-    /// `X-Amz-Target`, which JSON-protocol services (CodeDeploy) name the action in.
-    target: Option<String>,
+    headers: Vec<(String, String)>,
     body: Vec<u8>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `X-Amz-Target`, which JSON-protocol services (CodeDeploy) name the action in.
+    fn target(&self) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(name, _)| name == "x-amz-target")
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The service the request is signed for: `Credential=<key>/<date>/<region>/<service>/…`.
+    fn service(&self) -> String {
+        self.scope(3)
+    }
+
+    /// The region the request is signed for.
+    fn region(&self) -> String {
+        self.scope(2)
+    }
+
+    fn scope(&self, part: usize) -> String {
+        self.header("authorization")
+            .and_then(|auth| auth.split("Credential=").nth(1))
+            .and_then(|scope| scope.split('/').nth(part))
+            .unwrap_or_default()
+            .to_owned()
+    }
 }
 
 /// The payload of an `aws-chunked` body (`size[;chunk-signature=…]\r\ndata\r\n…0\r\n` and
@@ -518,7 +603,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     let method = parts.next()?.to_owned();
     let target = parts.next()?.to_owned();
     let mut length = 0usize;
-    let mut amz_target = None;
+    let mut headers = Vec::new();
     let mut chunked = false;
     let mut aws_chunked = false;
     loop {
@@ -533,9 +618,8 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         let (name, value) = header.split_once(':')?;
         let name = name.trim().to_ascii_lowercase();
         let value = value.trim();
-        if name == "x-amz-target" {
-            amz_target = Some(value.to_owned());
-        } else if name == "content-length" {
+        headers.push((name.clone(), value.to_owned()));
+        if name == "content-length" {
             length = value.parse().ok()?;
         } else if name == "x-amz-decoded-content-length" {
             aws_chunked = true;
@@ -584,7 +668,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         method,
         path: decode(&path),
         query,
-        target: amz_target,
+        headers,
         body,
     })
 }
@@ -623,14 +707,14 @@ fn form(body: &[u8]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-type Answer = (u16, Vec<(String, String)>, String);
+pub type Answer = (u16, Vec<(String, String)>, String);
 /// An answer as bytes on the wire (CBOR is not text).
 type Reply = (u16, Vec<(String, String)>, Vec<u8>);
 
@@ -669,9 +753,19 @@ fn validation(message: &str) -> Answer {
 
 fn answer(state: &mut State, request: &Request) -> Reply {
     let text = |(status, headers, body): Answer| (status, headers, body.into_bytes());
+    let service = request.service();
+    if let Some(garbage) = state.garbage.get(&service).cloned() {
+        state.calls.push(Call {
+            action: format!("{service} {} {} (garbage)", request.method, request.path),
+        });
+        return text((
+            garbage.status,
+            vec![("Content-Type".to_owned(), garbage.content_type)],
+            garbage.body,
+        ));
+    }
     if let Some(action) = request
-        .target
-        .as_deref()
+        .target()
         .and_then(|t| t.strip_prefix("CodeDeploy_20141006."))
     {
         state.calls.push(Call {
@@ -704,6 +798,12 @@ fn answer(state: &mut State, request: &Request) -> Reply {
             .map(|r| r.stack_name.clone())
             .unwrap_or_default();
         return rollout::describe_alarms(state.rollout.as_ref(), &stack);
+    }
+    match service.as_str() {
+        "bedrock" | "lambda" | "acm" | "cloudfront" => {
+            return text(account::answer(state, request));
+        }
+        _ => {}
     }
     text(answer_text(state, request))
 }
@@ -1001,6 +1101,27 @@ fn event_xml(stack: &Stack, event: &Event) -> String {
 }
 
 /// `Parameters.member.N.ParameterKey` / `…ParameterValue` pairs.
+/// `given` and, for each parameter of `template` not given, its default: what CloudFormation
+/// uses for a parameter a create or an update leaves out.
+fn with_defaults(mut given: Vec<(String, String)>, template: &str) -> Vec<(String, String)> {
+    let doc: serde_yaml::Value = serde_yaml::from_str(template).unwrap_or_default();
+    if let Some(declared) = doc.get("Parameters").and_then(|p| p.as_mapping()) {
+        for (name, parameter) in declared {
+            let (Some(name), Some(default)) = (
+                name.as_str(),
+                parameter.get("Default").and_then(|d| d.as_str()),
+            ) else {
+                continue;
+            };
+            if !given.iter().any(|(key, _)| key == name) {
+                given.push((name.to_owned(), default.to_owned()));
+            }
+        }
+    }
+    given.sort();
+    given
+}
+
 fn parameters(params: &BTreeMap<String, String>) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for n in 1.. {
@@ -1086,12 +1207,16 @@ fn create_change_set(state: &mut State, params: &BTreeMap<String, String>) -> An
         .get("ChangeSetType")
         .cloned()
         .unwrap_or("UPDATE".into());
-    let template = params.get("TemplateBody").cloned().unwrap_or_default();
     let parameters = parameters(params);
     let existing = state
         .stacks
         .iter()
         .find(|s| s.name == name && s.status != "DELETE_COMPLETE");
+    let template = match (params.get("UsePreviousTemplate"), existing) {
+        (Some(yes), Some(stack)) if yes == "true" => stack.template.clone(),
+        _ => params.get("TemplateBody").cloned().unwrap_or_default(),
+    };
+    let parameters = with_defaults(parameters, &template);
     let unchanged = kind == "UPDATE"
         && existing.is_some_and(|s| {
             meaning(&s.template) == meaning(&template) && s.parameters == parameters
@@ -1284,7 +1409,10 @@ fn execute_change_set(state: &mut State, params: &BTreeMap<String, String>) -> A
     state
         .change_sets
         .retain(|c| c.stack_id != stack_id || c.arn == arn);
-    let outcome = state.on_execute.clone();
+    let outcome = state
+        .next_executions
+        .pop_front()
+        .unwrap_or_else(|| state.on_execute.clone());
     let State {
         stacks,
         clock,
@@ -1376,9 +1504,22 @@ fn execute_change_set(state: &mut State, params: &BTreeMap<String, String>) -> A
 fn s3(state: &mut State, request: &Request) -> Answer {
     let path = request.path.trim_start_matches('/').to_owned();
     let (bucket, key) = path.split_once('/').unwrap_or((path.as_str(), ""));
+    let action = format!("S3 {} /{path}", request.method);
     state.calls.push(Call {
-        action: format!("S3 {} /{path}", request.method),
+        action: action.clone(),
     });
+    if let Some(refusal) = state.refused(&action) {
+        return (
+            refusal.status,
+            vec![("Content-Type".to_owned(), "application/xml".to_owned())],
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code>\
+                 <Message>{}</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>",
+                refusal.code,
+                esc(&refusal.message)
+            ),
+        );
+    }
     // Single-part ETags are the MD5 of the bytes, which publishing compares with its files.
     let etag = |bytes: &[u8]| {
         let hex: String = Md5::digest(bytes)
