@@ -1,5 +1,5 @@
 //! The shape of `envs/<name>.toml` as serde reads it. Only syntax and types are checked here;
-//! `super::validate` turns a [`EnvFile`] into a checked [`super::Environment`].
+//! each section's module turns its part of an [`EnvFile`] into checked settings.
 
 use serde::Deserialize;
 
@@ -40,19 +40,21 @@ pub struct Model {
 pub struct Chat {
     pub system_prompt: String,
     pub max_output_tokens: u32,
-    pub rate_limit_requests: u32,
-    pub rate_limit_window_seconds: u32,
+    pub rate_limit: Option<u32>,
+    /// The old name of `rate_limit`, still read.
+    pub rate_limit_requests: Option<u32>,
+    pub rate_window_seconds: Option<u32>,
+    /// The old name of `rate_window_seconds`, still read.
+    pub rate_limit_window_seconds: Option<u32>,
     #[serde(default = "default_ipv6_prefix_length")]
     pub ipv6_prefix_length: u32,
     pub daily_token_budget: u64,
     pub history_days: u32,
 }
 
-/// `chatbot_contract::DEFAULT_IPV6_PREFIX_LENGTH`, written out: this module is also compiled
-/// on its own by the `env_file` fuzz target, which has no `chatbot_contract`
-/// (`xtask/tests/envs.rs` checks the two agree).
+/// The prefix length the service counts one client by when it is given none.
 fn default_ipv6_prefix_length() -> u32 {
-    64
+    chatbot_contract::DEFAULT_IPV6_PREFIX_LENGTH.into()
 }
 
 #[derive(Deserialize)]

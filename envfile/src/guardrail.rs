@@ -2,7 +2,8 @@
 //! against what CloudFormation's `AWS::Bedrock::Guardrail` accepts, so a mistake is an error
 //! naming its key rather than a failed deploy.
 
-use super::{Checker, EnvError, file};
+use crate::check::Checker;
+use crate::{EnvError, file};
 
 /// The guardrail of an environment, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,7 +154,7 @@ const MAX_TOPICS: u64 = 30;
 const MAX_EXAMPLES: u64 = 5;
 const MAX_WORDS: u64 = 10_000;
 
-pub(super) fn validate(
+pub(crate) fn check(
     c: &Checker<'_>,
     raw: file::Guardrail,
 ) -> Result<GuardrailSettings, EnvError> {

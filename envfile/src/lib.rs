@@ -4,18 +4,37 @@
 //! unknown key, a value of the wrong type or an impossible value is refused with an error that
 //! names the file, the key and what is allowed.
 
-mod file;
-mod guardrail;
+//! Each section of the file is read and checked by a module of its own (`[chat]` by `chat.rs`,
+//! and so on); [`file`] is the file's shape as serde reads it.
 
+mod alarms;
+mod api;
+mod chat;
+mod check;
+mod domain;
+mod file;
+mod function;
+mod guardrail;
+mod logs;
+mod models;
+
+pub use alarms::{AlarmDestination, AlarmSettings};
+pub use api::{ApiSettings, ORIGIN_READ_TIMEOUT_DEFAULT_MAX, ORIGIN_READ_TIMEOUT_MAX};
+pub use domain::Domain;
+pub use function::{Architecture, FunctionSettings, Rollout};
 pub use guardrail::{
     ContentFilter, DeniedTopic, FilterCategory, GuardrailSettings, PII_ENTITY_TYPES, PiiAction,
     PiiEntity, StreamProcessing, Strength,
 };
+pub use logs::LOG_RETENTION_DAYS;
+pub use models::Model;
 
 use std::fmt;
 use std::path::Path;
 
 use anyhow::Context;
+
+use check::Checker;
 
 /// One environment, checked: every value here is one AWS accepts and the stack can use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +52,12 @@ pub struct Environment {
     pub default_model: String,
     pub system_prompt: String,
     pub max_output_tokens: u32,
-    pub rate_limit: RateLimit,
+    /// Chat requests one client may make per rate window. A client is one IPv4 address, or
+    /// one IPv6 network of `ipv6_prefix_length` bits.
+    pub rate_limit: u32,
+    pub rate_window_seconds: u32,
+    /// 1 to 128; 64 unless the env file says otherwise.
+    pub ipv6_prefix_length: u8,
     /// Tokens (input + output) the whole environment may spend per UTC day.
     pub daily_token_budget: u64,
     /// Days a conversation is kept before the table's TTL removes it.
@@ -49,159 +73,9 @@ pub struct Environment {
     pub domain: Option<Domain>,
     /// An Amazon Bedrock guardrail on every model call, when the env file has a `[guardrail]`.
     pub guardrail: Option<GuardrailSettings>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Model {
-    /// Bedrock model id or inference-profile id, e.g. `amazon.nova-lite-v1:0`.
-    pub id: String,
-    /// Name shown to people.
-    pub name: String,
-}
-
-/// Chat requests one client may make per window. A client is one IPv4 address, or one IPv6
-/// network of `ipv6_prefix_length` bits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimit {
-    pub requests: u32,
-    pub window_seconds: u32,
-    /// 1 to 128; 64 unless the env file says otherwise.
-    pub ipv6_prefix_length: u8,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FunctionSettings {
-    pub memory_mb: u32,
-    pub timeout_seconds: u32,
-    pub reserved_concurrency: u32,
-    pub architecture: Architecture,
-    pub rollout: Rollout,
-}
-
-/// How a new version of the function takes over the traffic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rollout {
-    /// CloudFormation points the alias at the new version at once; no CodeDeploy.
-    AllAtOnce,
-    /// CodeDeploy sends 10 % of the traffic to the new version for 5 minutes, then the rest,
-    /// and moves it back when a rollback alarm fires.
-    Canary10Percent5Minutes,
-    /// CodeDeploy adds 10 % every minute, and moves it back when a rollback alarm fires.
-    Linear10PercentEvery1Minute,
-}
-
-impl Rollout {
-    /// The name in the env files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rollout::AllAtOnce => "all-at-once",
-            Rollout::Canary10Percent5Minutes => "canary-10-percent-5-minutes",
-            Rollout::Linear10PercentEvery1Minute => "linear-10-percent-every-1-minute",
-        }
-    }
-
-    /// Whether CodeDeploy shifts the traffic (and can roll it back).
-    pub fn is_gradual(self) -> bool {
-        self != Rollout::AllAtOnce
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Architecture {
-    X86_64,
-    Arm64,
-}
-
-impl Architecture {
-    /// The name Lambda uses in `Architectures`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Architecture::X86_64 => "x86_64",
-            Architecture::Arm64 => "arm64",
-        }
-    }
-}
-
-/// API Gateway stage throttling, and how long CloudFront waits for the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ApiSettings {
-    /// Steady requests per second.
-    pub throttle_rate: u32,
-    /// Requests allowed in a burst.
-    pub throttle_burst: u32,
-    /// Seconds CloudFront waits for the API's first byte and between two packets; never less
-    /// than the function's timeout.
-    pub origin_read_timeout_seconds: u32,
-}
-
-/// CloudFront's longest origin read timeout without a quota increase.
-pub const ORIGIN_READ_TIMEOUT_DEFAULT_MAX: u32 = 60;
-/// CloudFront's longest origin read timeout with the quota raised.
-pub const ORIGIN_READ_TIMEOUT_MAX: u32 = 180;
-
-/// Where alarms go and when they fire. Counts are per 5-minute period.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlarmSettings {
-    /// Subscribed to the alarm topic when set.
-    pub email: Option<String>,
-    /// An SNS topic that already exists (in the environment's region), notified by every alarm
-    /// besides the stack's own topic.
-    pub topic_arn: Option<String>,
-    /// Deploying refuses an environment whose alarms would reach no one (no `email`, no
-    /// `topic_arn`); when false it only warns. True unless the env file says otherwise.
-    pub require_destination: bool,
-    pub function_errors: u32,
-    pub function_throttles: u32,
-    /// The duration alarm fires when the slowest invocation passes this share of the timeout.
-    pub duration_percent_of_timeout: u32,
-    pub api_5xx_errors: u32,
-    pub api_latency_p99_ms: u32,
-    pub table_throttles: u32,
-    pub model_errors: u32,
-    pub model_throttles: u32,
-    pub rate_limited: u32,
-    pub budget_used_percent: u32,
-    /// API answers with a 4XX status: refusals, rate limits, bad requests.
-    pub api_4xx_errors: u32,
-    /// Requests API Gateway throttled at the stage's limit.
-    pub api_throttled: u32,
-    /// Calls to the `execute-api` address without CloudFront's API key, refused by API Gateway.
-    pub direct_calls_refused: u32,
-    /// Requests that reached the function without the origin header (API Gateway should have
-    /// refused them all).
-    pub origin_refused: u32,
-    /// Store (DynamoDB) operations that failed.
-    pub store_errors: u32,
-    /// Chat requests refused because the day's token budget is spent.
-    pub budget_exhausted: u32,
-}
-
-impl AlarmSettings {
-    /// Where the alarms are delivered beyond the stack's own topic: the email address
-    /// subscribed to it, the existing topic notified too.
-    pub fn destinations(&self) -> Vec<AlarmDestination> {
-        let email = self.email.iter().cloned().map(AlarmDestination::Email);
-        let topic = self.topic_arn.iter().cloned().map(AlarmDestination::Topic);
-        email.chain(topic).collect()
-    }
-}
-
-/// Someone an alarm reaches.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AlarmDestination {
-    /// Subscribed to the stack's alarm topic (once the address confirms it).
-    Email(String),
-    /// An SNS topic that already exists, notified by every alarm.
-    Topic(String),
-}
-
-impl fmt::Display for AlarmDestination {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AlarmDestination::Email(address) => write!(f, "email {address}"),
-            AlarmDestination::Topic(arn) => write!(f, "SNS topic {arn}"),
-        }
-    }
+    /// What the file says in a way a later version will stop reading (a key's old name), one
+    /// sentence each, for the tasks to show.
+    pub deprecations: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,14 +83,6 @@ pub struct TableSettings {
     pub point_in_time_recovery: bool,
     /// Also keeps the table when the stack is deleted (`DeletionPolicy: Retain`).
     pub deletion_protection: bool,
-}
-
-/// A custom domain for the CloudFront distribution.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Domain {
-    pub name: String,
-    /// ACM certificate in us-east-1, as CloudFront requires.
-    pub certificate_arn: String,
 }
 
 /// Why an environment could not be loaded.
@@ -382,48 +248,9 @@ fn describe(path: &str, message: &str) -> (String, String) {
     (key.to_owned(), message.to_owned())
 }
 
-/// Retention periods CloudWatch Logs accepts, in days.
-pub const LOG_RETENTION_DAYS: [u32; 22] = [
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
-];
-
-struct Checker<'a> {
-    file: &'a str,
-}
-
-impl Checker<'_> {
-    fn fail(&self, key: &str, message: String) -> EnvError {
-        EnvError::Key {
-            file: self.file.to_owned(),
-            line: None,
-            key: key.to_owned(),
-            message,
-        }
-    }
-
-    fn range(&self, key: &str, value: u64, min: u64, max: u64, unit: &str) -> Result<(), EnvError> {
-        if (min..=max).contains(&value) {
-            Ok(())
-        } else {
-            Err(self.fail(
-                key,
-                format!("{value} is out of range, allowed: {min} to {max}{unit}"),
-            ))
-        }
-    }
-
-    fn check(&self, key: &str, ok: bool, value: &str, allowed: &str) -> Result<(), EnvError> {
-        if ok {
-            Ok(())
-        } else {
-            Err(self.fail(key, format!("{value:?} is not allowed, expected {allowed}")))
-        }
-    }
-}
-
 fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, EnvError> {
     let c = Checker { file };
+    let mut deprecations = Vec::new();
 
     c.check(
         "stack_name",
@@ -445,336 +272,42 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
             "12 digits",
         )?;
     }
-
-    if raw.models.allowed.is_empty() {
-        return Err(c.fail(
-            "models.allowed",
-            "is empty, list at least one model as { id = \"...\", name = \"...\" }".into(),
-        ));
-    }
-    for (i, model) in raw.models.allowed.iter().enumerate() {
-        c.check(
-            &format!("models.allowed[{i}].id"),
-            is_model_id(&model.id),
-            &model.id,
-            "a Bedrock model or inference-profile id such as amazon.nova-lite-v1:0",
-        )?;
-        c.check(
-            &format!("models.allowed[{i}].name"),
-            !model.name.trim().is_empty(),
-            &model.name,
-            "a name to show",
-        )?;
-        if raw.models.allowed[..i].iter().any(|m| m.id == model.id) {
-            return Err(c.fail(
-                &format!("models.allowed[{i}].id"),
-                format!("{:?} is listed twice", model.id),
-            ));
-        }
-    }
-    let ids: Vec<&str> = raw.models.allowed.iter().map(|m| m.id.as_str()).collect();
-    c.check(
-        "models.default",
-        ids.contains(&raw.models.default.as_str()),
-        &raw.models.default,
-        &format!("one of models.allowed: {}", ids.join(", ")),
-    )?;
-
-    let chat = &raw.chat;
-    c.check(
-        "chat.system_prompt",
-        !chat.system_prompt.trim().is_empty(),
-        &chat.system_prompt,
-        "a non-empty prompt",
-    )?;
-    c.range(
-        "chat.max_output_tokens",
-        chat.max_output_tokens.into(),
-        1,
-        65_536,
-        "",
-    )?;
-    c.range(
-        "chat.rate_limit_requests",
-        chat.rate_limit_requests.into(),
-        1,
-        100_000,
-        "",
-    )?;
-    c.range(
-        "chat.rate_limit_window_seconds",
-        chat.rate_limit_window_seconds.into(),
-        1,
-        86_400,
-        " seconds",
-    )?;
-    c.range(
-        "chat.ipv6_prefix_length",
-        chat.ipv6_prefix_length.into(),
-        1,
-        128,
-        " bits (64 counts each /64 network as one client)",
-    )?;
-    let ipv6_prefix_length = u8::try_from(chat.ipv6_prefix_length).unwrap_or(u8::MAX);
-    c.range(
-        "chat.daily_token_budget",
-        chat.daily_token_budget,
-        1,
-        1_000_000_000_000,
-        " tokens",
-    )?;
-    c.range(
-        "chat.history_days",
-        chat.history_days.into(),
-        1,
-        3_650,
-        " days",
-    )?;
-
-    let function = &raw.function;
-    c.range(
-        "function.memory_mb",
-        function.memory_mb.into(),
-        128,
-        10_240,
-        " MB",
-    )?;
-    c.range(
-        "function.timeout_seconds",
-        function.timeout_seconds.into(),
-        1,
-        900,
-        " seconds",
-    )?;
-    c.range(
-        "function.reserved_concurrency",
-        function.reserved_concurrency.into(),
-        1,
-        1_000,
-        "",
-    )?;
-
-    c.range(
-        "api.throttle_rate",
-        raw.api.throttle_rate.into(),
-        1,
-        10_000,
-        " requests per second",
-    )?;
-    c.range(
-        "api.throttle_burst",
-        raw.api.throttle_burst.into(),
-        1,
-        5_000,
-        " requests",
-    )?;
-    check_read_timeout(&c, &raw.api, function.timeout_seconds)?;
-
-    if !LOG_RETENTION_DAYS.contains(&raw.logs.retention_days) {
-        let allowed: Vec<String> = LOG_RETENTION_DAYS.iter().map(u32::to_string).collect();
-        return Err(c.fail(
-            "logs.retention_days",
-            format!(
-                "{} is not a retention CloudWatch Logs offers, allowed: {}",
-                raw.logs.retention_days,
-                allowed.join(", ")
-            ),
-        ));
-    }
-
-    let alarms = &raw.alarms;
-    if let Some(email) = &alarms.email {
-        c.check(
-            "alarms.email",
-            is_email(email),
-            email,
-            "an email address such as ops@example.com",
-        )?;
-    }
-    if let Some(arn) = &alarms.topic_arn {
-        c.check(
-            "alarms.topic_arn",
-            is_topic_arn_in(arn, &raw.region),
-            arn,
-            &format!(
-                "the ARN of an SNS topic in the environment's region, arn:aws:sns:{}:<account>:<name> (alarms notify topics of their own region only)",
-                raw.region
-            ),
-        )?;
-    }
-    for (key, value) in [
-        ("alarms.function_errors", alarms.function_errors),
-        ("alarms.function_throttles", alarms.function_throttles),
-        ("alarms.api_5xx_errors", alarms.api_5xx_errors),
-        ("alarms.table_throttles", alarms.table_throttles),
-        ("alarms.model_errors", alarms.model_errors),
-        ("alarms.model_throttles", alarms.model_throttles),
-        ("alarms.rate_limited", alarms.rate_limited),
-        ("alarms.api_4xx_errors", alarms.api_4xx_errors),
-        ("alarms.api_throttled", alarms.api_throttled),
-        ("alarms.direct_calls_refused", alarms.direct_calls_refused),
-        ("alarms.origin_refused", alarms.origin_refused),
-        ("alarms.store_errors", alarms.store_errors),
-        ("alarms.budget_exhausted", alarms.budget_exhausted),
-    ] {
-        c.range(key, value.into(), 1, 1_000_000, " per 5 minutes")?;
-    }
-    c.range(
-        "alarms.duration_percent_of_timeout",
-        alarms.duration_percent_of_timeout.into(),
-        1,
-        100,
-        " percent",
-    )?;
-    c.range(
-        "alarms.budget_used_percent",
-        alarms.budget_used_percent.into(),
-        1,
-        100,
-        " percent",
-    )?;
-    c.range(
-        "alarms.api_latency_p99_ms",
-        alarms.api_latency_p99_ms.into(),
-        1,
-        u64::from(function.timeout_seconds) * 1_000,
-        " ms (the function's timeout)",
-    )?;
-
-    if let Some(domain) = &raw.domain {
-        c.check(
-            "domain.name",
-            is_domain(&domain.name),
-            &domain.name,
-            "a DNS name such as chat.example.com",
-        )?;
-        c.check(
-            "domain.certificate_arn",
-            is_us_east_1_certificate(&domain.certificate_arn),
-            &domain.certificate_arn,
-            "an ACM certificate ARN in us-east-1 (arn:aws:acm:us-east-1:<account>:certificate/<id>), as CloudFront requires",
-        )?;
-    }
-
-    let guardrail = match raw.guardrail {
-        Some(g) => Some(guardrail::validate(&c, g)?),
-        None => None,
-    };
+    let (models, default_model) = models::check(&c, raw.models)?;
+    let chat = chat::check(&c, raw.chat, &mut deprecations)?;
+    let function = function::check(&c, raw.function)?;
+    let api = api::check(&c, raw.api, function.timeout_seconds)?;
+    let log_retention_days = logs::check(&c, raw.logs)?;
+    let alarms = alarms::check(&c, raw.alarms, &raw.region, function.timeout_seconds)?;
+    let domain = raw.domain.map(|d| domain::check(&c, d)).transpose()?;
+    let guardrail = raw.guardrail.map(|g| guardrail::check(&c, g)).transpose()?;
 
     Ok(Environment {
         name: name.to_owned(),
         stack_name: raw.stack_name,
         region: raw.region,
         account_id: raw.account_id,
-        default_model: raw.models.default,
-        models: raw
-            .models
-            .allowed
-            .into_iter()
-            .map(|m| Model {
-                id: m.id,
-                name: m.name,
-            })
-            .collect(),
-        system_prompt: raw.chat.system_prompt,
-        max_output_tokens: raw.chat.max_output_tokens,
-        rate_limit: RateLimit {
-            requests: raw.chat.rate_limit_requests,
-            window_seconds: raw.chat.rate_limit_window_seconds,
-            ipv6_prefix_length,
-        },
-        daily_token_budget: raw.chat.daily_token_budget,
-        history_days: raw.chat.history_days,
-        function: FunctionSettings {
-            memory_mb: raw.function.memory_mb,
-            timeout_seconds: raw.function.timeout_seconds,
-            reserved_concurrency: raw.function.reserved_concurrency,
-            architecture: match raw.function.architecture {
-                file::Architecture::X86_64 => Architecture::X86_64,
-                file::Architecture::Arm64 => Architecture::Arm64,
-            },
-            rollout: match raw.function.rollout {
-                file::Rollout::AllAtOnce => Rollout::AllAtOnce,
-                file::Rollout::Canary10Percent5Minutes => Rollout::Canary10Percent5Minutes,
-                file::Rollout::Linear10PercentEvery1Minute => Rollout::Linear10PercentEvery1Minute,
-            },
-        },
-        api: ApiSettings {
-            throttle_rate: raw.api.throttle_rate,
-            throttle_burst: raw.api.throttle_burst,
-            origin_read_timeout_seconds: raw.api.origin_read_timeout_seconds,
-        },
-        log_retention_days: raw.logs.retention_days,
-        alarms: AlarmSettings {
-            email: raw.alarms.email,
-            topic_arn: raw.alarms.topic_arn,
-            require_destination: raw.alarms.require_destination.unwrap_or(true),
-            function_errors: raw.alarms.function_errors,
-            function_throttles: raw.alarms.function_throttles,
-            duration_percent_of_timeout: raw.alarms.duration_percent_of_timeout,
-            api_5xx_errors: raw.alarms.api_5xx_errors,
-            api_latency_p99_ms: raw.alarms.api_latency_p99_ms,
-            table_throttles: raw.alarms.table_throttles,
-            model_errors: raw.alarms.model_errors,
-            model_throttles: raw.alarms.model_throttles,
-            rate_limited: raw.alarms.rate_limited,
-            budget_used_percent: raw.alarms.budget_used_percent,
-            api_4xx_errors: raw.alarms.api_4xx_errors,
-            api_throttled: raw.alarms.api_throttled,
-            direct_calls_refused: raw.alarms.direct_calls_refused,
-            origin_refused: raw.alarms.origin_refused,
-            store_errors: raw.alarms.store_errors,
-            budget_exhausted: raw.alarms.budget_exhausted,
-        },
+        models,
+        default_model,
+        system_prompt: chat.system_prompt,
+        max_output_tokens: chat.max_output_tokens,
+        rate_limit: chat.rate_limit,
+        rate_window_seconds: chat.rate_window_seconds,
+        ipv6_prefix_length: chat.ipv6_prefix_length,
+        daily_token_budget: chat.daily_token_budget,
+        history_days: chat.history_days,
+        function,
+        api,
+        log_retention_days,
+        alarms,
         table: TableSettings {
             point_in_time_recovery: raw.table.point_in_time_recovery,
             deletion_protection: raw.table.deletion_protection,
         },
         site_versioning: raw.site.versioning,
-        domain: raw.domain.map(|d| Domain {
-            name: d.name,
-            certificate_arn: d.certificate_arn,
-        }),
+        domain,
         guardrail,
+        deprecations,
     })
-}
-
-/// CloudFront gives up on the API after its read timeout; a JSON reply comes in one piece, up
-/// to the function's timeout after the request, so the read timeout may not be shorter. Above
-/// 60 s CloudFront needs a quota increase, which the file has to say it has.
-fn check_read_timeout(c: &Checker, api: &file::Api, function_timeout: u32) -> Result<(), EnvError> {
-    let read = api.origin_read_timeout_seconds;
-    c.range(
-        "api.origin_read_timeout_seconds",
-        read.into(),
-        1,
-        ORIGIN_READ_TIMEOUT_MAX.into(),
-        " seconds (above 60 only with CloudFront's quota raised)",
-    )?;
-    if read > ORIGIN_READ_TIMEOUT_DEFAULT_MAX && !api.origin_read_timeout_quota_raised {
-        return Err(c.fail(
-            "api.origin_read_timeout_seconds",
-            format!(
-                "{read} is above CloudFront's limit of {ORIGIN_READ_TIMEOUT_DEFAULT_MAX} seconds: \
-                 ask AWS to raise the CloudFront quota \"Response timeout per origin\" (up to \
-                 {ORIGIN_READ_TIMEOUT_MAX}), then add api.origin_read_timeout_quota_raised = true; \
-                 or use {ORIGIN_READ_TIMEOUT_DEFAULT_MAX} or less"
-            ),
-        ));
-    }
-    if function_timeout > read {
-        return Err(c.fail(
-            "function.timeout_seconds",
-            format!(
-                "{function_timeout} is longer than api.origin_read_timeout_seconds ({read}): \
-                 CloudFront would stop waiting for a reply after {read} s and answer 504 while \
-                 the function goes on (and spends tokens); lower function.timeout_seconds to \
-                 {read} or less, or raise api.origin_read_timeout_seconds (above \
-                 {ORIGIN_READ_TIMEOUT_DEFAULT_MAX} only with CloudFront's quota raised)"
-            ),
-        ));
-    }
-    Ok(())
 }
 
 fn is_stack_name(s: &str) -> bool {
@@ -791,56 +324,4 @@ fn is_region(s: &str) -> bool {
             .iter()
             .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
         && parts[parts.len() - 1].parse::<u8>().is_ok()
-}
-
-fn is_model_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 200
-        && s.contains('.')
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_'))
-}
-
-fn is_email(s: &str) -> bool {
-    s.split_once('@').is_some_and(|(user, host)| {
-        !user.is_empty() && is_domain(host) && !s.contains(char::is_whitespace)
-    })
-}
-
-fn is_domain(s: &str) -> bool {
-    s.len() <= 253
-        && s.contains('.')
-        && s.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        })
-}
-
-/// `arn:<partition>:sns:<region>:<12 digits>:<topic name>`, in `region`.
-fn is_topic_arn_in(s: &str, region: &str) -> bool {
-    let parts: Vec<&str> = s.splitn(6, ':').collect();
-    matches!(
-        parts.as_slice(),
-        ["arn", partition, "sns", topic_region, account, name]
-            if partition.starts_with("aws")
-                && *topic_region == region
-                && account.len() == 12
-                && account.bytes().all(|b| b.is_ascii_digit())
-                && !name.is_empty()
-                && name.len() <= 256
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-    )
-}
-
-fn is_us_east_1_certificate(s: &str) -> bool {
-    s.strip_prefix("arn:aws:acm:us-east-1:")
-        .and_then(|rest| rest.split_once(":certificate/"))
-        .is_some_and(|(account, id)| {
-            account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && !id.is_empty()
-        })
 }

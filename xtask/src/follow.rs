@@ -2,6 +2,7 @@
 //! terminal a progress line kept at the bottom.
 
 use std::io::Write;
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -9,16 +10,78 @@ use std::time::{Duration, Instant};
 use aws_sdk_cloudformation::Client;
 use tokio::sync::Notify;
 
-use super::cfn::{self, Backoff};
-use super::rollout::RolloutWatch;
-use crate::review::{self, Palette, Progress, StackEvent};
+use crate::aws::cfn::{self, Backoff};
+use crate::aws::rollout::RolloutWatch;
+use crate::review::{self, Palette, Progress, StackEvent, StackStatus};
+use crate::terminal;
+
+/// How long a stack may take before we stop following it (it goes on in AWS).
+const FOLLOW_LIMIT: Duration = Duration::from_secs(60 * 60);
 
 /// How the stack ended and every event seen on the way, oldest first.
 pub struct Followed {
-    pub status: String,
+    pub status: StackStatus,
     /// The stack's own status reason at the end, when it gives one.
     pub reason: Option<String>,
     pub events: Vec<StackEvent>,
+}
+
+impl Followed {
+    /// The one failure report: what failed and why, for a stack that did not end as asked.
+    pub fn failure_report(&self, stack_name: &str, palette: Palette) -> String {
+        review::render_failure_report(
+            stack_name,
+            &self.status,
+            self.reason.as_deref(),
+            &self.events,
+            palette,
+        )
+    }
+}
+
+/// How following an operation on a stack ended.
+pub enum Ended {
+    /// The stack left every `_IN_PROGRESS` state.
+    Settled(Followed),
+    /// Ctrl-C stopped the following, and what to do next was said: exit with this.
+    Interrupted(ExitCode),
+}
+
+/// Follows `operation` (`the delete`) on the stack `stack_id` (named `stack_name`) from the
+/// event after `since` until it settles, printing its events on the terminal; after Ctrl-C,
+/// says that the operation goes on in AWS and how to see where it is.
+pub async fn operation(
+    cfn: &Client,
+    stack_id: &str,
+    stack_name: &str,
+    since: Option<String>,
+    what: Operation<'_>,
+    rollout: Option<&mut RolloutWatch>,
+) -> anyhow::Result<Ended> {
+    let display = Display {
+        palette: terminal::palette(),
+        live: terminal::is_live(),
+    };
+    match unless_interrupted(follow(cfn, stack_id, since, display, FOLLOW_LIMIT, rollout)).await {
+        Waited::Done(followed) => Ok(Ended::Settled(followed?)),
+        Waited::Interrupted => {
+            if display.live {
+                println!();
+            }
+            eprintln!(
+                "{}",
+                interrupted_message(stack_name, what.name, what.env_name)
+            );
+            Ok(Ended::Interrupted(ExitCode::from(130)))
+        }
+    }
+}
+
+/// What is followed, for the message after Ctrl-C: `the update` of environment `dev`.
+#[derive(Clone, Copy)]
+pub struct Operation<'a> {
+    pub name: &'a str,
+    pub env_name: &'a str,
 }
 
 /// What became of a wait that Ctrl-C may cut short.
@@ -105,7 +168,7 @@ pub async fn follow(
     loop {
         let (status, reason) = match cfn::describe_stack(cfn, stack).await? {
             Some(found) => (found.status, found.status_reason),
-            None => ("DELETE_COMPLETE".to_owned(), None),
+            None => (StackStatus::DeleteComplete, None),
         };
         let fresh = cfn::events_after(cfn, stack, marker.as_deref()).await?;
         if let Some(last) = fresh.last() {
@@ -123,8 +186,7 @@ pub async fn follow(
                 writeln!(stdout, "{line}")?;
             }
         }
-        let settled = !status.ends_with("_IN_PROGRESS");
-        if settled {
+        if !status.is_in_progress() {
             stdout.flush()?;
             return Ok(Followed {
                 status,

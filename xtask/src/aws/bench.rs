@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::aws::plan::sha256_hex;
-use crate::{build, tools};
+use crate::digest::sha256_hex;
+use crate::{bundle, tools};
 
 /// Median wall times of no-op deploys.
 #[derive(Debug, Clone)]
@@ -41,7 +41,7 @@ pub fn noop_deploy(xtask_bin: &Path, env_name: &str, runs: usize) -> anyhow::Res
     let bundle = work.join("bootstrap.zip");
     std::fs::write(
         &bundle,
-        build::deterministic_zip(&[("bootstrap", b"#!/bin/sh\n", 0o755)])?,
+        bundle::deterministic_zip(&[("bootstrap", b"#!/bin/sh\n", 0o755)])?,
     )?;
     let template_path = work.join(format!("{env_name}.yaml"));
     std::fs::write(&template_path, &template)?;

@@ -18,7 +18,7 @@ const PROFILES_GROUP: &str = "release profile (opt-in: --profiles)";
 pub fn zip_bootstrap(binary: &Path) -> anyhow::Result<Vec<u8>> {
     let bytes =
         std::fs::read(binary).with_context(|| format!("could not read {}", binary.display()))?;
-    crate::build::deterministic_zip(&[("bootstrap", &bytes, 0o755)])
+    crate::bundle::deterministic_zip(&[("bootstrap", &bytes, 0o755)])
 }
 
 /// Sizes of the release `bootstrap` and its zip.
@@ -61,7 +61,7 @@ pub fn bundle_rows() -> Vec<Row> {
     [Architecture::Arm64, Architecture::X86_64]
         .into_iter()
         .filter_map(|arch| {
-            let path = crate::build::bundle_path(arch);
+            let path = crate::bundle::bundle_path(arch);
             let size = std::fs::metadata(&path).ok()?.len();
             Some(
                 Row::new(

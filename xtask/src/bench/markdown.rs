@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use super::report::{Limit, Row};
-use crate::browser;
+use crate::tools::browser;
 
 const GROUP: &str = "markdown";
 /// A run the old renderer does not finish within this is stopped.

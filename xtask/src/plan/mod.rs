@@ -1,62 +1,30 @@
-//! What `diff` and `deploy` share: the deployed state, the decision between "nothing to do" and
-//! a change set, the change set itself, and the review built from it.
+//! What `diff`, `deploy` and `rotate-secret` share: the inputs, the deployed state, the
+//! decision between "nothing to do" and a change set, the change set itself, the review built
+//! from it, executing it, and the plan file that carries a review from `diff` to `deploy`.
+
+mod execute;
+mod inputs;
+mod preflight;
+
+pub use execute::{Executed, Execution, run_change_set};
+pub use inputs::{Inputs, Target};
+pub use preflight::{gate, preflight};
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use super::cfn::{self, ChangeSetRequest, Created, DeployedStack, TemplateSource};
-use super::{Clients, artifacts};
-use crate::env::Environment;
-use crate::review::{self, ChangeKind, Review, wire::DescribeChangeSet};
+use crate::aws::cfn::{self, ChangeSetRequest, Created, TemplateSource};
+use crate::aws::{self, Clients, artifacts};
+use crate::digest::sha256_hex;
+use crate::review::{self, ChangeKind, DeployedStack, Review, wire::DescribeChangeSet};
 use crate::stack::origin::PARAM_ORIGIN_SECRETS;
 use crate::stack::{PARAM_CODE_BUCKET, PARAM_CODE_KEY};
 
 /// CloudFormation's limit for a template sent inline.
 const INLINE_TEMPLATE_LIMIT: usize = 51_200;
-
-/// Everything a deploy is made of, resolved before AWS is asked anything.
-pub struct Inputs {
-    pub env: Environment,
-    pub root: PathBuf,
-    pub template: String,
-    /// How the template is named in the diff header.
-    pub template_name: String,
-    pub bundle: Bundle,
-}
-
-/// A Lambda bundle (zip) and its SHA-256.
-pub struct Bundle {
-    pub bytes: Vec<u8>,
-    pub sha256: String,
-    pub path: PathBuf,
-}
-
-impl Bundle {
-    pub fn read(path: &Path) -> anyhow::Result<Bundle> {
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("reading the Lambda bundle {}", path.display()))?;
-        Ok(Bundle {
-            sha256: sha256_hex(&bytes),
-            bytes,
-            path: path.to_owned(),
-        })
-    }
-
-    pub fn key(&self) -> String {
-        artifacts::bundle_key(&self.sha256)
-    }
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// The deployed side, read once.
 pub struct Situation {
@@ -108,8 +76,8 @@ impl Situation {
 
 /// Reads the caller's account and the stack's deployed state.
 pub async fn survey(clients: &Clients, inputs: &Inputs) -> anyhow::Result<Situation> {
-    let account = super::caller_account(clients).await?;
-    super::check_account(&inputs.env.name, inputs.env.account_id.as_deref(), &account)?;
+    let account = aws::caller_account(clients).await?;
+    aws::check_account(&inputs.env.name, inputs.env.account_id.as_deref(), &account)?;
     let bucket = artifacts::bucket_name(&account, &clients.region);
     let deployed = cfn::describe_stack(&clients.cfn, &inputs.env.stack_name).await?;
     let deployed_template = match &deployed {

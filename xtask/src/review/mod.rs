@@ -11,6 +11,8 @@ mod errors;
 mod events;
 mod iam;
 mod rollout;
+mod stack;
+mod status;
 mod table;
 mod text_diff;
 pub mod wire;
@@ -25,12 +27,14 @@ pub use errors::{
 };
 pub use events::{
     Failure, Progress, StackEvent, explain_rollback_complete, failures, failures_or_reason,
-    render_event, render_failures, render_progress,
+    render_event, render_failure_report, render_failures, render_progress,
 };
 pub use iam::{Statement, StatementChange, diff_statements, render_iam, statements};
 pub use rollout::{
     AlarmState, RolloutEnd, RolloutState, describe_config, render_rollback, render_rollout_state,
 };
+pub use stack::DeployedStack;
+pub use status::StackStatus;
 pub use text_diff::template_diff;
 
 /// Whether output gets ANSI colours: only on a terminal, and never when `NO_COLOR` is set.

@@ -1,5 +1,8 @@
 //! Outside tools the tasks need, installed on first use into `target/tools/`, one Python venv
-//! each so their dependency pins never meet.
+//! each so their dependency pins never meet; `cargo install`ed ones likewise; Chromium and the
+//! browser tests' npm packages in [`browser`].
+
+pub mod browser;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -79,6 +82,15 @@ pub struct CargoTool {
     /// The executable in the root's `bin/`.
     pub bin: &'static str,
 }
+
+/// Dependencies declared and never used, read from the sources (no build needed). Version
+/// 0.9.2 builds with `cargo install` in about a minute on two cores.
+pub const CARGO_MACHETE: CargoTool = CargoTool {
+    root: "cargo-machete",
+    krate: "cargo-machete",
+    version: "0.9.2",
+    bin: "cargo-machete",
+};
 
 /// libFuzzer fuzz targets (`fuzz/`): builds them with the sanitizer and coverage flags.
 pub const CARGO_FUZZ: CargoTool = CargoTool {

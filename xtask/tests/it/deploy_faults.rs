@@ -10,14 +10,13 @@
 //! The fake answers as the API references document; what it does on each execution is
 //! scripted by the test, so these tests check deploy's handling, not CloudFormation.
 
-mod fake_cloudformation;
-mod role_policy;
-
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fake_cloudformation::{FakeCertificate, FakeCloudFormation, FakeModel, Outcome};
+use crate::fake_cloudformation::{FakeCertificate, FakeCloudFormation, FakeModel, Outcome};
+use crate::role_policy;
+use crate::support::{self, Run};
 
 const STACK: &str = "chatbot-dev";
 const ARTIFACTS: &str = "chatbot-artifacts-123456789012-us-east-1";
@@ -42,58 +41,6 @@ struct Project {
     /// The environment deployed: envs/<env>.toml, copied from the project.
     env: &'static str,
     fake: FakeCloudFormation,
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn expect(&self, code: i32, what: &str) -> &Run {
-        assert_eq!(self.code, Some(code), "{what}: exit code\n{self}");
-        assert!(
-            !self.stderr.contains("panicked") && !self.stderr.contains("stack backtrace"),
-            "{what}: no panic\n{self}"
-        );
-        self
-    }
-
-    fn shows(&self, text: &str) -> &Run {
-        assert!(
-            self.stdout.contains(text) || self.stderr.contains(text),
-            "expected {text:?} in the output\n{self}"
-        );
-        self
-    }
-
-    fn hides(&self, text: &str) -> &Run {
-        assert!(
-            !self.stdout.contains(text) && !self.stderr.contains(text),
-            "did not expect {text:?} in the output\n{self}"
-        );
-        self
-    }
-
-    /// The `error: …` line, which must be the only line on stderr.
-    fn one_error_line(&self) -> &str {
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "one line on stderr\n{self}");
-        assert!(lines[0].starts_with("error: "), "an error line\n{self}");
-        assert!(!lines[0].ends_with('.'), "no trailing period\n{self}");
-        lines[0]
-    }
-}
-
-impl std::fmt::Display for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "--- stdout\n{}\n--- stderr\n{}",
-            self.stdout, self.stderr
-        )
-    }
 }
 
 impl Project {
@@ -140,9 +87,7 @@ impl Project {
         ] {
             std::fs::write(frontend.join(path), text).unwrap();
         }
-        let bundle = root.join("bootstrap.zip");
-        let zip = xtask::build::deterministic_zip(&[("bootstrap", b"#!/bin/sh\n", 0o755)]).unwrap();
-        std::fs::write(&bundle, zip).unwrap();
+        let bundle = support::stand_in_bundle(&root);
         let project = Project {
             root,
             bundle,
@@ -158,34 +103,7 @@ impl Project {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
-        command
-            .args(args)
-            .arg("--root")
-            .arg(&self.root)
-            .env("AWS_ENDPOINT_URL", &self.fake.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_CONFIG_FILE", self.root.join("no-aws-config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                self.root.join("no-aws-credentials"),
-            )
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("CHATBOT_AWS_CALL_LOG", self.root.join("aws-calls.log"))
-            .env("NO_COLOR", "1")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_REGION")
-            .env_remove("AWS_DEFAULT_REGION")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env_remove("AWS_ENDPOINT_URL_S3")
-            .env_remove("AWS_ENDPOINT_URL_CLOUDFORMATION")
-            .env_remove("AWS_ENDPOINT_URL_STS")
-            .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
-            .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
-            .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
-            .stdin(Stdio::null());
-        command
+        support::xtask(args, &self.root, &self.fake.endpoint)
     }
 
     fn deploy_args(&self, extra: &[&str]) -> Vec<String> {
@@ -205,13 +123,8 @@ impl Project {
         args
     }
 
-    fn run(&self, mut command: Command) -> Run {
-        let output = command.output().expect("the xtask binary runs");
-        Run {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+    fn run(&self, command: Command) -> Run {
+        Run::of(command)
     }
 
     fn deploy(&self, extra: &[&str]) -> Run {

@@ -25,16 +25,14 @@
 //! deploy role's policy, `docs/deploy-role-policy.json`; so is what CloudFormation's resource
 //! handlers need for every resource type the rendered templates declare ([`role_policy`]).
 
-// The rehearsal uses only the fake's account stand-in.
-#[allow(dead_code, unused_imports)]
-mod fake_cloudformation;
-mod role_policy;
-
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Instant;
 
 use aws_config::BehaviorVersion;
+
+use crate::support::{self, Run};
+use crate::{fake_cloudformation, role_policy};
 use aws_sdk_s3::config::{Credentials, Region};
 
 struct Rehearsal {
@@ -46,42 +44,6 @@ struct Rehearsal {
     runtime: tokio::runtime::Runtime,
     cfn: aws_sdk_cloudformation::Client,
     s3: aws_sdk_s3::Client,
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn expect(&self, code: i32, what: &str) -> &Run {
-        assert_eq!(
-            self.code, code,
-            "{what}: exit code\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-
-    fn shows(&self, text: &str) -> &Run {
-        assert!(
-            self.stdout.contains(text) || self.stderr.contains(text),
-            "expected {text:?} in the output\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    fn hides(&self, text: &str) -> &Run {
-        assert!(
-            !self.stdout.contains(text),
-            "did not expect {text:?} in the output\n--- stdout\n{}",
-            self.stdout
-        );
-        self
-    }
 }
 
 impl Rehearsal {
@@ -103,10 +65,7 @@ impl Rehearsal {
             .unwrap();
         }
         std::fs::write(root.join("template.yaml"), sam_stand_in("256")).unwrap();
-        // A stand-in bundle: moto never runs the function, and the real one takes minutes.
-        let bundle = root.join("bootstrap.zip");
-        let zip = xtask::build::deterministic_zip(&[("bootstrap", b"#!/bin/sh\n", 0o755)]).unwrap();
-        std::fs::write(&bundle, zip).unwrap();
+        let bundle = support::stand_in_bundle(&root);
 
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -136,35 +95,12 @@ impl Rehearsal {
     }
 
     fn xtask(&self, args: &[&str]) -> Run {
-        let output: Output = Command::new(env!("CARGO_BIN_EXE_xtask"))
-            .args(args)
-            .arg("--root")
-            .arg(&self.root)
-            .env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_CONFIG_FILE", self.root.join("no-aws-config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                self.root.join("no-aws-credentials"),
-            )
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_REGION")
-            .env_remove("AWS_ENDPOINT_URL_S3")
-            .env_remove("AWS_ENDPOINT_URL_CLOUDFORMATION")
+        let mut command = support::xtask(args, &self.root, &self.endpoint);
+        command
             .env("AWS_ENDPOINT_URL_BEDROCK", &self.account.endpoint)
             .env("AWS_ENDPOINT_URL_LAMBDA", &self.account.endpoint)
-            .env("AWS_ENDPOINT_URL_ACM", &self.account.endpoint)
-            .env("CHATBOT_AWS_CALL_LOG", self.root.join("aws-calls.log"))
-            .env("NO_COLOR", "1")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("the xtask binary runs");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+            .env("AWS_ENDPOINT_URL_ACM", &self.account.endpoint);
+        Run::of(command)
     }
 
     fn deploy(&self, extra: &[&str]) -> Run {

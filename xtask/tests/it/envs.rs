@@ -53,8 +53,8 @@ fn dev_values_are_read_into_their_fields() {
     );
     assert_eq!(dev.function.memory_mb, 256);
     assert_eq!(dev.function.architecture, Architecture::Arm64);
-    assert_eq!(dev.rate_limit.requests, 20);
-    assert_eq!(dev.rate_limit.window_seconds, 60);
+    assert_eq!(dev.rate_limit, 20);
+    assert_eq!(dev.rate_window_seconds, 60);
     assert_eq!(dev.log_retention_days, 7);
     assert!(!dev.table.point_in_time_recovery);
     assert_eq!(dev.domain, None);
@@ -212,11 +212,11 @@ fn ipv6_prefix_length_is_64_unless_set() {
     let text = dev_text();
     let set = text.replace("ipv6_prefix_length = 64", "ipv6_prefix_length = 56");
     let env = env::parse("dev", "envs/dev.toml", &set).unwrap();
-    assert_eq!(env.rate_limit.ipv6_prefix_length, 56);
+    assert_eq!(env.ipv6_prefix_length, 56);
     let unset = text.replace("ipv6_prefix_length = 64", "");
     let env = env::parse("dev", "envs/dev.toml", &unset).unwrap();
     assert_eq!(
-        env.rate_limit.ipv6_prefix_length,
+        env.ipv6_prefix_length,
         chatbot_contract::DEFAULT_IPV6_PREFIX_LENGTH
     );
 }
@@ -668,4 +668,56 @@ fn a_guardrail_needs_a_policy_and_a_short_enough_stack_name() {
     }
     let profanity_only = format!("{bare}profanity_filter = true\n");
     assert!(env::parse("dev", "envs/dev.toml", &(dev_text() + &profanity_only)).is_ok());
+}
+
+#[test]
+fn rate_limit_keys_by_their_old_names_still_load_with_a_deprecation() {
+    let old = dev_text()
+        .replacen("rate_limit = ", "rate_limit_requests = ", 1)
+        .replacen("rate_window_seconds = ", "rate_limit_window_seconds = ", 1);
+    let env = env::parse("dev", "envs/dev.toml", &old).unwrap();
+    let new = env::parse("dev", "envs/dev.toml", &dev_text()).unwrap();
+    assert_eq!(
+        (env.rate_limit, env.rate_window_seconds),
+        (new.rate_limit, new.rate_window_seconds)
+    );
+    assert_eq!(
+        env.deprecations,
+        [
+            "envs/dev.toml: chat.rate_limit_requests is the old name of chat.rate_limit: rename it \
+             (the value means the same); the old name will stop being read in a later version",
+            "envs/dev.toml: chat.rate_limit_window_seconds is the old name of \
+             chat.rate_window_seconds: rename it (the value means the same); the old name will \
+             stop being read in a later version",
+        ]
+    );
+    assert!(new.deprecations.is_empty());
+}
+
+#[test]
+fn a_key_set_by_both_its_names() {
+    check_error(
+        "rate_limit = 20",
+        "rate_limit = 20\nrate_limit_requests = 20",
+        "envs/dev.toml: chat.rate_limit_requests: is the old name of chat.rate_limit, which is \
+         set too: keep only chat.rate_limit",
+    );
+}
+
+#[test]
+fn a_renamed_key_missing_by_both_names() {
+    check_error(
+        "rate_window_seconds = 60\n",
+        "",
+        "envs/dev.toml: chat.rate_window_seconds: missing key",
+    );
+}
+
+#[test]
+fn rate_limit_out_of_range() {
+    check_error(
+        "rate_limit = 20",
+        "rate_limit = 0",
+        "envs/dev.toml: chat.rate_limit: 0 is out of range, allowed: 1 to 100000",
+    );
 }

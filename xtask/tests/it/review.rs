@@ -1,18 +1,18 @@
 //! What a person sees of a deploy, checked against fixtures shaped like CloudFormation's
 //! documented answers (DescribeChangeSet with Replacement and Details, DescribeStackEvents with
-//! rollback states, error responses). Snapshots live in `tests/snapshots/`; refresh them with
+//! rollback states, error responses). Snapshots live in `tests/it/snapshots/`; refresh them with
 //! `UPDATE_EXPECT=1 cargo test -p xtask --test review` and read the diff before committing.
 
 use std::collections::BTreeMap;
 
 use expect_test::expect_file;
 use xtask::review::{
-    self, ChangeKind, Palette, Progress, Review, StackEvent,
+    self, ChangeKind, Palette, Progress, Review, StackEvent, StackStatus,
     wire::{DescribeChangeSet, DescribeStackEvents, ErrorResponse},
 };
 
 fn fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/it/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
 }
 
@@ -239,7 +239,7 @@ fn failed_create_names_the_cause_not_the_cancellations() {
     assert!(failures[0].reason.contains("NoSuchKey"));
     let text = review::render_failures(
         "chatbot-dev",
-        "ROLLBACK_COMPLETE",
+        &StackStatus::parse("ROLLBACK_COMPLETE"),
         &failures,
         Palette::PLAIN,
     ) + &review::explain_rollback_complete("chatbot-dev");
@@ -250,10 +250,10 @@ fn failed_create_names_the_cause_not_the_cancellations() {
 fn failed_update_says_the_stack_was_rolled_back() {
     let failures = review::failures(&events("stack_events_update_rollback.json"));
     assert_eq!(failures.len(), 1);
-    assert_eq!(failures[0].status, "UPDATE_FAILED");
+    assert_eq!(failures[0].status.as_str(), "UPDATE_FAILED");
     let text = review::render_failures(
         "chatbot-dev",
-        "UPDATE_ROLLBACK_COMPLETE",
+        &StackStatus::parse("UPDATE_ROLLBACK_COMPLETE"),
         &failures,
         Palette::PLAIN,
     );
@@ -278,19 +278,19 @@ fn a_failure_without_failed_resources_gives_the_stack_reason() {
     // status reason in DescribeStacks.
     let started: Vec<StackEvent> = events("stack_events_update_rollback.json")
         .into_iter()
-        .filter(|e| !e.status.ends_with("_FAILED"))
+        .filter(|e| !e.status.as_str().ends_with("_FAILED"))
         .collect();
     let reason = "Parameter validation failed: parameter value chatbot-missing for parameter \
                   name CodeBucket does not exist.";
     let failures = review::failures_or_reason(
         &started,
         "chatbot-dev",
-        "UPDATE_ROLLBACK_COMPLETE",
+        &StackStatus::parse("UPDATE_ROLLBACK_COMPLETE"),
         Some(reason),
     );
     let text = review::render_failures(
         "chatbot-dev",
-        "UPDATE_ROLLBACK_COMPLETE",
+        &StackStatus::parse("UPDATE_ROLLBACK_COMPLETE"),
         &failures,
         Palette::PLAIN,
     );
@@ -302,7 +302,7 @@ fn a_failure_without_failed_resources_gives_the_stack_reason() {
     );
 
     // A delete that fails says so.
-    let text = review::render_failures("chatbot-dev", "DELETE_FAILED", &failures, Palette::PLAIN);
+    let text = review::render_failures("chatbot-dev", &StackStatus::parse("DELETE_FAILED"), &failures, Palette::PLAIN);
     assert!(
         text.starts_with("Deleting chatbot-dev failed: the stack is DELETE_FAILED\n"),
         "{text}"
@@ -313,7 +313,7 @@ fn a_failure_without_failed_resources_gives_the_stack_reason() {
     let failures = review::failures_or_reason(
         &all,
         "chatbot-dev",
-        "UPDATE_ROLLBACK_COMPLETE",
+        &StackStatus::parse("UPDATE_ROLLBACK_COMPLETE"),
         Some(reason),
     );
     assert_eq!(failures, review::failures(&all));
@@ -324,7 +324,7 @@ fn a_failure_without_failed_resources_gives_the_stack_reason() {
 fn progress_counts_resources_by_their_latest_status() {
     let all = events("stack_events_update_rollback.json");
     let midway = &all[..3];
-    let progress = Progress::from_events("chatbot-dev", "UPDATE_IN_PROGRESS", midway, 12.34);
+    let progress = Progress::from_events("chatbot-dev", &StackStatus::parse("UPDATE_IN_PROGRESS"), midway, 12.34);
     assert_eq!(
         (progress.done, progress.in_progress, progress.failed),
         (1, 1, 0)
@@ -335,7 +335,7 @@ fn progress_counts_resources_by_their_latest_status() {
     );
     let failed = Progress::from_events(
         "chatbot-dev",
-        "UPDATE_ROLLBACK_IN_PROGRESS",
+        &StackStatus::parse("UPDATE_ROLLBACK_IN_PROGRESS"),
         &all[..4],
         20.0,
     );
@@ -644,4 +644,51 @@ fn sdk_errors_name_their_service_and_operation() {
         aws_sdk_bedrock::operation::get_foundation_model_availability::GetFoundationModelAvailabilityError,
     >();
     assert_eq!(operation.name, "Bedrock GetFoundationModelAvailability");
+}
+
+#[test]
+fn stack_statuses_are_read_once_and_unknown_ones_are_kept() {
+    for text in [
+        "CREATE_COMPLETE",
+        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+        "REVIEW_IN_PROGRESS",
+        "DELETE_SKIPPED",
+    ] {
+        let status = StackStatus::parse(text);
+        assert!(!matches!(status, StackStatus::Other(_)), "{text} is known");
+        assert_eq!(status.as_str(), text);
+        assert_eq!(status.to_string(), text);
+    }
+    let unknown = StackStatus::parse("EXPORT_FAILED");
+    assert_eq!(unknown, StackStatus::Other("EXPORT_FAILED".to_owned()));
+    assert_eq!(unknown.as_str(), "EXPORT_FAILED");
+    assert!(unknown.is_failed() && !unknown.is_busy() && !unknown.is_updatable());
+    assert_eq!(StackStatus::parse("").as_str(), "");
+}
+
+#[test]
+fn what_each_stack_status_lets_a_task_do() {
+    let check = |text: &str, busy: bool, updatable: bool, operation: &str| {
+        let status = StackStatus::parse(text);
+        assert_eq!(
+            (status.is_busy(), status.is_updatable(), status.operation()),
+            (busy, updatable, operation),
+            "{text}"
+        );
+    };
+    check("CREATE_COMPLETE", false, true, "another operation");
+    check("UPDATE_ROLLBACK_COMPLETE", false, true, "another operation");
+    check("IMPORT_ROLLBACK_COMPLETE", false, true, "another operation");
+    check("ROLLBACK_COMPLETE", false, false, "another operation");
+    check("REVIEW_IN_PROGRESS", false, false, "another operation");
+    check("UPDATE_IN_PROGRESS", true, false, "an update");
+    check(
+        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+        true,
+        false,
+        "the clean-up after a rolled-back update",
+    );
+    check("SOME_NEW_IN_PROGRESS", true, false, "another operation");
+    assert!(StackStatus::parse("CREATE_COMPLETE").is_deployed());
+    assert!(!StackStatus::parse("UPDATE_ROLLBACK_COMPLETE").is_deployed());
 }

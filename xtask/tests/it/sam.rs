@@ -1,7 +1,7 @@
 //! The templates as CloudFormation runs them: each expanded by the real `aws-sam-translator`
 //! (the library behind the `AWS::Serverless-2016-10-31` transform), installed into
 //! `target/tools/` on first use. One translator process expands every variant the tests need.
-//! The resource lists are snapshots in `tests/snapshots/expanded_*.txt`; refresh them with
+//! The resource lists are snapshots in `tests/it/snapshots/expanded_*.txt`; refresh them with
 //! `UPDATE_EXPECT=1 cargo test -p xtask --test sam`.
 
 use std::collections::BTreeMap;

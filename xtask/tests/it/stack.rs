@@ -72,7 +72,7 @@ use xtask::cfn::resources::{
     Alarm, Bucket, Distribution, Effect, Principal, Properties, PublicAccessBlockConfiguration,
     Role, Statement, Table,
 };
-use xtask::cfn::serverless::{DeploymentType, Function};
+use xtask::cfn::resources::serverless::{DeploymentType, Function};
 use xtask::cfn::{self, Expr, Policy, Resource, Template};
 use xtask::stack::ids;
 
@@ -1937,7 +1937,7 @@ fn serverless_function(alias: Option<&str>) -> Resource {
 
 fn sam_template(alias: Option<&str>, output: Expr) -> Template {
     let mut t = with_output(output);
-    t.transform = Some(cfn::serverless::TRANSFORM.to_owned());
+    t.transform = Some(cfn::resources::serverless::TRANSFORM.to_owned());
     t.resources.push(("Fn".into(), serverless_function(alias)));
     t
 }
@@ -1982,7 +1982,7 @@ fn model_requires_the_transform_for_sam_resources() {
         &t,
         "resource Fn is an AWS::Serverless::Function, which needs `Transform: AWS::Serverless-2016-10-31`",
     );
-    t.transform = Some(cfn::serverless::TRANSFORM.to_owned());
+    t.transform = Some(cfn::resources::serverless::TRANSFORM.to_owned());
     let text = cfn::render(&t).unwrap();
     assert!(text.starts_with(
         "AWSTemplateFormatVersion: 2010-09-09\nTransform: AWS::Serverless-2016-10-31\n"

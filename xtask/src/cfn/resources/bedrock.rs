@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use super::Expr;
+use super::ResourceType;
+use crate::cfn::Expr;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -20,6 +21,11 @@ pub struct Guardrail {
     pub sensitive_information_policy_config: Option<SensitiveInformationPolicyConfig>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub word_policy_config: Option<WordPolicyConfig>,
+}
+
+impl ResourceType for Guardrail {
+    const TYPE: &'static str = "AWS::Bedrock::Guardrail";
+    const ATTRIBUTES: &'static [&'static str] = &["GuardrailArn", "GuardrailId", "Version"];
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -105,4 +111,9 @@ pub struct WordConfig {
 pub struct GuardrailVersion {
     pub guardrail_identifier: Expr,
     pub description: String,
+}
+
+impl ResourceType for GuardrailVersion {
+    const TYPE: &'static str = "AWS::Bedrock::GuardrailVersion";
+    const ATTRIBUTES: &'static [&'static str] = &["GuardrailArn", "GuardrailId", "Version"];
 }

@@ -7,8 +7,8 @@
 
 use serde::Serialize;
 
-use super::Expr;
-use super::resources::{FunctionEnvironment, LoggingConfig};
+use super::{FunctionEnvironment, LoggingConfig, ResourceType};
+use crate::cfn::Expr;
 
 /// The transform a template with SAM resources declares.
 pub const TRANSFORM: &str = "AWS::Serverless-2016-10-31";
@@ -40,6 +40,11 @@ pub struct Function {
     pub auto_publish_alias_all_properties: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deployment_preference: Option<DeploymentPreference>,
+}
+
+impl ResourceType for Function {
+    const TYPE: &'static str = "AWS::Serverless::Function";
+    const ATTRIBUTES: &'static [&'static str] = &["Arn"];
 }
 
 /// Where the function's zip is: SAM resolves parameter references here, so a new `Key` value
