@@ -153,6 +153,7 @@ fn exit_code(status: ExitStatus) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{env, tools};
     use chatbot_contract::env_vars;
 
     fn dev() -> Environment {

@@ -32,7 +32,7 @@ pub struct Inputs {
     pub template: String,
     /// How the template is named in the diff header.
     pub template_name: String,
-    pub bundle: Bundle,
+    pub(crate) bundle: Bundle,
 }
 
 impl Target {

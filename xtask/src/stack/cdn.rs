@@ -3,7 +3,7 @@
 
 use super::{STAGE_NAME, add, get_att, global_name, ids, origin};
 use crate::cfn::resources::*;
-use crate::cfn::{Expr, Policy, Resource, Template};
+use crate::cfn::{Expr, Resource, Template};
 use crate::env::Environment;
 
 /// CloudFront's managed cache policies and the origin's paths.

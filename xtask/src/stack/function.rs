@@ -12,7 +12,7 @@ use super::{
 };
 use crate::cfn::resources::serverless::{self, CodeUri};
 use crate::cfn::resources::*;
-use crate::cfn::{Expr, Policy, Resource, Template};
+use crate::cfn::{Expr, Resource, Template};
 use crate::env::Environment;
 
 /// The function's environment variables with literal values: every name in

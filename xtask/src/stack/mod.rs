@@ -22,13 +22,9 @@ mod table;
 pub use function::{bedrock_resources, function_environment};
 pub use rollout::{ROLLBACK_ALARMS, deployment_type};
 
-use std::collections::BTreeMap;
-
-use chatbot_contract::{env_vars, table as keys};
-
 use crate::cfn::resources::*;
-use crate::cfn::resources::serverless::{self, CodeUri};
-use crate::cfn::{self, Expr, Output, Parameter, Policy, Resource, Template};
+use crate::cfn::resources::serverless;
+use crate::cfn::{self, Expr, Parameter, Policy, Resource, Template};
 use crate::env::Environment;
 
 /// Template parameter: the bucket holding the function's zip.

@@ -4,7 +4,7 @@ use chatbot_contract::table as keys;
 
 use super::{add, ids};
 use crate::cfn::resources::*;
-use crate::cfn::{Expr, Policy, Resource, Template};
+use crate::cfn::{Policy, Resource, Template};
 use crate::env::Environment;
 
 /// One on-demand table for history, rate windows and the daily budget.

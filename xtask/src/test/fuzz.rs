@@ -1,13 +1,11 @@
 //! The fuzz step of `cargo xtask test`: the libFuzzer targets in `fuzz/` run for a few seconds
 //! each; what they ran goes to the reliability evidence.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::tools::{self, project_root};
 
