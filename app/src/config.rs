@@ -334,9 +334,9 @@ impl Default for Tuning {
     fn default() -> Self {
         Tuning {
             max_body_bytes: 32 * 1024,
-            max_message_chars: 8_000,
+            max_message_chars: chatbot_contract::limits::MAX_MESSAGE_CHARS,
             history_messages: 40,
-            history_chars: 60_000,
+            history_chars: chatbot_contract::limits::MAX_HISTORY_CHARS,
             history_page: 200,
             heartbeat: Duration::from_secs(10),
             model_attempts: 3,

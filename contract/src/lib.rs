@@ -145,6 +145,15 @@ pub mod metrics {
     pub const ORIGIN_REFUSED: &str = "OriginRefused";
 }
 
+/// How much text the service sends the model per turn, at most: the review of spend
+/// (`cargo xtask diff`) bounds what one turn can cost with these.
+pub mod limits {
+    /// Characters of the new message a chat request may carry.
+    pub const MAX_MESSAGE_CHARS: usize = 8_000;
+    /// Characters of earlier messages sent along with it; older ones are dropped first.
+    pub const MAX_HISTORY_CHARS: usize = 60_000;
+}
+
 /// Money in exact integers: what model tokens cost.
 ///
 /// Prices are micro-dollars (US$ 0.000001) per million tokens, as the AWS price list quotes

@@ -1,5 +1,5 @@
-//! What a person sees of a deployment: change sets, IAM statement changes, the template diff,
-//! stack events and failures, as text or as JSON from the same data.
+//! What a person sees of a deployment: change sets, IAM statement changes, spend changes, the
+//! template diff, stack events and failures, as text or as JSON from the same data.
 //!
 //! **Pure**: plain data in, strings out. Nothing here talks to AWS, reads a file or looks at
 //! the terminal; the caller says whether colours are wanted ([`Palette`]). The SDK's types are
@@ -10,6 +10,7 @@ mod change_set;
 mod errors;
 mod events;
 mod iam;
+mod spend;
 mod table;
 mod text_diff;
 pub mod wire;
@@ -27,6 +28,10 @@ pub use events::{
     render_event, render_failures, render_progress,
 };
 pub use iam::{Statement, StatementChange, diff_statements, render_iam, statements};
+pub use spend::{
+    SpendChange, SpendReview, SpendSettings, WorstCase, render_spend, spend_changes, spend_review,
+    spend_settings, worst_case,
+};
 pub use text_diff::template_diff;
 
 /// Whether output gets ANSI colours: only on a terminal, and never when `NO_COLOR` is set.
