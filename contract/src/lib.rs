@@ -249,16 +249,21 @@ pub mod pricing {
             while fraction.len() > 2 && fraction.ends_with('0') {
                 fraction.pop();
             }
-            let digits = dollars.to_string();
-            let mut grouped = String::new();
-            for (i, digit) in digits.chars().enumerate() {
-                if i > 0 && (digits.len() - i) % 3 == 0 {
-                    grouped.push(',');
-                }
-                grouped.push(digit);
-            }
-            write!(f, "${grouped}.{fraction}")
+            write!(f, "${}.{fraction}", grouped(dollars))
         }
+    }
+
+    /// A whole number with thousands separated: `1,234,567`.
+    pub fn grouped(value: u64) -> String {
+        let digits = value.to_string();
+        let mut out = String::new();
+        for (i, digit) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(digit);
+        }
+        out
     }
 }
 

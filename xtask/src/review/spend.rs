@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chatbot_contract::env_vars;
 use chatbot_contract::limits::{MAX_HISTORY_CHARS, MAX_MESSAGE_CHARS};
-use chatbot_contract::pricing::{TOKENS_PER_PRICE, TokenPrices, Usd, divide_rounding_half_up};
+use chatbot_contract::pricing::{
+    TOKENS_PER_PRICE, TokenPrices, Usd, divide_rounding_half_up, grouped,
+};
 use serde::Serialize;
 use serde_yaml::Value;
 
@@ -565,19 +567,6 @@ fn cents(micro: u64) -> String {
 fn usd(pico: u128) -> String {
     let micro = divide_rounding_half_up(pico, u128::from(TOKENS_PER_PRICE));
     Usd(u64::try_from(micro).unwrap_or(u64::MAX)).to_string()
-}
-
-/// `20,000,000`.
-fn grouped(value: u64) -> String {
-    let digits = value.to_string();
-    let mut out = String::new();
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }
 
 /// `[{"id", "name", "price": {...}}]` from the function's environment.
