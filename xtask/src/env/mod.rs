@@ -6,11 +6,14 @@
 
 mod file;
 mod guardrail;
+mod price;
 
 pub use guardrail::{
     ContentFilter, DeniedTopic, FilterCategory, GuardrailSettings, PII_ENTITY_TYPES, PiiAction,
     PiiEntity, StreamProcessing, Strength,
 };
+
+pub use price::ModelPrice;
 
 use std::fmt;
 use std::path::Path;
@@ -36,6 +39,9 @@ pub struct Environment {
     pub rate_limit: RateLimit,
     /// Tokens (input + output) the whole environment may spend per UTC day.
     pub daily_token_budget: u64,
+    /// Micro-dollars (US$ 0.000001) of model spend the whole environment may spend per UTC
+    /// day, at the models' prices; `None`: only the token budget applies.
+    pub daily_cost_budget_micro_usd: Option<u64>,
     /// Days a conversation is kept before the table's TTL removes it.
     pub history_days: u32,
     pub function: FunctionSettings,
@@ -57,6 +63,7 @@ pub struct Model {
     pub id: String,
     /// Name shown to people.
     pub name: String,
+    pub price: ModelPrice,
 }
 
 /// Chat requests one client may make per window. A client is one IPv4 address, or one IPv6
@@ -480,6 +487,8 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         &format!("one of models.allowed: {}", ids.join(", ")),
     )?;
 
+    let prices = price::validate(&c, &raw.models)?;
+
     let chat = &raw.chat;
     c.check(
         "chat.system_prompt",
@@ -523,6 +532,7 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         1_000_000_000_000,
         " tokens",
     )?;
+    let daily_cost_budget_micro_usd = price::daily_budget(&c, chat.daily_cost_budget_usd)?;
     c.range(
         "chat.history_days",
         chat.history_days.into(),
@@ -671,9 +681,11 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
             .models
             .allowed
             .into_iter()
-            .map(|m| Model {
+            .zip(prices)
+            .map(|(m, price)| Model {
                 id: m.id,
                 name: m.name,
+                price,
             })
             .collect(),
         system_prompt: raw.chat.system_prompt,
@@ -684,6 +696,7 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
             ipv6_prefix_length,
         },
         daily_token_budget: raw.chat.daily_token_budget,
+        daily_cost_budget_micro_usd,
         history_days: raw.chat.history_days,
         function: FunctionSettings {
             memory_mb: raw.function.memory_mb,
