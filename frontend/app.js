@@ -25,6 +25,7 @@ const ui = {
   offlineBanner: $("offline-banner"),
   messages: $("messages"),
   emptyState: $("empty-state"),
+  composerHint: $("composer-hint"),
   errorPanel: $("error-panel"),
   errorText: $("error-text"),
   retry: $("retry"),
@@ -35,6 +36,13 @@ const ui = {
   stop: $("stop"),
   announcer: $("announcer"),
 };
+
+/// The running cost of the open chat, under the message box.
+const chatCost = document.createElement("p");
+chatCost.className = "chat-cost";
+chatCost.id = "chat-cost";
+chatCost.hidden = true;
+ui.composerHint.after(chatCost);
 
 const state = {
   sessionId: null,
@@ -371,6 +379,8 @@ async function openSession(id) {
       content: String(m.content ?? ""),
       created_at: m.created_at ?? null,
       model: m.model ?? null,
+      usage: m.usage ?? null,
+      cost: m.cost ?? null,
       blocked: m.blocked === "input" || m.blocked === "output" ? m.blocked : null,
       note: m.blocked ? BLOCKED_NOTE : m.incomplete ? "Incomplete reply" : null,
     }));
@@ -393,6 +403,7 @@ function renderConversation() {
   ui.messages.replaceChildren(ui.emptyState);
   ui.emptyState.hidden = state.turns.length > 0;
   for (const turn of state.turns) ui.messages.append(turnElement(turn));
+  renderChatCost();
   scrollToEnd(true);
 }
 
@@ -452,7 +463,14 @@ function paintFooter(turn) {
   if (turn.usage) {
     const inTokens = turn.usage.input_tokens ?? 0;
     const outTokens = turn.usage.output_tokens ?? 0;
-    parts.push(chip(`${inTokens} in · ${outTokens} out tokens`, "usage"));
+    parts.push(chip(`${turn.usage.estimated ? "≈ " : ""}${inTokens} in · ${outTokens} out tokens`, "usage"));
+  }
+  if (turn.cost) {
+    const cost = chip(formatCost(turn.cost), "cost");
+    cost.title = turn.cost.estimated
+      ? "What this reply cost, estimated from its length: the model's own count never arrived"
+      : "What this reply cost at the model's price";
+    parts.push(cost);
   }
   if (typeof turn.latency_ms === "number") parts.push(chip(formatLatency(turn.latency_ms), "latency"));
   if (!turn.streaming && turn.content) {
@@ -471,6 +489,39 @@ function chip(text, className) {
   span.className = className;
   span.textContent = text;
   return span;
+}
+
+/// A cost from the API (`{micro_usd, usd, estimated}`) as people read it: `$0.002759`.
+function formatCost(cost) {
+  return `${cost.estimated ? "≈ " : ""}$${cost.usd ?? formatMicroUsd(cost.micro_usd ?? 0)}`;
+}
+
+/// Whole micro-dollars as dollars with at least two decimals, without floating point.
+function formatMicroUsd(micro) {
+  const whole = Math.floor(micro / 1_000_000);
+  let fraction = String(micro % 1_000_000).padStart(6, "0");
+  while (fraction.length > 2 && fraction.endsWith("0")) fraction = fraction.slice(0, -1);
+  return `${whole}.${fraction}`;
+}
+
+/// What the replies of this chat cost together, from the costs the server reported.
+function chatTotals() {
+  const priced = state.turns.filter((t) => t.role === "assistant" && t.cost && Number.isSafeInteger(t.cost.micro_usd));
+  const tokens = state.turns.reduce((sum, t) => sum + (t.usage ? (t.usage.input_tokens ?? 0) + (t.usage.output_tokens ?? 0) : 0), 0);
+  return {
+    replies: priced.length,
+    tokens,
+    micro_usd: priced.reduce((sum, t) => sum + t.cost.micro_usd, 0),
+    estimated: priced.some((t) => t.cost.estimated),
+  };
+}
+
+function renderChatCost() {
+  const totals = chatTotals();
+  chatCost.hidden = totals.replies === 0;
+  if (chatCost.hidden) return;
+  const cost = formatCost({ micro_usd: totals.micro_usd, estimated: totals.estimated });
+  chatCost.textContent = `This chat: ${totals.tokens.toLocaleString("en-US")} tokens, ${cost}`;
 }
 
 function formatLatency(ms) {
@@ -571,11 +622,15 @@ async function send(text) {
       } else if (event === "done") {
         finished = true;
         reply.usage = body.usage ?? null;
+        reply.cost = body.cost ?? null;
         reply.stop_reason = body.stop_reason ?? null;
         reply.latency_ms = typeof body.latency_ms === "number" ? body.latency_ms : null;
         if (body.stop_reason === "max_tokens") reply.note = "Cut off at the length limit";
         applyGuardrail(body, user, reply, text);
       } else if (event === "error") {
+        // What the part that arrived cost, estimated by the server.
+        if (body.usage) reply.usage = body.usage;
+        if (body.cost) reply.cost = body.cost;
         throw classify(0, body.code ?? "", body.message ?? "");
       }
     }
@@ -605,6 +660,7 @@ async function send(text) {
     reply.streaming = false;
     reply.el.removeAttribute("aria-busy");
     if (reply.el.isConnected) paintTurn(reply);
+    renderChatCost();
     if (state.streaming?.controller === controller) state.streaming = null;
     setBusy(false);
     if (accepted && state.sessionId) upsertSession(state.sessionId, {});
@@ -670,6 +726,7 @@ async function* jsonAsEvents(response) {
     event: "done",
     data: JSON.stringify({
       usage: body.usage,
+      cost: body.cost,
       stop_reason: body.stop_reason,
       guardrail: body.guardrail,
       message: blocked ? body.reply : undefined,
@@ -807,6 +864,7 @@ function exportConversation(format) {
     if (t.created_at) m.created_at = t.created_at;
     if (t.model) m.model = t.model;
     if (t.usage) m.usage = t.usage;
+    if (t.cost) m.cost = t.cost;
     if (typeof t.latency_ms === "number") m.latency_ms = t.latency_ms;
     if (t.stop_reason) m.stop_reason = t.stop_reason;
     if (t.blocked) m.blocked = t.blocked;
@@ -814,14 +872,26 @@ function exportConversation(format) {
   });
   const stamp = new Date().toISOString();
   const base = `chat-${stamp.slice(0, 10)}${state.sessionId ? `-${state.sessionId.slice(0, 8)}` : ""}`;
+  const totals = chatTotals();
   if (format === "json") {
     const doc = { session_id: state.sessionId, title, exported_at: stamp, messages };
+    if (totals.replies > 0) {
+      doc.total_cost = { micro_usd: totals.micro_usd, usd: formatMicroUsd(totals.micro_usd) };
+      if (totals.estimated) doc.total_cost.estimated = true;
+    }
     download(`${base}.json`, "application/json", `${JSON.stringify(doc, null, 2)}\n`);
   } else {
     const parts = [`# ${title}`, "", `Exported ${stamp}${state.sessionId ? `, session ${state.sessionId}` : ""}.`, ""];
     for (const m of messages) {
       const who = m.role === "user" ? "You" : `Assistant${m.model ? ` (${modelName(m.model)})` : ""}`;
       parts.push(`## ${who}`, "", m.content.trimEnd(), "");
+      const spent = [];
+      if (m.usage) spent.push(`${m.usage.input_tokens ?? 0} in · ${m.usage.output_tokens ?? 0} out tokens`);
+      if (m.cost) spent.push(formatCost(m.cost));
+      if (spent.length) parts.push(`*${spent.join(" · ")}*`, "");
+    }
+    if (totals.replies > 0) {
+      parts.push(`*This chat: ${totals.tokens} tokens, ${formatCost({ micro_usd: totals.micro_usd, estimated: totals.estimated })}*`, "");
     }
     download(`${base}.md`, "text/markdown", parts.join("\n"));
   }

@@ -1,6 +1,6 @@
 //! One chat turn: rate limit, budget, save the user's message, build the history, call the
 //! model (retrying only before anything reached the client), answer as JSON or as a stream,
-//! save the answer, count the tokens, write the metrics.
+//! save the answer with what it cost, count the tokens and dollars, write the metrics.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use crate::AppState;
 use crate::clock;
 use crate::config::ModelInfo;
 use crate::contract::metrics as names;
+use crate::cost::{ReplyCost, Spend};
 use crate::guardrail::{self, Assessment, Blocked, Outcome};
 use crate::http::{ApiError, sse, store_failed};
 use crate::metrics::Unit;
@@ -52,6 +53,9 @@ pub struct ChatReply {
     pub reply: String,
     pub model: String,
     pub usage: Usage,
+    /// What the answer cost at its model's price (absent for a model without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<serde_json::Value>,
     pub stop_reason: String,
     /// What the guardrail did, when it acted: `blocked_input`, `blocked_output` (then `reply`
     /// is the guardrail's message) or `masked_output`.
@@ -97,15 +101,18 @@ pub async fn start_turn(
 
     let spent = state
         .store
-        .tokens_spent(&clock::utc_day(now))
+        .spent(&clock::utc_day(now))
         .await
         .map_err(|err| store_failed(state, &err))?;
-    if spent >= config.daily_token_budget {
+    let budget = config.budget();
+    if budget.is_spent(spent) {
         state.metrics.count(names::BUDGET_EXHAUSTED);
         tracing::warn!(
-            spent,
-            budget = config.daily_token_budget,
-            "daily token budget spent"
+            spent_tokens = spent.tokens,
+            spent_micro_usd = spent.micro_usd,
+            token_budget = budget.tokens,
+            cost_budget_micro_usd = budget.micro_usd,
+            "daily budget spent"
         );
         return Err(ApiError::budget_exhausted());
     }
@@ -125,6 +132,9 @@ pub async fn start_turn(
         created_at_ms: now_ms,
         model: Some(input.model.id.clone()),
         tokens: None,
+        input_tokens: None,
+        cost_micro_usd: None,
+        usage_estimated: false,
         incomplete: false,
         blocked: None,
     };
@@ -310,7 +320,7 @@ pub async fn answer_json(state: &AppState, mut turn: ChatTurn) -> Result<ChatRep
         reply.guardrail.as_ref(),
         &reply.text,
     );
-    let text = match outcome {
+    let (text, cost) = match outcome {
         Some(Outcome::Blocked(source)) => {
             let assessment = reply.guardrail.as_ref();
             finish_blocked(state, &turn, source, assessment, reply.usage, latency_ms).await
@@ -319,7 +329,7 @@ pub async fn answer_json(state: &AppState, mut turn: ChatTurn) -> Result<ChatRep
             if outcome == Some(Outcome::Masked) {
                 log_masked(reply.guardrail.as_ref());
             }
-            finish(
+            let cost = finish(
                 state,
                 &turn,
                 &reply.text,
@@ -329,7 +339,7 @@ pub async fn answer_json(state: &AppState, mut turn: ChatTurn) -> Result<ChatRep
                 None,
             )
             .await;
-            reply.text
+            (reply.text, cost)
         }
     };
     Ok(ChatReply {
@@ -337,6 +347,7 @@ pub async fn answer_json(state: &AppState, mut turn: ChatTurn) -> Result<ChatRep
         reply: text,
         model: turn.model.id,
         usage: reply.usage,
+        cost: cost.map(ReplyCost::to_json),
         stop_reason: reply.stop_reason,
         guardrail: outcome.map(Outcome::as_str),
     })
@@ -355,7 +366,7 @@ fn intervention(
 
 /// Finishes a turn the guardrail blocked: counts and logs it, drops the text of a blocked
 /// prompt from history, and saves the guardrail's message marked blocked in place of an
-/// answer. Returns that message, which the client gets.
+/// answer. Returns that message, which the client gets, and what the turn cost.
 async fn finish_blocked(
     state: &AppState,
     turn: &ChatTurn,
@@ -363,7 +374,7 @@ async fn finish_blocked(
     assessment: Option<&Assessment>,
     usage: Usage,
     latency_ms: u64,
-) -> String {
+) -> (String, Option<ReplyCost>) {
     state.metrics.count(names::GUARDRAIL_BLOCKED);
     tracing::info!(
         source = source.as_str(),
@@ -384,7 +395,7 @@ async fn finish_blocked(
         .as_ref()
         .map(|g| g.blocked_message(source).to_owned())
         .unwrap_or_default();
-    finish(
+    let cost = finish(
         state,
         turn,
         &message,
@@ -394,7 +405,7 @@ async fn finish_blocked(
         Some(source),
     )
     .await;
-    message
+    (message, cost)
 }
 
 fn log_masked(assessment: Option<&Assessment>) {
@@ -529,9 +540,9 @@ async fn relay(
     } else {
         intervention(&state, &stop_reason, assessment.as_ref(), &text)
     };
-    let blocked_message = match outcome {
-        Some(Outcome::Blocked(source)) => Some(
-            finish_blocked(
+    let (blocked_message, cost) = match outcome {
+        Some(Outcome::Blocked(source)) => {
+            let (message, cost) = finish_blocked(
                 &state,
                 &turn,
                 source,
@@ -539,14 +550,15 @@ async fn relay(
                 usage,
                 latency_ms,
             )
-            .await,
-        ),
+            .await;
+            (Some(message), cost)
+        }
         _ => {
             if outcome == Some(Outcome::Masked) {
                 log_masked(assessment.as_ref());
             }
-            finish(&state, &turn, &text, usage, incomplete, latency_ms, None).await;
-            None
+            let cost = finish(&state, &turn, &text, usage, incomplete, latency_ms, None).await;
+            (None, cost)
         }
     };
 
@@ -561,6 +573,9 @@ async fn relay(
         None => {
             let mut done =
                 json!({"usage": usage, "stop_reason": stop_reason, "latency_ms": latency_ms});
+            if let Some(cost) = cost {
+                done["cost"] = cost.to_json();
+            }
             if let Some(outcome) = outcome {
                 done["guardrail"] = json!(outcome.as_str());
             }
@@ -575,15 +590,27 @@ async fn relay(
             state.metrics.count(names::MODEL_ERRORS);
             tracing::error!(error = %err.message, kind = ?err.kind, chars = text.len(), "model stream failed");
             let api = ApiError::model(&err);
-            sse::event("error", &json!({"code": api.code, "message": api.message}))
+            // What the part that streamed cost, so the page can show it beside what it keeps.
+            let mut error = json!({"code": api.code, "message": api.message, "usage": usage});
+            if let Some(cost) = cost {
+                error["cost"] = cost.to_json();
+            }
+            sse::event("error", &error)
         }
     };
     let _ = events.send(last).await;
 }
 
+/// The service's estimate of what a turn whose usage never arrived spent: the prompt it sent
+/// and the text that came back, at about four characters a token. Nothing when no text came
+/// back (the same as before dollars were counted): the model may still have read the prompt,
+/// so such a turn can cost a little more than counted.
 fn estimated_usage(request: &ModelRequest, text: &str) -> Usage {
     if text.is_empty() {
-        return Usage::default();
+        return Usage {
+            estimated: true,
+            ..Usage::default()
+        };
     }
     Usage {
         input_tokens: request
@@ -593,12 +620,16 @@ fn estimated_usage(request: &ModelRequest, text: &str) -> Usage {
             .sum::<u64>()
             + estimate_tokens(&request.system_prompt),
         output_tokens: estimate_tokens(text),
+        estimated: true,
+        ..Usage::default()
     }
 }
 
-/// Saves the answer (or, `blocked`, the guardrail's message in its place), adds its tokens to
-/// the day's spend, and writes the turn's metrics. A store failure here is logged and counted:
-/// the answer already reached the client.
+/// Saves the answer (or, `blocked`, the guardrail's message in its place) with what it cost,
+/// adds its tokens and dollars to the day's spend, and writes the turn's metrics. A store
+/// failure here is logged and counted: the answer already reached the client. Returns the
+/// turn's cost, `None` for a model without a price (and for the offline demo model, which
+/// costs nothing).
 async fn finish(
     state: &AppState,
     turn: &ChatTurn,
@@ -607,9 +638,13 @@ async fn finish(
     incomplete: bool,
     latency_ms: u64,
     blocked: Option<Blocked>,
-) {
+) -> Option<ReplyCost> {
     let now_ms = clock::now_ms();
     let now = now_ms.div_euclid(1000);
+    let cost = match (&turn.model.price, state.model.is_demo()) {
+        (Some(price), false) => Some(ReplyCost::of(price, &usage)),
+        _ => None,
+    };
     if !text.is_empty() {
         let answer = Message {
             role: Role::Assistant,
@@ -617,6 +652,9 @@ async fn finish(
             created_at_ms: now_ms,
             model: Some(turn.model.id.clone()),
             tokens: Some(usage.output_tokens),
+            input_tokens: Some(usage.input_tokens),
+            cost_micro_usd: cost.map(|c| c.micro_usd),
+            usage_estimated: usage.estimated,
             incomplete,
             blocked,
         };
@@ -628,7 +666,14 @@ async fn finish(
             store_failed(state, &err);
         }
     }
-    let tokens = usage.input_tokens + usage.output_tokens;
+    // Cache tokens are input the model read or wrote besides `input_tokens`.
+    let spend = Spend {
+        tokens: usage.input_tokens
+            + usage.output_tokens
+            + usage.cache_read_input_tokens
+            + usage.cache_write_input_tokens,
+        micro_usd: cost.map_or(0, |c| c.micro_usd),
+    };
     let mut values = vec![
         (names::INPUT_TOKENS, Unit::Count, usage.input_tokens as f64),
         (
@@ -638,17 +683,20 @@ async fn finish(
         ),
         (names::MODEL_LATENCY, Unit::Milliseconds, latency_ms as f64),
     ];
-    if tokens > 0 {
+    if let Some(cost) = cost {
+        values.push((names::COST, Unit::Count, cost.micro_usd as f64));
+    }
+    if spend != Spend::default() {
         // The budget item lives a day past its day, then expires.
         match state
             .store
-            .add_tokens(&clock::utc_day(now), tokens, now + 2 * 86_400)
+            .add_spend(&clock::utc_day(now), spend, now + 2 * 86_400)
             .await
         {
             Ok(total) => values.push((
                 names::BUDGET_USED_PERCENT,
                 Unit::Percent,
-                total as f64 * 100.0 / state.config.daily_token_budget as f64,
+                state.config.budget().used_percent(total),
             )),
             Err(err) => {
                 store_failed(state, &err);
@@ -660,10 +708,13 @@ async fn finish(
         model = %turn.model.id,
         input_tokens = usage.input_tokens,
         output_tokens = usage.output_tokens,
+        cost_micro_usd = cost.map(|c| c.micro_usd),
+        usage_estimated = usage.estimated,
         latency_ms,
         incomplete,
         "chat turn finished"
     );
+    cost
 }
 
 #[cfg(test)]
@@ -677,6 +728,9 @@ mod tests {
             created_at_ms: 0,
             model: None,
             tokens: None,
+            input_tokens: None,
+            cost_micro_usd: None,
+            usage_estimated: false,
             incomplete: false,
             blocked: None,
         }

@@ -295,6 +295,9 @@ fn message(role: Role, content: String) -> Message {
         created_at_ms: 0,
         model: None,
         tokens: None,
+        input_tokens: None,
+        cost_micro_usd: None,
+        usage_estimated: false,
         incomplete: false,
         blocked: None,
     }

@@ -1,7 +1,8 @@
 //! `[chat]`: the system prompt, the answer's length, the per-client rate limit, the daily token
-//! budget and how long conversations are kept.
+//! and dollar budgets and how long conversations are kept.
 
 use crate::check::Checker;
+use crate::price;
 use crate::{EnvError, file};
 
 /// `[chat]`, checked; its values become the environment's fields of the same names.
@@ -12,6 +13,7 @@ pub(crate) struct Chat {
     pub rate_window_seconds: u32,
     pub ipv6_prefix_length: u8,
     pub daily_token_budget: u64,
+    pub daily_cost_budget_micro_usd: Option<u64>,
     pub history_days: u32,
 }
 
@@ -75,6 +77,7 @@ pub(crate) fn check(
         1_000_000_000_000,
         " tokens",
     )?;
+    let daily_cost_budget_micro_usd = price::daily_budget(c, chat.daily_cost_budget_usd)?;
     c.range(
         "chat.history_days",
         chat.history_days.into(),
@@ -90,6 +93,7 @@ pub(crate) fn check(
         rate_window_seconds,
         ipv6_prefix_length,
         daily_token_budget: chat.daily_token_budget,
+        daily_cost_budget_micro_usd,
         history_days: chat.history_days,
     })
 }

@@ -1,6 +1,8 @@
 //! The shape of `envs/<name>.toml` as serde reads it. Only syntax and types are checked here;
 //! each section's module turns its part of an [`EnvFile`] into checked settings.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -26,6 +28,20 @@ pub struct EnvFile {
 pub struct Models {
     pub default: String,
     pub allowed: Vec<Model>,
+    /// Model id to its price; every allowed model needs one.
+    #[serde(default)]
+    pub prices: BTreeMap<String, Price>,
+}
+
+/// `[models.prices."<id>"]`: US dollars per million tokens, and the date they were taken.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    pub input: f64,
+    pub output: f64,
+    pub cache_read: Option<f64>,
+    pub cache_write: Option<f64>,
+    pub as_of: toml::value::Datetime,
 }
 
 #[derive(Deserialize)]
@@ -49,6 +65,8 @@ pub struct Chat {
     #[serde(default = "default_ipv6_prefix_length")]
     pub ipv6_prefix_length: u32,
     pub daily_token_budget: u64,
+    /// US dollars of model spend per UTC day; none when absent.
+    pub daily_cost_budget_usd: Option<f64>,
     pub history_days: u32,
 }
 

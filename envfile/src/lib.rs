@@ -17,6 +17,7 @@ mod function;
 mod guardrail;
 mod logs;
 mod models;
+mod price;
 
 pub use alarms::{AlarmDestination, AlarmSettings};
 pub use api::{ApiSettings, ORIGIN_READ_TIMEOUT_DEFAULT_MAX, ORIGIN_READ_TIMEOUT_MAX};
@@ -28,6 +29,7 @@ pub use guardrail::{
 };
 pub use logs::LOG_RETENTION_DAYS;
 pub use models::Model;
+pub use price::ModelPrice;
 
 use std::fmt;
 use std::path::Path;
@@ -60,6 +62,9 @@ pub struct Environment {
     pub ipv6_prefix_length: u8,
     /// Tokens (input + output) the whole environment may spend per UTC day.
     pub daily_token_budget: u64,
+    /// Micro-dollars (US$ 0.000001) of model spend the whole environment may spend per UTC
+    /// day, at the models' prices; `None`: only the token budget applies.
+    pub daily_cost_budget_micro_usd: Option<u64>,
     /// Days a conversation is kept before the table's TTL removes it.
     pub history_days: u32,
     pub function: FunctionSettings,
@@ -294,6 +299,7 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         rate_window_seconds: chat.rate_window_seconds,
         ipv6_prefix_length: chat.ipv6_prefix_length,
         daily_token_budget: chat.daily_token_budget,
+        daily_cost_budget_micro_usd: chat.daily_cost_budget_micro_usd,
         history_days: chat.history_days,
         function,
         api,

@@ -1,6 +1,7 @@
-//! `[models]`: the models a request may ask for and the default one.
+//! `[models]`: the models a request may ask for, the default one and their prices.
 
 use crate::check::Checker;
+use crate::price::{self, ModelPrice};
 use crate::{EnvError, file};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,6 +10,7 @@ pub struct Model {
     pub id: String,
     /// Name shown to people.
     pub name: String,
+    pub price: ModelPrice,
 }
 
 /// Checks `[models]`: the allowed models and the default, which must be one of them.
@@ -47,12 +49,16 @@ pub(crate) fn check(c: &Checker, raw: file::Models) -> Result<(Vec<Model>, Strin
         &format!("one of models.allowed: {}", ids.join(", ")),
     )?;
 
+    let prices = price::validate(c, &raw)?;
+
     let models = raw
         .allowed
         .into_iter()
-        .map(|m| Model {
+        .zip(prices)
+        .map(|(m, price)| Model {
             id: m.id,
             name: m.name,
+            price,
         })
         .collect();
     Ok((models, raw.default))

@@ -9,6 +9,7 @@
 // The tasks: each a `run(Args)`.
 pub mod bench;
 pub mod build;
+pub mod cost;
 pub mod deploy;
 pub mod destroy;
 pub mod dev;
@@ -18,11 +19,13 @@ pub mod rotate;
 pub mod synth;
 pub mod test;
 
-// The model: environments, the template model, the chatbot's stack, SAM's expansion.
+// The model: environments, the template model, the chatbot's stack, SAM's expansion, the
+// walk of a template's resources and references.
 pub mod cfn;
 pub use chatbot_envfile as env;
 pub mod sam;
 pub mod stack;
+pub(crate) mod walk;
 
 // What people see, from plain data: reviews of changes, preflight's findings.
 pub mod preflight;

@@ -25,6 +25,7 @@ pub use error::ApiError;
 
 use crate::chat::{self, ChatInput};
 use crate::contract::{API_KEY_HEADER, API_PREFIX, ORIGIN_VERIFY_HEADER};
+use crate::cost::ReplyCost;
 use crate::store::SessionId;
 use crate::{AppState, Config};
 
@@ -337,13 +338,29 @@ async fn session_messages(
     let messages: Vec<Value> = messages
         .iter()
         .map(|m| {
-            json!({
+            let mut message = json!({
                 "role": m.role.as_str(),
                 "content": m.content,
                 "created_at": crate::clock::rfc3339_ms(m.created_at_ms),
                 "incomplete": m.incomplete,
                 "blocked": m.blocked.map(|b| b.as_str()),
-            })
+            });
+            if let Some(model) = &m.model {
+                message["model"] = json!(model);
+            }
+            // An answer keeps its tokens and cost, so the page shows them after a reload.
+            if m.role == crate::store::Role::Assistant
+                && let (Some(input), Some(output)) = (m.input_tokens, m.tokens)
+            {
+                message["usage"] = json!({"input_tokens": input, "output_tokens": output});
+                if m.usage_estimated {
+                    message["usage"]["estimated"] = json!(true);
+                }
+            }
+            if let Some(micro_usd) = m.cost_micro_usd {
+                message["cost"] = ReplyCost::stored(micro_usd, m.usage_estimated).to_json();
+            }
+            message
         })
         .collect();
     Ok(Json(

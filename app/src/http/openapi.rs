@@ -148,13 +148,47 @@ const GUARDRAIL_OUTCOMES: [&str; 3] = [
     Outcome::Masked.as_str(),
 ];
 
+fn count() -> Value {
+    json!({"type": "integer", "minimum": 0})
+}
+
+/// Tokens of an answer; cache tokens only when the model reported some, `estimated` only when
+/// the counts are the service's estimate.
+fn usage() -> Value {
+    let mut usage = object(json!({"input_tokens": count(), "output_tokens": count()}));
+    usage["properties"]["cache_read_input_tokens"] = count();
+    usage["properties"]["cache_write_input_tokens"] = count();
+    usage["properties"]["estimated"] = json!({
+        "type": "boolean",
+        "description": "The model's own counts never arrived (a stopped or broken answer): these are the service's estimate, about four characters a token",
+    });
+    usage
+}
+
+/// What an answer cost at its model's price.
+fn cost() -> Value {
+    let mut cost = object(json!({
+        "micro_usd": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "US$ 0.000001 units: tokens × the model's price per million, rounded once to the nearest, halves up",
+        },
+        "usd": {"type": "string", "pattern": "^[0-9]+\\.[0-9]{2,6}$", "description": "The same amount in dollars, as text"},
+    }));
+    cost["properties"]["estimated"] = json!({
+        "type": "boolean",
+        "description": "Priced from the service's token estimate",
+    });
+    cost["description"] = json!("Absent for a model without a price");
+    cost
+}
+
 fn chat_reply() -> Value {
-    let count = json!({"type": "integer", "minimum": 0});
     let mut reply = object(json!({
         "session_id": {"type": "string", "format": "uuid"},
         "reply": string(),
         "model": string(),
-        "usage": object(json!({"input_tokens": count, "output_tokens": count})),
+        "usage": usage(),
         "stop_reason": {
             "type": "string",
             "description": "Bedrock's stop reason: end_turn, max_tokens, guardrail_intervened, ...",
@@ -165,11 +199,12 @@ fn chat_reply() -> Value {
         "enum": GUARDRAIL_OUTCOMES,
         "description": "Present when the environment's guardrail acted on the turn",
     });
+    reply["properties"]["cost"] = cost();
     reply
 }
 
 fn history() -> Value {
-    let message = object(json!({
+    let mut message = object(json!({
         "role": {"type": "string", "enum": ["user", "assistant"]},
         "content": string(),
         "created_at": {"type": "string", "format": "date-time"},
@@ -181,6 +216,10 @@ fn history() -> Value {
             "description": "Set when the guardrail blocked the turn: on the prompt (whose text is not kept) and on the guardrail's message that stands in for the answer",
         },
     }));
+    // An answer's model, tokens and cost, as kept with it.
+    message["properties"]["model"] = string();
+    message["properties"]["usage"] = usage();
+    message["properties"]["cost"] = cost();
     object(json!({
         "session_id": {"type": "string", "format": "uuid"},
         "messages": {"type": "array", "items": message},
@@ -188,9 +227,20 @@ fn history() -> Value {
 }
 
 fn models() -> Value {
+    let mut model = object(json!({"id": string(), "name": string()}));
+    let mut price = object(json!({
+        "input": count(),
+        "output": count(),
+        "as_of": {"type": "string", "format": "date"},
+    }));
+    price["properties"]["cache_read"] = count();
+    price["properties"]["cache_write"] = count();
+    price["description"] =
+        json!("US$ 0.000001 units per million tokens, as read from the AWS price list on as_of");
+    model["properties"]["price"] = price;
     object(json!({
         "default": string(),
-        "models": {"type": "array", "items": object(json!({"id": string(), "name": string()}))},
+        "models": {"type": "array", "items": model},
         "demo": {"type": "boolean"},
     }))
 }

@@ -3,12 +3,13 @@
 //! ```text
 //! pk                sk                                  attributes
 //! S#<session>       M#<13-digit ms>#<10-digit seq>#<rand>  role, content, created_at, model?,
-//!                                                        tokens?, incomplete?, blocked?,
-//!                                                        expires_at
+//!                                                        tokens?, input_tokens?,
+//!                                                        cost_micro_usd?, usage_estimated?,
+//!                                                        incomplete?, blocked?, expires_at
 //! S#<session>       META                                created_at, updated_at, messages,
 //!                                                        expires_at
 //! RL#<client>       <window start, seconds>             n, expires_at
-//! BUDGET            <yyyy-mm-dd>                        tokens, expires_at
+//! BUDGET            <yyyy-mm-dd>                        tokens, cost_micro_usd, expires_at
 //! ```
 //!
 //! Message sort keys sort by time, then by the order this process wrote them (two messages in
@@ -23,7 +24,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, WriteRequest};
 use chatbot_contract::table::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
 
-use super::{Admission, Blocked, Message, Role, SessionId, StoreError};
+use super::{Admission, Blocked, Message, Role, SessionId, Spend, StoreError};
 
 /// BatchWriteItem takes at most this many requests.
 const BATCH_WRITE_LIMIT: usize = 25;
@@ -68,6 +69,15 @@ impl DynamoStore {
         }
         if let Some(tokens) = message.tokens {
             item.insert("tokens".to_owned(), n(tokens));
+        }
+        if let Some(tokens) = message.input_tokens {
+            item.insert("input_tokens".to_owned(), n(tokens));
+        }
+        if let Some(cost) = message.cost_micro_usd {
+            item.insert("cost_micro_usd".to_owned(), n(cost));
+        }
+        if message.usage_estimated {
+            item.insert("usage_estimated".to_owned(), AttributeValue::Bool(true));
         }
         if message.incomplete {
             item.insert("incomplete".to_owned(), AttributeValue::Bool(true));
@@ -314,32 +324,39 @@ impl DynamoStore {
         }
     }
 
-    pub(super) async fn add_tokens(
+    pub(super) async fn add_spend(
         &self,
         day: &str,
-        tokens: u64,
+        spend: Spend,
         expires_at: i64,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Spend, StoreError> {
         let output = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(PARTITION_KEY, s(BUDGET_PARTITION))
             .key(SORT_KEY, s(day))
-            .update_expression("ADD tokens :tokens SET #expires = :expires")
+            .update_expression("ADD tokens :tokens, cost_micro_usd :cost SET #expires = :expires")
             .expression_attribute_names("#expires", TTL_ATTRIBUTE)
-            .expression_attribute_values(":tokens", n(tokens))
+            .expression_attribute_values(":tokens", n(spend.tokens))
+            .expression_attribute_values(":cost", n(spend.micro_usd))
             .expression_attribute_values(":expires", n(expires_at))
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await
             .map_err(|e| store_error("UpdateItem", e))?;
         let attributes = output.attributes.unwrap_or_default();
-        number(&attributes, "tokens")?
-            .ok_or_else(|| StoreError::Corrupt("the budget update returned no total".to_owned()))
+        let total = |name: &str| {
+            number(&attributes, name)?
+                .ok_or_else(|| StoreError::Corrupt(format!("the budget update returned no {name}")))
+        };
+        Ok(Spend {
+            tokens: total("tokens")?,
+            micro_usd: total("cost_micro_usd")?,
+        })
     }
 
-    pub(super) async fn tokens_spent(&self, day: &str) -> Result<u64, StoreError> {
+    pub(super) async fn spent(&self, day: &str) -> Result<Spend, StoreError> {
         let output = self
             .client
             .get_item()
@@ -350,10 +367,14 @@ impl DynamoStore {
             .send()
             .await
             .map_err(|e| store_error("GetItem", e))?;
-        match output.item {
-            Some(item) => Ok(number(&item, "tokens")?.unwrap_or(0)),
-            None => Ok(0),
-        }
+        let Some(item) = output.item else {
+            return Ok(Spend::default());
+        };
+        // A day's item written before dollars were counted has no cost attribute.
+        Ok(Spend {
+            tokens: number(&item, "tokens")?.unwrap_or(0),
+            micro_usd: number(&item, "cost_micro_usd")?.unwrap_or(0),
+        })
     }
 }
 
@@ -405,6 +426,13 @@ fn read_message(item: &HashMap<String, AttributeValue>) -> Result<Message, Store
         created_at_ms,
         model: text("model"),
         tokens: number(item, "tokens")?,
+        input_tokens: number(item, "input_tokens")?,
+        cost_micro_usd: number(item, "cost_micro_usd")?,
+        usage_estimated: item
+            .get("usage_estimated")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
         incomplete: item
             .get("incomplete")
             .and_then(|v| v.as_bool().ok())

@@ -1,4 +1,4 @@
-//! Conversation history, rate windows and the daily token budget.
+//! Conversation history, rate windows and the daily budget (tokens and dollars).
 //!
 //! One `Store` with two back ends that behave the same: DynamoDB in Lambda (items as in
 //! DESIGN.md), and memory for local runs and tests. An enum rather than a trait object keeps
@@ -12,6 +12,7 @@ pub use memory::MemoryStore;
 
 use std::fmt;
 
+pub use crate::cost::Spend;
 pub use crate::guardrail::Blocked;
 
 /// A conversation's id: a random UUID, so knowing it is the only way to read the conversation.
@@ -65,6 +66,13 @@ pub struct Message {
     pub model: Option<String>,
     /// Tokens the model reported for this message (output tokens for an answer).
     pub tokens: Option<u64>,
+    /// An answer's input tokens (the prompt, history and system prompt it was given).
+    pub input_tokens: Option<u64>,
+    /// What an answer cost in micro-dollars, at its model's price when it was written.
+    pub cost_micro_usd: Option<u64>,
+    /// An answer's token counts (and so its cost) are the service's estimate: the model's own
+    /// never arrived.
+    pub usage_estimated: bool,
     /// An answer cut short by an error after part of it was streamed.
     pub incomplete: bool,
     /// Set when a guardrail blocked this turn: on the prompt (whose text is then not kept) and
@@ -161,24 +169,25 @@ impl Store {
         }
     }
 
-    /// Adds `tokens` to the spend of `day` (`yyyy-mm-dd`, UTC) and returns the new total.
-    pub async fn add_tokens(
+    /// Adds `spend` (tokens and micro-dollars) to the spend of `day` (`yyyy-mm-dd`, UTC) and
+    /// returns the new totals.
+    pub async fn add_spend(
         &self,
         day: &str,
-        tokens: u64,
+        spend: Spend,
         expires_at: i64,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Spend, StoreError> {
         match self {
-            Store::Memory(s) => s.add_tokens(day, tokens, expires_at),
-            Store::Dynamo(s) => s.add_tokens(day, tokens, expires_at).await,
+            Store::Memory(s) => s.add_spend(day, spend, expires_at),
+            Store::Dynamo(s) => s.add_spend(day, spend, expires_at).await,
         }
     }
 
-    /// Tokens spent on `day` so far.
-    pub async fn tokens_spent(&self, day: &str) -> Result<u64, StoreError> {
+    /// What was spent on `day` so far: tokens and micro-dollars.
+    pub async fn spent(&self, day: &str) -> Result<Spend, StoreError> {
         match self {
-            Store::Memory(s) => s.tokens_spent(day),
-            Store::Dynamo(s) => s.tokens_spent(day).await,
+            Store::Memory(s) => s.spent(day),
+            Store::Dynamo(s) => s.spent(day).await,
         }
     }
 }

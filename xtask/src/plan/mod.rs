@@ -225,8 +225,8 @@ pub fn change_set_name() -> String {
     format!("xtask-{seconds}-{}", std::process::id())
 }
 
-/// The review of a proposal: the change set's resources, the parameters, IAM statements and
-/// the template's text diff against what is deployed.
+/// The review of a proposal: the change set's resources, the parameters, IAM statements, what
+/// can raise spend and the template's text diff against what is deployed.
 pub fn review(
     inputs: &Inputs,
     situation: &Situation,
@@ -265,6 +265,10 @@ pub fn review(
             &inputs.template_name,
         ),
     )
+    .with_spend(review::spend_review(
+        &situation.deployed_template,
+        &inputs.template,
+    ))
 }
 
 /// A reviewed change set kept for `deploy --plan`.

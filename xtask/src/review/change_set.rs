@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::iam::{StatementChange, render_iam};
+use super::spend::{SpendReview, render_spend};
 use super::table::Table;
 use super::{Palette, shorten};
 
@@ -16,6 +17,10 @@ pub struct Review {
     pub changes: Vec<ResourceChange>,
     pub parameters: Vec<ParameterChange>,
     pub iam: Vec<StatementChange>,
+    /// Settings that bound spend and changed, and the worst-case model spend per day before and
+    /// after; absent where the review is not of a chatbot template.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spend: Option<SpendReview>,
     /// Unified diff of the deployed template against the new one; empty when equal.
     pub template_diff: String,
 }
@@ -37,8 +42,15 @@ impl Review {
             changes,
             parameters,
             iam,
+            spend: None,
             template_diff,
         }
+    }
+
+    /// The review with its spend section.
+    pub fn with_spend(mut self, spend: Option<SpendReview>) -> Review {
+        self.spend = spend;
+        self
     }
 
     /// Whether deploying would change anything at all.
@@ -261,6 +273,10 @@ pub fn render_review(review: &Review, palette: Palette) -> String {
     if !review.iam.is_empty() {
         out.push_str("\nIAM statement changes\n");
         out.push_str(&render_iam(&review.iam, palette));
+    }
+    if let Some(spend) = &review.spend {
+        out.push_str("\nSpend\n");
+        out.push_str(&render_spend(spend, palette));
     }
     if !review.template_diff.is_empty() {
         out.push_str("\nTemplate\n");

@@ -1,5 +1,6 @@
-//! What a person sees of a deployment: change sets, IAM statement changes, the template diff,
-//! stack events and failures, gradual rollouts, as text or as JSON from the same data.
+//! What a person sees of a deployment: change sets, IAM statement changes, spend changes, the
+//! template diff, stack events and failures, gradual rollouts, as text or as JSON from the same
+//! data.
 //!
 //! **Pure**: plain data in, strings out. Nothing here talks to AWS, reads a file or looks at
 //! the terminal; the caller says whether colours are wanted ([`Palette`]). The SDK's types are
@@ -11,6 +12,7 @@ mod errors;
 mod events;
 mod iam;
 mod rollout;
+mod spend;
 mod stack;
 mod status;
 mod table;
@@ -32,6 +34,10 @@ pub use events::{
 pub use iam::{Statement, StatementChange, diff_statements, render_iam, statements};
 pub use rollout::{
     AlarmState, RolloutEnd, RolloutState, describe_config, render_rollback, render_rollout_state,
+};
+pub use spend::{
+    SpendChange, SpendReview, SpendSettings, WorstCase, render_spend, spend_changes, spend_review,
+    spend_settings, worst_case,
 };
 pub use stack::DeployedStack;
 pub use status::StackStatus;

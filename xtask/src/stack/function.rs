@@ -13,10 +13,10 @@ use super::{
 use crate::cfn::resources::serverless::{self, CodeUri};
 use crate::cfn::resources::*;
 use crate::cfn::{Expr, Resource, Template};
-use crate::env::Environment;
+use crate::env::{Environment, ModelPrice};
 
 /// The function's environment variables with literal values: every name in
-/// [`env_vars::ALL`] except [`env_vars::TABLE_NAME`], which the template fills with the table's
+/// [`env_vars::ALL`] (and [`env_vars::DAILY_COST_BUDGET_MICRO_USD`] with a dollar budget) except [`env_vars::TABLE_NAME`], which the template fills with the table's
 /// `Ref`, and [`env_vars::ORIGIN_SECRET`] and [`env_vars::ORIGIN_SECRET_PREVIOUS`], which it
 /// fills with [`origin::sent_value`] and [`origin::previous_value`]. `cargo xtask dev` runs the
 /// service locally with these (and so without an origin secret, and
@@ -25,9 +25,9 @@ pub fn function_environment(env: &Environment) -> BTreeMap<&'static str, String>
     let models: Vec<serde_json::Value> = env
         .models
         .iter()
-        .map(|m| serde_json::json!({ "id": m.id, "name": m.name }))
+        .map(|m| serde_json::json!({ "id": m.id, "name": m.name, "price": model_price(&m.price) }))
         .collect();
-    BTreeMap::from([
+    let mut variables = BTreeMap::from([
         (env_vars::ENVIRONMENT, env.name.clone()),
         (
             env_vars::MODELS,
@@ -53,7 +53,27 @@ pub fn function_environment(env: &Environment) -> BTreeMap<&'static str, String>
             env.daily_token_budget.to_string(),
         ),
         (env_vars::HISTORY_DAYS, env.history_days.to_string()),
-    ])
+    ]);
+    if let Some(budget) = env.daily_cost_budget_micro_usd {
+        variables.insert(env_vars::DAILY_COST_BUDGET_MICRO_USD, budget.to_string());
+    }
+    variables
+}
+
+/// A model's price as [`env_vars::MODELS`] carries it: micro-dollars per million tokens.
+fn model_price(price: &ModelPrice) -> serde_json::Value {
+    let mut json = serde_json::json!({
+        "input": price.input,
+        "output": price.output,
+        "as_of": price.as_of,
+    });
+    if let Some(cache_read) = price.cache_read {
+        json["cache_read"] = cache_read.into();
+    }
+    if let Some(cache_write) = price.cache_write {
+        json["cache_write"] = cache_write.into();
+    }
+    json
 }
 
 /// The function, its role and its log group.

@@ -186,7 +186,7 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
         ),
         (
             "BudgetExhaustedAlarm",
-            "Chats were refused because today's token budget is spent",
+            "Chats were refused because today's budget (tokens or dollars) is spent",
             metrics::NAMESPACE,
             metrics::BUDGET_EXHAUSTED,
             app(),
@@ -249,7 +249,7 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
         ),
         (
             "BudgetAlarm",
-            "Most of today's token budget is spent",
+            "Most of today's budget (tokens or dollars) is spent",
             metrics::NAMESPACE,
             metrics::BUDGET_USED_PERCENT,
             app(),
@@ -401,6 +401,15 @@ fn dashboard_body(env: &Environment) -> String {
             json!([app(metrics::BUDGET_USED_PERCENT, "Maximum")]),
         ),
         widget(0, 18, "Refusals and failures", json!(refusals)),
+        widget(
+            0,
+            24,
+            "Model spend (USD)",
+            json!([
+                [{"expression": "m1 / 1000000", "label": "USD per period", "id": "usd"}],
+                [metrics::NAMESPACE, metrics::COST, metrics::DIMENSION, env.name, {"stat": "Sum", "id": "m1", "visible": false}]
+            ]),
+        ),
         widget(
             12,
             18,

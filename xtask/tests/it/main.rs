@@ -4,6 +4,7 @@
 //! binary (`support.rs`) are modules here, not copies.
 
 mod architecture;
+mod cost;
 mod deploy_faults;
 mod deploy_rehearsal;
 mod dev;
@@ -13,6 +14,7 @@ mod preflight;
 mod review;
 mod role_policy;
 mod sam;
+mod spend_review;
 mod stack;
 mod support;
 mod synth;

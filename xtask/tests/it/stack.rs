@@ -36,6 +36,8 @@ fn function_environment_sets_every_variable_but_the_table_and_the_origin_secret(
             .collect();
         let mut names: Vec<&str> = vars.keys().copied().collect();
         let mut expected_sorted = expected.clone();
+        // Every checked-in environment has a dollar budget.
+        expected_sorted.push(env_vars::DAILY_COST_BUDGET_MICRO_USD);
         expected_sorted.sort();
         names.sort();
         assert_eq!(names, expected_sorted, "{name}");
@@ -48,8 +50,9 @@ fn function_environment_values_come_from_the_env_file() {
     assert_eq!(vars[env_vars::ENVIRONMENT], "dev");
     assert_eq!(
         vars[env_vars::MODELS],
-        r#"[{"id":"us.anthropic.claude-haiku-4-5-20251001-v1:0","name":"Claude Haiku 4.5"},{"id":"amazon.nova-lite-v1:0","name":"Amazon Nova Lite"}]"#
+        r#"[{"id":"us.anthropic.claude-haiku-4-5-20251001-v1:0","name":"Claude Haiku 4.5","price":{"as_of":"2026-10-05","cache_read":110000,"cache_write":1375000,"input":1100000,"output":5500000}},{"id":"amazon.nova-lite-v1:0","name":"Amazon Nova Lite","price":{"as_of":"2026-09-03","cache_read":15000,"input":60000,"output":240000}}]"#
     );
+    assert_eq!(vars[env_vars::DAILY_COST_BUDGET_MICRO_USD], "2000000");
     assert_eq!(
         vars[env_vars::DEFAULT_MODEL],
         "us.anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -727,8 +730,12 @@ fn function_environment_in_the_template_is_function_environment_plus_table_and_s
     }
     assert_eq!(
         variables.len(),
-        env_vars::ALL.len(),
-        "staging has no guardrail"
+        env_vars::ALL.len() + 1,
+        "staging has a dollar budget and no guardrail"
+    );
+    assert_eq!(
+        variables[env_vars::DAILY_COST_BUDGET_MICRO_USD],
+        Expr::Str("10000000".into())
     );
     assert_eq!(
         variables[env_vars::TABLE_NAME],
@@ -1595,8 +1602,11 @@ fn dashboard_body_is_json_once_substituted() {
         .replace("${AWS::Region}", "us-east-1")
         .replace("${AWS::StackName}", "chatbot-dev");
     let json: serde_json::Value = serde_json::from_str(&substituted).unwrap();
-    assert_eq!(json["widgets"].as_array().unwrap().len(), 8);
+    assert_eq!(json["widgets"].as_array().unwrap().len(), 9);
     assert!(substituted.contains(r#"["Chatbot","BudgetUsedPercent","Environment","dev""#));
+    // Spend in dollars: the cost metric (micro-dollars) divided by a million.
+    assert!(substituted.contains(r#"["Chatbot","CostMicroUsd","Environment","dev",{"id":"m1""#));
+    assert!(substituted.contains(r#""expression":"m1 / 1000000""#));
 }
 
 // ---- SAM: the function, its alias and its rollout ----
@@ -2169,7 +2179,8 @@ fn the_function_names_the_published_version_and_may_apply_that_guardrail_only() 
     );
     assert_eq!(
         variables.len(),
-        env_vars::ALL.len() + env_vars::GUARDRAIL.len()
+        env_vars::ALL.len() + env_vars::GUARDRAIL.len() + 1,
+        "and the dollar budget"
     );
     // Not in the literal environment `cargo xtask dev` starts from: locally there is no
     // guardrail unless one is named.
