@@ -750,8 +750,8 @@ function applyGuardrail(done, user, reply, text) {
   reply.blocked = source;
   reply.note = BLOCKED_NOTE;
   if (typeof done.message === "string") {
+    // The filter's message replaces what streamed: render it whole, not through the stream view.
     reply.content = done.message;
-    // The streamed view holds the chunks the filter let through: render the message instead.
     reply.view = null;
   }
   if (source === "input") {

@@ -19,6 +19,7 @@ pub mod preflight;
 pub mod reliability;
 pub mod review;
 pub mod rotate;
+pub mod sam;
 pub mod stack;
 pub mod synth;
 pub mod test;

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use xtask::env::{self, Architecture, EnvError};
+use xtask::env::{self, Architecture, EnvError, Rollout};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -95,7 +95,7 @@ fn unknown_key() {
     check_error(
         "memory_mb = 256",
         "memory_mb = 256\nmemroy_mb = 512",
-        "envs/dev.toml:52: function.memroy_mb: unknown key, expected one of `memory_mb`, `timeout_seconds`, `reserved_concurrency`, `architecture`",
+        "envs/dev.toml:52: function.memroy_mb: unknown key, expected one of `memory_mb`, `timeout_seconds`, `reserved_concurrency`, `architecture`, `rollout`",
     );
 }
 
@@ -411,6 +411,80 @@ fn certificate_outside_us_east_1() {
         err.to_string(),
         "envs/dev.toml: domain.certificate_arn: \"arn:aws:acm:eu-west-1:123456789012:certificate/abc\" is not allowed, expected an ACM certificate ARN in us-east-1 (arn:aws:acm:us-east-1:<account>:certificate/<id>), as CloudFront requires"
     );
+}
+
+// ---- rollouts ----
+
+#[test]
+fn each_environment_rolls_out_as_its_file_says() {
+    let rollout = |name| env::load(&root(), name).unwrap().function.rollout;
+    assert_eq!(rollout("dev"), Rollout::AllAtOnce);
+    assert_eq!(rollout("staging"), Rollout::Linear10PercentEvery1Minute);
+    assert_eq!(rollout("prod"), Rollout::Canary10Percent5Minutes);
+    assert!(!Rollout::AllAtOnce.is_gradual());
+    assert!(Rollout::Canary10Percent5Minutes.is_gradual());
+}
+
+#[test]
+fn unknown_rollout() {
+    check_error(
+        "rollout = \"all-at-once\"",
+        "rollout = \"blue-green\"",
+        "envs/dev.toml:33: function.rollout: unknown variant `blue-green`, expected one of `all-at-once`, `canary-10-percent-5-minutes`, `linear-10-percent-every-1-minute`",
+    );
+}
+
+// ---- CloudFront's read timeout against the function's timeout ----
+
+#[test]
+fn a_function_timeout_longer_than_cloudfront_waits_is_refused_with_the_reason() {
+    check_error(
+        "timeout_seconds = 60 ",
+        "timeout_seconds = 120 ",
+        "envs/dev.toml: function.timeout_seconds: 120 is longer than api.origin_read_timeout_seconds (60): CloudFront would stop waiting for a reply after 60 s and answer 504 while the function goes on (and spends tokens); lower function.timeout_seconds to 60 or less, or raise api.origin_read_timeout_seconds (above 60 only with CloudFront's quota raised)",
+    );
+}
+
+#[test]
+fn a_read_timeout_above_60_seconds_needs_the_quota_raised() {
+    check_error(
+        "origin_read_timeout_seconds = 60",
+        "origin_read_timeout_seconds = 120",
+        "envs/dev.toml: api.origin_read_timeout_seconds: 120 is above CloudFront's limit of 60 seconds: ask AWS to raise the CloudFront quota \"Response timeout per origin\" (up to 180), then add api.origin_read_timeout_quota_raised = true; or use 60 or less",
+    );
+    check_error(
+        "origin_read_timeout_seconds = 60",
+        "origin_read_timeout_seconds = 181\norigin_read_timeout_quota_raised = true",
+        "envs/dev.toml: api.origin_read_timeout_seconds: 181 is out of range, allowed: 1 to 180 seconds (above 60 only with CloudFront's quota raised)",
+    );
+}
+
+#[test]
+fn with_the_quota_raised_the_function_may_run_as_long_as_cloudfront_waits() {
+    let text = dev_text()
+        .replacen("timeout_seconds = 60 ", "timeout_seconds = 120 ", 1)
+        .replace(
+            "origin_read_timeout_seconds = 60",
+            "origin_read_timeout_seconds = 120\norigin_read_timeout_quota_raised = true",
+        );
+    let env = env::parse("dev", "envs/dev.toml", &text).unwrap();
+    assert_eq!(env.function.timeout_seconds, 120);
+    assert_eq!(env.api.origin_read_timeout_seconds, 120);
+}
+
+#[test]
+fn shipped_environments_never_outlast_cloudfront() {
+    for name in ["dev", "staging", "prod"] {
+        let env = env::load(&root(), name).unwrap();
+        assert!(
+            env.function.timeout_seconds <= env.api.origin_read_timeout_seconds,
+            "{name}"
+        );
+        assert!(
+            env.api.origin_read_timeout_seconds <= 60,
+            "{name}: no quota assumed"
+        );
+    }
 }
 
 // ---- [guardrail] ----

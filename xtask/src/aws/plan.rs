@@ -274,12 +274,17 @@ pub fn review(
         ChangeKind::Create => "deployed (none)".to_owned(),
         ChangeKind::Update => format!("deployed {}", inputs.env.stack_name),
     };
+    let mut changes = described
+        .map(DescribeChangeSet::resource_changes)
+        .unwrap_or_default();
+    review::mark_transform_resources(
+        &mut changes,
+        &[&situation.deployed_template, &inputs.template],
+    );
     Review::new(
         &inputs.env.stack_name,
         situation.kind(),
-        described
-            .map(DescribeChangeSet::resource_changes)
-            .unwrap_or_default(),
+        changes,
         review::parameter_changes(&deployed_parameters, &situation.parameters),
         review::diff_statements(
             &review::statements(&situation.deployed_template),

@@ -80,6 +80,7 @@ pub struct Function {
     pub timeout_seconds: u32,
     pub reserved_concurrency: u32,
     pub architecture: Architecture,
+    pub rollout: Rollout,
 }
 
 #[derive(Deserialize)]
@@ -91,10 +92,23 @@ pub enum Architecture {
 }
 
 #[derive(Deserialize)]
+pub enum Rollout {
+    #[serde(rename = "all-at-once")]
+    AllAtOnce,
+    #[serde(rename = "canary-10-percent-5-minutes")]
+    Canary10Percent5Minutes,
+    #[serde(rename = "linear-10-percent-every-1-minute")]
+    Linear10PercentEvery1Minute,
+}
+
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Api {
     pub throttle_rate: u32,
     pub throttle_burst: u32,
+    pub origin_read_timeout_seconds: u32,
+    #[serde(default)]
+    pub origin_read_timeout_quota_raised: bool,
 }
 
 #[derive(Deserialize)]
