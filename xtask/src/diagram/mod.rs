@@ -115,7 +115,9 @@ pub fn write(root: &Path, name: &str) -> anyhow::Result<Vec<PathBuf>> {
 /// SVG not rendered from the current DOT.
 pub fn stale_files(root: &Path, name: &str) -> anyhow::Result<Vec<String>> {
     let sources = sources(root, name)?;
-    let read = |extension: &str| std::fs::read_to_string(root.join(DIR).join(format!("{name}.{extension}")));
+    let read = |extension: &str| {
+        std::fs::read_to_string(root.join(DIR).join(format!("{name}.{extension}")))
+    };
     let mut stale = Vec::new();
     for (extension, text) in [("dot", &sources.dot), ("mmd", &sources.mermaid)] {
         if read(extension).ok().as_deref() != Some(text.as_str()) {
@@ -145,14 +147,19 @@ pub fn check_all(root: &Path) -> anyhow::Result<()> {
 fn stale_message(files: &[String]) -> String {
     files
         .iter()
-        .map(|file| format!("{file} was not up to date, run `cargo xtask diagram --all` and commit"))
+        .map(|file| {
+            format!("{file} was not up to date, run `cargo xtask diagram --all` and commit")
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
 
 /// The comment Graphviz writes into the SVG: the SHA-256 of the DOT it rendered.
 pub fn source_mark(dot: &str) -> String {
-    format!("rendered from DOT sha256 {}", crate::aws::plan::sha256_hex(dot.as_bytes()))
+    format!(
+        "rendered from DOT sha256 {}",
+        crate::aws::plan::sha256_hex(dot.as_bytes())
+    )
 }
 
 /// The mark an SVG carries, if any.

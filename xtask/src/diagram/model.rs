@@ -19,6 +19,7 @@ pub enum Kind {
     Cdn,
     Bucket,
     Api,
+    Alias,
     Function,
     Table,
     Secret,
@@ -38,7 +39,7 @@ impl Kind {
         match self {
             Kind::Viewer => Cluster::Internet,
             Kind::Cdn | Kind::Bucket => Cluster::Edge,
-            Kind::Api | Kind::Function => Cluster::Service,
+            Kind::Api | Kind::Alias | Kind::Function => Cluster::Service,
             Kind::Table | Kind::Secret => Cluster::Stores,
             Kind::Model | Kind::Guardrail => Cluster::Bedrock,
             Kind::Logs | Kind::Alarms | Kind::Dashboard | Kind::Topic => Cluster::Observability,
@@ -122,7 +123,7 @@ pub struct Arrow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagram {
     pub title: String,
-    /// What this environment turns on, one item each: `guardrail: on (...)`.
+    /// What this environment turns on, one item each: `guardrail: on`.
     pub features: Vec<String>,
     pub boxes: Vec<Box>,
     pub arrows: Vec<Arrow>,
@@ -277,6 +278,25 @@ pub fn diagram(env: &Environment, template: &Template) -> Diagram {
         }
     }
 
+    for (id, kind) in &kinds {
+        if *kind == Kind::Dashboard {
+            let shown: BTreeSet<&str> = graph
+                .targets(id)
+                .filter_map(|t| owner.get(t))
+                .filter(|b| *b != id)
+                .map(String::as_str)
+                .collect();
+            if let Some(b) = boxes.get_mut(id)
+                && !shown.is_empty()
+            {
+                b.label.push(format!(
+                    "shows {}",
+                    shown.into_iter().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+    }
+
     // What is not a resource of the stack: the viewer and the models.
     boxes.insert(
         VIEWER.to_owned(),
@@ -323,6 +343,11 @@ pub fn diagram(env: &Environment, template: &Template) -> Diagram {
             }
         }
     }
+    for (id, kind) in &kinds {
+        if *kind == Kind::Function {
+            alias(id, &props[id.as_str()], &mut boxes, &mut arrows);
+        }
+    }
     destinations(env, &kinds, &mut boxes, &mut arrows);
 
     let mut not_drawn: BTreeMap<&str, u64> = BTreeMap::new();
@@ -346,7 +371,7 @@ pub fn diagram(env: &Environment, template: &Template) -> Diagram {
     boxes.sort_by(|a, b| (a.kind.cluster(), &a.id).cmp(&(b.kind.cluster(), &b.id)));
     Diagram {
         title: format!("Chatbot {} ({})", env.name, env.region),
-        features: features(env),
+        features: features(env, &graph),
         boxes,
         arrows: arrows.into_iter().collect(),
         not_drawn,
@@ -381,8 +406,12 @@ fn arrow(a_kind: Kind, a: &str, b_kind: Kind, b: &str) -> Option<Arrow> {
         ),
         (Cdn | Api | Function, Secret) => make(b, a, "origin secret", Style::Control),
         (Alarms, Topic) => make(a, b, "notify", Style::Control),
+        // The function's rollout names its rollback alarms: drawn from the alarms to its alias.
+        (Function, Alarms) => return None,
         (Alarms, Function | Table | Api) => make(a, b, "watch", Style::Control),
-        (Dashboard, _) => make(a, b, "shows", Style::Control),
+        // Named in the dashboard's box instead: arrows to everything it shows would hide the
+        // request path.
+        (Dashboard, _) => return None,
         // The stage waits for the distribution, the bucket policy lets CloudFront read, the
         // function's permission lets API Gateway invoke it: grants and order, not flow.
         (Api, Cdn) | (Bucket, Cdn) | (Function, Api) => return None,
@@ -411,7 +440,11 @@ fn label(
         Kind::Cdn => {
             let aliases: Vec<String> = at("DistributionConfig.Aliases")
                 .and_then(Value::as_sequence)
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default();
             vec![
                 format!("CloudFront {id}"),
@@ -536,11 +569,99 @@ fn label(
         ],
         Kind::Dashboard => vec![titled("CloudWatch dashboard", id)],
         Kind::Topic => vec![format!("SNS topic {id}")],
-        Kind::Viewer | Kind::Model | Kind::Destination => vec![id.to_owned()],
+        Kind::Viewer | Kind::Model | Kind::Destination | Kind::Alias => vec![id.to_owned()],
         Kind::Other => vec![
             id.to_owned(),
             type_of.get(id).copied().unwrap_or("").to_owned(),
         ],
+    }
+}
+
+/// The alias a SAM function publishes (`AutoPublishAlias`), between API Gateway and the
+/// function: requests for the function go to the alias, which points at the live version and
+/// which a gradual rollout moves, rolled back by the alarms it names.
+fn alias(
+    function: &str,
+    props: &Value,
+    boxes: &mut BTreeMap<String, Box>,
+    arrows: &mut BTreeSet<Arrow>,
+) {
+    let Some(name) = pointer(props, "AutoPublishAlias").and_then(Value::as_str) else {
+        return;
+    };
+    let id = format!("{function}Alias");
+    let preference = pointer(props, "DeploymentPreference");
+    let rollout = preference
+        .and_then(|p| p.get("Type"))
+        .and_then(Value::as_str)
+        .map_or_else(|| "new versions all at once".to_owned(), rollout_text);
+    let rollback_alarms = preference
+        .and_then(|p| p.get("Alarms"))
+        .and_then(Value::as_sequence)
+        .map_or(0, Vec::len);
+    let mut label = vec![format!("Lambda alias {name}"), rollout];
+    if rollback_alarms > 0 {
+        label.push(format!("rolled back by {rollback_alarms} alarms"));
+        arrows.insert(Arrow {
+            from: ALARMS.to_owned(),
+            to: id.clone(),
+            label: "roll back a new version".into(),
+            style: Style::Control,
+        });
+    }
+    boxes.insert(
+        id.clone(),
+        Box {
+            id: id.clone(),
+            kind: Kind::Alias,
+            label,
+        },
+    );
+    let into_function: Vec<Arrow> = arrows
+        .iter()
+        .filter(|a| a.to == function && a.style == Style::Request)
+        .cloned()
+        .collect();
+    for arrow in into_function {
+        arrows.remove(&arrow);
+        arrows.insert(Arrow {
+            to: id.clone(),
+            ..arrow
+        });
+    }
+    arrows.insert(Arrow {
+        from: id,
+        to: function.to_owned(),
+        label: "the live version".into(),
+        style: Style::Request,
+    });
+}
+
+/// A CodeDeploy deployment preference type in words: `Canary10Percent5Minutes`.
+fn rollout_text(kind: &str) -> String {
+    match kind {
+        "AllAtOnce" => "new versions all at once".to_owned(),
+        _ => {
+            let (style, rest) = if let Some(rest) = kind.strip_prefix("Canary") {
+                ("canary", rest)
+            } else if let Some(rest) = kind.strip_prefix("Linear") {
+                ("linear", rest)
+            } else {
+                return format!("rollout {kind}");
+            };
+            let Some((percent, period)) = rest.split_once("Percent") else {
+                return format!("rollout {kind}");
+            };
+            let period = period
+                .strip_prefix("Every")
+                .unwrap_or(period)
+                .replace("Minutes", " min")
+                .replace("Minute", " min");
+            match style {
+                "canary" => format!("canary rollout: {percent}% for {period}"),
+                _ => format!("linear rollout: +{percent}% every {period}"),
+            }
+        }
     }
 }
 
@@ -591,7 +712,7 @@ fn destinations(
 }
 
 /// What the environment turns on, for the caption.
-fn features(env: &Environment) -> Vec<String> {
+fn features(env: &Environment, graph: &Graph) -> Vec<String> {
     let guardrail = match &env.guardrail {
         Some(_) => "guardrail: on".to_owned(),
         None => "guardrail: off".to_owned(),
@@ -600,9 +721,17 @@ fn features(env: &Environment) -> Vec<String> {
         Some(domain) => format!("custom domain: {}", domain.name),
         None => "custom domain: none".to_owned(),
     };
+    let api_key = if graph.of_type("AWS::ApiGateway::ApiKey").next().is_some() {
+        "API key: CloudFront's, required"
+    } else {
+        "API key: none"
+    };
     vec![
         guardrail,
         domain,
+        api_key.to_owned(),
+        format!("rollout: {}", env.function.rollout.as_str()),
+        // The stack has no sign-in yet: the page and the API are open to anyone.
         "sign-in: none".to_owned(),
         format!(
             "PITR: {}",

@@ -12,11 +12,13 @@ pub fn dot(diagram: &Diagram, header: &str) -> String {
     }
     out.push_str(&format!("digraph {} {{\n", quote(&diagram.title)));
     out.push_str(&format!(
-        "  graph [rankdir=LR, fontname=\"Helvetica\", fontsize=12, labelloc=t, nodesep=0.3, ranksep=0.55, pad=0.2, label={}];\n",
+        "  graph [rankdir=TB, fontname=\"Helvetica\", fontsize=12, labelloc=t, nodesep=0.3, ranksep=0.55, pad=0.2, label={}];\n",
         quote(&caption(diagram, "\n"))
     ));
     out.push_str("  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10, color=\"#5f6368\", fillcolor=\"#ffffff\", margin=\"0.15,0.07\"];\n");
-    out.push_str("  edge [fontname=\"Helvetica\", fontsize=9, color=\"#5f6368\", fontcolor=\"#3c4043\"];\n");
+    out.push_str(
+        "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#5f6368\", fontcolor=\"#3c4043\"];\n",
+    );
     for (cluster, boxes) in clusters(diagram) {
         out.push_str(&format!(
             "  subgraph cluster_{} {{\n    label={}; style=\"rounded,dashed\"; color=\"#9aa0a6\"; fontcolor=\"#3c4043\";\n",
@@ -38,21 +40,58 @@ pub fn dot(diagram: &Diagram, header: &str) -> String {
         }
         out.push_str("  }\n");
     }
+    let kind_of = |id: &str| diagram.boxes.iter().find(|b| b.id == id).map(|b| b.kind);
     for arrow in &diagram.arrows {
-        out.push_str(&format!(
-            "  {} -> {} [label={}{}];\n",
-            quote(&arrow.from),
-            quote(&arrow.to),
-            quote(&arrow.label),
-            match arrow.style {
-                Style::Request => ", penwidth=1.6, color=\"#1a73e8\"",
-                Style::Data => "",
-                Style::Control => ", style=dashed",
-            }
-        ));
+        let style = match arrow.style {
+            Style::Request => ", penwidth=1.6, color=\"#1a73e8\"",
+            Style::Data => "",
+            Style::Control => ", style=dashed",
+        };
+        match layout(kind_of(&arrow.from), kind_of(&arrow.to)) {
+            // Written the other way round and drawn pointing back, so what watches is laid
+            // out after what it watches, not before the whole request path.
+            Layout::Backward => out.push_str(&format!(
+                "  {} -> {} [label={}{style}, dir=back];\n",
+                quote(&arrow.to),
+                quote(&arrow.from),
+                quote(&arrow.label),
+            )),
+            Layout::Ranked | Layout::Unranked => out.push_str(&format!(
+                "  {} -> {} [label={}{style}{}];\n",
+                quote(&arrow.from),
+                quote(&arrow.to),
+                quote(&arrow.label),
+                if layout(kind_of(&arrow.from), kind_of(&arrow.to)) == Layout::Unranked {
+                    ", constraint=false"
+                } else {
+                    ""
+                }
+            )),
+        }
     }
     out.push_str("}\n");
     out
+}
+
+/// How an arrow takes part in Graphviz's ranking (left to right).
+#[derive(PartialEq, Eq)]
+enum Layout {
+    Ranked,
+    /// Alarms and the dashboard point at what they watch, which comes first.
+    Backward,
+    /// The origin secret is read by three boxes along the path: it ranks none of them.
+    Unranked,
+}
+
+fn layout(from: Option<Kind>, to: Option<Kind>) -> Layout {
+    match (from, to) {
+        (Some(Kind::Alarms | Kind::Dashboard), Some(Kind::Topic | Kind::Destination)) => {
+            Layout::Ranked
+        }
+        (Some(Kind::Alarms | Kind::Dashboard), _) => Layout::Backward,
+        (Some(Kind::Secret), _) => Layout::Unranked,
+        _ => Layout::Ranked,
+    }
 }
 
 /// The Mermaid source (`flowchart LR`), for editing and for renderers that read Mermaid.
@@ -107,9 +146,14 @@ pub fn mermaid(diagram: &Diagram, header: &str) -> String {
     out
 }
 
-/// The title and what the environment turns on.
+/// The title and what the environment turns on, four items a line.
 fn caption(diagram: &Diagram, separator: &str) -> String {
-    format!("{}{separator}{}", diagram.title, diagram.features.join(" · "))
+    let lines: Vec<String> = diagram
+        .features
+        .chunks(4)
+        .map(|items| items.join(" · "))
+        .collect();
+    format!("{}{separator}{}", diagram.title, lines.join(separator))
 }
 
 fn not_drawn(diagram: &Diagram) -> Vec<String> {
@@ -137,7 +181,7 @@ fn fill(kind: Kind) -> &'static str {
     match kind {
         Kind::Viewer => "#f1f3f4",
         Kind::Cdn | Kind::Bucket => "#e8f0fe",
-        Kind::Api | Kind::Function => "#fef7e0",
+        Kind::Api | Kind::Alias | Kind::Function => "#fef7e0",
         Kind::Table | Kind::Secret => "#e6f4ea",
         Kind::Model | Kind::Guardrail => "#f3e8fd",
         Kind::Logs | Kind::Alarms | Kind::Dashboard | Kind::Topic => "#fce8e6",
