@@ -272,7 +272,9 @@ pub fn screenshot(svg: &Path, dir: &Path) -> anyhow::Result<PathBuf> {
     let (width, height) = svg_size(&text).unwrap_or((1600, 900));
     let stem = svg.file_stem().unwrap_or_default().to_string_lossy();
     let png = dir.join(format!("{stem}.png"));
-    let profile = dir.join("chromium-profile");
+    let profile = project_root()
+        .join("target")
+        .join("diagram-chromium-profile");
     let status = Command::new(&chromium)
         .args([
             "--headless",

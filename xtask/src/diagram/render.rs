@@ -94,17 +94,19 @@ fn layout(from: Option<Kind>, to: Option<Kind>) -> Layout {
     }
 }
 
-/// The Mermaid source (`flowchart LR`), for editing and for renderers that read Mermaid.
+/// The Mermaid source (`flowchart TB`), for editing and for renderers that read Mermaid.
 pub fn mermaid(diagram: &Diagram, header: &str) -> String {
-    let mut out = String::new();
+    // The front matter must come first; its title is a YAML string, quoted since it holds
+    // colons.
+    let title = caption(diagram, " — ")
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"");
+    let mut out = format!("---\ntitle: \"{title}\"\n---\n");
     out.push_str(&format!("%% {header}\n"));
     for line in not_drawn(diagram) {
         out.push_str(&format!("%% {line}\n"));
     }
-    out.push_str(&format!(
-        "---\ntitle: {}\n---\nflowchart LR\n",
-        mermaid_text(&caption(diagram, " — "))
-    ));
+    out.push_str("flowchart TB\n");
     for (cluster, boxes) in clusters(diagram) {
         out.push_str(&format!(
             "  subgraph {}[\"{}\"]\n",
