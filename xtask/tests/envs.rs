@@ -430,7 +430,7 @@ fn unknown_rollout() {
     check_error(
         "rollout = \"all-at-once\"",
         "rollout = \"blue-green\"",
-        "envs/dev.toml:33: function.rollout: unknown variant `blue-green`, expected one of `all-at-once`, `canary-10-percent-5-minutes`, `linear-10-percent-every-1-minute`",
+        "envs/dev.toml:59: function.rollout: unknown variant `blue-green`, expected one of `all-at-once`, `canary-10-percent-5-minutes`, `linear-10-percent-every-1-minute`",
     );
 }
 
