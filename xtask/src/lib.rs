@@ -13,6 +13,7 @@ pub mod cost;
 pub mod deploy;
 pub mod destroy;
 pub mod dev;
+pub mod diagram;
 pub mod diff;
 pub mod outputs;
 pub mod rotate;
@@ -26,6 +27,9 @@ pub use chatbot_envfile as env;
 pub mod sam;
 pub mod stack;
 pub(crate) mod walk;
+
+// The architecture diagram drawn from the stack model.
+pub mod drawing;
 
 // What people see, from plain data: reviews of changes, preflight's findings.
 pub mod preflight;

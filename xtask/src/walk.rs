@@ -1,7 +1,8 @@
 //! The stack model's resources as a graph: which exist with the template's parameters at their
-//! defaults, and which refers to which. `cargo xtask cost` prices it: it walks the same typed
-//! model the template is rendered from, so it cannot drift from the template. Any resource
-//! type is walked: one a walker does not know is still a node with its references.
+//! defaults, and which refers to which. `cargo xtask cost` prices it and `cargo xtask diagram`
+//! draws it; both walk the same typed model the template is rendered from, so neither can
+//! drift from the template. Any resource type is walked: one a walker does not know is still a
+//! node with its references.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -80,6 +81,19 @@ impl<'a> Graph<'a> {
             absent,
         }
     }
+
+    /// The nodes of a resource type.
+    pub fn of_type(&self, type_name: &str) -> impl Iterator<Item = &Node<'a>> {
+        self.nodes.iter().filter(move |n| n.type_name == type_name)
+    }
+
+    /// The ids `id` refers to.
+    pub fn targets(&self, id: &str) -> impl Iterator<Item = &str> {
+        self.edges
+            .iter()
+            .filter(move |(from, _)| from == id)
+            .map(|(_, to)| to.as_str())
+    }
 }
 
 /// Evaluates `Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or` and `Condition` over parameter
@@ -154,8 +168,14 @@ fn references(value: &Value, out: &mut BTreeSet<String>) {
                 && let Some((key, inner)) = map.iter().next()
             {
                 match (key.as_str(), inner) {
+                    // SAM's `Ref: Function.Alias` names the alias the function's transform
+                    // makes: a reference to the function.
                     (Some("Ref"), Value::String(id)) => {
-                        out.insert(id.clone());
+                        out.insert(
+                            id.split_once('.')
+                                .map_or(id.as_str(), |(id, _)| id)
+                                .to_owned(),
+                        );
                     }
                     (Some("Fn::GetAtt"), Value::Sequence(parts)) => {
                         if let Some(Value::String(id)) = parts.first() {

@@ -8,8 +8,8 @@ use std::process::{ChildStdout, Command, Stdio};
 
 use anyhow::{Context, bail};
 
-use crate::tools::browser::{CHROMIUM, prepare_chromium_and_npm};
-use crate::tools::project_root;
+use crate::tools::browser::prepare_chromium_and_npm;
+use crate::tools::{CHROMIUM, project_root};
 
 /// Installs Chromium and the npm packages when missing, builds the servers the tests start,
 /// runs the tests with node's test runner and returns their pass count.
@@ -26,7 +26,7 @@ pub fn run_browser_tests() -> anyhow::Result<String> {
             "markdown.test.mjs",
         ])
         .current_dir(&tests)
-        .env("CHROMIUM_PATH", CHROMIUM)
+        .env("CHROMIUM_PATH", CHROMIUM.bin)
         .stdout(Stdio::piped())
         .spawn()
         .context("could not start `node`: install Node.js 20 or newer")?;

@@ -2,10 +2,12 @@
 //!
 //! Each step runs even when an earlier one failed, so one run shows every problem. One file per
 //! kind of step: `rust.rs` (rustfmt, clippy, unused dependencies, cargo test), `fuzz.rs`,
-//! `schemathesis.rs`, `reliability.rs`, `browser.rs`, `workflows.rs` (zizmor) and
-//! `validators.rs` (the SAM expansion, cfn-lint, sam validate, checkov).
+//! `schemathesis.rs`, `reliability.rs`, `browser.rs`, `diagram.rs` (the architecture diagrams
+//! rendered again and a screenshot), `workflows.rs` (zizmor) and `validators.rs` (the SAM
+//! expansion, cfn-lint, sam validate, checkov).
 
 mod browser;
+mod diagram;
 mod fuzz;
 mod reliability;
 mod rust;
@@ -61,6 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }),
         Step::new("reliability summary", reliability::summary),
         Step::new("browser", browser::run_browser_tests),
+        Step::new("diagram", diagram::check_diagrams),
         Step::new("zizmor", workflows::zizmor),
     ];
     if !args.no_validate {

@@ -1,8 +1,12 @@
 //! Outside tools the tasks need, installed on first use into `target/tools/`, one Python venv
-//! each so their dependency pins never meet; `cargo install`ed ones likewise; Chromium and the
-//! browser tests' npm packages in [`browser`].
+//! each so their dependency pins never meet; `cargo install`ed ones likewise; programs from
+//! Debian packages (Chromium, Graphviz) in `debian.rs`; the browser tests' npm packages in
+//! [`browser`].
 
 pub mod browser;
+mod debian;
+
+pub use debian::{CHROMIUM, DebianTool, GRAPHVIZ, ensure_debian};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

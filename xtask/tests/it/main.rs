@@ -8,6 +8,7 @@ mod cost;
 mod deploy_faults;
 mod deploy_rehearsal;
 mod dev;
+mod diagram;
 mod envs;
 mod fake_cloudformation;
 mod preflight;
