@@ -180,4 +180,3 @@ fn is_topic_arn_in(s: &str, region: &str) -> bool {
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
     )
 }
-

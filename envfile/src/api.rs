@@ -86,4 +86,3 @@ fn check_read_timeout(c: &Checker, api: &file::Api, function_timeout: u32) -> Re
     }
     Ok(())
 }
-

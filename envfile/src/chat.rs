@@ -32,7 +32,10 @@ pub(crate) fn check(
     let rate_window_seconds = renamed(
         c,
         ("chat.rate_window_seconds", chat.rate_window_seconds),
-        ("chat.rate_limit_window_seconds", chat.rate_limit_window_seconds),
+        (
+            "chat.rate_limit_window_seconds",
+            chat.rate_limit_window_seconds,
+        ),
         deprecations,
     )?;
     c.check(
@@ -48,13 +51,7 @@ pub(crate) fn check(
         65_536,
         "",
     )?;
-    c.range(
-        "chat.rate_limit",
-        rate_limit.into(),
-        1,
-        100_000,
-        "",
-    )?;
+    c.range("chat.rate_limit", rate_limit.into(), 1, 100_000, "")?;
     c.range(
         "chat.rate_window_seconds",
         rate_window_seconds.into(),

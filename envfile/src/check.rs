@@ -17,7 +17,14 @@ impl Checker<'_> {
         }
     }
 
-    pub(crate) fn range(&self, key: &str, value: u64, min: u64, max: u64, unit: &str) -> Result<(), EnvError> {
+    pub(crate) fn range(
+        &self,
+        key: &str,
+        value: u64,
+        min: u64,
+        max: u64,
+        unit: &str,
+    ) -> Result<(), EnvError> {
         if (min..=max).contains(&value) {
             Ok(())
         } else {
@@ -28,7 +35,13 @@ impl Checker<'_> {
         }
     }
 
-    pub(crate) fn check(&self, key: &str, ok: bool, value: &str, allowed: &str) -> Result<(), EnvError> {
+    pub(crate) fn check(
+        &self,
+        key: &str,
+        ok: bool,
+        value: &str,
+        allowed: &str,
+    ) -> Result<(), EnvError> {
         if ok {
             Ok(())
         } else {

@@ -154,10 +154,7 @@ const MAX_TOPICS: u64 = 30;
 const MAX_EXAMPLES: u64 = 5;
 const MAX_WORDS: u64 = 10_000;
 
-pub(crate) fn check(
-    c: &Checker<'_>,
-    raw: file::Guardrail,
-) -> Result<GuardrailSettings, EnvError> {
+pub(crate) fn check(c: &Checker<'_>, raw: file::Guardrail) -> Result<GuardrailSettings, EnvError> {
     for (key, message) in [
         (
             "guardrail.blocked_input_message",

@@ -81,7 +81,10 @@ async fn destroy(clients: &Clients, env: &Environment, yes: bool) -> anyhow::Res
             Ended::Interrupted(code) => return Ok(code),
         };
     if followed.status != StackStatus::DeleteComplete {
-        print!("{}", followed.failure_report(&stack.name, terminal::palette()));
+        print!(
+            "{}",
+            followed.failure_report(&stack.name, terminal::palette())
+        );
         return Ok(ExitCode::FAILURE);
     }
     println!(

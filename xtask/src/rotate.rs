@@ -18,11 +18,11 @@ use crate::args::EnvArgs;
 use crate::aws::cfn::{self, ChangeSetRequest, TemplateSource};
 use crate::aws::{self, Clients};
 use crate::env::Environment;
+use crate::follow;
 use crate::plan::{self, Executed, Execution};
 use crate::review::{self, ChangeKind, DeployedStack};
 use crate::stack::origin::{OriginSecrets, PARAM_ORIGIN_SECRETS};
 use crate::terminal::{self, Elapsed};
-use crate::follow;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

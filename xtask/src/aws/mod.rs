@@ -8,7 +8,6 @@
 //! which is how tests point the tasks at a local `moto_server`.
 
 pub mod artifacts;
-pub mod bench;
 mod call_log;
 pub(crate) mod cfn;
 pub mod errors;

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use super::Clients;
 use super::publish::{self, Published};
-use crate::review::DeployedStack;
 use crate::digest::sha256_hex;
+use crate::review::DeployedStack;
 use crate::stack::{OUTPUT_DISTRIBUTION_ID, OUTPUT_SITE_BUCKET};
 
 /// What did not happen after the stack was deployed.

@@ -38,10 +38,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&estimate)?);
     } else {
-        print!(
-            "{}",
-            render_estimate(&estimate, &table, palette())
-        );
+        print!("{}", render_estimate(&estimate, &table, palette()));
     }
     Ok(ExitCode::SUCCESS)
 }

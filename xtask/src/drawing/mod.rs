@@ -142,10 +142,7 @@ pub fn stale_message(files: &[String]) -> String {
 
 /// The comment Graphviz writes into the SVG: the SHA-256 of the DOT it rendered.
 pub fn source_mark(dot: &str) -> String {
-    format!(
-        "rendered from DOT sha256 {}",
-        sha256_hex(dot.as_bytes())
-    )
+    format!("rendered from DOT sha256 {}", sha256_hex(dot.as_bytes()))
 }
 
 /// The mark an SVG carries, if any.

@@ -26,8 +26,7 @@ pub async fn gate(
 
 /// Asks AWS what preflight needs and checks it.
 pub async fn preflight(clients: &Clients, inputs: &Inputs, situation: &Situation) -> Report {
-    let answers =
-        aws::preflight::answers(clients, &inputs.env, situation.deployed.as_ref()).await;
+    let answers = aws::preflight::answers(clients, &inputs.env, situation.deployed.as_ref()).await;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

@@ -69,10 +69,7 @@ pub struct Failure {
 /// order they happened. Resources CloudFormation only cancelled because another one failed
 /// are left out when a real cause is there. When no resource failed, the stack's own failure.
 pub fn failures(events: &[StackEvent]) -> Vec<Failure> {
-    let failed: Vec<&StackEvent> = events
-        .iter()
-        .filter(|e| e.status.is_failed())
-        .collect();
+    let failed: Vec<&StackEvent> = events.iter().filter(|e| e.status.is_failed()).collect();
     let resources: Vec<&StackEvent> = failed.iter().copied().filter(|e| !e.is_stack()).collect();
     let real: Vec<&StackEvent> = resources
         .iter()

@@ -61,19 +61,31 @@ const NAMES: [(StackStatus, &str); 24] = [
         "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
     ),
     (StackStatus::UpdateComplete, "UPDATE_COMPLETE"),
-    (StackStatus::UpdateRollbackInProgress, "UPDATE_ROLLBACK_IN_PROGRESS"),
+    (
+        StackStatus::UpdateRollbackInProgress,
+        "UPDATE_ROLLBACK_IN_PROGRESS",
+    ),
     (StackStatus::UpdateRollbackFailed, "UPDATE_ROLLBACK_FAILED"),
     (
         StackStatus::UpdateRollbackCompleteCleanupInProgress,
         "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
     ),
-    (StackStatus::UpdateRollbackComplete, "UPDATE_ROLLBACK_COMPLETE"),
+    (
+        StackStatus::UpdateRollbackComplete,
+        "UPDATE_ROLLBACK_COMPLETE",
+    ),
     (StackStatus::ReviewInProgress, "REVIEW_IN_PROGRESS"),
     (StackStatus::ImportInProgress, "IMPORT_IN_PROGRESS"),
     (StackStatus::ImportComplete, "IMPORT_COMPLETE"),
-    (StackStatus::ImportRollbackInProgress, "IMPORT_ROLLBACK_IN_PROGRESS"),
+    (
+        StackStatus::ImportRollbackInProgress,
+        "IMPORT_ROLLBACK_IN_PROGRESS",
+    ),
     (StackStatus::ImportRollbackFailed, "IMPORT_ROLLBACK_FAILED"),
-    (StackStatus::ImportRollbackComplete, "IMPORT_ROLLBACK_COMPLETE"),
+    (
+        StackStatus::ImportRollbackComplete,
+        "IMPORT_ROLLBACK_COMPLETE",
+    ),
 ];
 
 impl StackStatus {
@@ -148,7 +160,10 @@ impl StackStatus {
 
     /// A create or an update that ended as asked.
     pub fn is_deployed(&self) -> bool {
-        matches!(self, StackStatus::CreateComplete | StackStatus::UpdateComplete)
+        matches!(
+            self,
+            StackStatus::CreateComplete | StackStatus::UpdateComplete
+        )
     }
 
     /// The operation a busy stack is in, as people say it: `an update`, `a delete`.

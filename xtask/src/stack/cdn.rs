@@ -191,7 +191,5 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
     add(t, ids::DISTRIBUTION, distribution);
 }
 
-
 /// Only this origin's scripts, styles and API; no framing, plugins or foreign forms.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-

@@ -243,4 +243,3 @@ pub fn bedrock_resources(env: &Environment) -> Vec<Expr> {
     }
     arns
 }
-

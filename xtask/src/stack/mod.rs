@@ -22,8 +22,8 @@ mod table;
 pub use function::{bedrock_resources, function_environment};
 pub use rollout::{ROLLBACK_ALARMS, deployment_type};
 
-use crate::cfn::resources::*;
 use crate::cfn::resources::serverless;
+use crate::cfn::resources::*;
 use crate::cfn::{self, Expr, Parameter, Policy, Resource, Template};
 use crate::env::Environment;
 
@@ -220,4 +220,3 @@ fn log_group(env: &Environment, name: &str, what: &str) -> Resource {
         ),
     )
 }
-

@@ -107,4 +107,3 @@ pub fn deny_plain_http(bucket: &str) -> Statement {
         )]))),
     }
 }
-

@@ -59,4 +59,3 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
     }
     add(t, ids::TABLE, table);
 }
-

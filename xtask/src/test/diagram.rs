@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, bail};
 
 use crate::drawing::{
-    DIR, check_all, graphviz_version_of, installed_graphviz, source_mark, source_mark_of,
-    sources, svg,
+    DIR, check_all, graphviz_version_of, installed_graphviz, source_mark, source_mark_of, sources,
+    svg,
 };
 use crate::env;
 use crate::tools::{self, project_root};

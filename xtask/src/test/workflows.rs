@@ -25,4 +25,3 @@ pub(super) fn zizmor() -> anyhow::Result<String> {
         workflows.display()
     ))
 }
-

@@ -39,4 +39,3 @@ fn ensure_node_modules(tests: &Path) -> anyhow::Result<()> {
     std::fs::write(&stamp, lock).with_context(|| format!("writing {}", stamp.display()))?;
     Ok(())
 }
-

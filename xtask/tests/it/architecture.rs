@@ -73,8 +73,8 @@ fn crate_modules(text: &str) -> BTreeSet<String> {
 fn main_dispatches_to_every_task() {
     let tasks = tasks();
     for task in [
-        "synth", "build", "diff", "cost", "diagram", "deploy", "rotate", "destroy", "outputs", "dev",
-        "test", "bench",
+        "synth", "build", "diff", "cost", "diagram", "deploy", "rotate", "destroy", "outputs",
+        "dev", "test", "bench",
     ] {
         assert!(tasks.contains(task), "{task} in {tasks:?}");
     }

@@ -14,9 +14,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::fake_cloudformation::{
-    self, FakeCertificate, FakeCloudFormation, FakeModel, Outcome,
-};
+use crate::fake_cloudformation::{self, FakeCertificate, FakeCloudFormation, FakeModel, Outcome};
 use crate::role_policy;
 use crate::support::{self, Run};
 

@@ -244,7 +244,7 @@ impl Drop for Rehearsal {
 /// The benchmarks' stand-in template as a SAM template: the transform declared and a SAM
 /// function beside the resources moto deploys (it skips the function).
 fn sam_stand_in(memory: &str) -> String {
-    let template = xtask::aws::bench::stand_in_template(memory);
+    let template = xtask::bench::deploy::stand_in_template(memory);
     let (head, rest) = template.split_once('\n').unwrap();
     let (resources, outputs) = rest.split_once("Outputs:\n").unwrap();
     format!(

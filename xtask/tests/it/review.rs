@@ -302,7 +302,12 @@ fn a_failure_without_failed_resources_gives_the_stack_reason() {
     );
 
     // A delete that fails says so.
-    let text = review::render_failures("chatbot-dev", &StackStatus::parse("DELETE_FAILED"), &failures, Palette::PLAIN);
+    let text = review::render_failures(
+        "chatbot-dev",
+        &StackStatus::parse("DELETE_FAILED"),
+        &failures,
+        Palette::PLAIN,
+    );
     assert!(
         text.starts_with("Deleting chatbot-dev failed: the stack is DELETE_FAILED\n"),
         "{text}"
@@ -324,7 +329,12 @@ fn a_failure_without_failed_resources_gives_the_stack_reason() {
 fn progress_counts_resources_by_their_latest_status() {
     let all = events("stack_events_update_rollback.json");
     let midway = &all[..3];
-    let progress = Progress::from_events("chatbot-dev", &StackStatus::parse("UPDATE_IN_PROGRESS"), midway, 12.34);
+    let progress = Progress::from_events(
+        "chatbot-dev",
+        &StackStatus::parse("UPDATE_IN_PROGRESS"),
+        midway,
+        12.34,
+    );
     assert_eq!(
         (progress.done, progress.in_progress, progress.failed),
         (1, 1, 0)

@@ -99,20 +99,14 @@ fn a_looser_rate_limit_raises_spend() {
     );
     // The same count in a shorter window is more requests a second.
     check(
-        &[(
-            "rate_window_seconds = 60",
-            "rate_window_seconds = 30",
-        )],
+        &[("rate_window_seconds = 60", "rate_window_seconds = 30")],
         &[("rate limit per client", true)],
     );
     // 60 per 120 s is 30 per 60 s: no more than before.
     check(
         &[
             ("rate_limit = 30", "rate_limit = 60"),
-            (
-                "rate_window_seconds = 60",
-                "rate_window_seconds = 120",
-            ),
+            ("rate_window_seconds = 60", "rate_window_seconds = 120"),
         ],
         &[("rate limit per client", false)],
     );

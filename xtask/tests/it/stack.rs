@@ -71,11 +71,11 @@ fn function_environment_values_come_from_the_env_file() {
 
 // ---- helpers ----
 
+use xtask::cfn::resources::serverless::{DeploymentType, Function};
 use xtask::cfn::resources::{
     Alarm, Bucket, Distribution, Effect, Principal, Properties, PublicAccessBlockConfiguration,
     Role, Statement, Table,
 };
-use xtask::cfn::resources::serverless::{DeploymentType, Function};
 use xtask::cfn::{self, Expr, Policy, Resource, Template};
 use xtask::stack::ids;
 

@@ -18,7 +18,10 @@ pub fn xtask(args: &[&str], root: &Path, endpoint: &str) -> Command {
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_CONFIG_FILE", root.join("no-aws-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", root.join("no-aws-credentials"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            root.join("no-aws-credentials"),
+        )
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("CHATBOT_AWS_CALL_LOG", root.join("aws-calls.log"))
         .env("NO_COLOR", "1")

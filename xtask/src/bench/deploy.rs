@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
+use super::artifact;
+use super::report::{Limit, Row};
 use crate::digest::sha256_hex;
 use crate::{bundle, tools};
 
@@ -81,8 +83,8 @@ pub fn noop_deploy(xtask_bin: &Path, env_name: &str, runs: usize) -> anyhow::Res
     xtask().context("the first deploy")?;
 
     let sam_bin = tools::ensure(&tools::SAM)?;
-    let bucket = super::artifacts::bucket_name("123456789012", &env.region);
-    let key = super::artifacts::bundle_key(&sha256_hex(&std::fs::read(&bundle)?));
+    let bucket = crate::aws::artifacts::bucket_name("123456789012", &env.region);
+    let key = crate::aws::artifacts::bundle_key(&sha256_hex(&std::fs::read(&bundle)?));
     let sam = || -> anyhow::Result<Duration> {
         let mut command = Command::new(&sam_bin);
         command
@@ -223,4 +225,101 @@ Outputs:
       Ref: Table
 "
     )
+}
+
+/// `synth --all` as a user runs it after a build: the xtask binary itself, and through cargo.
+pub(super) fn synth_rows(root: &Path, exe: &Path) -> Vec<Row> {
+    const GROUP: &str = "deploy";
+    let time = |command: &mut Command| -> anyhow::Result<Vec<f64>> {
+        let mut samples = Vec::new();
+        for round in 0..11 {
+            let started = Instant::now();
+            let output = command.output().context("could not run synth")?;
+            let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+            if !output.status.success() {
+                bail!(
+                    "synth --all --check failed: {}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                );
+            }
+            if round > 0 {
+                samples.push(elapsed);
+            }
+        }
+        Ok(samples)
+    };
+    let mut rows = Vec::new();
+    let mut direct = Command::new(exe);
+    direct.current_dir(root).args(["synth", "--all", "--check"]);
+    rows.push(match time(&mut direct) {
+        Ok(samples) => Row::new(
+            "deploy.synth",
+            GROUP,
+            "synth --all --check (xtask binary)",
+            "ms",
+        )
+        .stats(&samples)
+        .target("≤ 100 ms", Limit::AtMost(100.0))
+        .note("renders every environment and compares it with templates/, writing nothing"),
+        Err(err) => Row::not_measured("deploy.synth", GROUP, "synth --all", format!("{err:#}")),
+    });
+    let mut via_cargo = Command::new(artifact::cargo());
+    via_cargo
+        .current_dir(root)
+        .args(["xtask", "synth", "--all", "--check"]);
+    rows.push(match time(&mut via_cargo) {
+        Ok(samples) => Row::new(
+            "deploy.synth_cargo",
+            GROUP,
+            "cargo xtask synth --all --check (with cargo's freshness check)",
+            "ms",
+        )
+        .stats(&samples),
+        Err(err) => Row::not_measured(
+            "deploy.synth_cargo",
+            GROUP,
+            "cargo xtask synth --all",
+            format!("{err:#}"),
+        ),
+    });
+    rows
+}
+
+/// A link to the running xtask binary under target/bench, so a rebuild of target/debug/xtask
+/// during the run (the folder is shared) cannot pull it away.
+pub(super) fn xtask_snapshot(root: &Path) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("the xtask binary's path is unknown")?;
+    let exe = match exe.to_str().and_then(|p| p.strip_suffix(" (deleted)")) {
+        Some(_) => bail!("the xtask binary was replaced while this run was going; run it again"),
+        None => exe,
+    };
+    let dir = root.join("target").join("bench").join("bin");
+    std::fs::create_dir_all(&dir)?;
+    let snapshot = dir.join("xtask");
+    let _ = std::fs::remove_file(&snapshot);
+    if std::fs::hard_link(&exe, &snapshot).is_err() {
+        std::fs::copy(&exe, &snapshot)
+            .with_context(|| format!("could not copy {}", exe.display()))?;
+    }
+    Ok(snapshot)
+}
+
+/// A deploy with nothing to change against `sam deploy` of the same template, both against
+/// one moto_server (see `deploy.rs`).
+pub(super) fn deploy_row(exe: &Path, runs: usize) -> Row {
+    let id = "deploy.noop";
+    let figure = "no-op cargo xtask deploy vs sam deploy, same stand-in template, same moto";
+    match noop_deploy(exe, super::ENVIRONMENT, runs) {
+        Ok(times) => Row::new(id, "deploy", figure, "s")
+            .value(times.xtask.as_secs_f64())
+            .baseline("sam deploy", Some(times.sam.as_secs_f64()))
+            .ratio_target("≥ 4×", 4.0)
+            .note(format!(
+                "medians of {} runs each, after one deploy of each to set the stacks up; \
+                 xtask with --skip-preflight (moto has no Bedrock control plane, and sam checks \
+                 nothing either)",
+                times.runs
+            )),
+        Err(err) => Row::not_measured(id, "deploy", figure, format!("{err:#}")),
+    }
 }
