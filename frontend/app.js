@@ -1,4 +1,4 @@
-// The chat page: talks to the HTTP API of the chat service (see DESIGN.md) and nothing else.
+// The chat page: talks to the HTTP API of the chat service (see docs/api.md) and nothing else.
 
 import { MarkdownStream, renderMarkdown } from "./markdown.js";
 
