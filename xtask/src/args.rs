@@ -1,6 +1,6 @@
 //! Flags that several tasks take, declared once and flattened into each task's `Args`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::env::{self, Environment};
 use crate::tools;
@@ -38,4 +38,31 @@ pub struct PreflightFlag {
     /// Do not check model access, Lambda concurrency, names and the certificate first
     #[arg(long)]
     pub skip_preflight: bool,
+}
+
+/// `--env ENV` or `--all`, and `--check`: which environments a task that generates checked-in
+/// files from them (`synth`, `diagram`) writes, or only checks.
+#[derive(clap::Args, Debug, Clone)]
+pub struct GeneratedArgs {
+    /// One environment: envs/ENV.toml
+    #[arg(long = "env", value_name = "ENV", conflicts_with = "all")]
+    pub env: Option<String>,
+    /// Every environment in envs/
+    #[arg(long)]
+    pub all: bool,
+    /// Write nothing; fail when a checked-in file is not what the environment gives now
+    #[arg(long)]
+    pub check: bool,
+}
+
+impl GeneratedArgs {
+    /// The environments named: `--env`'s, or with `--all` every one in `root/envs/`. `verb` is
+    /// what the task does, for the error when neither is given.
+    pub fn names(&self, root: &Path, verb: &str) -> anyhow::Result<Vec<String>> {
+        match (&self.env, self.all) {
+            (Some(name), false) => Ok(vec![name.clone()]),
+            (None, true) => env::names(root),
+            _ => anyhow::bail!("say which environment to {verb}: --env ENV or --all"),
+        }
+    }
 }

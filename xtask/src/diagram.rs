@@ -6,31 +6,22 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 
+use crate::args::GeneratedArgs;
 use crate::drawing::{DIR, stale_files, stale_message, write};
-use crate::env;
 use crate::tools::project_root;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The environment to draw (envs/ENV.toml)
-    #[arg(long = "env", value_name = "ENV", conflicts_with = "all")]
-    pub env: Option<String>,
-    /// Draw every environment in envs/
-    #[arg(long)]
-    pub all: bool,
-    /// Write nothing; fail when a source is stale or an SVG was not rendered from its DOT
-    #[arg(long)]
-    pub check: bool,
+    /// The environments, and whether to only check their diagrams (a source that differs, or an
+    /// SVG not rendered from its DOT)
+    #[command(flatten)]
+    pub envs: GeneratedArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let root = project_root();
-    let names = match (&args.env, args.all) {
-        (Some(name), false) => vec![name.clone()],
-        (None, true) => env::names(&root)?,
-        _ => bail!("say which environment to draw: --env ENV or --all"),
-    };
-    if args.check {
+    let names = args.envs.names(&root, "draw")?;
+    if args.envs.check {
         let stale: Vec<String> = names
             .iter()
             .map(|name| stale_files(&root, name))
