@@ -24,12 +24,18 @@ impl EnvArgs {
 
     /// Reads and checks `envs/<ENV>.toml`, saying on stderr what in it is deprecated.
     pub fn load(&self) -> anyhow::Result<Environment> {
-        let environment = env::load(&self.root(), &self.env)?;
-        for deprecation in &environment.deprecations {
-            eprintln!("warning: {deprecation}");
-        }
-        Ok(environment)
+        load_with_warnings(&self.root(), &self.env)
     }
+}
+
+/// Reads and checks `root/envs/<name>.toml`, saying on stderr what in it is deprecated (a key
+/// read by its old name).
+pub fn load_with_warnings(root: &Path, name: &str) -> anyhow::Result<Environment> {
+    let environment = env::load(root, name)?;
+    for deprecation in &environment.deprecations {
+        eprintln!("warning: {deprecation}");
+    }
+    Ok(environment)
 }
 
 /// `--skip-preflight`, shared by `diff` and `deploy`.

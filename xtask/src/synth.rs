@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
-use crate::args::GeneratedArgs;
+use crate::args::{GeneratedArgs, load_with_warnings};
 use crate::tools::project_root;
 use crate::{env, stack};
 
@@ -75,7 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 pub fn synth(root: &Path, names: &[String], mode: Mode) -> anyhow::Result<Vec<(String, Outcome)>> {
     let mut results = Vec::new();
     for name in names {
-        let environment = env::load(root, name)?;
+        let environment = load_with_warnings(root, name)?;
         let rendered = stack::render(&environment)?;
         let file = template_path(name);
         let path = root.join(&file);

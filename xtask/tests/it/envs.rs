@@ -811,3 +811,52 @@ fn price_mistakes_name_their_key() {
     let env = env::parse("dev", "envs/dev.toml", &text).unwrap();
     assert_eq!(env.daily_cost_budget_micro_usd, None);
 }
+
+#[test]
+fn a_task_warns_about_an_old_key_name_and_refuses_both_names() {
+    let project = std::env::temp_dir().join(format!("xtask-old-key-names-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&project);
+    std::fs::create_dir_all(project.join("envs")).unwrap();
+    std::fs::create_dir_all(project.join("prices")).unwrap();
+    for table in ["us-east-1.toml", "us-west-2.toml"] {
+        std::fs::copy(
+            root().join("prices").join(table),
+            project.join("prices").join(table),
+        )
+        .unwrap();
+    }
+    let old = dev_text().replacen("rate_limit = ", "rate_limit_requests = ", 1);
+    let run = |text: &str| {
+        std::fs::write(project.join("envs/dev.toml"), text).unwrap();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["cost", "--env", "dev", "--json", "--root"])
+            .arg(&project)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = run(&old);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stderr,
+        "warning: envs/dev.toml: chat.rate_limit_requests is the old name of chat.rate_limit: \
+         rename it (the value means the same); the old name will stop being read in a later \
+         version\n"
+    );
+    let (code, stderr) = run(&old.replacen(
+        "rate_limit_requests = 20",
+        "rate_limit_requests = 20\nrate_limit = 20",
+        1,
+    ));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        "error: envs/dev.toml: chat.rate_limit_requests: is the old name of chat.rate_limit, \
+         which is set too: keep only chat.rate_limit\n"
+    );
+    std::fs::remove_dir_all(&project).unwrap();
+}
