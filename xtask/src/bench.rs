@@ -11,6 +11,7 @@ mod cold_start;
 mod load;
 mod process;
 mod report;
+mod shipped;
 mod stand_ins;
 
 use std::collections::BTreeMap;
@@ -75,14 +76,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let logs = load::logs_dir(&root);
     let _ = std::fs::remove_dir_all(&logs);
 
-    if !args.no_build && args.bin_dir.is_none() {
-        build(&root)?;
-    }
-    let bin_dir = args
-        .bin_dir
-        .clone()
-        .unwrap_or_else(|| root.join("target/release"));
-    let bins = Binaries::in_folder(&bin_dir);
+    // `bootstrap` is what a deploy ships (cargo-lambda's bundle for this machine's
+    // architecture); the harness programs are host release builds. `--bin-dir` takes every
+    // program, `bootstrap` included, from one folder instead.
+    let (bins, bundles) = match &args.bin_dir {
+        Some(dir) => (Binaries::in_folder(dir), None),
+        None => {
+            let bundles = if args.no_build {
+                shipped::Bundles::existing()
+            } else {
+                build(&root)?;
+                shipped::Bundles::build()
+            };
+            let mut bins = Binaries::in_folder(&root.join("target/release"));
+            bins.bootstrap = shipped::bootstrap_path(&root);
+            bundles.extract_host_bootstrap(&bins.bootstrap)?;
+            (bins, Some(bundles))
+        }
+    };
     bins.check()?;
     let environment = env::load(&root, ENVIRONMENT)?;
     let python =
@@ -136,8 +147,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     });
     if wants(Group::Artifact) {
-        rows.extend(artifact::size_rows(&bins.bootstrap));
-        rows.extend(artifact::bundle_rows());
+        match &bundles {
+            Some(bundles) => rows.extend(bundles.rows(Some(&bins.bootstrap))),
+            None => rows.extend(artifact::size_rows(&bins.bootstrap)),
+        }
         rows.extend(artifact::feature_rows(&root));
     }
     if wants(Group::Deploy) {
@@ -229,8 +242,8 @@ impl Binaries {
     }
 }
 
-/// Release builds: the service alone (so its features are what a deploy builds), then the
-/// harness programs.
+/// Host release builds of the harness programs: `chatbot-local` alone (so its features are
+/// the service's), the fake Bedrock, the load generator. `bootstrap` comes from the bundles.
 fn build(root: &Path) -> anyhow::Result<()> {
     let steps: [&[&str]; 3] = [
         &[
@@ -238,8 +251,6 @@ fn build(root: &Path) -> anyhow::Result<()> {
             "--release",
             "-p",
             "chatbot",
-            "--bin",
-            "bootstrap",
             "--bin",
             "chatbot-local",
         ],
