@@ -4,18 +4,31 @@
 //! present: a root, an intermediate, and a leaf with an RSA-2048 key for `localhost` and
 //! `127.0.0.1`. Clients are told to trust the root the standard way, by a PEM file
 //! ([`PrivateCa::write_root`]) named in `SSL_CERT_FILE` (OpenSSL, rustls-native-certs, the
-//! service) or `AWS_CA_BUNDLE` (botocore). [`TlsProxy`] terminates TLS on 127.0.0.1 with that
-//! leaf and relays the plain bytes to a stand-in (the fake Bedrock, moto) on another loopback
-//! port. It offers HTTP/1.1 only, the protocol both stand-ins speak.
+//! service) or `AWS_CA_BUNDLE` (botocore).
 //!
-//! Both sides of the relay have `TCP_NODELAY` set, so the proxy adds no Nagle delay of its own
-//! to what it carries.
+//! [`TlsProxy`] is the front end: it terminates TLS and HTTP/1.1 on 127.0.0.1 with that leaf,
+//! as the load balancers in front of AWS endpoints do, and forwards each request to a stand-in
+//! (the fake Bedrock, moto) on another loopback port, streaming the answer back frame by frame.
+//! A client's connection stays open from one request to the next, as DynamoDB's and Bedrock's
+//! do, whatever the stand-in behind does: moto's server closes its connection after every
+//! answer, which would otherwise cost a TLS handshake per DynamoDB call. The connection to the
+//! stand-in is plain TCP on loopback, kept while the stand-in keeps it open. ALPN offers
+//! `http/1.1` only.
+//!
+//! Every socket has `TCP_NODELAY` set, so the proxy adds no Nagle delay of its own.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::client::conn::http1::SendRequest;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose, PKCS_RSA_SHA256, RsaKeySize, SanType,
@@ -161,15 +174,75 @@ impl Drop for TlsProxy {
     }
 }
 
+/// Serves one client connection: TLS, then its requests one after another.
 async fn relay(
     acceptor: TlsAcceptor,
     client: TcpStream,
     upstream: SocketAddr,
 ) -> anyhow::Result<()> {
     client.set_nodelay(true)?;
-    let mut tls = acceptor.accept(client).await?;
-    let mut server = TcpStream::connect(upstream).await?;
-    server.set_nodelay(true)?;
-    tokio::io::copy_bidirectional(&mut tls, &mut server).await?;
+    let tls = acceptor.accept(client).await?;
+    let stand_in = Arc::new(tokio::sync::Mutex::new(None));
+    let service = hyper::service::service_fn(move |request| {
+        let stand_in = stand_in.clone();
+        async move { forward(request, upstream, &stand_in).await }
+    });
+    hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(tls), service)
+        .await?;
     Ok(())
+}
+
+type Sender = SendRequest<Incoming>;
+
+/// Sends `request` to the stand-in on the connection kept from the last request, or a new one.
+async fn forward(
+    mut request: Request<Incoming>,
+    upstream: SocketAddr,
+    stand_in: &tokio::sync::Mutex<Option<Sender>>,
+) -> Result<Response<BoxBody<Bytes, hyper::Error>>, std::convert::Infallible> {
+    request.headers_mut().remove(hyper::header::CONNECTION);
+    let mut kept = stand_in.lock().await;
+    let reusable = match kept.take() {
+        Some(mut sender) => sender.ready().await.is_ok().then_some(sender),
+        None => None,
+    };
+    let sender = match reusable {
+        Some(sender) => Some(sender),
+        None => connect(upstream).await.ok(),
+    };
+    let Some(mut sender) = sender else {
+        return Ok(bad_gateway(
+            "the stand-in behind the TLS proxy refused the connection",
+        ));
+    };
+    match sender.send_request(request).await {
+        Ok(mut response) => {
+            *kept = Some(sender);
+            // Hop-by-hop: the stand-in closing its connection says nothing about the client's.
+            response.headers_mut().remove(hyper::header::CONNECTION);
+            response.headers_mut().remove("keep-alive");
+            Ok(response.map(BodyExt::boxed))
+        }
+        Err(err) => Ok(bad_gateway(&format!(
+            "the stand-in behind the TLS proxy failed: {err}"
+        ))),
+    }
+}
+
+async fn connect(upstream: SocketAddr) -> anyhow::Result<Sender> {
+    let stream = TcpStream::connect(upstream).await?;
+    stream.set_nodelay(true)?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
+fn bad_gateway(message: &str) -> Response<BoxBody<Bytes, hyper::Error>> {
+    let body = Full::new(Bytes::from(message.to_owned()))
+        .map_err(|never| match never {})
+        .boxed();
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::BAD_GATEWAY;
+    response
 }
