@@ -46,8 +46,11 @@ pub struct Https {
 #[derive(Debug)]
 struct Inner {
     tls: TlsContext,
-    connectors: Mutex<HashMap<(Option<Duration>, Option<Duration>), SharedHttpConnector>>,
+    connectors: Mutex<HashMap<Timeouts, SharedHttpConnector>>,
 }
+
+/// A connector's connect and read timeouts, which the SDK passes with every request.
+type Timeouts = (Option<Duration>, Option<Duration>);
 
 impl Https {
     pub fn new(roots: &TrustedRoots) -> Https {

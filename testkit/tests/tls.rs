@@ -107,7 +107,7 @@ async fn a_client_that_does_not_trust_the_private_root_is_refused() {
     let other = PrivateCa::generate().unwrap();
     let proxy = TlsProxy::start(&ca, upstream).await.unwrap();
     let refused = tls_client(other.root_pem(), &proxy).await;
-    let err = refused.err().expect("the handshake fails");
+    let err = refused.expect_err("the handshake fails");
     assert!(err.contains("certificate"), "{err}");
     assert_eq!(accepted.load(Ordering::SeqCst), 0);
 }
