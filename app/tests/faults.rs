@@ -524,7 +524,9 @@ const STORE_FAULTS: &[StoreFault] = &[
         name: "dynamodb_connection_dropped",
         operation: Operation::Any,
         fault: Fault::Drop,
-        times: 3,
+        // A turn's first three calls (rate window, budget, history) run at once: nine drops
+        // fail every attempt of each of them.
+        times: 9,
         status: 503,
         code: "store_unavailable",
         model_called: false,
