@@ -8,14 +8,16 @@
 //! request arrives (provisioned concurrency, environments started ahead of demand) and which
 //! otherwise precedes the first request anyway.
 //!
-//! - The store reads today's token spend, a request every chat turn makes, through the SDK
-//!   client the turns use: it opens the connection and takes the SDK's first-request work
+//! - The store reads today's token spend once, a request every chat turn makes, through the
+//!   SDK client the turns use: it opens the connection and takes the SDK's first-request work
 //!   (credentials, endpoint rules, signing) out of the first turn.
 //! - Bedrock gets an unsigned `GET /` through the same connector the model's client uses
 //!   (see [`crate::https::Https::open`]): no model is invoked and nothing is billed.
 //!
-//! Both are bounded by [`LIMIT`]; a failure is logged and the function starts anyway, since
-//! the first turn opens its own connections when these are missing.
+//! Both are single attempts bounded by [`LIMIT`]: an in-region round trip takes milliseconds,
+//! and an endpoint that is missing or refuses the handshake costs INIT no more than that. A
+//! failure is logged and the function starts anyway; the first turn opens its own connections
+//! when these are missing.
 
 use std::time::{Duration, Instant};
 
@@ -29,7 +31,7 @@ use crate::https::Https;
 use crate::store::Store;
 
 /// How long INIT waits for the connections.
-pub const LIMIT: Duration = Duration::from_secs(2);
+pub const LIMIT: Duration = Duration::from_millis(500);
 
 /// The model's endpoint and the timeouts its client sends with.
 pub struct ModelEndpoint {
@@ -56,9 +58,8 @@ pub async fn open_connections(
     let store_call = async {
         let today = clock::utc_day(clock::now_ms().div_euclid(1000));
         store
-            .tokens_spent(&today)
+            .open_connection(&today)
             .await
-            .map(|_| ())
             .map_err(|err| err.to_string())
     };
     let model_call = async {

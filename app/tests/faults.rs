@@ -621,6 +621,37 @@ async fn store_faults_answer_clearly_count_and_lose_nothing() {
 }
 
 #[tokio::test]
+async fn the_init_warm_up_reads_the_store_once_and_never_retries() {
+    let stack = over_faulty_dynamo().await;
+    let store = &stack.service.state.store;
+    let reads = || {
+        stack
+            .proxy
+            .handled()
+            .iter()
+            .filter(|h| h.operation == Operation::GetItem)
+            .count()
+    };
+    assert_eq!(
+        store
+            .open_connection("2026-01-01")
+            .await
+            .map_err(|e| e.to_string()),
+        Ok(())
+    );
+    assert_eq!(reads(), 1);
+
+    // A throttled store: one attempt, an error, and the function starts anyway.
+    stack
+        .proxy
+        .fail_next(Operation::GetItem, Fault::Throttling, 3);
+    let refused = store.open_connection("2026-01-01").await;
+    stack.proxy.clear_faults();
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(reads(), 2, "no retry");
+}
+
+#[tokio::test]
 async fn a_streamed_turn_whose_message_cannot_be_saved_is_refused_before_any_event() {
     let logs = Logs::capture();
     let stack = over_faulty_dynamo().await;

@@ -279,12 +279,7 @@ impl DynamoStore {
 
     pub(super) async fn tokens_spent(&self, day: &str) -> Result<u64, StoreError> {
         let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .key(PARTITION_KEY, s(BUDGET_PARTITION))
-            .key(SORT_KEY, s(day))
+            .budget_read(day)
             .send()
             .await
             .map_err(|e| store_error("GetItem", e))?;
@@ -292,6 +287,35 @@ impl DynamoStore {
             Some(item) => Ok(number(&item, "tokens")?.unwrap_or(0)),
             None => Ok(0),
         }
+    }
+}
+
+impl DynamoStore {
+    /// The budget read of [`DynamoStore::tokens_spent`], in one attempt: it only opens the
+    /// connection, and a store that does not answer at once is left for the first request.
+    pub(super) async fn open_connection(&self, day: &str) -> Result<(), StoreError> {
+        self.budget_read(day)
+            .customize()
+            .config_override(
+                aws_sdk_dynamodb::Config::builder()
+                    .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled()),
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| store_error("GetItem", e))
+    }
+
+    fn budget_read(
+        &self,
+        day: &str,
+    ) -> aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key(PARTITION_KEY, s(BUDGET_PARTITION))
+            .key(SORT_KEY, s(day))
     }
 }
 

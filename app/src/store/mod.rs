@@ -155,6 +155,15 @@ impl Store {
         }
     }
 
+    /// Reads the day's budget item once, without retries, to open the store's connection
+    /// ahead of the first request (see [`crate::warm`]). Nothing is written.
+    pub async fn open_connection(&self, day: &str) -> Result<(), StoreError> {
+        match self {
+            Store::Memory(_) => Ok(()),
+            Store::Dynamo(s) => s.open_connection(day).await,
+        }
+    }
+
     /// Tokens spent on `day` so far.
     pub async fn tokens_spent(&self, day: &str) -> Result<u64, StoreError> {
         match self {

@@ -18,6 +18,9 @@ const CHAT: &str = "cold start: first chat turn over HTTPS";
 /// The stand-ins the cold starts talk to, and how to launch each runtime.
 pub struct ColdStart {
     pub rust: Launch,
+    /// `bootstrap` with the system's usual certificate settings: no `SSL_CERT_FILE`, so the
+    /// private root is not trusted and INIT's connections fail their handshakes.
+    rust_usual_roots: Launch,
     python: Launch,
     chat_event: Vec<u8>,
     health_event: Vec<u8>,
@@ -53,8 +56,13 @@ impl ColdStart {
             .envs(lambda_env(environment, &task_root))
             .env("_HANDLER", "handler.handler")
             .env("PYTHONDONTWRITEBYTECODE", "1");
+        let mut rust_usual_roots = rust.clone();
+        rust_usual_roots
+            .env
+            .retain(|(name, _)| name != "SSL_CERT_FILE" && name != "AWS_CA_BUNDLE");
         Ok(ColdStart {
             rust,
+            rust_usual_roots,
             python,
             chat_event: read_event(root, "apigw-post-chat.json")?,
             health_event: read_event(root, "apigw-get-health.json")?,
@@ -77,14 +85,16 @@ impl ColdStart {
     async fn health_rows(&self, runs: usize) -> Vec<Row> {
         let mut rust = Vec::new();
         let mut python = Vec::new();
+        let mut usual = Vec::new();
         let rust_log = self.logs.join("bootstrap-cold.log");
         let python_log = self.logs.join("python-cold.log");
-        // Alternate the two, so a change in the machine's load touches both alike; the first
+        // Alternate them, so a change in the machine's load touches all alike; the first
         // round warms the page cache and is not counted.
         for round in 0..=runs {
             for (launch, samples, log) in [
                 (&self.rust, &mut rust, &rust_log),
                 (&self.python, &mut python, &python_log),
+                (&self.rust_usual_roots, &mut usual, &rust_log),
             ] {
                 match cold_start::once(launch, &self.health_event, log).await {
                     Ok(sample) if round > 0 => samples.push(Ok(sample)),
@@ -155,6 +165,20 @@ impl ColdStart {
         if let Some(err) = failure(&python) {
             rows[5] = rows[5].clone().note(format!("some runs failed: {err}"));
         }
+        rows.push(
+            Row::new(
+                "cold_start.bootstrap_usual_roots.first_byte",
+                HEALTH,
+                "bootstrap without SSL_CERT_FILE (the system's certificates): first byte",
+                "ms",
+            )
+            .stats(&ok(&usual, |s| s.first_byte_ms))
+            .compare("with SSL_CERT_FILE", median(&ok(&rust, |s| s.first_byte_ms)))
+            .note(failure(&usual).map_or_else(
+                || "the roots a deployed function reads; here the private root is untrusted, so INIT's handshakes fail".to_owned(),
+                |err| format!("some runs failed: {err}"),
+            )),
+        );
         rows
     }
 
