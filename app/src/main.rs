@@ -68,29 +68,8 @@ async fn main() -> ExitCode {
         store: Store::Dynamo(DynamoStore::new(dynamo, table)),
         model: Model::Bedrock(Bedrock::new(bedrock)),
     };
-    let warm_up = warm::open_connections(&state.store, &https, model_endpoint.as_ref().ok()).await;
-    let model_error = model_endpoint
-        .as_ref()
-        .err()
-        .or(warm_up.model.as_ref().err());
-    if warm_up.store.is_err() || model_error.is_some() {
-        tracing::warn!(
-            store = warm_up
-                .store
-                .as_ref()
-                .err()
-                .map(String::as_str)
-                .unwrap_or("open"),
-            model = model_error.map(String::as_str).unwrap_or("open"),
-            elapsed_ms = warm_up.elapsed.as_millis() as u64,
-            "could not open every connection ahead of the first request; the first turn will"
-        );
-    }
-    tracing::info!(
-        trusted_roots = %roots.describe(),
-        warm_up_ms = warm_up.elapsed.as_millis() as u64,
-        "ready"
-    );
+    let warm_up = warm::open_connections(&state.store, &https, model_endpoint).await;
+    warm_up.log(&roots);
     let router = chatbot::router(Arc::new(state));
     match lambda_http::run_with_streaming_response(chatbot::lambda::handler(router)).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -27,7 +27,7 @@ use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::service_config::ServiceConfigKey;
 
 use crate::clock;
-use crate::https::Https;
+use crate::https::{Https, TrustedRoots};
 use crate::store::Store;
 
 /// How long INIT waits for the connections.
@@ -48,11 +48,12 @@ pub struct WarmUp {
     pub elapsed: Duration,
 }
 
-/// Opens the store's and the model's connections at once, within [`LIMIT`].
+/// Opens the store's and the model's connections at once, within [`LIMIT`]. `model` is the
+/// model's endpoint, or why it could not be resolved.
 pub async fn open_connections(
     store: &Store,
     https: &Https,
-    model: Option<&ModelEndpoint>,
+    model: Result<ModelEndpoint, String>,
 ) -> WarmUp {
     let started = Instant::now();
     let store_call = async {
@@ -63,10 +64,8 @@ pub async fn open_connections(
             .map_err(|err| err.to_string())
     };
     let model_call = async {
-        match model {
-            Some(model) => https.open(&model.url, model.timeouts.as_ref()).await,
-            None => Err("no model endpoint".to_owned()),
-        }
+        let model = model?;
+        https.open(&model.url, model.timeouts.as_ref()).await
     };
     let both = async { tokio::join!(store_call, model_call) };
     let (store, model) = match tokio::time::timeout(LIMIT, both).await {
@@ -80,6 +79,28 @@ pub async fn open_connections(
         store,
         model,
         elapsed: started.elapsed(),
+    }
+}
+
+impl WarmUp {
+    /// The start-up log line: what is trusted, how long the warm-up took, and what failed.
+    pub fn log(&self, roots: &TrustedRoots) {
+        if self.store.is_err() || self.model.is_err() {
+            let failure = |result: Result<(), &String>| match result {
+                Ok(()) => "open".to_owned(),
+                Err(err) => err.clone(),
+            };
+            tracing::warn!(
+                store = %failure(self.store.as_ref().map(|_| ())),
+                model = %failure(self.model.as_ref().map(|_| ())),
+                "could not open every connection ahead of the first request; the first turn will"
+            );
+        }
+        tracing::info!(
+            trusted_roots = %roots.describe(),
+            warm_up_ms = self.elapsed.as_millis() as u64,
+            "ready"
+        );
     }
 }
 

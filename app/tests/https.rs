@@ -254,7 +254,7 @@ async fn init_opens_the_model_connection_without_calling_the_model() {
         timeouts: client.config().timeout_config().cloned(),
     };
     let store = Store::Memory(MemoryStore::default());
-    let warm_up = warm::open_connections(&store, &https, Some(&model)).await;
+    let warm_up = warm::open_connections(&store, &https, Ok(model)).await;
     assert_eq!(warm_up.store, Ok(()));
     assert!(warm_up.model.is_ok(), "{:?}", warm_up.model);
     assert!(stand_in.fake.calls().is_empty(), "no model was invoked");
@@ -266,7 +266,7 @@ async fn init_opens_the_model_connection_without_calling_the_model() {
         timeouts: None,
     };
     drop(closed);
-    let failed = warm::open_connections(&store, &https, Some(&nowhere)).await;
+    let failed = warm::open_connections(&store, &https, Ok(nowhere)).await;
     assert!(failed.model.is_err(), "{:?}", failed.model);
     assert!(failed.elapsed < warm::LIMIT + std::time::Duration::from_secs(1));
 }
