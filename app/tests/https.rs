@@ -10,7 +10,7 @@ use chatbot::model::bedrock_config;
 use chatbot::store::{MemoryStore, Store};
 use chatbot::warm::{self, ModelEndpoint};
 use testkit::bedrock::FakeBedrock;
-use testkit::tls::{PrivateCa, TlsProxy};
+use testkit::tls::{PrivateCa, Protocols, TlsProxy};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -187,7 +187,9 @@ struct TlsBedrock {
 async fn tls_bedrock() -> TlsBedrock {
     let ca = PrivateCa::generate().unwrap();
     let fake = FakeBedrock::start().await.unwrap();
-    let proxy = TlsProxy::start(&ca, fake.addr()).await.unwrap();
+    let proxy = TlsProxy::start(&ca, fake.addr(), Protocols::Http2AndHttp1)
+        .await
+        .unwrap();
     let root = TempFile::new(&format!("root-{}.pem", proxy.addr().port()), ca.root_pem());
     TlsBedrock { fake, proxy, root }
 }
@@ -235,6 +237,11 @@ async fn the_sdk_talks_tls_to_an_endpoint_whose_private_root_is_the_trusted_bund
         "{answer:?}"
     );
     assert_eq!(stand_in.fake.calls().len(), 1);
+    assert_eq!(
+        stand_in.proxy.negotiated(),
+        ["h2"],
+        "the SDK speaks HTTP/2 to an endpoint offering it, as Bedrock Runtime does"
+    );
 
     // Roots that do not include the private CA: the handshake fails, nothing reaches the fake.
     let strangers = Https::new(&TrustedRoots::load(&cert_file(&fixture("one.pem"))).unwrap());

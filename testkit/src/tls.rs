@@ -12,8 +12,9 @@
 //! A client's connection stays open from one request to the next, as DynamoDB's and Bedrock's
 //! do, whatever the stand-in behind does: moto's server closes its connection after every
 //! answer, which would otherwise cost a TLS handshake per DynamoDB call. The connection to the
-//! stand-in is plain TCP on loopback, kept while the stand-in keeps it open. ALPN offers
-//! `http/1.1` only.
+//! stand-in is plain TCP on loopback, kept while the stand-in keeps it open. [`Protocols`]
+//! says what ALPN offers: HTTP/1.1 only, as DynamoDB does, or HTTP/2 first, as Bedrock Runtime
+//! does (the SDK's client then speaks HTTP/2 to it, headers and body in separate frames).
 //!
 //! Every socket has `TCP_NODELAY` set, so the proxy adds no Nagle delay of its own.
 
@@ -28,7 +29,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose, PKCS_RSA_SHA256, RsaKeySize, SanType,
@@ -98,8 +99,8 @@ impl PrivateCa {
     }
 
     /// A rustls server configuration presenting the leaf and the intermediate, with ALPN
-    /// `http/1.1`.
-    pub fn server_config(&self) -> anyhow::Result<rustls::ServerConfig> {
+    /// offering `protocols`.
+    pub fn server_config(&self, protocols: Protocols) -> anyhow::Result<rustls::ServerConfig> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.leaf_key.clone()));
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -107,7 +108,10 @@ impl PrivateCa {
             .with_no_client_auth()
             .with_single_cert(self.chain.clone(), key)
             .context("the server certificate does not match its key")?;
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.alpn_protocols = match protocols {
+            Protocols::Http1 => vec![b"http/1.1".to_vec()],
+            Protocols::Http2AndHttp1 => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        };
         Ok(config)
     }
 }
@@ -127,18 +131,35 @@ fn ca_params(name: &str, path_length: Option<u8>) -> anyhow::Result<CertificateP
     Ok(params)
 }
 
-/// TLS on a port of 127.0.0.1, relayed as plain bytes to `upstream`; stops when dropped.
+/// What the front end offers in ALPN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocols {
+    /// `http/1.1` only, as DynamoDB.
+    Http1,
+    /// `h2`, then `http/1.1`, as Bedrock Runtime.
+    Http2AndHttp1,
+}
+
+/// The HTTPS front end of a stand-in on a port of 127.0.0.1; stops when dropped.
 pub struct TlsProxy {
     addr: SocketAddr,
     server: tokio::task::JoinHandle<()>,
+    negotiated: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl TlsProxy {
-    /// Listens on an ephemeral port of 127.0.0.1 with `ca`'s server certificate.
-    pub async fn start(ca: &PrivateCa, upstream: SocketAddr) -> anyhow::Result<TlsProxy> {
-        let acceptor = TlsAcceptor::from(Arc::new(ca.server_config()?));
+    /// Listens on an ephemeral port of 127.0.0.1 with `ca`'s server certificate, in front of
+    /// the plain-HTTP/1.1 server at `upstream`.
+    pub async fn start(
+        ca: &PrivateCa,
+        upstream: SocketAddr,
+        protocols: Protocols,
+    ) -> anyhow::Result<TlsProxy> {
+        let acceptor = TlsAcceptor::from(Arc::new(ca.server_config(protocols)?));
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
+        let negotiated = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = negotiated.clone();
         let server = tokio::spawn(async move {
             // Dropped with the accept loop, so stopping the proxy closes its connections too.
             let mut connections = tokio::task::JoinSet::new();
@@ -147,15 +168,20 @@ impl TlsProxy {
                     accepted = listener.accept() => {
                         let Ok((client, _)) = accepted else { continue };
                         let acceptor = acceptor.clone();
+                        let seen = seen.clone();
                         connections.spawn(async move {
-                            let _ = relay(acceptor, client, upstream).await;
+                            let _ = relay(acceptor, client, upstream, &seen).await;
                         });
                     }
                     Some(_) = connections.join_next() => {}
                 }
             }
         });
-        Ok(TlsProxy { addr, server })
+        Ok(TlsProxy {
+            addr,
+            server,
+            negotiated,
+        })
     }
 
     /// `https://localhost:PORT`, for `AWS_ENDPOINT_URL_*`.
@@ -166,6 +192,15 @@ impl TlsProxy {
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
+
+    /// The protocol ALPN settled on for each connection so far (`h2`, `http/1.1`, or empty
+    /// when the client offered none), in the order the handshakes finished.
+    pub fn negotiated(&self) -> Vec<String> {
+        self.negotiated
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
 impl Drop for TlsProxy {
@@ -174,40 +209,50 @@ impl Drop for TlsProxy {
     }
 }
 
-/// Serves one client connection: TLS, then its requests one after another.
+/// Serves one client connection: TLS, then its requests (one after another in HTTP/1.1, at
+/// once in HTTP/2).
 async fn relay(
     acceptor: TlsAcceptor,
     client: TcpStream,
     upstream: SocketAddr,
+    negotiated: &std::sync::Mutex<Vec<String>>,
 ) -> anyhow::Result<()> {
     client.set_nodelay(true)?;
     let tls = acceptor.accept(client).await?;
-    let stand_in = Arc::new(tokio::sync::Mutex::new(None));
+    let protocol = tls.get_ref().1.alpn_protocol().unwrap_or_default();
+    negotiated
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(String::from_utf8_lossy(protocol).into_owned());
+    let idle = Arc::new(std::sync::Mutex::new(Vec::new()));
     let service = hyper::service::service_fn(move |request| {
-        let stand_in = stand_in.clone();
-        async move { forward(request, upstream, &stand_in).await }
+        let idle = idle.clone();
+        async move { forward(request, upstream, &idle).await }
     });
-    hyper::server::conn::http1::Builder::new()
+    hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
         .serve_connection(TokioIo::new(tls), service)
-        .await?;
+        .await
+        .map_err(|err| anyhow::anyhow!("{err}"))?;
     Ok(())
 }
 
 type Sender = SendRequest<Incoming>;
 
-/// Sends `request` to the stand-in on the connection kept from the last request, or a new one.
+/// Sends `request` to the stand-in on an idle connection kept from an earlier request, or on
+/// a new one.
 async fn forward(
-    mut request: Request<Incoming>,
+    request: Request<Incoming>,
     upstream: SocketAddr,
-    stand_in: &tokio::sync::Mutex<Option<Sender>>,
+    idle: &std::sync::Mutex<Vec<Sender>>,
 ) -> Result<Response<BoxBody<Bytes, hyper::Error>>, std::convert::Infallible> {
-    request.headers_mut().remove(hyper::header::CONNECTION);
-    let mut kept = stand_in.lock().await;
-    let reusable = match kept.take() {
-        Some(mut sender) => sender.ready().await.is_ok().then_some(sender),
-        None => None,
+    let request = to_origin_form(request);
+    let kept = {
+        let mut idle = idle.lock().unwrap_or_else(|p| p.into_inner());
+        idle.retain(|sender| !sender.is_closed());
+        let ready = idle.iter().position(SendRequest::is_ready);
+        ready.map(|at| idle.swap_remove(at))
     };
-    let sender = match reusable {
+    let sender = match kept {
         Some(sender) => Some(sender),
         None => connect(upstream).await.ok(),
     };
@@ -218,7 +263,8 @@ async fn forward(
     };
     match sender.send_request(request).await {
         Ok(mut response) => {
-            *kept = Some(sender);
+            // Ready again once this answer's body is read.
+            idle.lock().unwrap_or_else(|p| p.into_inner()).push(sender);
             // Hop-by-hop: the stand-in closing its connection says nothing about the client's.
             response.headers_mut().remove(hyper::header::CONNECTION);
             response.headers_mut().remove("keep-alive");
@@ -228,6 +274,25 @@ async fn forward(
             "the stand-in behind the TLS proxy failed: {err}"
         ))),
     }
+}
+
+/// An HTTP/1.1 request line for the stand-in: the path alone, the authority as `host`.
+fn to_origin_form(mut request: Request<Incoming>) -> Request<Incoming> {
+    request.headers_mut().remove(hyper::header::CONNECTION);
+    let uri = request.uri().clone();
+    if let Some(authority) = uri.authority()
+        && !request.headers().contains_key(hyper::header::HOST)
+        && let Ok(host) = hyper::header::HeaderValue::from_str(authority.as_str())
+    {
+        request.headers_mut().insert(hyper::header::HOST, host);
+    }
+    if let Some(path) = uri.path_and_query()
+        && let Ok(origin) = hyper::Uri::try_from(path.as_str())
+    {
+        *request.uri_mut() = origin;
+    }
+    *request.version_mut() = hyper::Version::HTTP_11;
+    request
 }
 
 async fn connect(upstream: SocketAddr) -> anyhow::Result<Sender> {

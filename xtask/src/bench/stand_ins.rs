@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use testkit::tls::{PrivateCa, TlsProxy};
+use testkit::tls::{PrivateCa, Protocols, TlsProxy};
 
 use super::TABLE;
 use super::process::{Launch, stop, url_in};
@@ -57,10 +57,13 @@ impl StandIns {
             )
             .await?;
         let fake_url = url_in(&line).context("fake-bedrock did not print its address")?;
-        let bedrock = TlsProxy::start(&ca, address(&fake_url)?).await?;
+        let bedrock = TlsProxy::start(&ca, address(&fake_url)?, Protocols::Http2AndHttp1).await?;
         let (moto, moto_error) = match start_moto(logs).await {
             Ok((child, url)) => (
-                Some((child, TlsProxy::start(&ca, address(&url)?).await?)),
+                Some((
+                    child,
+                    TlsProxy::start(&ca, address(&url)?, Protocols::Http1).await?,
+                )),
                 None,
             ),
             Err(err) => (None, Some(format!("{err:#}"))),
