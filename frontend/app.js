@@ -1,6 +1,6 @@
 // The chat page: talks to the HTTP API of the chat service (see DESIGN.md) and nothing else.
 
-import { renderMarkdown } from "./markdown.js";
+import { MarkdownStream, renderMarkdown } from "./markdown.js";
 
 const SESSIONS_KEY = "chatbot.sessions";
 const MODEL_KEY = "chatbot.model";
@@ -371,7 +371,8 @@ async function openSession(id) {
       content: String(m.content ?? ""),
       created_at: m.created_at ?? null,
       model: m.model ?? null,
-      note: m.incomplete ? "Incomplete reply" : null,
+      blocked: m.blocked === "input" || m.blocked === "output" ? m.blocked : null,
+      note: m.blocked ? BLOCKED_NOTE : m.incomplete ? "Incomplete reply" : null,
     }));
     const known = loadSessions().find((s) => s.id === id);
     const firstUser = state.turns.find((t) => t.role === "user");
@@ -398,6 +399,7 @@ function renderConversation() {
 function turnElement(turn) {
   const article = document.createElement("article");
   article.className = `turn ${turn.role}`;
+  if (turn.blocked) article.classList.add("blocked");
   const heading = document.createElement("h3");
   heading.className = "visually-hidden";
   heading.textContent = turn.role === "user" ? "You said:" : "The model replied:";
@@ -406,6 +408,8 @@ function turnElement(turn) {
   article.append(heading, body);
   turn.el = article;
   turn.body = body;
+  // A streaming reply renders as it arrives: finished blocks once, the last one again as it grows.
+  if (turn.role === "assistant" && turn.streaming) turn.view = new MarkdownStream(body);
   if (turn.role === "assistant") {
     const footer = document.createElement("div");
     footer.className = "turn-footer";
@@ -417,17 +421,25 @@ function turnElement(turn) {
 }
 
 function paintTurn(turn) {
+  turn.el?.classList.toggle("blocked", Boolean(turn.blocked));
   if (turn.role === "user") {
-    turn.body.textContent = turn.content;
+    // The server keeps no text of a message its content filter blocked.
+    turn.body.textContent = turn.blocked === "input" && !turn.content ? WITHHELD : turn.content;
     return;
   }
-  turn.body.replaceChildren(renderMarkdown(turn.content));
   if (turn.streaming && !turn.content) {
-    const dots = document.createElement("span");
-    dots.className = "typing";
-    dots.setAttribute("aria-label", "The model is writing");
-    dots.append(document.createElement("span"), document.createElement("span"), document.createElement("span"));
-    turn.body.append(dots);
+    if (!turn.body.querySelector(".typing")) {
+      const dots = document.createElement("span");
+      dots.className = "typing";
+      dots.setAttribute("aria-label", "The model is writing");
+      dots.append(document.createElement("span"), document.createElement("span"), document.createElement("span"));
+      turn.body.append(dots);
+    }
+  } else {
+    turn.body.querySelector(":scope > .typing")?.remove();
+    if (!turn.view) turn.body.replaceChildren(renderMarkdown(turn.content));
+    else if (turn.streaming) turn.view.render();
+    else turn.view.finish();
   }
   paintFooter(turn);
 }
@@ -554,6 +566,7 @@ async function send(text) {
       } else if (event === "delta") {
         accepted = true;
         reply.content += body.text ?? "";
+        reply.view?.append(body.text ?? "");
         repaint();
       } else if (event === "done") {
         finished = true;
@@ -561,6 +574,7 @@ async function send(text) {
         reply.stop_reason = body.stop_reason ?? null;
         reply.latency_ms = typeof body.latency_ms === "number" ? body.latency_ms : null;
         if (body.stop_reason === "max_tokens") reply.note = "Cut off at the length limit";
+        applyGuardrail(body, user, reply, text);
       } else if (event === "error") {
         throw classify(0, body.code ?? "", body.message ?? "");
       }
@@ -594,7 +608,7 @@ async function send(text) {
     if (state.streaming?.controller === controller) state.streaming = null;
     setBusy(false);
     if (accepted && state.sessionId) upsertSession(state.sessionId, {});
-    if (finished) announce("Reply complete");
+    if (finished) announce(reply.blocked ? `${BLOCKED_NOTE}: ${reply.content}` : "Reply complete");
   }
 }
 
@@ -651,7 +665,50 @@ async function* jsonAsEvents(response) {
   const body = await response.json();
   yield { event: "meta", data: JSON.stringify({ session_id: body.session_id, model: body.model }) };
   yield { event: "delta", data: JSON.stringify({ text: body.reply ?? "" }) };
-  yield { event: "done", data: JSON.stringify({ usage: body.usage, stop_reason: body.stop_reason }) };
+  const blocked = body.guardrail === "blocked_input" || body.guardrail === "blocked_output";
+  yield {
+    event: "done",
+    data: JSON.stringify({
+      usage: body.usage,
+      stop_reason: body.stop_reason,
+      guardrail: body.guardrail,
+      message: blocked ? body.reply : undefined,
+    }),
+  };
+}
+
+const BLOCKED_NOTE = "Blocked by the content filter";
+const WITHHELD = "This message was blocked by the content filter and is not kept.";
+
+/// What the environment's content filter (a Bedrock guardrail) did to a finished turn, from
+/// the `done` event: a blocked prompt or answer shows the filter's message in place of what
+/// streamed; a blocked prompt's text goes back to the composer to be reworded.
+function applyGuardrail(done, user, reply, text) {
+  if (done.guardrail === "masked_output") {
+    reply.note = "Some details were masked";
+    return;
+  }
+  const source = { blocked_input: "input", blocked_output: "output" }[done.guardrail];
+  if (!source) return;
+  reply.blocked = source;
+  reply.note = BLOCKED_NOTE;
+  if (typeof done.message === "string") {
+    // The filter's message replaces what streamed: render it whole, not through the stream view.
+    reply.content = done.message;
+    reply.view = null;
+  }
+  if (source === "input") {
+    user.blocked = "input";
+    user.content = "";
+    if (user.el?.isConnected) paintTurn(user);
+    // A chat named after the blocked text is renamed: this browser keeps no copy of it either.
+    const session = loadSessions().find((s) => s.id === state.sessionId);
+    if (session?.title === titleFrom(text)) upsertSession(session.id, { title: "Blocked message" });
+    if (!ui.input.value.trim()) {
+      ui.input.value = text;
+      autosize();
+    }
+  }
 }
 
 function asChatError(error) {
@@ -752,6 +809,7 @@ function exportConversation(format) {
     if (t.usage) m.usage = t.usage;
     if (typeof t.latency_ms === "number") m.latency_ms = t.latency_ms;
     if (t.stop_reason) m.stop_reason = t.stop_reason;
+    if (t.blocked) m.blocked = t.blocked;
     return m;
   });
   const stamp = new Date().toISOString();
@@ -892,7 +950,7 @@ ui.messages.addEventListener("click", (event) => {
   if (!button) return;
   if (button.classList.contains("copy-code")) {
     const code = button.closest(".code-block")?.querySelector("code");
-    if (code) copyText(code.textContent, button);
+    if (code) copyText(code.textContent.replace(/\n$/, ""), button);
   } else if (button.classList.contains("copy-reply")) {
     const turn = state.turns.find((t) => t.el === button.closest(".turn"));
     if (turn) copyText(turn.content, button);

@@ -26,12 +26,14 @@ use crate::AppState;
 use crate::clock;
 use crate::config::ModelInfo;
 use crate::contract::metrics as names;
+use crate::guardrail::{self, Assessment, Blocked, Outcome};
 use crate::http::{ApiError, sse, store_failed};
 use crate::metrics::Unit;
 use crate::model::{
     FailureKind, ModelError, ModelRequest, ModelStream, Reply, RetryPolicy, StreamEvent, Turn,
     Usage, estimate_tokens,
 };
+use crate::rate_bucket;
 use crate::store::{Admission, Message, Role, SessionId};
 
 /// A validated chat request.
@@ -48,6 +50,8 @@ pub struct ChatInput {
 /// to be called.
 pub struct ChatTurn {
     session: SessionId,
+    /// When the user's message was saved (its `created_at_ms`).
+    asked_at_ms: i64,
     model: ModelInfo,
     request: ModelRequest,
     question: Question,
@@ -67,6 +71,10 @@ pub struct ChatReply {
     pub model: String,
     pub usage: Usage,
     pub stop_reason: String,
+    /// What the guardrail did, when it acted: `blocked_input`, `blocked_output` (then `reply`
+    /// is the guardrail's message) or `masked_output`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guardrail: Option<&'static str>,
 }
 
 /// Admits the request (rate limit, budget) and reads the session's history, all at once.
@@ -83,7 +91,10 @@ pub async fn start_turn(
     let window = i64::from(config.rate_window_seconds);
     let window_start = now - now.rem_euclid(window);
     // Without a known address every such request shares one bucket: stricter, never looser.
-    let client = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let client = client.map_or_else(
+        || "unknown".to_owned(),
+        |ip| rate_bucket::key(ip, config.ipv6_prefix),
+    );
     let admission = state.store.admit_request(
         &client,
         window_start,
@@ -135,6 +146,7 @@ pub async fn start_turn(
             model: Some(input.model.id.clone()),
             tokens: None,
             incomplete: false,
+            blocked: None,
         },
         expires_at: config.history_expiry(now),
     };
@@ -145,11 +157,13 @@ pub async fn start_turn(
     });
     Ok(ChatTurn {
         session,
+        asked_at_ms: now_ms,
         request: ModelRequest {
             model_id: input.model.id.clone(),
             system_prompt: config.system_prompt.clone(),
             messages,
             max_output_tokens: config.max_output_tokens,
+            guardrail: config.guardrail.clone(),
         },
         model: input.model,
         question,
@@ -170,11 +184,15 @@ async fn save_question(
 }
 
 /// The past of a conversation as the model wants it: starting with a user message, roles
-/// alternating, ending with an answer (a question left unanswered by a failed turn is left
-/// out), and no more than `max_chars` characters, dropping the oldest exchanges first.
+/// alternating, ending with an answer (a question left unanswered by a failed turn, or whose
+/// answer a guardrail blocked, is left out; a prompt a guardrail blocked too), and no more than
+/// `max_chars` characters, dropping the oldest exchanges first.
 pub fn history(past: &[Message], max_chars: usize) -> Vec<Turn> {
     let mut turns: Vec<Turn> = Vec::new();
-    for message in past.iter().filter(|m| !m.content.trim().is_empty()) {
+    for message in past
+        .iter()
+        .filter(|m| m.blocked.is_none() && !m.content.trim().is_empty())
+    {
         match turns.last_mut() {
             Some(last) if last.role == message.role => {
                 if message.role == Role::User {
@@ -319,14 +337,109 @@ pub async fn answer_json(state: &AppState, mut turn: ChatTurn) -> Result<ChatRep
         }
     };
     let latency_ms = started.elapsed().as_millis() as u64;
-    finish(state, &turn, &reply.text, reply.usage, false, latency_ms).await;
+    let outcome = intervention(
+        state,
+        &reply.stop_reason,
+        reply.guardrail.as_ref(),
+        &reply.text,
+    );
+    let text = match outcome {
+        Some(Outcome::Blocked(source)) => {
+            let assessment = reply.guardrail.as_ref();
+            finish_blocked(state, &turn, source, assessment, reply.usage, latency_ms).await
+        }
+        _ => {
+            if outcome == Some(Outcome::Masked) {
+                log_masked(reply.guardrail.as_ref());
+            }
+            finish(
+                state,
+                &turn,
+                &reply.text,
+                reply.usage,
+                false,
+                latency_ms,
+                None,
+            )
+            .await;
+            reply.text
+        }
+    };
     Ok(ChatReply {
         session_id: turn.session.to_string(),
-        reply: reply.text,
+        reply: text,
         model: turn.model.id,
         usage: reply.usage,
         stop_reason: reply.stop_reason,
+        guardrail: outcome.map(Outcome::as_str),
     })
+}
+
+/// What the guardrail did to a turn that ended with `stop_reason`, if it acted.
+fn intervention(
+    state: &AppState,
+    stop_reason: &str,
+    assessment: Option<&Assessment>,
+    text: &str,
+) -> Option<Outcome> {
+    let config = state.config.guardrail.as_ref()?;
+    (stop_reason == guardrail::INTERVENED).then(|| guardrail::outcome(assessment, text, config))
+}
+
+/// Finishes a turn the guardrail blocked: counts and logs it, drops the text of a blocked
+/// prompt from history, and saves the guardrail's message marked blocked in place of an
+/// answer. Returns that message, which the client gets.
+async fn finish_blocked(
+    state: &AppState,
+    turn: &ChatTurn,
+    source: Blocked,
+    assessment: Option<&Assessment>,
+    usage: Usage,
+    latency_ms: u64,
+) -> String {
+    state.metrics.count(names::GUARDRAIL_BLOCKED);
+    tracing::info!(
+        source = source.as_str(),
+        policies = %policies(assessment),
+        "guardrail blocked the turn"
+    );
+    if source == Blocked::Input
+        && let Err(err) = state
+            .store
+            .withhold_message(turn.session, turn.asked_at_ms)
+            .await
+    {
+        store_failed(state, &err);
+    }
+    let message = state
+        .config
+        .guardrail
+        .as_ref()
+        .map(|g| g.blocked_message(source).to_owned())
+        .unwrap_or_default();
+    finish(
+        state,
+        turn,
+        &message,
+        usage,
+        false,
+        latency_ms,
+        Some(source),
+    )
+    .await;
+    message
+}
+
+fn log_masked(assessment: Option<&Assessment>) {
+    tracing::info!(
+        policies = %policies(assessment),
+        "guardrail masked part of the answer"
+    );
+}
+
+/// The policies that acted, as `content:VIOLENCE,pii:EMAIL`; never what they matched.
+fn policies(assessment: Option<&Assessment>) -> String {
+    assessment.map(|a| a.policies.join(",")).unwrap_or_default()
 }
 
 /// Answers the turn as server-sent events (ConverseStream). The model's stream opens, with
@@ -398,6 +511,7 @@ async fn relay(
 ) {
     let mut text = String::new();
     let mut usage: Option<Usage> = None;
+    let mut assessment: Option<Assessment> = None;
     let mut stop_reason = String::from("end_turn");
     let mut failure: Option<ModelError> = None;
     let mut client_gone = false;
@@ -419,6 +533,7 @@ async fn relay(
             }
             Ok(Ok(Some(StreamEvent::Stop(reason)))) => stop_reason = reason,
             Ok(Ok(Some(StreamEvent::Usage(reported)))) => usage = Some(reported),
+            Ok(Ok(Some(StreamEvent::Guardrail(trace)))) => assessment = Some(trace),
             Ok(Ok(None)) => break,
             Ok(Err(err))
                 if text.is_empty() && err.kind.is_retriable() && attempts < policy.attempts =>
@@ -460,7 +575,31 @@ async fn relay(
     let latency_ms = started.elapsed().as_millis() as u64;
     let incomplete = failure.is_some() || client_gone;
     let usage = usage.unwrap_or_else(|| estimated_usage(&turn.request, &text));
-    finish(&state, &turn, &text, usage, incomplete, latency_ms).await;
+    let outcome = if incomplete {
+        None
+    } else {
+        intervention(&state, &stop_reason, assessment.as_ref(), &text)
+    };
+    let blocked_message = match outcome {
+        Some(Outcome::Blocked(source)) => Some(
+            finish_blocked(
+                &state,
+                &turn,
+                source,
+                assessment.as_ref(),
+                usage,
+                latency_ms,
+            )
+            .await,
+        ),
+        _ => {
+            if outcome == Some(Outcome::Masked) {
+                log_masked(assessment.as_ref());
+            }
+            finish(&state, &turn, &text, usage, incomplete, latency_ms, None).await;
+            None
+        }
+    };
 
     if client_gone {
         tracing::info!(
@@ -470,10 +609,19 @@ async fn relay(
         return;
     }
     let last = match failure {
-        None => sse::event(
-            "done",
-            &json!({"usage": usage, "stop_reason": stop_reason, "latency_ms": latency_ms}),
-        ),
+        None => {
+            let mut done =
+                json!({"usage": usage, "stop_reason": stop_reason, "latency_ms": latency_ms});
+            if let Some(outcome) = outcome {
+                done["guardrail"] = json!(outcome.as_str());
+            }
+            // The page shows this in place of what streamed (the blocked message, after any
+            // chunks the guardrail had let through).
+            if let Some(message) = blocked_message {
+                done["message"] = json!(message);
+            }
+            sse::event("done", &done)
+        }
         Some(err) => {
             state.metrics.count(names::MODEL_ERRORS);
             tracing::error!(error = %err.message, kind = ?err.kind, chars = text.len(), "model stream failed");
@@ -499,9 +647,9 @@ fn estimated_usage(request: &ModelRequest, text: &str) -> Usage {
     }
 }
 
-/// Saves the answer and adds its tokens to the day's spend, both at once, and writes the
-/// turn's metrics. A store failure here is logged and counted: the answer already reached the
-/// client.
+/// Saves the answer (or, `blocked`, the guardrail's message in its place) and adds its tokens
+/// to the day's spend, both at once, and writes the turn's metrics. A store failure here is
+/// logged and counted: the answer already reached the client.
 async fn finish(
     state: &AppState,
     turn: &ChatTurn,
@@ -509,6 +657,7 @@ async fn finish(
     usage: Usage,
     incomplete: bool,
     latency_ms: u64,
+    blocked: Option<Blocked>,
 ) {
     let now_ms = clock::now_ms();
     let now = now_ms.div_euclid(1000);
@@ -523,6 +672,7 @@ async fn finish(
             model: Some(turn.model.id.clone()),
             tokens: Some(usage.output_tokens),
             incomplete,
+            blocked,
         };
         if let Err(err) = state
             .store
@@ -590,6 +740,7 @@ mod tests {
             model: None,
             tokens: None,
             incomplete: false,
+            blocked: None,
         }
     }
 
@@ -613,6 +764,33 @@ mod tests {
         assert_eq!(
             turns(&history(&past, 10_000)),
             [(U, "q1"), (A, "a1"), (U, "q2"), (A, "a2 part\n\na2 rest")]
+        );
+    }
+
+    #[test]
+    fn history_leaves_out_what_a_guardrail_blocked() {
+        use Role::{Assistant as A, User as U};
+        let blocked = |role, content: &str, source| Message {
+            blocked: Some(source),
+            ..message(role, content)
+        };
+        let past = [
+            message(U, "q1"),
+            message(A, "a1"),
+            // A blocked prompt: its text is gone, the guardrail's message stands in.
+            blocked(U, "", Blocked::Input),
+            blocked(A, "Not that.", Blocked::Input),
+            // A blocked answer: the question it answered goes too.
+            message(U, "q3"),
+            blocked(A, "Cannot say.", Blocked::Output),
+            message(U, "q4"),
+            message(A, "a4"),
+            message(U, "q5"),
+            blocked(A, "Cannot say.", Blocked::Output),
+        ];
+        assert_eq!(
+            turns(&history(&past, 10_000)),
+            [(U, "q1"), (A, "a1"), (U, "q4"), (A, "a4")]
         );
     }
 

@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use chatbot_contract::env_vars;
 
+use crate::guardrail::GuardrailConfig;
+use crate::rate_bucket::Ipv6Prefix;
+
 /// Settings that differ per environment, from the Lambda environment variables.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -19,6 +22,8 @@ pub struct Config {
     /// Chat requests one client address may make per window.
     pub rate_limit: u32,
     pub rate_window_seconds: u32,
+    /// The IPv6 network one client's rate window covers (IPv4 counts per address).
+    pub ipv6_prefix: Ipv6Prefix,
     /// Tokens (input + output) the environment may spend per UTC day.
     pub daily_token_budget: u64,
     /// Days a conversation is kept.
@@ -26,6 +31,11 @@ pub struct Config {
     /// The value every `/api` request must carry in `x-origin-verify` (CloudFront adds it);
     /// `None` in local runs, which then accept any request.
     pub origin_secret: Option<OriginSecret>,
+    /// While the origin secret is rotated, the value CloudFront sent before, accepted as well;
+    /// `None` outside a rotation. Never set without `origin_secret`.
+    pub previous_origin_secret: Option<OriginSecret>,
+    /// The Bedrock guardrail every model call goes through, when the environment has one.
+    pub guardrail: Option<GuardrailConfig>,
 }
 
 /// The shared secret CloudFront sends to the API origin. Its `Debug` form hides the value, so
@@ -101,7 +111,8 @@ impl Config {
     }
 
     /// Reads the configuration through `lookup`, so tests need no process environment.
-    /// Every variable but the table name and the origin secret is required.
+    /// Every variable but the table name, the origin secret, the IPv6 prefix length and the
+    /// guardrail's (all or none of them) is required.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let required = |name: &'static str| -> Result<String, ConfigError> {
             match lookup(name) {
@@ -166,15 +177,36 @@ impl Config {
         let max_output_tokens = number(&lookup, env_vars::MAX_OUTPUT_TOKENS, 1, 1_000_000)?;
         let rate_limit = number(&lookup, env_vars::RATE_LIMIT, 1, 1_000_000)?;
         let rate_window_seconds = number(&lookup, env_vars::RATE_WINDOW_SECONDS, 1, 86_400)?;
+        let ipv6_prefix = match lookup(env_vars::IPV6_PREFIX_LENGTH) {
+            Some(text) if !text.trim().is_empty() => {
+                let bits: u32 = number(&lookup, env_vars::IPV6_PREFIX_LENGTH, 1, 128)?;
+                u8::try_from(bits)
+                    .ok()
+                    .and_then(Ipv6Prefix::new)
+                    .ok_or_else(|| malformed(env_vars::IPV6_PREFIX_LENGTH, "use 1 to 128"))?
+            }
+            _ => Ipv6Prefix::DEFAULT,
+        };
         let daily_token_budget = number(&lookup, env_vars::DAILY_TOKEN_BUDGET, 1, u64::MAX)?;
         let history_days = number(&lookup, env_vars::HISTORY_DAYS, 1, 3_650)?;
-        let origin_secret = match lookup(env_vars::ORIGIN_SECRET) {
-            Some(value) if !value.is_empty() => Some(
-                OriginSecret::new(value)
-                    .map_err(|reason| malformed(env_vars::ORIGIN_SECRET, &reason))?,
-            ),
-            _ => None,
+        let secret = |name: &'static str| match lookup(name) {
+            Some(value) if !value.is_empty() => OriginSecret::new(value)
+                .map(Some)
+                .map_err(|reason| malformed(name, &reason)),
+            _ => Ok(None),
         };
+        let origin_secret = secret(env_vars::ORIGIN_SECRET)?;
+        let previous_origin_secret = secret(env_vars::ORIGIN_SECRET_PREVIOUS)?;
+        if previous_origin_secret.is_some() && origin_secret.is_none() {
+            return Err(malformed(
+                env_vars::ORIGIN_SECRET_PREVIOUS,
+                &format!(
+                    "it is accepted only besides {}, which is not set",
+                    env_vars::ORIGIN_SECRET
+                ),
+            ));
+        }
+        let guardrail = GuardrailConfig::from_lookup(&lookup)?;
 
         Ok(Config {
             environment,
@@ -185,9 +217,12 @@ impl Config {
             max_output_tokens,
             rate_limit,
             rate_window_seconds,
+            ipv6_prefix,
             daily_token_budget,
             history_days,
             origin_secret,
+            previous_origin_secret,
+            guardrail,
         })
     }
 
@@ -312,6 +347,18 @@ mod tests {
         assert_eq!(config.resolve_model(Some("m2")).unwrap().name, "Two");
         assert_eq!(config.resolve_model(Some("m3")), None);
         assert_eq!(config.origin_secret, None);
+        assert_eq!(config.ipv6_prefix, Ipv6Prefix::DEFAULT);
+    }
+
+    #[test]
+    fn the_ipv6_prefix_length_is_optional_and_read_when_set() {
+        let mut vars = base();
+        vars.insert(env_vars::IPV6_PREFIX_LENGTH, "56".to_owned());
+        assert_eq!(load(&vars).unwrap().ipv6_prefix.bits(), 56);
+        vars.insert(env_vars::IPV6_PREFIX_LENGTH, "128".to_owned());
+        assert_eq!(load(&vars).unwrap().ipv6_prefix.bits(), 128);
+        vars.insert(env_vars::IPV6_PREFIX_LENGTH, " ".to_owned());
+        assert_eq!(load(&vars).unwrap().ipv6_prefix, Ipv6Prefix::DEFAULT);
     }
 
     #[test]
@@ -345,9 +392,46 @@ mod tests {
     }
 
     #[test]
+    fn the_previous_origin_secret_is_read_only_beside_the_current_one() {
+        let current = "Zq3vK8pLm2Nx7Rt5Wy9Bc4Df6Gh1Jk0S";
+        let previous = "Hb5Tn2Wq8Lx4Rc7Vm1Pz9Kd3Fs6Gj0Y";
+        let mut vars = base();
+        vars.insert(env_vars::ORIGIN_SECRET, current.to_owned());
+        vars.insert(env_vars::ORIGIN_SECRET_PREVIOUS, String::new());
+        assert_eq!(load(&vars).unwrap().previous_origin_secret, None);
+
+        vars.insert(env_vars::ORIGIN_SECRET_PREVIOUS, previous.to_owned());
+        let config = load(&vars).unwrap();
+        assert!(
+            config
+                .previous_origin_secret
+                .as_ref()
+                .unwrap()
+                .matches(previous.as_bytes())
+        );
+        assert!(!format!("{config:?}").contains(previous));
+
+        vars.remove(env_vars::ORIGIN_SECRET);
+        match load(&vars) {
+            Err(ConfigError::Malformed { name, reason }) => {
+                assert_eq!(name, env_vars::ORIGIN_SECRET_PREVIOUS);
+                assert!(reason.contains(env_vars::ORIGIN_SECRET), "{reason}");
+            }
+            other => panic!("a previous secret alone was accepted: {other:?}"),
+        }
+    }
+
+    #[test]
     fn each_missing_variable_is_named() {
         for name in env_vars::ALL {
-            if name == env_vars::TABLE_NAME || name == env_vars::ORIGIN_SECRET {
+            if [
+                env_vars::TABLE_NAME,
+                env_vars::ORIGIN_SECRET,
+                env_vars::ORIGIN_SECRET_PREVIOUS,
+                env_vars::IPV6_PREFIX_LENGTH,
+            ]
+            .contains(&name)
+            {
                 continue;
             }
             let mut vars = base();
@@ -378,6 +462,10 @@ mod tests {
             (env_vars::ORIGIN_SECRET, "short"),
             (env_vars::ORIGIN_SECRET, "a secret with spaces in it"),
             (env_vars::ORIGIN_SECRET, "0123456789abcdef\n"),
+            (env_vars::ORIGIN_SECRET_PREVIOUS, "short"),
+            (env_vars::IPV6_PREFIX_LENGTH, "0"),
+            (env_vars::IPV6_PREFIX_LENGTH, "129"),
+            (env_vars::IPV6_PREFIX_LENGTH, "/64"),
         ];
         for (name, value) in cases {
             let mut vars = base();

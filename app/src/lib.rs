@@ -9,12 +9,14 @@ pub mod chat;
 pub mod client_ip;
 pub mod clock;
 pub mod config;
+pub mod guardrail;
 pub mod http;
 pub mod https;
 pub mod lambda;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod rate_bucket;
 pub mod store;
 pub mod warm;
 

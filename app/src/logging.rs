@@ -1,5 +1,6 @@
 //! Structured logs: one JSON object a line (CloudWatch Logs Insights reads the fields), each
-//! carrying the request span (`request_id`, method, path) it was written in.
+//! carrying the request span (`request_id`, method, route template) it was written in. No path
+//! is logged: a session id in a path is the key to a conversation.
 
 use tracing_subscriber::EnvFilter;
 

@@ -393,6 +393,141 @@ async fn forged_address_headers_do_not_pick_a_bucket_in_lambda() {
     record_admission("forged address headers, Lambda", ok, LIMIT, 14);
 }
 
+// ---- one person, one window, over IPv6 ---------------------------------------------------
+
+/// Sends one chat through Lambda as CloudFront would forward it from `viewer`; the status.
+async fn chat_in_lambda(router: &axum::Router, viewer: &str) -> StatusCode {
+    use lambda_http::tower::ServiceExt;
+    let request = lambda_http::request::from_str(&lambda_event(viewer, &[]))
+        .expect("a valid API Gateway event");
+    chatbot::lambda::handler(router.clone())
+        .oneshot(request)
+        .await
+        .unwrap()
+        .status()
+}
+
+/// `2001:db8:<a>:<b>:<low>` with the 64 low bits from `i`: one of 2^64 addresses of the
+/// network `2001:db8:<a>:<b>::/64`.
+fn in_network(a: u16, b: u16, i: u64) -> String {
+    let low = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    std::net::Ipv6Addr::from(
+        (0x2001_0db8_u128 << 96) | (u128::from(a) << 80) | (u128::from(b) << 64) | u128::from(low),
+    )
+    .to_string()
+}
+
+#[tokio::test]
+async fn one_ipv6_host_walking_its_64_gets_one_window_in_lambda() {
+    const LIMIT: u32 = 3;
+    let (service, fake) = service(|config, _| config.rate_limit = LIMIT, memory()).await;
+    let router = chatbot::router(service.state.clone());
+    let mut ok = 0;
+    for i in 0..24 {
+        match chat_in_lambda(&router, &in_network(1, 2, i)).await {
+            StatusCode::OK => ok += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(
+        ok, LIMIT as usize,
+        "each address of one /64 opened a window"
+    );
+    assert_eq!(fake.calls().len(), ok, "refused requests reached the model");
+    record_admission("24 addresses of one IPv6 /64, Lambda", ok, LIMIT, 24);
+
+    // Neighbouring networks, in the same /48 and in another one, are other clients.
+    for (a, b) in [(1, 3), (1, 0xffff), (2, 2)] {
+        let mut admitted = 0;
+        for i in 0..(LIMIT as u64 + 2) {
+            if chat_in_lambda(&router, &in_network(a, b, i)).await == StatusCode::OK {
+                admitted += 1;
+            }
+        }
+        assert_eq!(
+            admitted, LIMIT,
+            "2001:db8:{a:x}:{b:x}::/64 has its own window"
+        );
+    }
+    assert_eq!(
+        service.metric(names::RATE_LIMITED),
+        (24 - LIMIT + 3 * 2) as f64
+    );
+}
+
+#[tokio::test]
+async fn an_ipv4_client_keeps_its_window_when_written_as_ipv4_mapped_ipv6() {
+    const LIMIT: u32 = 2;
+    let (service, _fake) = service(|config, _| config.rate_limit = LIMIT, memory()).await;
+    let router = chatbot::router(service.state.clone());
+    let statuses = [
+        chat_in_lambda(&router, "198.51.100.7").await,
+        chat_in_lambda(&router, "::ffff:198.51.100.7").await,
+        chat_in_lambda(&router, "::ffff:c633:6407").await,
+        chat_in_lambda(&router, "198.51.100.7").await,
+    ];
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    // IPv4 neighbours are separate people.
+    assert_eq!(
+        chat_in_lambda(&router, "198.51.100.8").await,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn the_configured_ipv6_prefix_length_sets_the_network_one_window_covers() {
+    const LIMIT: u32 = 1;
+    // A /56: the 256 /64s of one customer's delegated prefix are one client.
+    let (wide, _fake) = service(
+        |config, _| {
+            config.rate_limit = LIMIT;
+            config.ipv6_prefix = chatbot::rate_bucket::Ipv6Prefix::new(56).unwrap();
+        },
+        memory(),
+    )
+    .await;
+    let router = chatbot::router(wide.state.clone());
+    assert_eq!(
+        chat_in_lambda(&router, &in_network(1, 0x0200, 1)).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        chat_in_lambda(&router, &in_network(1, 0x02ff, 2)).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "another /64 of the same /56"
+    );
+    assert_eq!(
+        chat_in_lambda(&router, &in_network(1, 0x0300, 3)).await,
+        StatusCode::OK
+    );
+
+    // A /128: every address is a client, as before this setting existed.
+    let (narrow, _fake) = service(
+        |config, _| {
+            config.rate_limit = LIMIT;
+            config.ipv6_prefix = chatbot::rate_bucket::Ipv6Prefix::new(128).unwrap();
+        },
+        memory(),
+    )
+    .await;
+    let router = chatbot::router(narrow.state.clone());
+    for i in 0..4 {
+        assert_eq!(
+            chat_in_lambda(&router, &in_network(1, 2, i)).await,
+            StatusCode::OK
+        );
+    }
+}
+
 // ---- huge and slow bodies ----------------------------------------------------------------
 
 /// Writes `head` and `body` on a fresh connection without ever finishing the request, and

@@ -210,6 +210,9 @@ fn bootstrap_refuses_to_start_with_a_missing_or_malformed_variable() {
         ("CHATBOT_SYSTEM_PROMPT", None, "is not set"),
         ("CHATBOT_RATE_LIMIT", Some("ten"), "is malformed"),
         ("CHATBOT_DEFAULT_MODEL", Some("gpt-4"), "is malformed"),
+        ("CHATBOT_IPV6_PREFIX_LENGTH", Some("129"), "is malformed"),
+        // A guardrail setting without the guardrail it belongs to.
+        ("CHATBOT_GUARDRAIL_VERSION", Some("1"), "is malformed"),
     ];
     for (name, value, problem) in cases {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_bootstrap"));

@@ -1,5 +1,5 @@
 //! What the service writes to its logs about a conversation: ids, sizes, status and timings,
-//! never the text of a message or an answer.
+//! never the text of a message or an answer, and never a session id.
 
 mod common;
 mod reliability;
@@ -8,7 +8,7 @@ use chatbot::model::{Bedrock, Model};
 use chatbot::store::{MemoryStore, Store};
 use http::StatusCode;
 use reliability::{Harness, Logs};
-use serde_json::json;
+use serde_json::{Value, json};
 use testkit::bedrock::FakeBedrock;
 
 #[tokio::test]
@@ -44,10 +44,243 @@ async fn neither_messages_nor_answers_reach_the_logs() {
     );
     for line in &lines {
         let text = line.to_string();
-        assert!(!text.contains("4111"), "a message reached the logs: {text}");
+        // The card number with its space: a request id (hex) may hold "4111" by chance.
+        assert!(
+            !text.contains("4111 1111"),
+            "a message reached the logs: {text}"
+        );
         assert!(
             !text.contains("Fake model reply"),
             "an answer reached the logs: {text}"
         );
+    }
+}
+
+/// An API Gateway REST proxy event for `method path` on the `live` stage, through CloudFront,
+/// as the stack's API (one resource per route of the contract) delivers it to Lambda.
+fn api_gateway_event(method: &str, path: &str, body: Option<&Value>, stream: bool) -> String {
+    let resource = chatbot::contract::ROUTES
+        .iter()
+        .map(|route| route.path)
+        .find(|template| matches_template(template, path))
+        .unwrap_or("/api/{proxy+}");
+    let mut headers = json!({
+        "Host": "abc123.execute-api.us-west-2.amazonaws.com",
+        "CloudFront-Viewer-Address": "2001:db8:1:2::7:53421",
+        "Via": "2.0 abcdef.cloudfront.net (CloudFront)",
+        "Accept": if stream { "text/event-stream" } else { "application/json" },
+    });
+    if body.is_some() {
+        headers["Content-Type"] = json!("application/json");
+    }
+    let multi: serde_json::Map<String, Value> = headers
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), json!([v])))
+        .collect();
+    let id = path.split('/').nth(3).unwrap_or_default();
+    json!({
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": multi,
+        "queryStringParameters": null,
+        "multiValueQueryStringParameters": null,
+        "pathParameters": if resource.contains("{id}") { json!({"id": id}) } else { Value::Null },
+        "stageVariables": null,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": method,
+            "path": format!("/live{path}"),
+            "accountId": "123456789012",
+            "protocol": "HTTP/1.1",
+            "stage": "live",
+            "requestTimeEpoch": 1744202096000_u64,
+            "requestId": uuid::Uuid::new_v4().to_string(),
+            "identity": {"sourceIp": "130.176.1.1"},
+            "domainName": "abc123.execute-api.us-west-2.amazonaws.com",
+            "apiId": "abc123"
+        },
+        "body": body.map(Value::to_string),
+        "isBase64Encoded": false
+    })
+    .to_string()
+}
+
+fn matches_template(template: &str, path: &str) -> bool {
+    let (template, path): (Vec<&str>, Vec<&str>) =
+        (template.split('/').collect(), path.split('/').collect());
+    template.len() == path.len()
+        && template
+            .iter()
+            .zip(&path)
+            .all(|(t, p)| t == p || (t.starts_with('{') && !p.is_empty()))
+}
+
+/// One request through `lambda_http`'s adapter, as `bootstrap` serves it; status and body.
+async fn through_lambda(
+    router: &axum::Router,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    stream: bool,
+) -> (StatusCode, String) {
+    use lambda_http::tower::ServiceExt;
+    let request =
+        lambda_http::request::from_str(&api_gateway_event(method, path, body.as_ref(), stream))
+            .expect("a valid API Gateway event");
+    let response = chatbot::lambda::handler(router.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tokio::test]
+async fn no_log_line_or_metric_of_a_whole_conversation_carries_a_session_id() {
+    let logs = Logs::capture();
+    let fake = FakeBedrock::start().await.unwrap();
+    let model = Model::Bedrock(Bedrock::new(common::bedrock_client(&fake.endpoint())));
+    let service = Harness::start(
+        common::config(),
+        common::tuning(),
+        Store::Memory(MemoryStore::default()),
+        model,
+    )
+    .await;
+    let router = chatbot::router(service.state.clone());
+
+    // Create a conversation (JSON), go on streaming, fail, read it, delete it.
+    let (status, body) = through_lambda(
+        &router,
+        "POST",
+        "/api/chat",
+        Some(json!({"message": "hello"})),
+        false,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let session: Value = serde_json::from_str(&body).unwrap();
+    let session = session["session_id"].as_str().unwrap().to_owned();
+    let turn = |message: &str| Some(json!({"message": message, "session_id": session}));
+    let (status, body) =
+        through_lambda(&router, "POST", "/api/chat", turn("and streamed?"), true).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("event: done"), "{body}");
+    let (status, _) = through_lambda(
+        &router,
+        "POST",
+        "/api/chat",
+        turn("[[error:500]] fail"),
+        false,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    let (status, body) = through_lambda(
+        &router,
+        "POST",
+        "/api/chat",
+        turn("[[stream-error:1]] break"),
+        true,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("event: error"), "{body}");
+    let history = format!("/api/sessions/{session}/messages");
+    let (status, _) = through_lambda(&router, "GET", &history, None, false).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = through_lambda(
+        &router,
+        "PUT",
+        &format!("/api/sessions/{session}"),
+        None,
+        false,
+    )
+    .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    let (status, _) = through_lambda(
+        &router,
+        "GET",
+        &format!("/api/sessions/{session}/everything"),
+        None,
+        false,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = through_lambda(
+        &router,
+        "DELETE",
+        &format!("/api/sessions/{session}"),
+        None,
+        false,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // Unknown and deleted ids: 404s.
+    let unknown = uuid::Uuid::new_v4().to_string();
+    for path in [
+        history.clone(),
+        format!("/api/sessions/{unknown}/messages"),
+        format!("/api/sessions/{unknown}"),
+    ] {
+        let method = if path.ends_with("/messages") {
+            "GET"
+        } else {
+            "DELETE"
+        };
+        let (status, _) = through_lambda(&router, method, &path, None, false).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
+    }
+
+    let lines = logs.lines();
+    for line in &lines {
+        println!("{line}");
+    }
+    let routes: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["message"] == "request answered")
+        .filter_map(|l| l["span"]["route"].as_str())
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            "/api/chat",
+            "/api/chat",
+            "/api/chat",
+            "/api/chat",
+            "/api/sessions/{id}/messages",
+            "/api/sessions/{id}",
+            "(no route)",
+            "/api/sessions/{id}",
+            "/api/sessions/{id}/messages",
+            "/api/sessions/{id}/messages",
+            "/api/sessions/{id}",
+        ],
+        "every request is logged with its route"
+    );
+    assert!(lines.iter().any(|l| l["message"] == "model call failed"));
+    assert!(lines.iter().any(|l| l["message"] == "model stream failed"));
+    for id in [&session, &unknown] {
+        let simple = id.replace('-', "");
+        for line in &lines {
+            let text = line.to_string().to_ascii_lowercase();
+            assert!(
+                !text.contains(id.as_str()) && !text.contains(&simple),
+                "a session id reached the logs: {text}"
+            );
+        }
+        for metric in service.state.metrics.recorded() {
+            assert!(
+                !metric.to_string().contains(id.as_str()),
+                "a session id is in a metric: {metric}"
+            );
+        }
     }
 }

@@ -99,7 +99,7 @@ async fn a_chat_without_the_right_origin_header_is_refused_and_never_reaches_the
     assert_eq!(service.metric(names::ORIGIN_REFUSED), cases.len() as f64);
     let line = logs.expect(REFUSED_LOG);
     assert_eq!(line["level"], "WARN");
-    assert_eq!(line["span"]["path"], "/api/chat");
+    assert_eq!(line["span"]["route"], "/api/chat");
     assert_eq!(logs.expect("request answered")["status"], 403);
     for line in logs.lines() {
         let text = line.to_string();
@@ -177,6 +177,44 @@ async fn refusals_come_before_the_rate_limit_and_spend_none_of_it() {
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(limited.error_code(), "rate_limited");
     assert_eq!(service.metric(names::RATE_LIMITED), 1.0);
+}
+
+#[tokio::test]
+async fn during_a_rotation_the_previous_secret_is_accepted_too_and_nothing_else() {
+    let logs = Logs::capture();
+    const PREVIOUS: &str = "Hb5Tn2Wq8Lx4Rc7Vm1Pz9Kd3Fs6Gj0YqWe";
+    let (rotating, fake) = service(|config| {
+        config.previous_origin_secret = Some(OriginSecret::new(PREVIOUS).unwrap());
+    })
+    .await;
+    // Edges already sending the new value, and edges still sending the old one.
+    assert_eq!(chat(&rotating, &[SECRET]).await.status, StatusCode::OK);
+    assert_eq!(chat(&rotating, &[PREVIOUS]).await.status, StatusCode::OK);
+    for (name, origin) in [
+        ("missing origin header", &[][..]),
+        ("a guess", &["guess"][..]),
+        ("both values at once", &[SECRET, PREVIOUS][..]),
+        (
+            "the previous value cut short",
+            &[&PREVIOUS[..PREVIOUS.len() - 1]][..],
+        ),
+    ] {
+        let reply = chat(&rotating, origin).await;
+        assert_forbidden(&reply, name);
+        record_bad_input(EVIDENCE, name, reply.status);
+    }
+    assert_eq!(fake.calls().len(), 2);
+    assert_eq!(rotating.metric(names::ORIGIN_REFUSED), 4.0);
+    for line in logs.lines() {
+        assert!(!line.to_string().contains(PREVIOUS), "{line}");
+    }
+
+    // After the rotation, the old value is refused.
+    let (after, _fake) = service(|_| {}).await;
+    assert_forbidden(
+        &chat(&after, &[PREVIOUS]).await,
+        "the previous value after the rotation",
+    );
 }
 
 #[tokio::test]

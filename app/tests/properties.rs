@@ -296,6 +296,7 @@ fn message(role: Role, content: String) -> Message {
         model: None,
         tokens: None,
         incomplete: false,
+        blocked: None,
     }
 }
 
@@ -405,6 +406,82 @@ fn the_rate_limit_admits_exactly_the_limit_per_client_and_window() {
                 EVIDENCE,
                 json!({"kind": "admission", "check": "generated request sequence", "admitted": total_admitted, "limit": total_allowed}),
             );
+            Ok(())
+        },
+    );
+}
+
+/// An IPv6 address that is not IPv4-mapped, and a prefix length.
+fn ipv6_and_prefix() -> impl Strategy<Value = (u128, u8)> {
+    (
+        any::<u128>().prop_filter("not IPv4-mapped", |bits| bits >> 32 != 0xffff),
+        1..=128u8,
+    )
+}
+
+#[test]
+fn every_address_of_one_ipv6_network_counts_as_one_client() {
+    use chatbot::rate_bucket::{Ipv6Prefix, key};
+    check(
+        "IPv6 network keys: same network",
+        500,
+        (ipv6_and_prefix(), any::<u128>()),
+        |((address, bits), other_low)| {
+            let prefix = Ipv6Prefix::new(bits).unwrap();
+            // Same first `bits` bits, anything after them.
+            let host_mask = u128::MAX.checked_shr(u32::from(bits)).unwrap_or(0);
+            let neighbour = (address & !host_mask) | (other_low & host_mask);
+            prop_assume!(neighbour >> 32 != 0xffff);
+            let a = key(std::net::Ipv6Addr::from(address).into(), prefix);
+            let b = key(std::net::Ipv6Addr::from(neighbour).into(), prefix);
+            prop_assert_eq!(&a, &b);
+            prop_assert!(a.ends_with(&format!("/{bits}")), "{}", a);
+            // The key names the network itself: every bit after the prefix is clear.
+            let (network, _) = a.split_once('/').unwrap();
+            let network: std::net::Ipv6Addr = network.parse().unwrap();
+            prop_assert_eq!(u128::from(network), address & !host_mask);
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn ipv6_addresses_of_different_networks_are_different_clients() {
+    use chatbot::rate_bucket::{Ipv6Prefix, key};
+    check(
+        "IPv6 network keys: different networks",
+        500,
+        (ipv6_and_prefix(), any::<u8>()),
+        |((address, bits), flip)| {
+            let prefix = Ipv6Prefix::new(bits).unwrap();
+            // Flip one bit inside the prefix: another network.
+            let bit = 127 - u32::from(flip) % u32::from(bits);
+            let other = address ^ (1u128 << bit);
+            prop_assume!(other >> 32 != 0xffff);
+            prop_assert_ne!(
+                key(std::net::Ipv6Addr::from(address).into(), prefix),
+                key(std::net::Ipv6Addr::from(other).into(), prefix)
+            );
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn ipv4_clients_count_per_address_in_either_notation() {
+    use chatbot::rate_bucket::{Ipv6Prefix, key};
+    check(
+        "IPv4 keys",
+        500,
+        (any::<[u8; 4]>(), any::<[u8; 4]>(), 1..=128u8),
+        |(a, b, bits)| {
+            let prefix = Ipv6Prefix::new(bits).unwrap();
+            let v4 = std::net::Ipv4Addr::from(a);
+            let plain = key(v4.into(), prefix);
+            prop_assert_eq!(&plain, &v4.to_string());
+            prop_assert_eq!(&key(v4.to_ipv6_mapped().into(), prefix), &plain);
+            let other = std::net::Ipv4Addr::from(b);
+            prop_assert_eq!(plain == key(other.into(), prefix), a == b);
             Ok(())
         },
     );

@@ -6,11 +6,11 @@
 
 mod common;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb as dynamo;
 use chatbot::store::{
-    Admission, DynamoStore, MemoryStore, Message, Role, SessionId, Store, StoreError,
+    Admission, Blocked, DynamoStore, MemoryStore, Message, Role, SessionId, Store, StoreError,
 };
 use dynamo::types::AttributeValue;
 use testkit::faulty_dynamo::{Fault, FaultyDynamo, Operation};
@@ -47,6 +47,7 @@ fn message(role: Role, content: &str, created_at_ms: i64) -> Message {
         model: None,
         tokens: None,
         incomplete: false,
+        blocked: None,
     }
 }
 
@@ -62,12 +63,18 @@ async fn both_stores_keep_the_same_contract() {
     let moto = MotoServer::start().unwrap();
     let raw = common::dynamo_client(&moto.endpoint(), 3);
     common::create_table(&raw, TABLE).await;
-    let dynamo = Store::Dynamo(DynamoStore::new(raw.clone(), TABLE));
+    // The store reaches moto through a proxy that records each operation it calls.
+    let proxy = FaultyDynamo::start(&moto.endpoint()).await.unwrap();
+    let dynamo = Store::Dynamo(DynamoStore::new(
+        common::dynamo_client(&proxy.endpoint(), 3),
+        TABLE,
+    ));
 
     on_both(&dynamo, history_is_oldest_first_and_limited).await;
     on_both(&dynamo, messages_keep_every_field).await;
     on_both(&dynamo, history_pages_past_one_megabyte).await;
     on_both(&dynamo, deletes_remove_a_whole_session_only).await;
+    on_both(&dynamo, a_withheld_prompt_keeps_its_place_but_not_its_text).await;
     on_both(&dynamo, rate_windows_admit_exactly_their_limit).await;
     on_both(&dynamo, budget_totals_add_up_under_concurrency).await;
 
@@ -109,6 +116,15 @@ async fn both_stores_keep_the_same_contract() {
         kinds.into_iter().collect::<Vec<_>>(),
         ["budget", "message", "rate window", "session meta"]
     );
+
+    // What the store called is exactly what the stack's IAM statement grants (both come from
+    // the contract's list): nothing granted goes unused, nothing used is missing.
+    let called: BTreeSet<String> = proxy.operation_names().into_iter().collect();
+    let granted: BTreeSet<String> = chatbot_contract::table::OPERATIONS
+        .iter()
+        .map(|op| (*op).to_owned())
+        .collect();
+    assert_eq!(called, granted, "operations called vs granted");
 }
 
 async fn history_is_oldest_first_and_limited(backend: &'static str, store: &Store) {
@@ -163,6 +179,7 @@ async fn messages_keep_every_field(backend: &'static str, store: &Store) {
         model: Some("amazon.nova-lite-v1:0".to_owned()),
         tokens: Some(4242),
         incomplete: true,
+        blocked: Some(Blocked::Output),
     };
     let question = message(Role::User, "", 1_700_000_123_000);
     store
@@ -176,6 +193,50 @@ async fn messages_keep_every_field(backend: &'static str, store: &Store) {
     assert_eq!(
         store.recent_messages(session, 10).await.unwrap(),
         [question, answer],
+        "{backend}"
+    );
+}
+
+/// A prompt the guardrail blocked: marked, its text dropped, everything else as it was.
+async fn a_withheld_prompt_keeps_its_place_but_not_its_text(backend: &'static str, store: &Store) {
+    let session = SessionId::new_random();
+    let at = 1_700_000_500_000;
+    let earlier = message(Role::User, "hello", at - 10);
+    let blocked = message(Role::User, "my card is 4111 1111 1111 1111", at);
+    // The guardrail's message, written in the same millisecond.
+    let stand_in = Message {
+        blocked: Some(Blocked::Input),
+        ..message(Role::Assistant, "Not that.", at)
+    };
+    for m in [&earlier, &blocked, &stand_in] {
+        store.append_message(session, m, EXPIRES_AT).await.unwrap();
+    }
+    assert!(
+        store.withhold_message(session, at).await.unwrap(),
+        "{backend}"
+    );
+    let withheld = Message {
+        content: String::new(),
+        blocked: Some(Blocked::Input),
+        ..blocked
+    };
+    assert_eq!(
+        store.recent_messages(session, 10).await.unwrap(),
+        [earlier, withheld, stand_in],
+        "{backend}"
+    );
+    // No such message, or no such session: nothing is written.
+    assert!(
+        !store.withhold_message(session, at + 1).await.unwrap(),
+        "{backend}"
+    );
+    let other = SessionId::new_random();
+    assert!(
+        !store.withhold_message(other, at).await.unwrap(),
+        "{backend}"
+    );
+    assert!(
+        store.recent_messages(other, 10).await.unwrap().is_empty(),
         "{backend}"
     );
 }

@@ -10,18 +10,9 @@ import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 
-import { chromium } from "playwright-core";
+import { CSP, launchChromium, recordViolations } from "./page.mjs";
+import { ARTIFACTS, startDev, startFakeBedrock, stopAll } from "./servers.mjs";
 
-import { ARTIFACTS, ROOT, startDev, startFakeBedrock, stopAll } from "./servers.mjs";
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-/// The Content-Security-Policy CloudFront sends with the page, read from the rendered template.
-const CSP = (() => {
-  const template = readFileSync(path.join(ROOT, "templates", "dev.yaml"), "utf8");
-  const policy = /^\s*ContentSecurityPolicy: (.+)$/m.exec(template)?.[1].trim();
-  if (!policy?.includes("script-src 'self'")) throw new Error("templates/dev.yaml sets no Content-Security-Policy");
-  return policy.replace(/^(['"])(.*)\1$/, "$2");
-})();
 const XSS = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>`;
 const ONE_MODEL = '[{"id":"amazon.nova-lite-v1:0","name":"Amazon Nova Lite"}]';
 
@@ -31,18 +22,27 @@ let site;
 let limited;
 /// A third: offline demo model and a daily budget that the first answer spends.
 let broke;
+/// A fourth: the fake Bedrock with a guardrail (a content filter) on every call.
+let guarded;
+const GUARDRAIL = {
+  CHATBOT_GUARDRAIL_ID: "pagetest1",
+  CHATBOT_GUARDRAIL_VERSION: "1",
+  CHATBOT_GUARDRAIL_STREAM_PROCESSING: "sync",
+  CHATBOT_GUARDRAIL_BLOCKED_INPUT_MESSAGE: "That is not something I can help with.",
+  CHATBOT_GUARDRAIL_BLOCKED_OUTPUT_MESSAGE: "That answer was withheld.",
+};
 
 before(async () => {
   rmSync(ARTIFACTS, { recursive: true, force: true });
   mkdirSync(ARTIFACTS, { recursive: true });
-  const bedrock = await startFakeBedrock();
+  const bedrock = await startFakeBedrock(["--guardrail", `${GUARDRAIL.CHATBOT_GUARDRAIL_ID}:1`]);
   const aws = {
     AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock,
     AWS_ACCESS_KEY_ID: "test",
     AWS_SECRET_ACCESS_KEY: "test",
     AWS_REGION: "us-east-1",
   };
-  [site, limited, broke] = await Promise.all([
+  [site, limited, broke, guarded] = await Promise.all([
     startDev("dev", aws),
     startDev(
       "dev-demo-rate-limited",
@@ -55,20 +55,9 @@ before(async () => {
       ["--demo"],
     ),
     startDev("dev-demo-budget", { CHATBOT_DAILY_TOKEN_BUDGET: "1" }, ["--demo"]),
+    startDev("dev-guardrail", { ...aws, ...GUARDRAIL }),
   ]);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -89,12 +78,7 @@ async function open(base, { csp = true, viewport = { width: 1280, height: 800 },
       },
     );
   }
-  await context.addInitScript(() => {
-    window.__violations = [];
-    document.addEventListener("securitypolicyviolation", (event) => {
-      window.__violations.push(`${event.violatedDirective} ${event.blockedURI}`);
-    });
-  });
+  await recordViolations(context);
   const page = await context.newPage();
   const seen = { requests: [], console: [], errors: [] };
   page.on("request", (request) => seen.requests.push(request.url()));
@@ -314,7 +298,9 @@ describe("chat page", () => {
     ]);
     assert.equal(await body.locator("img").count(), 0);
     assert.ok(!seen.requests.some((url) => url.includes("example.com")), "nothing is loaded from a reply");
-    assert.equal(await body.locator("pre code").innerText(), 'fn main() { println!("hi"); }');
+    assert.equal(await body.locator("pre code").textContent(), 'fn main() { println!("hi"); }\n');
+    assert.equal(await body.locator(".code-language").textContent(), "rust");
+    await page.waitForSelector(".turn.assistant pre code .hljs-keyword");
     assert.deepEqual(await body.locator("ol > li").evaluateAll((els) => els.map((li) => li.firstChild.textContent)), [
       "first with snake_case_name",
       "second",
@@ -336,6 +322,44 @@ describe("chat page", () => {
     await page.waitForFunction(() => document.querySelector(".copy-reply").textContent === "Copied");
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), reply);
     await shot(page, "markdown");
+    await context.close();
+  });
+
+  test("a reply renders block by block as it streams: finished blocks stay, code is highlighted", async () => {
+    const { context, page, seen } = await open(site);
+    const reply = [
+      "## Plan",
+      "",
+      "First a paragraph with **bold** text.",
+      "",
+      "```rust",
+      "fn main() {",
+      '    println!("hi");',
+      "}",
+      "```",
+      "",
+      "- one",
+      "- two",
+      "",
+      "Last words.",
+    ].join("\n");
+    await send(page, `[[reply:${reply}]] [[slow:60]]`);
+    // Once the code block has begun, the heading two blocks above it is finished: mark it.
+    await page.waitForFunction(() => document.querySelector(".turn.assistant[aria-busy=true] .code-block"));
+    await page.evaluate(() => {
+      document.querySelector(".turn.assistant h2").dataset.mark = "finished";
+    });
+    await repliesDone(page, 1);
+    const body = lastReply(page).locator(".turn-body");
+    assert.equal(await body.locator('h2[data-mark="finished"]').count(), 1, "the finished heading was not rendered again");
+    assert.equal(await body.locator("strong").textContent(), "bold");
+    assert.deepEqual(await body.locator("li").allTextContents(), ["one", "two"]);
+    await page.waitForSelector(".turn.assistant pre code .hljs-keyword");
+    assert.equal(await body.locator("pre code").textContent(), 'fn main() {\n    println!("hi");\n}\n');
+    assert.equal(await lastReply(page).locator(".turn-body").evaluate((el) => el.lastElementChild.textContent), "Last words.");
+    assert.deepEqual(await page.evaluate(() => window.__violations), []);
+    assert.deepEqual(seen.errors, []);
+    await shot(page, "streamed-markdown");
     await context.close();
   });
 
@@ -446,6 +470,52 @@ describe("chat page", () => {
     );
     await repliesDone(page, 2);
     assert.equal(await lastReply(page).locator(".turn-body").innerText(), "Fake model reply to: are you there");
+    await context.close();
+  });
+
+  test("a blocked prompt and a blocked answer show the content filter's message, also after a reload", async () => {
+    const { context, page, seen } = await open(guarded);
+    const turns = () =>
+      page.locator(".turn").evaluateAll((els) =>
+        els.map((el) => [
+          el.classList.contains("user") ? "user" : "assistant",
+          el.querySelector(".turn-body").innerText,
+          el.classList.contains("blocked"),
+          el.querySelector(".note")?.innerText ?? null,
+        ]),
+      );
+    const prompt = "my card is 4111 1111 1111 1111 [[guardrail:input:pii]]";
+    await send(page, prompt);
+    await repliesDone(page, 1);
+    const withheld = "This message was blocked by the content filter and is not kept.";
+    const blockedNote = "Blocked by the content filter";
+    assert.deepEqual(await turns(), [
+      ["user", withheld, true, null],
+      ["assistant", GUARDRAIL.CHATBOT_GUARDRAIL_BLOCKED_INPUT_MESSAGE, true, blockedNote],
+    ]);
+    assert.equal(await page.inputValue("#message"), prompt, "the blocked text is back in the box to reword");
+    const titles = await page.locator(".session-open").evaluateAll((els) => els.map((a) => a.firstChild.textContent));
+    assert.deepEqual(titles, ["Blocked message"], "the chat is not named after the blocked text");
+    assert.equal(await page.isVisible("#error-panel"), false, "a blocked prompt is an answer, not an error");
+
+    // An answer blocked after two chunks the filter had let through: the message replaces them.
+    await page.fill("#message", "");
+    await send(page, "[[reply:one two three four]] [[guardrail:output:content:2]] [[slow:50]]");
+    await repliesDone(page, 2);
+    assert.equal(await lastReply(page).locator(".turn-body").innerText(), GUARDRAIL.CHATBOT_GUARDRAIL_BLOCKED_OUTPUT_MESSAGE);
+    assert.equal(await lastReply(page).locator(".note").innerText(), blockedNote);
+    await shot(page, "guardrail-blocked");
+
+    await page.reload();
+    await page.waitForFunction(() => document.querySelectorAll(".turn").length === 4);
+    assert.deepEqual(await turns(), [
+      ["user", withheld, true, null],
+      ["assistant", GUARDRAIL.CHATBOT_GUARDRAIL_BLOCKED_INPUT_MESSAGE, true, blockedNote],
+      ["user", "[[reply:one two three four]] [[guardrail:output:content:2]] [[slow:50]]", false, null],
+      ["assistant", GUARDRAIL.CHATBOT_GUARDRAIL_BLOCKED_OUTPUT_MESSAGE, true, blockedNote],
+    ]);
+    await shot(page, "guardrail-after-reload");
+    assert.deepEqual(seen.errors, []);
     await context.close();
   });
 

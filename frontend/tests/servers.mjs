@@ -6,10 +6,10 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const ARTIFACTS = path.join(ROOT, "target", "browser-artifacts");
+import { ARTIFACTS, ROOT } from "./page.mjs";
+
+export { ARTIFACTS, ROOT };
 const BIN = path.join(ROOT, "target", "debug");
 
 const running = [];
@@ -68,9 +68,10 @@ async function waitFor(proc, check, what) {
   }
 }
 
-/// The fake Bedrock on a free port; resolves to its endpoint URL.
-export async function startFakeBedrock() {
-  const proc = start("fake-bedrock", binary("fake-bedrock"), ["--port", "0"], {});
+/// The fake Bedrock on a free port, with `args` added (`--guardrail ID:VERSION`); resolves to its
+/// endpoint URL.
+export async function startFakeBedrock(args = []) {
+  const proc = start("fake-bedrock", binary("fake-bedrock"), ["--port", "0", ...args], {});
   let endpoint = null;
   await waitFor(
     proc,

@@ -5,7 +5,7 @@
 
 // The very source of `xtask::env`, compiled here without the rest of xtask.
 #[path = "../../xtask/src/env/mod.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 mod env;
 
 use env::{EnvError, LOG_RETENTION_DAYS, parse};

@@ -46,6 +46,25 @@
 //! - `[[stream-error:N]]`: stream: after N chunks a `modelStreamErrorException` frame ends the
 //!   stream. `[[stream-error:N:KIND]]` sends another exception instead, KIND one of `model`,
 //!   `throttling`, `internal`, `unavailable`, `validation`. Converse ignores it.
+//! - `[[guardrail:input]]`: the guardrail named in `guardrailConfig` blocks the prompt: the
+//!   answer is its blocked-input message, `stopReason` `guardrail_intervened`, no tokens used,
+//!   and (with `trace` enabled) `trace.guardrail.inputAssessment` reports the policy.
+//!   `[[guardrail:input:POLICY]]` reports another policy: `content` (a `VIOLENCE` filter, the
+//!   default), `prompt-attack`, `topic` ([`DENIED_TOPIC`]), `word` (the managed `PROFANITY`
+//!   list) or `pii` (`CREDIT_DEBIT_CARD_NUMBER`, whose `match` is the prompt).
+//! - `[[guardrail:output]]`, `[[guardrail:output:POLICY]]`, `[[guardrail:output:POLICY:N]]`:
+//!   the guardrail blocks the model's answer: the answer is its blocked-output message (after
+//!   the first N chunks of the model's answer, which a stream sends first, as a synchronous
+//!   guardrail passes the chunks it cleared), the trace carries `outputAssessments` and the
+//!   blocked answer in `modelOutput`. `prompt-attack` is an input policy only.
+//! - `[[guardrail:mask]]`: the guardrail masks the e-mail addresses of the answer as
+//!   `{EMAIL}` (`sensitiveInformationPolicy`, action `ANONYMIZED`), `stopReason`
+//!   `guardrail_intervened`; an answer with no address is left alone.
+//!
+//!   Guardrails act only on requests with a `guardrailConfig` naming one that
+//!   [`FakeBedrock::add_guardrail`] registered (see [`guardrail`]); an unknown identifier or
+//!   version is a `ValidationException`. The text of `guardContent` blocks counts as the text
+//!   of the message, as Bedrock passes it to the model.
 //!
 //! A malformed directive (`[[slow:abc]]`) is answered with a ValidationException naming it.
 //!
@@ -77,6 +96,10 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
+
+pub mod guardrail;
+
+pub use guardrail::{DENIED_TOPIC, Guardrail};
 
 /// Timing used when a request carries no `[[slow:MS]]` / `[[first:MS]]` directive.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -135,6 +158,7 @@ impl FakeBedrock {
             options,
             calls: Mutex::new(Vec::new()),
             throttled: Mutex::new(HashMap::new()),
+            guardrails: Mutex::new(Vec::new()),
             request_ids: AtomicU64::new(1),
         });
         let server = tokio::spawn(serve(listener, Arc::clone(&state)));
@@ -159,6 +183,11 @@ impl FakeBedrock {
     pub fn calls(&self) -> Vec<Call> {
         lock(&self.state.calls).clone()
     }
+
+    /// Serves `guardrail` from now on: requests may name it in `guardrailConfig`.
+    pub fn add_guardrail(&self, guardrail: Guardrail) {
+        lock(&self.state.guardrails).push(guardrail);
+    }
 }
 
 impl Drop for FakeBedrock {
@@ -174,6 +203,8 @@ struct State {
     calls: Mutex<Vec<Call>>,
     /// Calls seen per exact last-user-message text, for `[[throttle:N]]`.
     throttled: Mutex<HashMap<String, u32>>,
+    /// Guardrails requests may name.
+    guardrails: Mutex<Vec<Guardrail>>,
     request_ids: AtomicU64,
 }
 
@@ -257,7 +288,15 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> io::Result<Res
         body: body.clone(),
     });
 
-    let plan = match plan(&state, &body) {
+    let active = match guardrail::active(
+        &state.guardrails,
+        &body,
+        operation == Operation::ConverseStream,
+    ) {
+        Ok(active) => active,
+        Err(error) => return Ok(error_response(&request_id, error)),
+    };
+    let plan = match plan(&state, &body, active.as_ref()) {
         Ok(plan) => plan,
         Err(error) => {
             tokio::time::sleep(state.options.first_token_delay).await;
@@ -321,12 +360,15 @@ async fn converse(plan: Plan, started: Instant, request_id: &str) -> io::Result<
     }
     let text: String = plan.chunks.concat();
     let output_tokens = plan.output_tokens();
-    let body = json!({
+    let mut body = json!({
         "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
         "stopReason": plan.stop_reason,
         "usage": usage(plan.input_tokens, output_tokens),
         "metrics": {"latencyMs": started.elapsed().as_millis() as u64},
     });
+    if let Some(trace) = &plan.trace {
+        body["trace"] = json!({"guardrail": trace});
+    }
     Ok(response(
         StatusCode::OK,
         "application/json",
@@ -471,13 +513,14 @@ impl EventStream {
                 Phase::Metadata => {
                     self.phase = Phase::Done;
                     let latency_ms = self.started.elapsed().as_millis() as u64;
-                    event_frame(
-                        "metadata",
-                        &json!({
-                            "usage": usage(self.plan.input_tokens, self.plan.output_tokens()),
-                            "metrics": {"latencyMs": latency_ms},
-                        }),
-                    )
+                    let mut metadata = json!({
+                        "usage": usage(self.plan.input_tokens, self.plan.output_tokens()),
+                        "metrics": {"latencyMs": latency_ms},
+                    });
+                    if let Some(trace) = &self.plan.trace {
+                        metadata["trace"] = json!({"guardrail": trace});
+                    }
+                    event_frame("metadata", &metadata)
                 }
                 Phase::Done => return Poll::Ready(None),
             };
@@ -723,6 +766,8 @@ struct Plan {
     input_tokens: u64,
     output_tokens: Option<u64>,
     stop_reason: &'static str,
+    /// `trace.guardrail` of the answer, when a guardrail intervened and the trace is on.
+    trace: Option<Value>,
 }
 
 impl Plan {
@@ -731,7 +776,7 @@ impl Plan {
     }
 }
 
-const DIRECTIVES: [&str; 11] = [
+const DIRECTIVES: [&str; 12] = [
     "reply",
     "chunks",
     "tokens",
@@ -742,12 +787,18 @@ const DIRECTIVES: [&str; 11] = [
     "too-long",
     "break",
     "stream-error",
+    "guardrail",
     // Reserved so a typo such as `[[stream_error:1]]` is reported, not echoed.
     "stream_error",
 ];
 
-/// Reads the directives of the last user message and decides the answer.
-fn plan(state: &State, body: &Value) -> Result<Plan, ApiError> {
+/// Reads the directives of the last user message and decides the answer; `guardrail` is the
+/// guardrail the request named, if any.
+fn plan(
+    state: &State,
+    body: &Value,
+    guardrail: Option<&guardrail::Active>,
+) -> Result<Plan, ApiError> {
     let messages = body
         .get("messages")
         .and_then(Value::as_array)
@@ -777,7 +828,9 @@ fn plan(state: &State, body: &Value) -> Result<Plan, ApiError> {
             .sum(),
         output_tokens: None,
         stop_reason: "end_turn",
+        trace: None,
     };
+    let mut intervention = None;
     let mut reply = None;
     let mut chunk_count = None;
     for (name, arg) in &directives {
@@ -832,6 +885,10 @@ fn plan(state: &State, body: &Value) -> Result<Plan, ApiError> {
                 }
             }
             "break" => plan.mid_stream = Some(MidStream::Break(number()? as usize)),
+            "guardrail" => {
+                intervention =
+                    Some(guardrail::Directive::parse(arg.ok_or_else(bad)?).ok_or_else(bad)?);
+            }
             "stream-error" => {
                 let arg = arg.ok_or_else(bad)?;
                 let (after, kind) = match arg.split_once(':') {
@@ -866,16 +923,30 @@ fn plan(state: &State, body: &Value) -> Result<Plan, ApiError> {
         plan.chunks.truncate(max_tokens as usize);
         plan.stop_reason = "max_tokens";
     }
+    if let (Some(active), Some(directive)) = (guardrail, intervention)
+        && let Some(answer) = guardrail::intervene(active, directive, &clean_text, &plan.chunks)
+    {
+        plan.chunks = answer.chunks;
+        plan.input_tokens = answer.input_tokens.unwrap_or(plan.input_tokens);
+        plan.output_tokens = Some(answer.output_tokens);
+        plan.stop_reason = "guardrail_intervened";
+        plan.trace = answer.trace;
+    }
     Ok(plan)
 }
 
-/// The `text` of each block in a content (or system) array.
+/// The `text` of each block in a content (or system) array, `guardContent` blocks included.
 fn texts(blocks: Option<&Value>) -> impl Iterator<Item = &str> {
     blocks
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|block| block.get("text").and_then(Value::as_str))
+        .filter_map(|block| {
+            block
+                .get("text")
+                .or_else(|| block.pointer("/guardContent/text/text"))
+                .and_then(Value::as_str)
+        })
 }
 
 /// Removes `[[name]]` / `[[name:arg]]` directives with a known name; returns the remaining text

@@ -10,7 +10,9 @@
 //!
 //! Rules are matched on the operation in the `X-Amz-Target` header
 //! (`DynamoDB_20120810.PutItem`) and consumed in the order they were added; each rule applies to
-//! its next `n` matching requests. Requests the rules do not catch are forwarded.
+//! its next `n` matching requests. Requests the rules do not catch are forwarded. Every
+//! operation received is recorded by name ([`FaultyDynamo::operation_names`]), so a test can see
+//! exactly which DynamoDB operations a client calls.
 //!
 //! The faults, as DynamoDB answers them (awsJson1_0: a status, `x-amzn-RequestId`, and a body
 //! `{"__type": "<namespace>#<name>", "message": "..."}` the SDK reads the error name from):
@@ -153,6 +155,8 @@ struct State {
     upstream: String,
     rules: Mutex<VecDeque<Rule>>,
     handled: Mutex<Vec<Handled>>,
+    /// The operation name of every request, as `X-Amz-Target` gave it.
+    names: Mutex<Vec<String>>,
     down: AtomicBool,
     request_ids: AtomicU64,
     client: Client<HttpConnector, Full<Bytes>>,
@@ -178,6 +182,7 @@ impl FaultyDynamo {
             upstream: upstream.trim_end_matches('/').to_owned(),
             rules: Mutex::new(VecDeque::new()),
             handled: Mutex::new(Vec::new()),
+            names: Mutex::new(Vec::new()),
             down: AtomicBool::new(false),
             request_ids: AtomicU64::new(1),
             client: Client::builder(TokioExecutor::new()).build_http(),
@@ -220,6 +225,13 @@ impl FaultyDynamo {
     /// Every request received so far and what was done with it, oldest first.
     pub fn handled(&self) -> Vec<Handled> {
         lock(&self.state.handled).clone()
+    }
+
+    /// The operation of every request received so far (`PutItem`, `Query`, ...), oldest first,
+    /// including operations [`Operation`] has no variant for; `?` for a request without an
+    /// `X-Amz-Target`.
+    pub fn operation_names(&self) -> Vec<String> {
+        lock(&self.state.names).clone()
     }
 
     /// How many requests were answered with a fault.
@@ -284,11 +296,17 @@ async fn handle(
     state: Arc<State>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
-    let operation = request
+    let target = request
         .headers()
         .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .map_or(Operation::Other, Operation::from_target);
+        .and_then(|v| v.to_str().ok());
+    let operation = target.map_or(Operation::Other, Operation::from_target);
+    lock(&state.names).push(
+        target
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or("?")
+            .to_owned(),
+    );
     // Connections opened before the endpoint went down are cut at their next request.
     if state.down.load(Ordering::SeqCst) {
         return Err(Dropped);

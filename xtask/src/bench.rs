@@ -9,6 +9,7 @@ mod artifact;
 mod cold;
 mod cold_start;
 mod load;
+mod markdown;
 mod process;
 mod report;
 mod shipped;
@@ -30,7 +31,7 @@ pub struct Args {
     /// Cold starts timed per runtime (after one untimed warm-up)
     #[arg(long, default_value_t = 20)]
     runs: usize,
-    /// Only these groups, comma-separated: cold-start, load, artifact, deploy
+    /// Only these groups, comma-separated: cold-start, load, artifact, deploy, markdown
     #[arg(long, value_delimiter = ',', value_name = "GROUPS")]
     only: Vec<Group>,
     /// Also build `bootstrap` under release-profile variants (strip, LTO, codegen units,
@@ -54,6 +55,7 @@ enum Group {
     Load,
     Artifact,
     Deploy,
+    Markdown,
 }
 
 /// The table stored for DynamoDB in the cold-start and burst runs.
@@ -76,11 +78,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let logs = load::logs_dir(&root);
     let _ = std::fs::remove_dir_all(&logs);
 
+    // The Markdown group runs in Chromium: it needs none of the service's programs.
+    let service = args.profiles
+        || [
+            Group::ColdStart,
+            Group::Load,
+            Group::Artifact,
+            Group::Deploy,
+        ]
+        .into_iter()
+        .any(wants);
     // `bootstrap` is what a deploy ships (cargo-lambda's bundle for this machine's
     // architecture); the harness programs are host release builds. `--bin-dir` takes every
     // program, `bootstrap` included, from one folder instead.
     let (bins, bundles) = match &args.bin_dir {
         Some(dir) => (Binaries::in_folder(dir), None),
+        None if !service => (Binaries::in_folder(&root.join("target/release")), None),
         None => {
             let bundles = if args.no_build {
                 shipped::Bundles::existing()
@@ -94,10 +107,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             (bins, Some(bundles))
         }
     };
-    bins.check()?;
+    if service {
+        bins.check()?;
+    }
     let environment = env::load(&root, ENVIRONMENT)?;
-    let python =
-        tools::ensure(&tools::BOTO3).context("could not install boto3 for the Python baseline")?;
+    let python = if service {
+        tools::ensure(&tools::BOTO3).context("could not install boto3 for the Python baseline")?
+    } else {
+        PathBuf::from("python3")
+    };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -166,6 +184,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 format!("{err:#}"),
             )),
         }
+    }
+    if wants(Group::Markdown) {
+        rows.extend(markdown::rows(&root));
     }
 
     let report = Report {
@@ -453,7 +474,9 @@ fn deploy_row(exe: &Path, runs: usize) -> Row {
             .baseline("sam deploy", Some(times.sam.as_secs_f64()))
             .ratio_target("≥ 4×", 4.0)
             .note(format!(
-                "medians of {} runs each, after one deploy of each to set the stacks up",
+                "medians of {} runs each, after one deploy of each to set the stacks up; \
+                 xtask with --skip-preflight (moto has no Bedrock control plane, and sam checks \
+                 nothing either)",
                 times.runs
             )),
         Err(err) => Row::not_measured(id, "deploy", figure, format!("{err:#}")),

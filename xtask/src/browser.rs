@@ -17,13 +17,16 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 /// runs the tests with node's test runner and returns their pass count.
 pub fn run_browser_tests() -> anyhow::Result<String> {
     let root = project_root();
-    let tests = root.join("frontend").join("tests");
-    ensure_chromium()?;
-    ensure_node_modules(&tests)?;
+    let tests = prepare_chromium_and_npm()?;
     build_servers(&root)?;
 
     let mut child = Command::new("node")
-        .args(["--test", "--test-reporter=spec", "browser.test.mjs"])
+        .args([
+            "--test",
+            "--test-reporter=spec",
+            "browser.test.mjs",
+            "markdown.test.mjs",
+        ])
         .current_dir(&tests)
         .env("CHROMIUM_PATH", CHROMIUM)
         .stdout(Stdio::piped())
@@ -46,6 +49,15 @@ pub fn run_browser_tests() -> anyhow::Result<String> {
             artifacts.display()
         ),
     }
+}
+
+/// Chromium and the npm packages of `frontend/tests/`, installed when missing; returns that
+/// folder. The Markdown benchmark needs them too.
+pub fn prepare_chromium_and_npm() -> anyhow::Result<PathBuf> {
+    let tests = project_root().join("frontend").join("tests");
+    ensure_chromium()?;
+    ensure_node_modules(&tests)?;
+    Ok(tests)
 }
 
 /// Copies node's output to ours, reading the closing counts as they pass.

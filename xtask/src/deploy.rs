@@ -7,16 +7,18 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 
 use crate::aws::cfn::{self, DeployedStack};
 use crate::aws::follow::{self, Display};
 use crate::aws::plan::{self, Bundle, Inputs, PlanFile, Situation};
-use crate::aws::{self, Clients, Elapsed, artifacts, publish};
-use crate::review::{self, ChangeKind, Palette};
-use crate::stack::{OUTPUT_DISTRIBUTION_ID, OUTPUT_SITE_BUCKET, OUTPUT_SITE_URL};
+use crate::aws::preflight;
+use crate::aws::rollout::RolloutWatch;
+use crate::aws::{self, Clients, Elapsed, artifacts, site};
+use crate::review::{self, AlarmRouting, ChangeKind, Palette, Verdict};
+use crate::stack::OUTPUT_SITE_URL;
 use crate::{build, env, tools};
 
 /// How long a stack may take before we stop following it (it goes on in AWS).
@@ -55,9 +57,18 @@ pub struct Args {
     /// Write the stack's outputs to this file as JSON
     #[arg(long, value_name = "FILE")]
     pub outputs_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub preflight: preflight::Flag,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Before building or asking AWS anything: an environment whose alarms must reach someone
+    // and would not is not deployed.
+    let root = args.target.root.clone().unwrap_or_else(tools::project_root);
+    let alarms = AlarmRouting::of(&env::load(&root, &args.target.env)?);
+    if alarms.verdict == Verdict::Refuse {
+        anyhow::bail!(alarms.message);
+    }
     let inputs = resolve(&args.target)?;
     let runtime = aws::runtime()?;
     let result = runtime.block_on(async {
@@ -131,6 +142,8 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
         env.region,
         situation.account
     );
+    let alarms = AlarmRouting::of(env);
+    print!("{}", review::render_alarm_routing(&alarms, palette));
 
     if let Some(stack) = &situation.deployed {
         if stack.is_busy() {
@@ -139,14 +152,19 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
         if let Some(stuck) = stack.stuck(&env.name) {
             anyhow::bail!(stuck);
         }
-        if stack.status == "ROLLBACK_COMPLETE" {
-            if let Some(stopped) =
-                recreate_after_failed_create(clients, inputs, stack, args.yes).await?
-            {
-                return Ok(stopped);
-            }
-            situation = plan::survey(clients, inputs).await?;
+    }
+    if !args.preflight.skip_preflight {
+        preflight::gate(clients, inputs, &situation, "deploy", palette).await?;
+    }
+    if let Some(stack) = &situation.deployed
+        && stack.status == "ROLLBACK_COMPLETE"
+    {
+        if let Some(stopped) =
+            recreate_after_failed_create(clients, inputs, stack, args.yes).await?
+        {
+            return Ok(stopped);
         }
+        situation = plan::survey(clients, inputs).await?;
     }
 
     if let Some(plan_path) = &args.plan {
@@ -194,6 +212,9 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
     };
     let review = plan::review(inputs, &situation, Some(&proposal.described));
     print!("{}", review::render_review(&review, palette));
+    if alarms.verdict != Verdict::Ok {
+        print!("{}", review::render_alarm_routing(&alarms, palette));
+    }
 
     let (confirmed, interrupted) =
         match follow::unless_interrupted(confirm(&env.name, args.yes)).await {
@@ -282,6 +303,7 @@ async fn recreate_after_failed_create(
         since,
         display,
         FOLLOW_LIMIT,
+        None,
     ))
     .await
     {
@@ -359,7 +381,7 @@ async fn upload_bundle(
 
 /// Asks on the terminal; without one, only `--yes` goes ahead. Prod wants its name typed.
 /// The answer is read off the runtime's thread, so Ctrl-C still ends the deploy at the prompt.
-async fn confirm(env_name: &str, yes: bool) -> anyhow::Result<bool> {
+pub(crate) async fn confirm(env_name: &str, yes: bool) -> anyhow::Result<bool> {
     if yes {
         return Ok(true);
     }
@@ -448,10 +470,10 @@ async fn execute_plan(
 }
 
 /// The change set to execute.
-struct Execution<'a> {
-    arn: &'a str,
-    stack_id: &'a str,
-    kind: ChangeKind,
+pub(crate) struct Execution<'a> {
+    pub arn: &'a str,
+    pub stack_id: &'a str,
+    pub kind: ChangeKind,
 }
 
 async fn execute(
@@ -461,8 +483,37 @@ async fn execute(
     args: &Args,
     started: Instant,
 ) -> anyhow::Result<ExitCode> {
+    let again = format!("cargo xtask deploy --env {}", inputs.env.name);
+    if let Executed::Stopped(code) =
+        run_change_set(clients, &inputs.env, execution, &again, started).await?
+    {
+        return Ok(code);
+    }
+    let stack = cfn::describe_stack(&clients.cfn, execution.stack_id)
+        .await?
+        .context("the stack disappeared after deploying")?;
+    finish(clients, inputs, &stack, args, started).await
+}
+
+/// How executing a change set ended.
+pub(crate) enum Executed {
+    /// The stack is `CREATE_COMPLETE` or `UPDATE_COMPLETE`.
+    Succeeded,
+    /// It failed (what and why were printed) or Ctrl-C stopped the following: exit with this.
+    Stopped(ExitCode),
+}
+
+/// Executes the change set and follows the stack until it settles, printing its events, and
+/// on failure the failed resources with CloudFormation's reasons and what to do; `again` is
+/// the command that updates a rolled-back stack.
+pub(crate) async fn run_change_set(
+    clients: &Clients,
+    env: &env::Environment,
+    execution: &Execution<'_>,
+    again: &str,
+    started: Instant,
+) -> anyhow::Result<Executed> {
     let palette = palette();
-    let env = &inputs.env;
     let stack_id = execution.stack_id;
     let since = cfn::newest_event_id(&clients.cfn, stack_id).await?;
     if let Err(err) = cfn::execute_change_set(&clients.cfn, execution.arn).await {
@@ -476,12 +527,20 @@ async fn execute(
         palette,
         live: std::io::stdout().is_terminal(),
     };
+    // A create points the new alias at the first version at once; only updates shift.
+    let started_at = SystemTime::now()
+        .checked_sub(started.elapsed())
+        .unwrap_or_else(SystemTime::now);
+    let mut rollout = crate::stack::deployment_type(env.function.rollout)
+        .filter(|_| execution.kind == ChangeKind::Update)
+        .map(|kind| RolloutWatch::new(clients, stack_id, kind.as_str(), started_at, palette));
     let followed = match follow::unless_interrupted(follow::follow(
         &clients.cfn,
         stack_id,
         since,
         display,
         FOLLOW_LIMIT,
+        rollout.as_mut(),
     ))
     .await
     {
@@ -491,7 +550,12 @@ async fn execute(
                 ChangeKind::Create => "the create",
                 ChangeKind::Update => "the update",
             };
-            return Ok(interrupted(&env.stack_name, operation, &env.name, display));
+            return Ok(Executed::Stopped(interrupted(
+                &env.stack_name,
+                operation,
+                &env.name,
+                display,
+            )));
         }
     };
     let succeeded = matches!(
@@ -509,6 +573,12 @@ async fn execute(
             "{}",
             review::render_failures(&env.stack_name, &followed.status, &failures, palette)
         );
+        if let Some(report) = match rollout.as_mut() {
+            Some(watch) => watch.rollback_report().await,
+            None => None,
+        } {
+            print!("{report}");
+        }
         match followed.status.as_str() {
             "ROLLBACK_COMPLETE" => {
                 print!("{}", review::explain_rollback_complete(&env.stack_name));
@@ -518,11 +588,9 @@ async fn execute(
                     env.name
                 );
             }
-            "UPDATE_ROLLBACK_COMPLETE" => println!(
-                "Fix the cause and run `cargo xtask deploy --env {}` again: it updates the \
-                 rolled-back stack",
-                env.name
-            ),
+            "UPDATE_ROLLBACK_COMPLETE" => {
+                println!("Fix the cause and run `{again}` again: it updates the rolled-back stack")
+            }
             _ => {
                 if let Some(stuck) = cfn::describe_stack(&clients.cfn, stack_id)
                     .await?
@@ -532,21 +600,19 @@ async fn execute(
                 }
             }
         }
-        return Ok(ExitCode::FAILURE);
+        return Ok(Executed::Stopped(ExitCode::FAILURE));
     }
     println!(
         "Stack {}: {} after {}",
-        inputs.env.stack_name,
+        env.stack_name,
         palette.green(&followed.status),
         Elapsed(started.elapsed())
     );
-    let stack = cfn::describe_stack(&clients.cfn, stack_id)
-        .await?
-        .context("the stack disappeared after deploying")?;
-    finish(clients, inputs, &stack, args, started).await
+    Ok(Executed::Succeeded)
 }
 
-/// After the stack: publish the site, invalidate CloudFront, print the URL, write outputs.
+/// After the stack: write the outputs, publish the site, invalidate CloudFront, print the URL.
+/// When publishing fails the stack is still up: the error says so, and what to run again.
 async fn finish(
     clients: &Clients,
     inputs: &Inputs,
@@ -554,59 +620,26 @@ async fn finish(
     args: &Args,
     started: Instant,
 ) -> anyhow::Result<ExitCode> {
-    let outputs = plan::outputs(clients, stack, &inputs.template).await?;
-    publish_site(clients, inputs, &outputs).await?;
+    let outputs = plan::outputs(clients, stack, &inputs.template)
+        .await
+        .with_context(|| {
+            format!(
+                "stack {} is {}, but its outputs could not be read",
+                stack.name, stack.status
+            )
+        })?;
+    if let Some(path) = &args.outputs_file {
+        write_outputs(path, stack, &outputs)?;
+    }
+    if let Err(unfinished) = site::publish(clients, &inputs.root, &outputs).await {
+        anyhow::bail!(unfinished.explain(stack, &inputs.env.name, args.outputs_file.as_deref()));
+    }
     match outputs.get(OUTPUT_SITE_URL) {
         Some(url) => println!("Site URL: {url}"),
         None => println!("Site URL: none yet (the stack has no {OUTPUT_SITE_URL} output)"),
     }
-    if let Some(path) = &args.outputs_file {
-        write_outputs(path, stack, &outputs)?;
-    }
     println!("Done in {}", Elapsed(started.elapsed()));
     Ok(ExitCode::SUCCESS)
-}
-
-async fn publish_site(
-    clients: &Clients,
-    inputs: &Inputs,
-    outputs: &BTreeMap<String, String>,
-) -> anyhow::Result<()> {
-    let Some(bucket) = outputs.get(OUTPUT_SITE_BUCKET) else {
-        println!("Site: not published (the stack has no {OUTPUT_SITE_BUCKET} output)");
-        return Ok(());
-    };
-    let files = publish::site_files(&inputs.root.join("frontend"))?;
-    let published = publish::publish(clients, bucket, &files).await?;
-    println!(
-        "Site s3://{bucket}: {} uploaded, {} deleted, {} unchanged",
-        published.uploaded.len(),
-        published.deleted.len(),
-        published.unchanged
-    );
-    if !published.changed() {
-        return Ok(());
-    }
-    match outputs.get(OUTPUT_DISTRIBUTION_ID) {
-        Some(distribution) => {
-            let reference = format!(
-                "xtask-{}",
-                plan::sha256_hex(published.invalidation_paths().join(",").as_bytes())
-            );
-            let id = publish::invalidate(
-                clients,
-                distribution,
-                &published.invalidation_paths(),
-                &reference,
-            )
-            .await?;
-            println!("CloudFront {distribution}: invalidation {id} for the changed paths");
-        }
-        None => println!(
-            "CloudFront: nothing to invalidate (the stack has no {OUTPUT_DISTRIBUTION_ID} output)"
-        ),
-    }
-    Ok(())
 }
 
 fn write_outputs(

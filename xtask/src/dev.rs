@@ -6,7 +6,9 @@
 //! `AWS_ENDPOINT_URL_DYNAMODB` and `CHATBOT_TABLE_NAME` are set; answers come from Bedrock when
 //! AWS credentials resolve, otherwise from an offline demo model that says it is not a real
 //! model. Any `CHATBOT_*` variable already set in the caller's environment wins over the
-//! environment file (handy to lower the rate limit, say).
+//! environment file (handy to lower the rate limit, say). An environment's guardrail is only
+//! used when the caller names a deployed one with `CHATBOT_GUARDRAIL_ID` and
+//! `CHATBOT_GUARDRAIL_VERSION`; its messages and stream processing then come from the file.
 
 use std::collections::BTreeMap;
 use std::process::{Command, ExitCode, ExitStatus};
@@ -67,14 +69,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// The variables to set for `chatbot-local`: the function's environment from the environment
-/// file, minus the ones `lookup` (the caller's environment) already sets, plus the
-/// environment's region when no region is set.
+/// file (with the guardrail's settings when `lookup` names a guardrail), minus the ones `lookup`
+/// (the caller's environment) already sets, plus the environment's region when no region is
+/// set.
 pub fn service_environment(
     environment: &Environment,
     lookup: impl Fn(&str) -> Option<String>,
 ) -> BTreeMap<String, String> {
     let is_set = |name: &str| lookup(name).is_some_and(|v| !v.is_empty());
-    let mut vars: BTreeMap<String, String> = stack::function_environment(environment)
+    let mut from_file = stack::function_environment(environment);
+    if is_set(chatbot_contract::env_vars::GUARDRAIL_ID) {
+        from_file.extend(stack::guardrail::literal_environment(environment));
+    }
+    let mut vars: BTreeMap<String, String> = from_file
         .into_iter()
         .filter(|(name, _)| !is_set(name))
         .map(|(name, value)| (name.to_owned(), value))
@@ -159,7 +166,12 @@ mod tests {
         for name in env_vars::ALL {
             assert_eq!(
                 vars.contains_key(name),
-                name != env_vars::TABLE_NAME && name != env_vars::ORIGIN_SECRET,
+                ![
+                    env_vars::TABLE_NAME,
+                    env_vars::ORIGIN_SECRET,
+                    env_vars::ORIGIN_SECRET_PREVIOUS
+                ]
+                .contains(&name),
                 "{name}"
             );
         }
@@ -177,5 +189,28 @@ mod tests {
         assert!(!vars.contains_key("CHATBOT_RATE_LIMIT"));
         assert!(!vars.contains_key("AWS_REGION"));
         assert!(vars.contains_key("CHATBOT_DAILY_TOKEN_BUDGET"));
+    }
+
+    #[test]
+    fn a_guardrail_is_used_only_when_the_caller_names_one() {
+        let prod = env::load(&tools::project_root(), "prod").expect("envs/prod.toml loads");
+        let vars = service_environment(&prod, |_| None);
+        for name in env_vars::GUARDRAIL {
+            assert!(!vars.contains_key(name), "{name}");
+        }
+        let vars = service_environment(&prod, |name| {
+            (name == env_vars::GUARDRAIL_ID || name == env_vars::GUARDRAIL_VERSION)
+                .then(|| "abc123".to_owned())
+        });
+        let settings = prod.guardrail.as_ref().expect("prod has a guardrail");
+        assert_eq!(
+            vars[env_vars::GUARDRAIL_BLOCKED_INPUT_MESSAGE],
+            settings.blocked_input_message
+        );
+        assert_eq!(vars[env_vars::GUARDRAIL_STREAM_PROCESSING], "sync");
+        assert!(
+            !vars.contains_key(env_vars::GUARDRAIL_ID),
+            "the caller's own"
+        );
     }
 }

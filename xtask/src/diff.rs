@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::aws::plan::{self, Inputs, PlanFile};
-use crate::aws::{self, Clients, artifacts, cfn};
+use crate::aws::{self, Clients, artifacts, cfn, preflight};
 use crate::deploy::{Target, palette, resolve};
-use crate::review;
+use crate::review::{self, AlarmRouting, Verdict};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -24,13 +24,20 @@ pub struct Args {
     /// Keep the change set and write a plan that `deploy --plan` executes exactly
     #[arg(long, value_name = "PLAN")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub preflight: preflight::Flag,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let inputs = resolve(&args.target)?;
+    // Said before AWS is asked anything, so even a diff that fails shows it.
+    let alarms = AlarmRouting::of(&inputs.env);
+    if !args.json {
+        print!("{}", review::render_alarm_routing(&alarms, palette()));
+    }
     let changed = aws::runtime()?.block_on(async {
         let clients = aws::connect(&inputs.env.region).await;
-        diff(&clients, &inputs, &args).await
+        diff(&clients, &inputs, &args, &alarms).await
     })?;
     Ok(if changed && args.exit_code {
         ExitCode::from(2)
@@ -40,12 +47,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Shows the review; true when deploying would change something.
-async fn diff(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Result<bool> {
+async fn diff(
+    clients: &Clients,
+    inputs: &Inputs,
+    args: &Args,
+    alarms: &AlarmRouting,
+) -> anyhow::Result<bool> {
     let situation = plan::survey(clients, inputs).await?;
     if let Some(stack) = &situation.deployed
         && stack.is_busy()
     {
         anyhow::bail!(stack.busy_message(&inputs.env.name));
+    }
+    let preflight = match args.preflight.skip_preflight {
+        true => None,
+        false => Some(preflight::run(clients, inputs, &situation).await),
+    };
+    let preflight_json = preflight.as_ref().map_or_else(
+        crate::preflight::skipped_json,
+        crate::preflight::report_json,
+    );
+    if let Some(report) = &preflight {
+        if !args.json {
+            print!("{}", crate::preflight::render(report, palette()));
+        }
+        if let Some(refusal) = report.refusal("diff") {
+            if args.json {
+                let json = serde_json::json!({ "preflight": preflight_json });
+                println!("{}", serde_json::to_string_pretty(&json)?);
+            }
+            anyhow::bail!(refusal);
+        }
     }
     let proposal = if situation.is_unchanged(&inputs.template) {
         None
@@ -67,12 +99,17 @@ async fn diff(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Result
     let review = plan::review(inputs, &situation, proposal.as_ref().map(|p| &p.described));
     let changed = review.has_changes();
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&review::review_json(&review))?
-        );
+        let mut json = review::review_json(&review);
+        if let Some(object) = json.as_object_mut() {
+            object.insert("preflight".to_owned(), preflight_json);
+        }
+        json["alarms"] = serde_json::to_value(alarms)?;
+        println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print!("{}", review::render_review(&review, palette()));
+        if alarms.verdict != Verdict::Ok {
+            print!("{}", review::render_alarm_routing(alarms, palette()));
+        }
     }
     match (proposal, &args.out) {
         (Some(proposal), Some(out)) => {

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::{bench, build, deploy, destroy, dev, diff, outputs, synth, test};
+use xtask::{bench, build, deploy, destroy, dev, diff, outputs, rotate, synth, test};
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +28,8 @@ enum Command {
     Diff(diff::Args),
     /// Build, upload, review and deploy an environment
     Deploy(deploy::Args),
+    /// Give CloudFront, API Gateway and the function a new origin secret, refusing no request
+    RotateSecret(rotate::Args),
     /// Delete an environment's stack and empty its buckets
     Destroy(destroy::Args),
     /// Show a deployed environment's state and outputs
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Build(args) => build::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Deploy(args) => deploy::run(args),
+        Command::RotateSecret(args) => rotate::run(args),
         Command::Destroy(args) => destroy::run(args),
         Command::Outputs(args) => outputs::run(args),
         Command::Dev(args) => dev::run(args),

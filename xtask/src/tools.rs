@@ -26,6 +26,13 @@ pub const SAM: PyTool = PyTool {
     packages: &["aws-sam-cli"],
     bin: "sam",
 };
+/// The library behind CloudFormation's `AWS::Serverless-2016-10-31` transform: expands the
+/// templates for the validators and the tests; `bin` is the venv's interpreter.
+pub const SAM_TRANSLATOR: PyTool = PyTool {
+    venv: "sam-translator",
+    packages: &["aws-sam-translator>=1.115"],
+    bin: "python",
+};
 pub const CHECKOV: PyTool = PyTool {
     venv: "checkov",
     packages: &["checkov"],
@@ -53,6 +60,14 @@ pub const SCHEMATHESIS: PyTool = PyTool {
     venv: "schemathesis",
     packages: &["schemathesis>=4.32,<5"],
     bin: "schemathesis",
+};
+
+/// Static analysis of the GitHub Actions workflows (`cargo xtask test`), which hold deploy
+/// roles: unpinned actions, persisted credentials, broad permissions, template injection.
+pub const ZIZMOR: PyTool = PyTool {
+    venv: "zizmor",
+    packages: &["zizmor>=1.32,<2"],
+    bin: "zizmor",
 };
 
 /// A command-line tool built from crates.io with `cargo install --locked`.

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use xtask::env::{self, Architecture, EnvError};
+use xtask::env::{self, Architecture, EnvError, Rollout};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -95,7 +95,7 @@ fn unknown_key() {
     check_error(
         "memory_mb = 256",
         "memory_mb = 256\nmemroy_mb = 512",
-        "envs/dev.toml:25: function.memroy_mb: unknown key, expected one of `memory_mb`, `timeout_seconds`, `reserved_concurrency`, `architecture`",
+        "envs/dev.toml:26: function.memroy_mb: unknown key, expected one of `memory_mb`, `timeout_seconds`, `reserved_concurrency`, `architecture`, `rollout`",
     );
 }
 
@@ -104,7 +104,7 @@ fn unknown_top_level_key() {
     check_error(
         "region = \"us-east-1\"",
         "region = \"us-east-1\"\nzone = \"a\"",
-        "envs/dev.toml:6: zone: unknown key, expected one of `stack_name`, `region`, `account_id`, `models`, `chat`, `function`, `api`, `logs`, `alarms`, `table`, `site`, `domain`",
+        "envs/dev.toml:6: zone: unknown key, expected one of `stack_name`, `region`, `account_id`, `models`, `chat`, `function`, `api`, `logs`, `alarms`, `table`, `site`, `domain`, `guardrail`",
     );
 }
 
@@ -122,7 +122,7 @@ fn wrong_type() {
     check_error(
         "memory_mb = 256",
         "memory_mb = \"256\"",
-        "envs/dev.toml:24: function.memory_mb: invalid type: string \"256\", expected u32",
+        "envs/dev.toml:25: function.memory_mb: invalid type: string \"256\", expected u32",
     );
 }
 
@@ -131,7 +131,7 @@ fn negative_number() {
     check_error(
         "reserved_concurrency = 5",
         "reserved_concurrency = -5",
-        "envs/dev.toml:26: function.reserved_concurrency: invalid value: integer `-5`, expected u32",
+        "envs/dev.toml:27: function.reserved_concurrency: invalid value: integer `-5`, expected u32",
     );
 }
 
@@ -140,7 +140,7 @@ fn unknown_architecture() {
     check_error(
         "architecture = \"arm64\"",
         "architecture = \"aarch64\"",
-        "envs/dev.toml:27: function.architecture: unknown variant `aarch64`, expected `x86_64` or `arm64`",
+        "envs/dev.toml:28: function.architecture: unknown variant `aarch64`, expected `x86_64` or `arm64`",
     );
 }
 
@@ -149,7 +149,7 @@ fn invalid_toml() {
     check_error(
         "memory_mb = 256",
         "memory_mb = = 256",
-        "envs/dev.toml:24: invalid TOML: extra `=`, expected nothing",
+        "envs/dev.toml:25: invalid TOML: extra `=`, expected nothing",
     );
 }
 
@@ -186,6 +186,38 @@ fn history_days_zero() {
         "history_days = 7",
         "history_days = 0",
         "envs/dev.toml: chat.history_days: 0 is out of range, allowed: 1 to 3650 days",
+    );
+}
+
+#[test]
+fn ipv6_prefix_length_outside_1_to_128() {
+    for bad in ["0", "129", "300"] {
+        check_error(
+            "ipv6_prefix_length = 64",
+            &format!("ipv6_prefix_length = {bad}"),
+            &format!(
+                "envs/dev.toml: chat.ipv6_prefix_length: {bad} is out of range, allowed: 1 to 128 bits (64 counts each /64 network as one client)"
+            ),
+        );
+    }
+    check_error(
+        "ipv6_prefix_length = 64",
+        "ipv6_prefix_length = \"/64\"",
+        "envs/dev.toml:20: chat.ipv6_prefix_length: invalid type: string \"/64\", expected u32",
+    );
+}
+
+#[test]
+fn ipv6_prefix_length_is_64_unless_set() {
+    let text = dev_text();
+    let set = text.replace("ipv6_prefix_length = 64", "ipv6_prefix_length = 56");
+    let env = env::parse("dev", "envs/dev.toml", &set).unwrap();
+    assert_eq!(env.rate_limit.ipv6_prefix_length, 56);
+    let unset = text.replace("ipv6_prefix_length = 64", "");
+    let env = env::parse("dev", "envs/dev.toml", &unset).unwrap();
+    assert_eq!(
+        env.rate_limit.ipv6_prefix_length,
+        chatbot_contract::DEFAULT_IPV6_PREFIX_LENGTH
     );
 }
 
@@ -265,6 +297,103 @@ fn bad_alarm_email() {
 }
 
 #[test]
+fn alarm_topic_in_another_region() {
+    check_error(
+        "# topic_arn = \"arn:aws:sns:us-east-1:123456789012:ops-alerts\"",
+        "topic_arn = \"arn:aws:sns:eu-west-1:123456789012:ops-alerts\"",
+        "envs/dev.toml: alarms.topic_arn: \"arn:aws:sns:eu-west-1:123456789012:ops-alerts\" is not allowed, expected the ARN of an SNS topic in the environment's region, arn:aws:sns:us-east-1:<account>:<name> (alarms notify topics of their own region only)",
+    );
+}
+
+#[test]
+fn alarm_topic_that_is_not_a_topic_arn() {
+    for wrong in [
+        "ops-alerts",
+        "arn:aws:sqs:us-east-1:123456789012:ops-alerts",
+        "arn:aws:sns:us-east-1:1234:ops-alerts",
+        "arn:aws:sns:us-east-1:123456789012:",
+        "arn:aws:sns:us-east-1:123456789012:ops alerts",
+    ] {
+        let text = dev_text().replacen(
+            "# topic_arn = \"arn:aws:sns:us-east-1:123456789012:ops-alerts\"",
+            &format!("topic_arn = {wrong:?}"),
+            1,
+        );
+        let err = env::parse("dev", "envs/dev.toml", &text).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("envs/dev.toml: alarms.topic_arn: "),
+            "{wrong}: {err}"
+        );
+    }
+}
+
+#[test]
+fn alarm_destinations_and_whether_one_is_required() {
+    use xtask::env::AlarmDestination;
+    let dev = env::load(&root(), "dev").unwrap();
+    assert!(dev.alarms.destinations().is_empty());
+    assert!(!dev.alarms.require_destination);
+    // Staging and prod say nothing, and so require one.
+    for name in ["staging", "prod"] {
+        let env = env::load(&root(), name).unwrap();
+        assert!(env.alarms.require_destination, "{name}");
+    }
+    let text = dev_text()
+        .replace(
+            "# email = \"you@example.com\"",
+            "email = \"ops@example.com\"",
+        )
+        .replace(
+            "# topic_arn = \"arn:aws:sns:us-east-1:123456789012:ops-alerts\"",
+            "topic_arn = \"arn:aws:sns:us-east-1:123456789012:ops-alerts\"",
+        )
+        .replace("require_destination = false", "");
+    let env = env::parse("dev", "envs/dev.toml", &text).unwrap();
+    assert!(
+        env.alarms.require_destination,
+        "true unless the file says false"
+    );
+    assert_eq!(
+        env.alarms.destinations(),
+        [
+            AlarmDestination::Email("ops@example.com".into()),
+            AlarmDestination::Topic("arn:aws:sns:us-east-1:123456789012:ops-alerts".into()),
+        ]
+    );
+}
+
+#[test]
+fn new_alarm_thresholds_are_checked_like_the_others() {
+    for key in [
+        "api_4xx_errors",
+        "api_throttled",
+        "direct_calls_refused",
+        "origin_refused",
+        "store_errors",
+        "budget_exhausted",
+    ] {
+        let text = dev_text();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{key} = ")))
+            .unwrap_or_else(|| panic!("dev.toml has no {key}"));
+        let err = env::parse(
+            "dev",
+            "envs/dev.toml",
+            &text.replacen(line, &format!("{key} = 0"), 1),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "envs/dev.toml: alarms.{key}: 0 is out of range, allowed: 1 to 1000000 per 5 minutes"
+            )
+        );
+    }
+}
+
+#[test]
 fn percent_over_100() {
     check_error(
         "budget_used_percent = 90",
@@ -282,4 +411,261 @@ fn certificate_outside_us_east_1() {
         err.to_string(),
         "envs/dev.toml: domain.certificate_arn: \"arn:aws:acm:eu-west-1:123456789012:certificate/abc\" is not allowed, expected an ACM certificate ARN in us-east-1 (arn:aws:acm:us-east-1:<account>:certificate/<id>), as CloudFront requires"
     );
+}
+
+// ---- rollouts ----
+
+#[test]
+fn each_environment_rolls_out_as_its_file_says() {
+    let rollout = |name| env::load(&root(), name).unwrap().function.rollout;
+    assert_eq!(rollout("dev"), Rollout::AllAtOnce);
+    assert_eq!(rollout("staging"), Rollout::Linear10PercentEvery1Minute);
+    assert_eq!(rollout("prod"), Rollout::Canary10Percent5Minutes);
+    assert!(!Rollout::AllAtOnce.is_gradual());
+    assert!(Rollout::Canary10Percent5Minutes.is_gradual());
+}
+
+#[test]
+fn unknown_rollout() {
+    check_error(
+        "rollout = \"all-at-once\"",
+        "rollout = \"blue-green\"",
+        "envs/dev.toml:33: function.rollout: unknown variant `blue-green`, expected one of `all-at-once`, `canary-10-percent-5-minutes`, `linear-10-percent-every-1-minute`",
+    );
+}
+
+// ---- CloudFront's read timeout against the function's timeout ----
+
+#[test]
+fn a_function_timeout_longer_than_cloudfront_waits_is_refused_with_the_reason() {
+    check_error(
+        "timeout_seconds = 60 ",
+        "timeout_seconds = 120 ",
+        "envs/dev.toml: function.timeout_seconds: 120 is longer than api.origin_read_timeout_seconds (60): CloudFront would stop waiting for a reply after 60 s and answer 504 while the function goes on (and spends tokens); lower function.timeout_seconds to 60 or less, or raise api.origin_read_timeout_seconds (above 60 only with CloudFront's quota raised)",
+    );
+}
+
+#[test]
+fn a_read_timeout_above_60_seconds_needs_the_quota_raised() {
+    check_error(
+        "origin_read_timeout_seconds = 60",
+        "origin_read_timeout_seconds = 120",
+        "envs/dev.toml: api.origin_read_timeout_seconds: 120 is above CloudFront's limit of 60 seconds: ask AWS to raise the CloudFront quota \"Response timeout per origin\" (up to 180), then add api.origin_read_timeout_quota_raised = true; or use 60 or less",
+    );
+    check_error(
+        "origin_read_timeout_seconds = 60",
+        "origin_read_timeout_seconds = 181\norigin_read_timeout_quota_raised = true",
+        "envs/dev.toml: api.origin_read_timeout_seconds: 181 is out of range, allowed: 1 to 180 seconds (above 60 only with CloudFront's quota raised)",
+    );
+}
+
+#[test]
+fn with_the_quota_raised_the_function_may_run_as_long_as_cloudfront_waits() {
+    let text = dev_text()
+        .replacen("timeout_seconds = 60 ", "timeout_seconds = 120 ", 1)
+        .replace(
+            "origin_read_timeout_seconds = 60",
+            "origin_read_timeout_seconds = 120\norigin_read_timeout_quota_raised = true",
+        );
+    let env = env::parse("dev", "envs/dev.toml", &text).unwrap();
+    assert_eq!(env.function.timeout_seconds, 120);
+    assert_eq!(env.api.origin_read_timeout_seconds, 120);
+}
+
+#[test]
+fn shipped_environments_never_outlast_cloudfront() {
+    for name in ["dev", "staging", "prod"] {
+        let env = env::load(&root(), name).unwrap();
+        assert!(
+            env.function.timeout_seconds <= env.api.origin_read_timeout_seconds,
+            "{name}"
+        );
+        assert!(
+            env.api.origin_read_timeout_seconds <= 60,
+            "{name}: no quota assumed"
+        );
+    }
+}
+
+// ---- [guardrail] ----
+
+/// A small `[guardrail]` section to add to dev.toml.
+const GUARDRAIL: &str = r#"
+[guardrail]
+blocked_input_message = "Not that."
+blocked_output_message = "Cannot say."
+
+[guardrail.content_filters]
+hate = "high"
+prompt_attack = "medium"
+
+[guardrail.pii]
+block = ["CREDIT_DEBIT_CARD_NUMBER"]
+mask = ["EMAIL"]
+
+[[guardrail.denied_topics]]
+name = "Legal advice"
+definition = "Advice on a person's legal situation."
+examples = ["Can I sue my landlord?"]
+"#;
+
+/// dev.toml with [`GUARDRAIL`], `from` replaced by `to`, parsed.
+fn with_guardrail(from: &str, to: &str) -> Result<env::Environment, EnvError> {
+    let section = GUARDRAIL.replacen(from, to, 1);
+    assert!(from.is_empty() || GUARDRAIL.contains(from), "no {from:?}");
+    env::parse("dev", "envs/dev.toml", &(dev_text() + &section))
+}
+
+/// The line of dev.toml plus [`GUARDRAIL`] on which `text` starts (serde's errors name it).
+fn guardrail_line(text: &str) -> usize {
+    let whole = dev_text() + GUARDRAIL;
+    whole[..whole.find(text).expect("in the section")]
+        .matches('\n')
+        .count()
+        + 1
+}
+
+#[track_caller]
+fn check_guardrail_error(from: &str, to: &str, message: &str) {
+    match with_guardrail(from, to) {
+        Ok(_) => panic!("accepted [guardrail] with {to:?}"),
+        Err(err) => assert_eq!(err.to_string(), message),
+    }
+}
+
+#[test]
+fn a_guardrail_section_is_read() {
+    use env::{FilterCategory, PiiAction, StreamProcessing, Strength};
+    let g = with_guardrail("", "").unwrap().guardrail.unwrap();
+    assert_eq!(g.blocked_input_message, "Not that.");
+    assert_eq!(g.blocked_output_message, "Cannot say.");
+    assert_eq!(
+        g.stream_processing,
+        StreamProcessing::Sync,
+        "sync unless set"
+    );
+    assert_eq!(
+        g.content_filters
+            .iter()
+            .map(|f| (f.category, f.strength))
+            .collect::<Vec<_>>(),
+        [
+            (FilterCategory::Hate, Strength::High),
+            (FilterCategory::PromptAttack, Strength::Medium)
+        ]
+    );
+    assert_eq!(
+        g.pii
+            .iter()
+            .map(|p| (p.entity.as_str(), p.action))
+            .collect::<Vec<_>>(),
+        [
+            ("CREDIT_DEBIT_CARD_NUMBER", PiiAction::Block),
+            ("EMAIL", PiiAction::Mask)
+        ]
+    );
+    assert_eq!(g.denied_topics[0].name, "Legal advice");
+    assert_eq!(g.denied_topics[0].examples, ["Can I sue my landlord?"]);
+    assert!(!g.profanity_filter);
+    // A filter set to "none" is off.
+    let g = with_guardrail("hate = \"high\"", "hate = \"none\"")
+        .unwrap()
+        .guardrail
+        .unwrap();
+    assert_eq!(g.content_filters.len(), 1);
+}
+
+#[test]
+fn the_checked_in_guardrail_is_prods_only() {
+    assert!(env::load(&root(), "prod").unwrap().guardrail.is_some());
+    assert!(env::load(&root(), "dev").unwrap().guardrail.is_none());
+    assert!(env::load(&root(), "staging").unwrap().guardrail.is_none());
+}
+
+#[test]
+fn guardrail_mistakes_name_their_key() {
+    check_guardrail_error(
+        "hate = \"high\"",
+        "hatred = \"high\"",
+        &format!(
+            "envs/dev.toml:{}: guardrail.content_filters.hatred: unknown key, expected one of `hate`, `insults`, `sexual`, `violence`, `misconduct`, `prompt_attack`",
+            guardrail_line("hate = ")
+        ),
+    );
+    check_guardrail_error(
+        "hate = \"high\"",
+        "hate = \"extreme\"",
+        &format!(
+            "envs/dev.toml:{}: guardrail.content_filters.hate: unknown variant `extreme`, expected one of `none`, `low`, `medium`, `high`",
+            guardrail_line("hate = ")
+        ),
+    );
+    check_guardrail_error(
+        "block = [\"CREDIT_DEBIT_CARD_NUMBER\"]",
+        "block = [\"CREDIT_CARD\"]",
+        &format!(
+            "envs/dev.toml: guardrail.pii.block[0]: \"CREDIT_CARD\" is not allowed, expected one of {}",
+            env::PII_ENTITY_TYPES.join(", ")
+        ),
+    );
+    check_guardrail_error(
+        "mask = [\"EMAIL\"]",
+        "mask = [\"CREDIT_DEBIT_CARD_NUMBER\"]",
+        "envs/dev.toml: guardrail.pii.mask[0]: \"CREDIT_DEBIT_CARD_NUMBER\" is listed twice in [guardrail.pii]",
+    );
+    check_guardrail_error(
+        "blocked_output_message = \"Cannot say.\"",
+        "blocked_output_message = \"Cannot say.\"\nstream_processing = \"async\"",
+        "envs/dev.toml: guardrail.pii.mask: guardrails cannot mask streamed answers with stream_processing = \"async\"; use \"sync\" or block these instead",
+    );
+    check_guardrail_error(
+        "blocked_output_message = \"Cannot say.\"",
+        "blocked_output_message = \"Cannot say.\"\nstream_processing = \"later\"",
+        &format!(
+            "envs/dev.toml:{}: guardrail.stream_processing: unknown variant `later`, expected `sync` or `async`",
+            guardrail_line("blocked_output_message") + 1
+        ),
+    );
+    check_guardrail_error(
+        "blocked_input_message = \"Not that.\"",
+        "blocked_input_message = \" \"",
+        "envs/dev.toml: guardrail.blocked_input_message: \" \" is not allowed, expected a message to show",
+    );
+    check_guardrail_error(
+        "blocked_input_message = \"Not that.\"",
+        &format!("blocked_input_message = \"{}\"", "x".repeat(501)),
+        "envs/dev.toml: guardrail.blocked_input_message: 501 is out of range, allowed: 1 to 500 characters",
+    );
+    check_guardrail_error(
+        "name = \"Legal advice\"",
+        "name = \"Legal <advice>\"",
+        "envs/dev.toml: guardrail.denied_topics[0].name: \"Legal <advice>\" is not allowed, expected 1 to 100 letters, digits, spaces and - _ ! ? .",
+    );
+    check_guardrail_error(
+        "examples = [\"Can I sue my landlord?\"]",
+        "examples = [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\"]",
+        "envs/dev.toml: guardrail.denied_topics[0].examples: 6 is out of range, allowed: 0 to 5 examples",
+    );
+    check_guardrail_error(
+        "blocked_input_message",
+        "colour = \"red\"\nblocked_input_message",
+        &format!(
+            "envs/dev.toml:{}: guardrail.colour: unknown key, expected one of `blocked_input_message`, `blocked_output_message`, `stream_processing`, `content_filters`, `denied_topics`, `pii`, `profanity_filter`, `blocked_words`",
+            guardrail_line("blocked_input_message")
+        ),
+    );
+}
+
+#[test]
+fn a_guardrail_needs_a_policy_and_a_short_enough_stack_name() {
+    let bare = "\n[guardrail]\nblocked_input_message = \"a\"\nblocked_output_message = \"b\"\n";
+    match env::parse("dev", "envs/dev.toml", &(dev_text() + bare)) {
+        Err(err) => assert_eq!(
+            err.to_string(),
+            "envs/dev.toml: guardrail: configures no policy: set content_filters, denied_topics, pii, profanity_filter or blocked_words, or remove [guardrail]"
+        ),
+        Ok(_) => panic!("accepted a guardrail without a policy"),
+    }
+    let profanity_only = format!("{bare}profanity_filter = true\n");
+    assert!(env::parse("dev", "envs/dev.toml", &(dev_text() + &profanity_only)).is_ok());
 }

@@ -35,8 +35,8 @@ impl ApiError {
     pub fn forbidden() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            "forbidden",
-            "this API answers only requests sent through the chatbot's site, not to its API Gateway address",
+            crate::contract::forbidden::CODE,
+            crate::contract::forbidden::MESSAGE,
         )
     }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Request, State};
+use axum::extract::{MatchedPath, Path, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -24,7 +24,7 @@ use tracing::Instrument;
 pub use error::ApiError;
 
 use crate::chat::{self, ChatInput};
-use crate::contract::{API_PREFIX, ORIGIN_VERIFY_HEADER};
+use crate::contract::{API_KEY_HEADER, API_PREFIX, ORIGIN_VERIFY_HEADER};
 use crate::store::SessionId;
 use crate::{AppState, Config};
 
@@ -56,11 +56,14 @@ pub fn router_with_site(state: Arc<AppState>, site_dir: Option<PathBuf>) -> Rout
 }
 
 /// Refuses (403 `forbidden`) an `/api` request whose [`ORIGIN_VERIFY_HEADER`] is missing,
-/// repeated or not the configured origin secret, before validation, rate limiting or any
-/// store access. Deployed, CloudFront adds the header to every request it passes to the API, so
-/// only a caller of the `execute-api` address directly is refused, and such a caller can
-/// no longer choose the `CloudFront-Viewer-Address` the rate limit counts. The header is taken
-/// off the request either way, so nothing further down can see or log it.
+/// repeated or not the configured origin secret (nor, during a rotation, the previous one),
+/// before validation, rate limiting or any store access. Deployed, API Gateway has already
+/// refused requests without CloudFront's API key; this is the second line, for a request that
+/// reached the function anyway. CloudFront adds the header to every request it passes to the
+/// API, so only a caller of the `execute-api` address directly is refused, and such a caller
+/// can no longer choose the `CloudFront-Viewer-Address` the rate limit counts. The header, and
+/// [`API_KEY_HEADER`] that carries the same secret, are taken off the request either way, so
+/// nothing further down can see or log them.
 async fn require_origin(
     State(state): State<Arc<AppState>>,
     mut request: Request,
@@ -70,11 +73,17 @@ async fn require_origin(
         header::Entry::Occupied(entry) => entry.remove_entry_mult().1.collect(),
         header::Entry::Vacant(_) => Vec::new(),
     };
+    request.headers_mut().remove(API_KEY_HEADER);
     if let Some(secret) = &state.config.origin_secret
         && is_api_path(request.uri().path())
     {
+        let previous = state.config.previous_origin_secret.as_ref();
         let verified = match given.as_slice() {
-            [value] => secret.matches(value.as_bytes()),
+            // Both compared every time: which one matched is not told by the time taken.
+            [value] => {
+                secret.matches(value.as_bytes())
+                    | previous.is_some_and(|previous| previous.matches(value.as_bytes()))
+            }
             _ => false,
         };
         if !verified {
@@ -113,7 +122,15 @@ fn not_found() -> ApiError {
     ApiError::not_found("there is nothing at this path")
 }
 
-/// Wraps each request in a span carrying its id, logs its outcome, and echoes the id.
+/// What the request span and the request log line call a request that matched no route.
+pub const UNMATCHED_ROUTE: &str = "(no route)";
+
+/// Wraps each request in a span carrying its id, method and route, logs its outcome, and
+/// echoes the id.
+///
+/// The span names the route template the router matched (`/api/sessions/{id}/messages`), never
+/// the path: a session id is the only key to a conversation, and logs outlive history. A path
+/// no route matched is not logged either, as it may hold a session id too.
 async fn request_span(mut request: Request, next: Next) -> Response {
     let id = match request.extensions().get::<RequestId>() {
         Some(RequestId(id)) => id.clone(),
@@ -127,7 +144,10 @@ async fn request_span(mut request: Request, next: Next) -> Response {
         "request",
         request_id = %id,
         method = %request.method(),
-        path = %request.uri().path(),
+        route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or(UNMATCHED_ROUTE, MatchedPath::as_str),
     );
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
@@ -322,6 +342,7 @@ async fn session_messages(
                 "content": m.content,
                 "created_at": crate::clock::rfc3339_ms(m.created_at_ms),
                 "incomplete": m.incomplete,
+                "blocked": m.blocked.map(|b| b.as_str()),
             })
         })
         .collect();

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::contract::ROUTES;
+use crate::guardrail::{Blocked, Outcome};
 
 /// The document for this deployment: the chat body's limits and model list come from `state`.
 pub fn document(state: &AppState) -> Value {
@@ -91,7 +92,7 @@ fn chat_request(state: &AppState) -> Value {
 fn responses(method: &str, path: &str) -> Value {
     let ok = match (method, path) {
         ("post", p) if p.ends_with("/chat") => json!({"200": {
-            "description": "The answer, or server-sent events (meta, delta, done or error) when the request accepts text/event-stream",
+            "description": "The answer, or server-sent events (meta, delta, done or error) when the request accepts text/event-stream. When the environment's guardrail acts on the turn, stop_reason is guardrail_intervened and guardrail says what it did: blocked_input or blocked_output (reply, or the done event's message, is then the guardrail's message, which replaces any text streamed before it; the turn is saved as blocked, not as an answer) or masked_output (the answer with parts masked)",
             "content": {
                 "application/json": {"schema": chat_reply()},
                 "text/event-stream": {"schema": {"type": "string"}},
@@ -140,15 +141,31 @@ fn error() -> Value {
     object(json!({"error": object(json!({"code": string(), "message": string()}))}))
 }
 
+/// What the guardrail did to a turn (absent when it did nothing).
+const GUARDRAIL_OUTCOMES: [&str; 3] = [
+    Outcome::Blocked(Blocked::Input).as_str(),
+    Outcome::Blocked(Blocked::Output).as_str(),
+    Outcome::Masked.as_str(),
+];
+
 fn chat_reply() -> Value {
     let count = json!({"type": "integer", "minimum": 0});
-    object(json!({
+    let mut reply = object(json!({
         "session_id": {"type": "string", "format": "uuid"},
         "reply": string(),
         "model": string(),
         "usage": object(json!({"input_tokens": count, "output_tokens": count})),
-        "stop_reason": string(),
-    }))
+        "stop_reason": {
+            "type": "string",
+            "description": "Bedrock's stop reason: end_turn, max_tokens, guardrail_intervened, ...",
+        },
+    }));
+    reply["properties"]["guardrail"] = json!({
+        "type": "string",
+        "enum": GUARDRAIL_OUTCOMES,
+        "description": "Present when the environment's guardrail acted on the turn",
+    });
+    reply
 }
 
 fn history() -> Value {
@@ -157,6 +174,12 @@ fn history() -> Value {
         "content": string(),
         "created_at": {"type": "string", "format": "date-time"},
         "incomplete": {"type": "boolean"},
+        "blocked": {
+            "type": "string",
+            "enum": ["input", "output", null],
+            "nullable": true,
+            "description": "Set when the guardrail blocked the turn: on the prompt (whose text is not kept) and on the guardrail's message that stands in for the answer",
+        },
     }));
     object(json!({
         "session_id": {"type": "string", "format": "uuid"},
@@ -233,6 +256,25 @@ mod tests {
         assert_eq!(
             body["properties"]["message"]["maxLength"],
             json!(Tuning::default().max_message_chars)
+        );
+        let reply = &doc["paths"]["/api/chat"]["post"]["responses"]["200"]["content"]["application/json"]
+            ["schema"];
+        assert_eq!(
+            reply["properties"]["guardrail"]["enum"],
+            json!(["blocked_input", "blocked_output", "masked_output"])
+        );
+        assert!(
+            !reply["required"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("guardrail")),
+            "only present when the guardrail acted"
+        );
+        let message = &doc["paths"]["/api/sessions/{id}/messages"]["get"]["responses"]["200"]["content"]
+            ["application/json"]["schema"]["properties"]["messages"]["items"];
+        assert_eq!(
+            message["properties"]["blocked"]["enum"],
+            json!(["input", "output", null])
         );
     }
 

@@ -11,10 +11,13 @@ use sdk::error::{ProvideErrorMetadata, SdkError};
 use sdk::types::error::ConverseStreamOutputError;
 use sdk::types::{
     ContentBlock, ContentBlockDelta, ConversationRole, ConverseOutput, ConverseStreamOutput,
+    GuardrailConfiguration, GuardrailConverseContentBlock, GuardrailConverseTextBlock,
+    GuardrailStreamConfiguration, GuardrailStreamProcessingMode, GuardrailTrace,
     InferenceConfiguration, Message, SystemContentBlock,
 };
 
-use super::{FailureKind, ModelError, ModelRequest, Reply, StreamEvent, Usage};
+use super::{FailureKind, ModelError, ModelRequest, Reply, StreamEvent, Usage, guardrail_trace};
+use crate::guardrail::{GuardrailConfig, StreamProcessing};
 use crate::store::Role;
 
 /// The client settings the service needs, applied to a config built from the SDK chain (or
@@ -51,6 +54,7 @@ impl Bedrock {
             .system(SystemContentBlock::Text(request.system_prompt.clone()))
             .set_messages(Some(messages(request)?))
             .inference_config(inference(request))
+            .set_guardrail_config(request.guardrail.as_ref().map(guardrail_config))
             .send()
             .await
             .map_err(|err| from_sdk(&err, |raw| Some(raw.status().as_u16())))?;
@@ -66,6 +70,10 @@ impl Bedrock {
             text,
             usage: output.usage().map(usage).unwrap_or_default(),
             stop_reason: output.stop_reason().as_str().to_owned(),
+            guardrail: output
+                .trace()
+                .and_then(|trace| trace.guardrail())
+                .map(guardrail_trace::read),
         })
     }
 
@@ -80,11 +88,13 @@ impl Bedrock {
             .system(SystemContentBlock::Text(request.system_prompt.clone()))
             .set_messages(Some(messages(request)?))
             .inference_config(inference(request))
+            .set_guardrail_config(request.guardrail.as_ref().map(guardrail_stream_config))
             .send()
             .await
             .map_err(|err| from_sdk(&err, |raw| Some(raw.status().as_u16())))?;
         Ok(BedrockStream {
             receiver: output.stream,
+            pending: None,
         })
     }
 }
@@ -94,10 +104,15 @@ pub struct BedrockStream {
         ConverseStreamOutput,
         ConverseStreamOutputError,
     >,
+    /// An event read from the same stream event as the one returned before it.
+    pending: Option<StreamEvent>,
 }
 
 impl BedrockStream {
     pub(super) async fn next(&mut self) -> Result<Option<StreamEvent>, ModelError> {
+        if let Some(event) = self.pending.take() {
+            return Ok(Some(event));
+        }
         loop {
             let event = self
                 .receiver
@@ -119,8 +134,17 @@ impl BedrockStream {
                     )));
                 }
                 ConverseStreamOutput::Metadata(metadata) => {
-                    if let Some(tokens) = metadata.usage() {
-                        return Ok(Some(StreamEvent::Usage(usage(tokens))));
+                    let guardrail = metadata
+                        .trace()
+                        .and_then(|trace| trace.guardrail())
+                        .map(|trace| StreamEvent::Guardrail(guardrail_trace::read(trace)));
+                    match (metadata.usage(), guardrail) {
+                        (Some(tokens), guardrail) => {
+                            self.pending = guardrail;
+                            return Ok(Some(StreamEvent::Usage(usage(tokens))));
+                        }
+                        (None, Some(guardrail)) => return Ok(Some(guardrail)),
+                        (None, None) => {}
                     }
                 }
                 _ => {}
@@ -153,21 +177,60 @@ impl StreamErrorKind for ModelError {
     }
 }
 
+/// The conversation as Converse takes it. With a guardrail, the new message (the last one) is
+/// a `guardContent` block, so the guardrail assesses it and not the history it already passed
+/// (nor the system prompt); the model reads it as text all the same.
 fn messages(request: &ModelRequest) -> Result<Vec<Message>, ModelError> {
+    let failed =
+        |err: sdk::error::BuildError| ModelError::new(FailureKind::Failed, err.to_string());
+    let last = request.messages.len().saturating_sub(1);
     request
         .messages
         .iter()
-        .map(|turn| {
+        .enumerate()
+        .map(|(i, turn)| {
+            let content = if i == last && request.guardrail.is_some() {
+                ContentBlock::GuardContent(GuardrailConverseContentBlock::Text(
+                    GuardrailConverseTextBlock::builder()
+                        .text(turn.text.clone())
+                        .build()
+                        .map_err(failed)?,
+                ))
+            } else {
+                ContentBlock::Text(turn.text.clone())
+            };
             Message::builder()
                 .role(match turn.role {
                     Role::User => ConversationRole::User,
                     Role::Assistant => ConversationRole::Assistant,
                 })
-                .content(ContentBlock::Text(turn.text.clone()))
+                .content(content)
                 .build()
-                .map_err(|err| ModelError::new(FailureKind::Failed, err.to_string()))
+                .map_err(failed)
         })
         .collect()
+}
+
+/// Converse's `guardrailConfig`, with the trace on: it says which side the guardrail acted on.
+fn guardrail_config(guardrail: &GuardrailConfig) -> GuardrailConfiguration {
+    GuardrailConfiguration::builder()
+        .guardrail_identifier(&guardrail.id)
+        .guardrail_version(&guardrail.version)
+        .trace(GuardrailTrace::Enabled)
+        .build()
+}
+
+/// ConverseStream's `guardrailConfig`: Converse's plus how streamed chunks are checked.
+fn guardrail_stream_config(guardrail: &GuardrailConfig) -> GuardrailStreamConfiguration {
+    GuardrailStreamConfiguration::builder()
+        .guardrail_identifier(&guardrail.id)
+        .guardrail_version(&guardrail.version)
+        .trace(GuardrailTrace::Enabled)
+        .stream_processing_mode(match guardrail.stream_processing {
+            StreamProcessing::Sync => GuardrailStreamProcessingMode::Sync,
+            StreamProcessing::Async => GuardrailStreamProcessingMode::Async,
+        })
+        .build()
 }
 
 fn inference(request: &ModelRequest) -> InferenceConfiguration {

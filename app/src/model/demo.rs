@@ -34,6 +34,7 @@ impl Demo {
             usage: usage(request, &text),
             text,
             stop_reason: "end_turn".to_owned(),
+            guardrail: None,
         })
     }
 

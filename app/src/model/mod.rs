@@ -3,12 +3,14 @@
 
 mod bedrock;
 mod demo;
+mod guardrail_trace;
 mod retry;
 
 pub use bedrock::{Bedrock, bedrock_config};
 pub use demo::{DEMO_NOTICE, Demo};
 pub use retry::RetryPolicy;
 
+use crate::guardrail::{Assessment, GuardrailConfig};
 use crate::store::Role;
 
 /// What a model is asked: the system prompt and the conversation so far, oldest first,
@@ -19,6 +21,9 @@ pub struct ModelRequest {
     pub system_prompt: String,
     pub messages: Vec<Turn>,
     pub max_output_tokens: u32,
+    /// The guardrail the call goes through; it assesses the last message (the new one) and the
+    /// answer.
+    pub guardrail: Option<GuardrailConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +44,8 @@ pub struct Reply {
     pub text: String,
     pub usage: Usage,
     pub stop_reason: String,
+    /// The guardrail's trace, when one acted on the turn.
+    pub guardrail: Option<Assessment>,
 }
 
 /// One piece of a streamed answer (ConverseStream).
@@ -47,6 +54,8 @@ pub enum StreamEvent {
     Text(String),
     Stop(String),
     Usage(Usage),
+    /// The guardrail's trace, when one acted on the turn (after the stop).
+    Guardrail(Assessment),
 }
 
 /// Why a model call failed, in the terms the service answers with.

@@ -3,7 +3,8 @@
 //! ```text
 //! pk                sk                                  attributes
 //! S#<session>       M#<13-digit ms>#<10-digit seq>#<rand>  role, content, created_at, model?,
-//!                                                        tokens?, incomplete?, expires_at
+//!                                                        tokens?, incomplete?, blocked?,
+//!                                                        expires_at
 //! S#<session>       META                                created_at, updated_at, messages,
 //!                                                        expires_at
 //! RL#<client>       <window start, seconds>             n, expires_at
@@ -22,7 +23,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, WriteRequest};
 use chatbot_contract::table::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
 
-use super::{Admission, Message, Role, SessionId, StoreError};
+use super::{Admission, Blocked, Message, Role, SessionId, StoreError};
 
 /// BatchWriteItem takes at most this many requests.
 const BATCH_WRITE_LIMIT: usize = 25;
@@ -70,6 +71,9 @@ impl DynamoStore {
         }
         if message.incomplete {
             item.insert("incomplete".to_owned(), AttributeValue::Bool(true));
+        }
+        if let Some(blocked) = message.blocked {
+            item.insert("blocked".to_owned(), s(blocked.as_str()));
         }
         let put = self
             .client
@@ -135,6 +139,64 @@ impl DynamoStore {
         messages.truncate(limit);
         messages.reverse();
         Ok(messages)
+    }
+
+    pub(super) async fn withhold_message(
+        &self,
+        session: SessionId,
+        created_at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        // The sort keys of the messages written in that millisecond start alike.
+        let written_then = format!("{MESSAGE_PREFIX}{:013}#", created_at_ms.max(0));
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", PARTITION_KEY)
+            .expression_attribute_names("#sk", SORT_KEY)
+            .expression_attribute_values(":pk", s(session_key(session)))
+            .expression_attribute_values(":prefix", s(written_then))
+            .send()
+            .await
+            .map_err(|e| store_error("Query", e))?;
+        let Some(key) = page.items().iter().rev().find_map(|item| {
+            let is_user = item
+                .get("role")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                == Some(Role::User.as_str());
+            let sort_key = item.get(SORT_KEY)?;
+            is_user.then(|| sort_key.clone())
+        }) else {
+            return Ok(false);
+        };
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(session_key(session)))
+            .key(SORT_KEY, key)
+            .update_expression("SET content = :empty, blocked = :blocked")
+            // Not recreated as a stub if the session was deleted meanwhile.
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PARTITION_KEY)
+            .expression_attribute_values(":empty", s(""))
+            .expression_attribute_values(":blocked", s(Blocked::Input.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(store_error("UpdateItem", err)),
+        }
     }
 
     pub(super) async fn delete_session(&self, session: SessionId) -> Result<bool, StoreError> {
@@ -372,6 +434,16 @@ fn read_message(item: &HashMap<String, AttributeValue>) -> Result<Message, Store
             .and_then(|v| v.as_bool().ok())
             .copied()
             .unwrap_or(false),
+        blocked: match text("blocked").as_deref() {
+            None => None,
+            Some("input") => Some(Blocked::Input),
+            Some("output") => Some(Blocked::Output),
+            Some(other) => {
+                return Err(StoreError::Corrupt(format!(
+                    "message {key} is blocked by {other:?}, not \"input\" or \"output\""
+                )));
+            }
+        },
     })
 }
 

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::{Admission, Message, SessionId, StoreError};
+use super::{Admission, Blocked, Message, Role, SessionId, StoreError};
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -53,6 +53,28 @@ impl MemoryStore {
             .map(Vec::as_slice)
             .unwrap_or_default();
         Ok(messages[messages.len().saturating_sub(limit)..].to_vec())
+    }
+
+    pub(super) fn withhold_message(
+        &self,
+        session: SessionId,
+        created_at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let found = state.sessions.get_mut(&session).and_then(|messages| {
+            messages
+                .iter_mut()
+                .rev()
+                .find(|m| m.role == Role::User && m.created_at_ms == created_at_ms)
+        });
+        Ok(match found {
+            Some(message) => {
+                message.content.clear();
+                message.blocked = Some(Blocked::Input);
+                true
+            }
+            None => false,
+        })
     }
 
     pub(super) fn delete_session(&self, session: SessionId) -> Result<bool, StoreError> {

@@ -12,6 +12,8 @@ pub use memory::MemoryStore;
 
 use std::fmt;
 
+pub use crate::guardrail::Blocked;
+
 /// A conversation's id: a random UUID, so knowing it is the only way to read the conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SessionId(uuid::Uuid);
@@ -65,6 +67,9 @@ pub struct Message {
     pub tokens: Option<u64>,
     /// An answer cut short by an error after part of it was streamed.
     pub incomplete: bool,
+    /// Set when a guardrail blocked this turn: on the prompt (whose text is then not kept) and
+    /// on the guardrail's message that stands in for the answer. Never sent to the model again.
+    pub blocked: Option<Blocked>,
 }
 
 /// Whether a request fits in its client's rate window.
@@ -113,6 +118,20 @@ impl Store {
         match self {
             Store::Memory(s) => s.recent_messages(session, limit),
             Store::Dynamo(s) => s.recent_messages(session, limit).await,
+        }
+    }
+
+    /// Marks the user's message written at `created_at_ms` as blocked by the guardrail
+    /// ([`Blocked::Input`]) and drops its text, so a prompt the guardrail refused (a card
+    /// number, say) is not kept. `false` when there is no such message.
+    pub async fn withhold_message(
+        &self,
+        session: SessionId,
+        created_at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Store::Memory(s) => s.withhold_message(session, created_at_ms),
+            Store::Dynamo(s) => s.withhold_message(session, created_at_ms).await,
         }
     }
 

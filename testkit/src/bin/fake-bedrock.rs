@@ -1,20 +1,21 @@
-//! `fake-bedrock [--port P] [--token-delay-ms N] [--first-token-delay-ms N]`: the local fake of
-//! Bedrock Runtime (see `testkit::bedrock`) as a process, for manual runs and the browser
-//! tests. Point the SDK at it with `AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:P`.
+//! `fake-bedrock [--port P] [--token-delay-ms N] [--first-token-delay-ms N] [--guardrail ID:VERSION]...`:
+//! the local fake of Bedrock Runtime (see `testkit::bedrock`) as a process, for manual runs and
+//! the browser tests. Point the SDK at it with `AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:P`.
+//! Each `--guardrail` serves a guardrail requests may name, with Bedrock console's default
+//! blocked messages.
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use testkit::bedrock::{FakeBedrock, Options};
+use testkit::bedrock::{FakeBedrock, Guardrail, Options};
 
-const USAGE: &str =
-    "usage: fake-bedrock [--port P] [--token-delay-ms N] [--first-token-delay-ms N]";
+const USAGE: &str = "usage: fake-bedrock [--port P] [--token-delay-ms N] [--first-token-delay-ms N] [--guardrail ID:VERSION]...";
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let (port, options) = match parse(std::env::args().skip(1)) {
+    let (port, options, guardrails) = match parse(std::env::args().skip(1)) {
         Ok(Some(parsed)) => parsed,
         Ok(None) => {
             println!("{USAGE}");
@@ -33,6 +34,9 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    for guardrail in guardrails {
+        fake.add_guardrail(guardrail);
+    }
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "fake-bedrock listening on {}", fake.endpoint());
     let _ = stdout.flush();
@@ -46,10 +50,14 @@ async fn main() -> ExitCode {
     }
 }
 
+/// What the command line asks for: the port, the delays and the guardrails to serve.
+type Parsed = (u16, Options, Vec<Guardrail>);
+
 /// `Ok(None)` asks for the usage text.
-fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<(u16, Options)>, String> {
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Parsed>, String> {
     let mut port = 0;
     let mut options = Options::default();
+    let mut guardrails = Vec::new();
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
             return Ok(None);
@@ -77,8 +85,14 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<(u16, Options)
             "--first-token-delay-ms" => {
                 options.first_token_delay = Duration::from_millis(number(&value)?);
             }
+            "--guardrail" => match value.split_once(':') {
+                Some((id, version)) if !id.is_empty() && !version.is_empty() => {
+                    guardrails.push(Guardrail::new(id, version));
+                }
+                _ => return Err(format!("--guardrail expects ID:VERSION, got `{value}`")),
+            },
             _ => return Err(format!("unknown option {name}")),
         }
     }
-    Ok(Some((port, options)))
+    Ok(Some((port, options, guardrails)))
 }

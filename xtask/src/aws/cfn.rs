@@ -183,6 +183,8 @@ pub async fn deployed_template(cfn: &Client, stack: &str) -> anyhow::Result<Stri
 pub enum TemplateSource {
     Body(String),
     Url(String),
+    /// The template the stack already has (an update that changes only parameters).
+    Previous,
 }
 
 pub struct ChangeSetRequest<'a> {
@@ -222,6 +224,7 @@ pub async fn create_change_set(
     call = match request.template {
         TemplateSource::Body(body) => call.template_body(body),
         TemplateSource::Url(url) => call.template_url(url),
+        TemplateSource::Previous => call.use_previous_template(true),
     };
     for (key, value) in request.parameters {
         call = call.parameters(
@@ -306,6 +309,7 @@ pub async fn describe_change_set(cfn: &Client, arn: &str) -> anyhow::Result<Desc
 
 fn change_to_wire(change: &aws_sdk_cloudformation::types::Change) -> wire::Change {
     let resource_change = change.resource_change().map(|rc| wire::WireResourceChange {
+        policy_action: rc.policy_action().map(|p| p.as_str().to_owned()),
         action: rc.action().map(|a| a.as_str().to_owned()),
         logical_resource_id: rc.logical_resource_id().map(str::to_owned),
         physical_resource_id: rc.physical_resource_id().map(str::to_owned),

@@ -1,7 +1,7 @@
 //! What `diff` and `deploy` share: the deployed state, the decision between "nothing to do" and
 //! a change set, the change set itself, and the review built from it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -12,6 +12,7 @@ use super::cfn::{self, ChangeSetRequest, Created, DeployedStack, TemplateSource}
 use super::{Clients, artifacts};
 use crate::env::Environment;
 use crate::review::{self, ChangeKind, Review, wire::DescribeChangeSet};
+use crate::stack::origin::PARAM_ORIGIN_SECRETS;
 use crate::stack::{PARAM_CODE_BUCKET, PARAM_CODE_KEY};
 
 /// CloudFormation's limit for a template sent inline.
@@ -117,10 +118,22 @@ pub async fn survey(clients: &Clients, inputs: &Inputs) -> anyhow::Result<Situat
         }
         _ => String::new(),
     };
-    let parameters = BTreeMap::from([
+    let mut parameters = BTreeMap::from([
         (PARAM_CODE_BUCKET.to_owned(), bucket.clone()),
         (PARAM_CODE_KEY.to_owned(), inputs.bundle.key()),
     ]);
+    // CloudFormation gives a parameter an update leaves out its default, so what other
+    // commands set (`rotate-secret`) is passed on as deployed.
+    if let Some(stack) = deployed.as_ref().filter(|s| !s.is_under_review()) {
+        let declared = template_parameters(&inputs.template);
+        for name in CARRIED_OVER {
+            if let Some(value) = stack.parameters.get(name)
+                && declared.contains(name)
+            {
+                parameters.insert(name.to_owned(), value.clone());
+            }
+        }
+    }
     Ok(Situation {
         account,
         bucket,
@@ -162,8 +175,8 @@ pub async fn propose(
     } else {
         TemplateSource::Body(inputs.template.clone())
     };
-    let created = cfn::create_change_set(
-        &clients.cfn,
+    propose_change(
+        clients,
         ChangeSetRequest {
             stack_name: &inputs.env.stack_name,
             change_set_name: name.to_owned(),
@@ -173,7 +186,19 @@ pub async fn propose(
             description: format!("cargo xtask deploy --env {}", inputs.env.name),
         },
     )
-    .await?;
+    .await
+}
+
+/// Creates the change set `request` describes and waits for it; `None` when CloudFormation
+/// finds nothing to change (the empty change set is deleted). A change set CloudFormation
+/// refuses is deleted (with the empty stack a new stack's leaves) and reported as an error.
+pub async fn propose_change(
+    clients: &Clients,
+    request: ChangeSetRequest<'_>,
+) -> anyhow::Result<Option<Proposal>> {
+    let stack_name = request.stack_name.to_owned();
+    let kind = request.kind;
+    let created = cfn::create_change_set(&clients.cfn, request).await?;
     let (arn, stack_id) = match created {
         Created::NoChanges => return Ok(None),
         Created::ChangeSet { arn, stack_id } => (arn, stack_id),
@@ -190,14 +215,13 @@ pub async fn propose(
             .filter(|r| !r.trim().is_empty())
             .unwrap_or_else(|| "it gave no reason".to_owned());
         cfn::delete_change_set(&clients.cfn, &arn).await.ok();
-        if situation.kind() == ChangeKind::Create {
+        if kind == ChangeKind::Create {
             // The change set of a new stack made an empty stack under review: remove it too.
             cfn::delete_stack(&clients.cfn, &stack_id).await.ok();
         }
         anyhow::bail!(
-            "CloudFormation refused the change set for stack {} (nothing was changed, and the \
-             change set was deleted): {}",
-            inputs.env.stack_name,
+            "CloudFormation refused the change set for stack {stack_name} (nothing was changed, \
+             and the change set was deleted): {}",
             reason.trim().trim_end_matches('.')
         );
     }
@@ -250,12 +274,17 @@ pub fn review(
         ChangeKind::Create => "deployed (none)".to_owned(),
         ChangeKind::Update => format!("deployed {}", inputs.env.stack_name),
     };
+    let mut changes = described
+        .map(DescribeChangeSet::resource_changes)
+        .unwrap_or_default();
+    review::mark_transform_resources(
+        &mut changes,
+        &[&situation.deployed_template, &inputs.template],
+    );
     Review::new(
         &inputs.env.stack_name,
         situation.kind(),
-        described
-            .map(DescribeChangeSet::resource_changes)
-            .unwrap_or_default(),
+        changes,
         review::parameter_changes(&deployed_parameters, &situation.parameters),
         review::diff_statements(
             &review::statements(&situation.deployed_template),
@@ -327,6 +356,22 @@ pub async fn outputs(
         }
     }
     Ok(outputs)
+}
+
+/// Parameters a deploy keeps as they are deployed: set by other commands, not by the env file.
+const CARRIED_OVER: [&str; 1] = [PARAM_ORIGIN_SECRETS];
+
+/// The names of the parameters `template` declares.
+pub fn template_parameters(template: &str) -> BTreeSet<String> {
+    let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(template) else {
+        return BTreeSet::new();
+    };
+    doc.get("Parameters")
+        .and_then(|p| p.as_mapping())
+        .into_iter()
+        .flat_map(|parameters| parameters.keys())
+        .filter_map(|name| name.as_str().map(str::to_owned))
+        .collect()
 }
 
 /// `output name → logical id` for every output whose value is `Ref: <resource>`.

@@ -140,14 +140,29 @@ impl Published {
     }
 }
 
+/// Publishing stopped part-way: what it had done, and why it stopped.
+#[derive(Debug)]
+pub struct Stopped {
+    pub done: Published,
+    pub error: anyhow::Error,
+}
+
 /// Makes `bucket` hold exactly `files`: uploads new and changed ones, deletes the rest.
 pub async fn publish(
     clients: &Clients,
     bucket: &str,
     files: &[SiteFile],
-) -> anyhow::Result<Published> {
-    let existing = list_etags(clients, bucket).await?;
+) -> Result<Published, Stopped> {
     let mut published = Published::default();
+    let existing = match list_etags(clients, bucket).await {
+        Ok(existing) => existing,
+        Err(error) => {
+            return Err(Stopped {
+                done: published,
+                error,
+            });
+        }
+    };
     for file in files {
         if existing
             .get(&file.key)
@@ -156,7 +171,7 @@ pub async fn publish(
             published.unchanged += 1;
             continue;
         }
-        clients
+        let uploaded = clients
             .s3
             .put_object()
             .bucket(bucket)
@@ -165,8 +180,13 @@ pub async fn publish(
             .cache_control(file.cache_control)
             .body(ByteStream::from(file.bytes.clone()))
             .send()
-            .await
-            .map_err(|e| api_error(&format!("uploading s3://{bucket}/{}", file.key), e))?;
+            .await;
+        if let Err(err) = uploaded {
+            return Err(Stopped {
+                done: published,
+                error: api_error(&format!("uploading s3://{bucket}/{}", file.key), err),
+            });
+        }
         published.uploaded.push(file.key.clone());
     }
     let stale: Vec<String> = existing
@@ -175,7 +195,12 @@ pub async fn publish(
         .cloned()
         .collect();
     if !stale.is_empty() {
-        delete_keys(clients, bucket, &stale).await?;
+        if let Err(error) = delete_keys(clients, bucket, &stale).await {
+            return Err(Stopped {
+                done: published,
+                error,
+            });
+        }
         published.deleted = stale;
     }
     Ok(published)

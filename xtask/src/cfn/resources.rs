@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::Expr;
+pub use super::bedrock::*;
+use super::serverless;
 
 /// A resource's type and properties.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,7 +15,7 @@ pub enum Properties {
     Bucket(Bucket),
     BucketPolicy(BucketPolicy),
     Role(Role),
-    Function(Function),
+    ServerlessFunction(serverless::Function),
     Permission(Permission),
     LogGroup(LogGroup),
     Table(Table),
@@ -23,12 +25,17 @@ pub enum Properties {
     RestApi(RestApi),
     Deployment(Deployment),
     Stage(Stage),
-    ApiAccount(ApiAccount),
     OriginAccessControl(OriginAccessControl),
     ResponseHeadersPolicy(ResponseHeadersPolicy),
     OriginRequestPolicy(OriginRequestPolicy),
     Distribution(Distribution),
     Secret(Secret),
+    ApiKey(ApiKey),
+    UsagePlan(UsagePlan),
+    UsagePlanKey(UsagePlanKey),
+    MetricFilter(MetricFilter),
+    Guardrail(Guardrail),
+    GuardrailVersion(GuardrailVersion),
 }
 
 impl Properties {
@@ -38,7 +45,7 @@ impl Properties {
             Properties::Bucket(_) => "AWS::S3::Bucket",
             Properties::BucketPolicy(_) => "AWS::S3::BucketPolicy",
             Properties::Role(_) => "AWS::IAM::Role",
-            Properties::Function(_) => "AWS::Lambda::Function",
+            Properties::ServerlessFunction(_) => "AWS::Serverless::Function",
             Properties::Permission(_) => "AWS::Lambda::Permission",
             Properties::LogGroup(_) => "AWS::Logs::LogGroup",
             Properties::Table(_) => "AWS::DynamoDB::Table",
@@ -48,12 +55,17 @@ impl Properties {
             Properties::RestApi(_) => "AWS::ApiGateway::RestApi",
             Properties::Deployment(_) => "AWS::ApiGateway::Deployment",
             Properties::Stage(_) => "AWS::ApiGateway::Stage",
-            Properties::ApiAccount(_) => "AWS::ApiGateway::Account",
             Properties::OriginAccessControl(_) => "AWS::CloudFront::OriginAccessControl",
             Properties::ResponseHeadersPolicy(_) => "AWS::CloudFront::ResponseHeadersPolicy",
             Properties::OriginRequestPolicy(_) => "AWS::CloudFront::OriginRequestPolicy",
             Properties::Distribution(_) => "AWS::CloudFront::Distribution",
             Properties::Secret(_) => "AWS::SecretsManager::Secret",
+            Properties::ApiKey(_) => "AWS::ApiGateway::ApiKey",
+            Properties::UsagePlan(_) => "AWS::ApiGateway::UsagePlan",
+            Properties::UsagePlanKey(_) => "AWS::ApiGateway::UsagePlanKey",
+            Properties::MetricFilter(_) => "AWS::Logs::MetricFilter",
+            Properties::Guardrail(_) => "AWS::Bedrock::Guardrail",
+            Properties::GuardrailVersion(_) => "AWS::Bedrock::GuardrailVersion",
         }
     }
 
@@ -62,7 +74,7 @@ impl Properties {
         match self {
             Properties::Bucket(_) => &["Arn", "DomainName", "RegionalDomainName"],
             Properties::Role(_) => &["Arn", "RoleId"],
-            Properties::Function(_) => &["Arn"],
+            Properties::ServerlessFunction(_) => &["Arn"],
             Properties::LogGroup(_) => &["Arn"],
             Properties::Table(_) => &["Arn"],
             Properties::Topic(_) => &["TopicArn", "TopicName"],
@@ -74,11 +86,27 @@ impl Properties {
             Properties::OriginRequestPolicy(_) => &["Id"],
             Properties::Distribution(_) => &["DomainName", "Id"],
             Properties::Secret(_) => &["Id"],
-            Properties::BucketPolicy(_)
+            Properties::Guardrail(_) | Properties::GuardrailVersion(_) => {
+                &["GuardrailArn", "GuardrailId", "Version"]
+            }
+            Properties::ApiKey(_) => &["APIKeyId"],
+            Properties::UsagePlan(_) | Properties::UsagePlanKey(_) => &["Id"],
+            Properties::MetricFilter(_)
+            | Properties::BucketPolicy(_)
             | Properties::Permission(_)
             | Properties::Dashboard(_)
-            | Properties::Stage(_)
-            | Properties::ApiAccount(_) => &[],
+            | Properties::Stage(_) => &[],
+        }
+    }
+
+    /// What SAM lets other resources reference besides attributes (`Ref: Function.Alias`,
+    /// `${Function.Alias}`), which the transform replaces with the generated resource.
+    pub fn sam_references(&self) -> &'static [&'static str] {
+        match self {
+            Properties::ServerlessFunction(f) if f.auto_publish_alias.is_some() => {
+                &serverless::FUNCTION_REFERENCES
+            }
+            _ => &[],
         }
     }
 }
@@ -89,7 +117,7 @@ impl Serialize for Properties {
             Properties::Bucket(p) => p.serialize(serializer),
             Properties::BucketPolicy(p) => p.serialize(serializer),
             Properties::Role(p) => p.serialize(serializer),
-            Properties::Function(p) => p.serialize(serializer),
+            Properties::ServerlessFunction(p) => p.serialize(serializer),
             Properties::Permission(p) => p.serialize(serializer),
             Properties::LogGroup(p) => p.serialize(serializer),
             Properties::Table(p) => p.serialize(serializer),
@@ -99,12 +127,17 @@ impl Serialize for Properties {
             Properties::RestApi(p) => p.serialize(serializer),
             Properties::Deployment(p) => p.serialize(serializer),
             Properties::Stage(p) => p.serialize(serializer),
-            Properties::ApiAccount(p) => p.serialize(serializer),
             Properties::OriginAccessControl(p) => p.serialize(serializer),
             Properties::ResponseHeadersPolicy(p) => p.serialize(serializer),
             Properties::OriginRequestPolicy(p) => p.serialize(serializer),
             Properties::Distribution(p) => p.serialize(serializer),
             Properties::Secret(p) => p.serialize(serializer),
+            Properties::ApiKey(p) => p.serialize(serializer),
+            Properties::UsagePlan(p) => p.serialize(serializer),
+            Properties::UsagePlanKey(p) => p.serialize(serializer),
+            Properties::MetricFilter(p) => p.serialize(serializer),
+            Properties::Guardrail(p) => p.serialize(serializer),
+            Properties::GuardrailVersion(p) => p.serialize(serializer),
         }
     }
 }
@@ -221,10 +254,24 @@ pub enum Effect {
     Deny,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Principal {
-    pub service: String,
+/// Whom a statement of a resource or trust policy is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// An AWS service, such as `cloudfront.amazonaws.com`: `{"Service": "..."}`.
+    Service(String),
+    /// Anyone at all: `"*"`. Only for statements that deny.
+    Anyone,
+}
+
+impl Serialize for Principal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Principal::Service(service) => {
+                BTreeMap::from([("Service", service)]).serialize(serializer)
+            }
+            Principal::Anyone => serializer.serialize_str("*"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -245,29 +292,6 @@ pub struct InlinePolicy {
 }
 
 // ---- Lambda ----
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Function {
-    pub description: String,
-    pub runtime: String,
-    pub handler: String,
-    pub code: Code,
-    pub role: Expr,
-    pub architectures: Vec<String>,
-    pub memory_size: u32,
-    pub timeout: u32,
-    pub reserved_concurrent_executions: u32,
-    pub environment: FunctionEnvironment,
-    pub logging_config: LoggingConfig,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Code {
-    pub s3_bucket: Expr,
-    pub s3_key: Expr,
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -348,6 +372,35 @@ pub struct SseSpecification {
 #[serde(rename_all = "PascalCase")]
 pub struct PointInTimeRecoverySpecification {
     pub point_in_time_recovery_enabled: bool,
+}
+
+/// Counts the log events of a group that match a pattern as a CloudWatch metric.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MetricFilter {
+    pub log_group_name: Expr,
+    pub filter_pattern: String,
+    pub metric_transformations: Vec<MetricTransformation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MetricTransformation {
+    pub metric_namespace: String,
+    pub metric_name: String,
+    pub metric_value: String,
+    pub unit: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dimensions: Vec<MetricFilterDimension>,
+}
+
+/// A dimension of a metric filter's metric, its value read from each log event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MetricFilterDimension {
+    pub key: String,
+    /// The JSON field of the log event that gives the value, such as `$.apiId`.
+    pub value: String,
 }
 
 // ---- SNS ----
@@ -460,10 +513,39 @@ pub struct AccessLogSetting {
     pub format: String,
 }
 
+/// An API key; `Ref` gives its id.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ApiAccount {
-    #[serde(rename = "CloudWatchRoleArn")]
-    pub cloud_watch_role_arn: Expr,
+#[serde(rename_all = "PascalCase")]
+pub struct ApiKey {
+    pub description: String,
+    pub enabled: bool,
+    /// Create-only: a new value replaces the key, and no two keys of a region may share one.
+    pub value: Expr,
+}
+
+/// Which stages the keys of the plan open; `Ref` gives its id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UsagePlan {
+    pub usage_plan_name: Expr,
+    pub description: String,
+    pub api_stages: Vec<ApiStage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ApiStage {
+    pub api_id: Expr,
+    pub stage: Expr,
+}
+
+/// An API key's place in a usage plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UsagePlanKey {
+    pub key_id: Expr,
+    pub key_type: String,
+    pub usage_plan_id: Expr,
 }
 
 // ---- CloudFront ----

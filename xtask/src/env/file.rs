@@ -18,6 +18,7 @@ pub struct EnvFile {
     pub table: Table,
     pub site: Site,
     pub domain: Option<Domain>,
+    pub guardrail: Option<Guardrail>,
 }
 
 #[derive(Deserialize)]
@@ -41,8 +42,17 @@ pub struct Chat {
     pub max_output_tokens: u32,
     pub rate_limit_requests: u32,
     pub rate_limit_window_seconds: u32,
+    #[serde(default = "default_ipv6_prefix_length")]
+    pub ipv6_prefix_length: u32,
     pub daily_token_budget: u64,
     pub history_days: u32,
+}
+
+/// `chatbot_contract::DEFAULT_IPV6_PREFIX_LENGTH`, written out: this module is also compiled
+/// on its own by the `env_file` fuzz target, which has no `chatbot_contract`
+/// (`xtask/tests/envs.rs` checks the two agree).
+fn default_ipv6_prefix_length() -> u32 {
+    64
 }
 
 #[derive(Deserialize)]
@@ -52,6 +62,7 @@ pub struct Function {
     pub timeout_seconds: u32,
     pub reserved_concurrency: u32,
     pub architecture: Architecture,
+    pub rollout: Rollout,
 }
 
 #[derive(Deserialize)]
@@ -63,10 +74,23 @@ pub enum Architecture {
 }
 
 #[derive(Deserialize)]
+pub enum Rollout {
+    #[serde(rename = "all-at-once")]
+    AllAtOnce,
+    #[serde(rename = "canary-10-percent-5-minutes")]
+    Canary10Percent5Minutes,
+    #[serde(rename = "linear-10-percent-every-1-minute")]
+    Linear10PercentEvery1Minute,
+}
+
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Api {
     pub throttle_rate: u32,
     pub throttle_burst: u32,
+    pub origin_read_timeout_seconds: u32,
+    #[serde(default)]
+    pub origin_read_timeout_quota_raised: bool,
 }
 
 #[derive(Deserialize)]
@@ -79,6 +103,8 @@ pub struct Logs {
 #[serde(deny_unknown_fields)]
 pub struct Alarms {
     pub email: Option<String>,
+    pub topic_arn: Option<String>,
+    pub require_destination: Option<bool>,
     pub function_errors: u32,
     pub function_throttles: u32,
     pub duration_percent_of_timeout: u32,
@@ -89,6 +115,12 @@ pub struct Alarms {
     pub model_throttles: u32,
     pub rate_limited: u32,
     pub budget_used_percent: u32,
+    pub api_4xx_errors: u32,
+    pub api_throttled: u32,
+    pub direct_calls_refused: u32,
+    pub origin_refused: u32,
+    pub store_errors: u32,
+    pub budget_exhausted: u32,
 }
 
 #[derive(Deserialize)]
@@ -109,4 +141,72 @@ pub struct Site {
 pub struct Domain {
     pub name: String,
     pub certificate_arn: String,
+}
+
+/// `[guardrail]`: an Amazon Bedrock guardrail on every model call.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Guardrail {
+    pub blocked_input_message: String,
+    pub blocked_output_message: String,
+    #[serde(default)]
+    pub stream_processing: StreamProcessing,
+    #[serde(default)]
+    pub content_filters: ContentFilters,
+    #[serde(default)]
+    pub denied_topics: Vec<DeniedTopic>,
+    #[serde(default)]
+    pub pii: Pii,
+    #[serde(default)]
+    pub profanity_filter: bool,
+    #[serde(default)]
+    pub blocked_words: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub enum StreamProcessing {
+    #[default]
+    #[serde(rename = "sync")]
+    Sync,
+    #[serde(rename = "async")]
+    Async,
+}
+
+/// One strength per category, for prompts and answers alike (prompt attacks: prompts only).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ContentFilters {
+    pub hate: Option<Strength>,
+    pub insults: Option<Strength>,
+    pub sexual: Option<Strength>,
+    pub violence: Option<Strength>,
+    pub misconduct: Option<Strength>,
+    pub prompt_attack: Option<Strength>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum Strength {
+    None,
+    Low,
+    Medium,
+    High,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeniedTopic {
+    pub name: String,
+    pub definition: String,
+    #[serde(default)]
+    pub examples: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Pii {
+    #[serde(default)]
+    pub block: Vec<String>,
+    #[serde(default)]
+    pub mask: Vec<String>,
 }

@@ -5,6 +5,12 @@
 //! names the file, the key and what is allowed.
 
 mod file;
+mod guardrail;
+
+pub use guardrail::{
+    ContentFilter, DeniedTopic, FilterCategory, GuardrailSettings, PII_ENTITY_TYPES, PiiAction,
+    PiiEntity, StreamProcessing, Strength,
+};
 
 use std::fmt;
 use std::path::Path;
@@ -41,6 +47,8 @@ pub struct Environment {
     /// Keep earlier versions of the site's files in its bucket.
     pub site_versioning: bool,
     pub domain: Option<Domain>,
+    /// An Amazon Bedrock guardrail on every model call, when the env file has a `[guardrail]`.
+    pub guardrail: Option<GuardrailSettings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,11 +59,14 @@ pub struct Model {
     pub name: String,
 }
 
-/// Chat requests one client address may make per window.
+/// Chat requests one client may make per window. A client is one IPv4 address, or one IPv6
+/// network of `ipv6_prefix_length` bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     pub requests: u32,
     pub window_seconds: u32,
+    /// 1 to 128; 64 unless the env file says otherwise.
+    pub ipv6_prefix_length: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +75,35 @@ pub struct FunctionSettings {
     pub timeout_seconds: u32,
     pub reserved_concurrency: u32,
     pub architecture: Architecture,
+    pub rollout: Rollout,
+}
+
+/// How a new version of the function takes over the traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rollout {
+    /// CloudFormation points the alias at the new version at once; no CodeDeploy.
+    AllAtOnce,
+    /// CodeDeploy sends 10 % of the traffic to the new version for 5 minutes, then the rest,
+    /// and moves it back when a rollback alarm fires.
+    Canary10Percent5Minutes,
+    /// CodeDeploy adds 10 % every minute, and moves it back when a rollback alarm fires.
+    Linear10PercentEvery1Minute,
+}
+
+impl Rollout {
+    /// The name in the env files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rollout::AllAtOnce => "all-at-once",
+            Rollout::Canary10Percent5Minutes => "canary-10-percent-5-minutes",
+            Rollout::Linear10PercentEvery1Minute => "linear-10-percent-every-1-minute",
+        }
+    }
+
+    /// Whether CodeDeploy shifts the traffic (and can roll it back).
+    pub fn is_gradual(self) -> bool {
+        self != Rollout::AllAtOnce
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,20 +122,34 @@ impl Architecture {
     }
 }
 
-/// API Gateway stage throttling.
+/// API Gateway stage throttling, and how long CloudFront waits for the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApiSettings {
     /// Steady requests per second.
     pub throttle_rate: u32,
     /// Requests allowed in a burst.
     pub throttle_burst: u32,
+    /// Seconds CloudFront waits for the API's first byte and between two packets; never less
+    /// than the function's timeout.
+    pub origin_read_timeout_seconds: u32,
 }
+
+/// CloudFront's longest origin read timeout without a quota increase.
+pub const ORIGIN_READ_TIMEOUT_DEFAULT_MAX: u32 = 60;
+/// CloudFront's longest origin read timeout with the quota raised.
+pub const ORIGIN_READ_TIMEOUT_MAX: u32 = 180;
 
 /// Where alarms go and when they fire. Counts are per 5-minute period.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlarmSettings {
     /// Subscribed to the alarm topic when set.
     pub email: Option<String>,
+    /// An SNS topic that already exists (in the environment's region), notified by every alarm
+    /// besides the stack's own topic.
+    pub topic_arn: Option<String>,
+    /// Deploying refuses an environment whose alarms would reach no one (no `email`, no
+    /// `topic_arn`); when false it only warns. True unless the env file says otherwise.
+    pub require_destination: bool,
     pub function_errors: u32,
     pub function_throttles: u32,
     /// The duration alarm fires when the slowest invocation passes this share of the timeout.
@@ -107,6 +161,47 @@ pub struct AlarmSettings {
     pub model_throttles: u32,
     pub rate_limited: u32,
     pub budget_used_percent: u32,
+    /// API answers with a 4XX status: refusals, rate limits, bad requests.
+    pub api_4xx_errors: u32,
+    /// Requests API Gateway throttled at the stage's limit.
+    pub api_throttled: u32,
+    /// Calls to the `execute-api` address without CloudFront's API key, refused by API Gateway.
+    pub direct_calls_refused: u32,
+    /// Requests that reached the function without the origin header (API Gateway should have
+    /// refused them all).
+    pub origin_refused: u32,
+    /// Store (DynamoDB) operations that failed.
+    pub store_errors: u32,
+    /// Chat requests refused because the day's token budget is spent.
+    pub budget_exhausted: u32,
+}
+
+impl AlarmSettings {
+    /// Where the alarms are delivered beyond the stack's own topic: the email address
+    /// subscribed to it, the existing topic notified too.
+    pub fn destinations(&self) -> Vec<AlarmDestination> {
+        let email = self.email.iter().cloned().map(AlarmDestination::Email);
+        let topic = self.topic_arn.iter().cloned().map(AlarmDestination::Topic);
+        email.chain(topic).collect()
+    }
+}
+
+/// Someone an alarm reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlarmDestination {
+    /// Subscribed to the stack's alarm topic (once the address confirms it).
+    Email(String),
+    /// An SNS topic that already exists, notified by every alarm.
+    Topic(String),
+}
+
+impl fmt::Display for AlarmDestination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AlarmDestination::Email(address) => write!(f, "email {address}"),
+            AlarmDestination::Topic(arn) => write!(f, "SNS topic {arn}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -414,6 +509,14 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         " seconds",
     )?;
     c.range(
+        "chat.ipv6_prefix_length",
+        chat.ipv6_prefix_length.into(),
+        1,
+        128,
+        " bits (64 counts each /64 network as one client)",
+    )?;
+    let ipv6_prefix_length = u8::try_from(chat.ipv6_prefix_length).unwrap_or(u8::MAX);
+    c.range(
         "chat.daily_token_budget",
         chat.daily_token_budget,
         1,
@@ -465,6 +568,7 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         5_000,
         " requests",
     )?;
+    check_read_timeout(&c, &raw.api, function.timeout_seconds)?;
 
     if !LOG_RETENTION_DAYS.contains(&raw.logs.retention_days) {
         let allowed: Vec<String> = LOG_RETENTION_DAYS.iter().map(u32::to_string).collect();
@@ -487,6 +591,17 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
             "an email address such as ops@example.com",
         )?;
     }
+    if let Some(arn) = &alarms.topic_arn {
+        c.check(
+            "alarms.topic_arn",
+            is_topic_arn_in(arn, &raw.region),
+            arn,
+            &format!(
+                "the ARN of an SNS topic in the environment's region, arn:aws:sns:{}:<account>:<name> (alarms notify topics of their own region only)",
+                raw.region
+            ),
+        )?;
+    }
     for (key, value) in [
         ("alarms.function_errors", alarms.function_errors),
         ("alarms.function_throttles", alarms.function_throttles),
@@ -495,6 +610,12 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         ("alarms.model_errors", alarms.model_errors),
         ("alarms.model_throttles", alarms.model_throttles),
         ("alarms.rate_limited", alarms.rate_limited),
+        ("alarms.api_4xx_errors", alarms.api_4xx_errors),
+        ("alarms.api_throttled", alarms.api_throttled),
+        ("alarms.direct_calls_refused", alarms.direct_calls_refused),
+        ("alarms.origin_refused", alarms.origin_refused),
+        ("alarms.store_errors", alarms.store_errors),
+        ("alarms.budget_exhausted", alarms.budget_exhausted),
     ] {
         c.range(key, value.into(), 1, 1_000_000, " per 5 minutes")?;
     }
@@ -535,6 +656,11 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         )?;
     }
 
+    let guardrail = match raw.guardrail {
+        Some(g) => Some(guardrail::validate(&c, g)?),
+        None => None,
+    };
+
     Ok(Environment {
         name: name.to_owned(),
         stack_name: raw.stack_name,
@@ -555,6 +681,7 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         rate_limit: RateLimit {
             requests: raw.chat.rate_limit_requests,
             window_seconds: raw.chat.rate_limit_window_seconds,
+            ipv6_prefix_length,
         },
         daily_token_budget: raw.chat.daily_token_budget,
         history_days: raw.chat.history_days,
@@ -566,14 +693,22 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
                 file::Architecture::X86_64 => Architecture::X86_64,
                 file::Architecture::Arm64 => Architecture::Arm64,
             },
+            rollout: match raw.function.rollout {
+                file::Rollout::AllAtOnce => Rollout::AllAtOnce,
+                file::Rollout::Canary10Percent5Minutes => Rollout::Canary10Percent5Minutes,
+                file::Rollout::Linear10PercentEvery1Minute => Rollout::Linear10PercentEvery1Minute,
+            },
         },
         api: ApiSettings {
             throttle_rate: raw.api.throttle_rate,
             throttle_burst: raw.api.throttle_burst,
+            origin_read_timeout_seconds: raw.api.origin_read_timeout_seconds,
         },
         log_retention_days: raw.logs.retention_days,
         alarms: AlarmSettings {
             email: raw.alarms.email,
+            topic_arn: raw.alarms.topic_arn,
+            require_destination: raw.alarms.require_destination.unwrap_or(true),
             function_errors: raw.alarms.function_errors,
             function_throttles: raw.alarms.function_throttles,
             duration_percent_of_timeout: raw.alarms.duration_percent_of_timeout,
@@ -584,6 +719,12 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
             model_throttles: raw.alarms.model_throttles,
             rate_limited: raw.alarms.rate_limited,
             budget_used_percent: raw.alarms.budget_used_percent,
+            api_4xx_errors: raw.alarms.api_4xx_errors,
+            api_throttled: raw.alarms.api_throttled,
+            direct_calls_refused: raw.alarms.direct_calls_refused,
+            origin_refused: raw.alarms.origin_refused,
+            store_errors: raw.alarms.store_errors,
+            budget_exhausted: raw.alarms.budget_exhausted,
         },
         table: TableSettings {
             point_in_time_recovery: raw.table.point_in_time_recovery,
@@ -594,7 +735,46 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
             name: d.name,
             certificate_arn: d.certificate_arn,
         }),
+        guardrail,
     })
+}
+
+/// CloudFront gives up on the API after its read timeout; a JSON reply comes in one piece, up
+/// to the function's timeout after the request, so the read timeout may not be shorter. Above
+/// 60 s CloudFront needs a quota increase, which the file has to say it has.
+fn check_read_timeout(c: &Checker, api: &file::Api, function_timeout: u32) -> Result<(), EnvError> {
+    let read = api.origin_read_timeout_seconds;
+    c.range(
+        "api.origin_read_timeout_seconds",
+        read.into(),
+        1,
+        ORIGIN_READ_TIMEOUT_MAX.into(),
+        " seconds (above 60 only with CloudFront's quota raised)",
+    )?;
+    if read > ORIGIN_READ_TIMEOUT_DEFAULT_MAX && !api.origin_read_timeout_quota_raised {
+        return Err(c.fail(
+            "api.origin_read_timeout_seconds",
+            format!(
+                "{read} is above CloudFront's limit of {ORIGIN_READ_TIMEOUT_DEFAULT_MAX} seconds: \
+                 ask AWS to raise the CloudFront quota \"Response timeout per origin\" (up to \
+                 {ORIGIN_READ_TIMEOUT_MAX}), then add api.origin_read_timeout_quota_raised = true; \
+                 or use {ORIGIN_READ_TIMEOUT_DEFAULT_MAX} or less"
+            ),
+        ));
+    }
+    if function_timeout > read {
+        return Err(c.fail(
+            "function.timeout_seconds",
+            format!(
+                "{function_timeout} is longer than api.origin_read_timeout_seconds ({read}): \
+                 CloudFront would stop waiting for a reply after {read} s and answer 504 while \
+                 the function goes on (and spends tokens); lower function.timeout_seconds to \
+                 {read} or less, or raise api.origin_read_timeout_seconds (above \
+                 {ORIGIN_READ_TIMEOUT_DEFAULT_MAX} only with CloudFront's quota raised)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn is_stack_name(s: &str) -> bool {
@@ -639,6 +819,22 @@ fn is_domain(s: &str) -> bool {
                     .chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         })
+}
+
+/// `arn:<partition>:sns:<region>:<12 digits>:<topic name>`, in `region`.
+fn is_topic_arn_in(s: &str, region: &str) -> bool {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    matches!(
+        parts.as_slice(),
+        ["arn", partition, "sns", topic_region, account, name]
+            if partition.starts_with("aws")
+                && *topic_region == region
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && !name.is_empty()
+                && name.len() <= 256
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    )
 }
 
 fn is_us_east_1_certificate(s: &str) -> bool {

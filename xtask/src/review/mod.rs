@@ -1,28 +1,36 @@
 //! What a person sees of a deployment: change sets, IAM statement changes, the template diff,
-//! stack events and failures, as text or as JSON from the same data.
+//! stack events and failures, gradual rollouts, as text or as JSON from the same data.
 //!
 //! **Pure**: plain data in, strings out. Nothing here talks to AWS, reads a file or looks at
 //! the terminal; the caller says whether colours are wanted ([`Palette`]). The SDK's types are
 //! turned into these types in `crate::aws`, the documented JSON shapes in [`wire`].
 
+mod alarms;
 mod change_set;
 mod errors;
 mod events;
 mod iam;
+mod rollout;
 mod table;
 mod text_diff;
 pub mod wire;
 
+pub use alarms::{AlarmRouting, Verdict, render_alarm_routing};
 pub use change_set::{
     Action, ChangeKind, ParameterChange, PropertyChange, Recreation, Replacement, ResourceChange,
-    Review, Summary, parameter_changes, render_review, review_json,
+    Review, Summary, mark_transform_resources, parameter_changes, render_review, review_json,
 };
-pub use errors::explain_api_error;
+pub use errors::{
+    UnreadableAnswer, body_excerpt, explain_api_error, explain_unreadable_answer, sanitize,
+};
 pub use events::{
     Failure, Progress, StackEvent, explain_rollback_complete, failures, failures_or_reason,
     render_event, render_failures, render_progress,
 };
 pub use iam::{Statement, StatementChange, diff_statements, render_iam, statements};
+pub use rollout::{
+    AlarmState, RolloutEnd, RolloutState, describe_config, render_rollback, render_rollout_state,
+};
 pub use text_diff::template_diff;
 
 /// Whether output gets ANSI colours: only on a terminal, and never when `NO_COLOR` is set.

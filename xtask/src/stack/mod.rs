@@ -2,13 +2,20 @@
 //! environment has and how they connect. Pure: the same environment gives the same template.
 
 mod api;
+mod gateway_responses;
+pub mod guardrail;
 mod observability;
+mod rollout;
+
+pub use rollout::{ROLLBACK_ALARMS, deployment_type};
+pub mod origin;
 
 use std::collections::BTreeMap;
 
 use chatbot_contract::{env_vars, table as keys};
 
 use crate::cfn::resources::*;
+use crate::cfn::serverless::{self, CodeUri};
 use crate::cfn::{self, Expr, Output, Parameter, Policy, Resource, Template};
 use crate::env::Environment;
 
@@ -31,6 +38,8 @@ pub const OUTPUT_DISTRIBUTION_ID: &str = "DistributionId";
 pub const OUTPUT_FUNCTION: &str = "FunctionName";
 
 /// Logical IDs. They are stable: renaming one replaces the resource on the next deploy.
+/// The stateful ones (the table, the site bucket, the origin secret, the log groups) keep
+/// their data only as long as their IDs stay; a test pins them.
 pub mod ids {
     pub const SITE_BUCKET: &str = "SiteBucket";
     pub const SITE_BUCKET_POLICY: &str = "SiteBucketPolicy";
@@ -43,38 +52,68 @@ pub mod ids {
     /// changed definition gets a new deployment.
     pub const API_DEPLOYMENT_PREFIX: &str = "ApiDeployment";
     pub const API_STAGE: &str = "ApiStage";
-    pub const API_ACCOUNT: &str = "ApiGatewayAccount";
-    pub const API_LOGS_ROLE: &str = "ApiGatewayLogsRole";
     pub const API_ACCESS_LOGS: &str = "ApiAccessLogGroup";
+    /// The `AWS::Serverless::Function`; the transform keeps this ID for the Lambda function.
     pub const FUNCTION: &str = "Function";
     pub const FUNCTION_ROLE: &str = "FunctionRole";
     pub const FUNCTION_LOGS: &str = "FunctionLogGroup";
     pub const FUNCTION_PERMISSION: &str = "FunctionApiPermission";
+    /// The rollback triggers of a gradual rollout.
+    pub const FUNCTION_ERRORS_ALARM: &str = "FunctionErrorsAlarm";
+    pub const FUNCTION_THROTTLES_ALARM: &str = "FunctionThrottlesAlarm";
+    /// CodeDeploy's role, with only what a traffic shift on this function needs.
+    pub const CODE_DEPLOY_ROLE: &str = "CodeDeployRole";
+
+    /// IDs the SAM transform gives what it makes of [`FUNCTION`] (see the expanded templates).
+    pub mod generated {
+        /// `<Function>Alias<name>`: the alias API Gateway invokes.
+        pub const FUNCTION_ALIAS: &str = "FunctionAliaslive";
+        /// `<Function>Version<hash>`: one per published version, kept when replaced.
+        pub const FUNCTION_VERSION_PREFIX: &str = "FunctionVersion";
+        /// The CodeDeploy application of a gradual rollout.
+        pub const DEPLOYMENT_APPLICATION: &str = "ServerlessDeploymentApplication";
+        /// `<Function>DeploymentGroup`: the CodeDeploy deployment group with the alarms.
+        pub const DEPLOYMENT_GROUP: &str = "FunctionDeploymentGroup";
+    }
     pub const TABLE: &str = "Table";
     pub const ALARM_TOPIC: &str = "AlarmTopic";
     pub const DASHBOARD: &str = "Dashboard";
+    /// The origin secret of slot A (see [`super::origin`]), named as before there were slots.
     pub const ORIGIN_SECRET: &str = "OriginSecret";
-}
-
-/// Characters of the generated origin secret (letters and digits only).
-pub const ORIGIN_SECRET_LENGTH: u32 = 48;
-
-/// The origin secret's value, as a dynamic reference CloudFormation resolves when it creates or
-/// updates the resource using it: `{{resolve:secretsmanager:<secret ARN>:SecretString}}`.
-/// The template holds the reference, never the value.
-pub fn origin_secret_value() -> Expr {
-    Expr::join(
-        "",
-        [
-            Expr::str("{{resolve:secretsmanager:"),
-            reference(ids::ORIGIN_SECRET),
-            Expr::str(":SecretString}}"),
-        ],
-    )
+    pub const ORIGIN_SECRET_B: &str = "OriginSecretB";
+    pub const API_KEY_A: &str = "ApiKeyA";
+    pub const API_KEY_B: &str = "ApiKeyB";
+    pub const USAGE_PLAN: &str = "UsagePlan";
+    pub const USAGE_PLAN_KEY_A: &str = "UsagePlanKeyA";
+    pub const USAGE_PLAN_KEY_B: &str = "UsagePlanKeyB";
+    pub const DIRECT_CALLS_FILTER: &str = "DirectCallsRefusedFilter";
+    pub const THROTTLED_FILTER: &str = "ApiThrottledFilter";
+    pub const GUARDRAIL: &str = "Guardrail";
+    pub const GUARDRAIL_VERSION: &str = "GuardrailVersion";
 }
 
 /// Name of the API Gateway stage; CloudFront's API origin path is `/<stage>`.
 pub const STAGE_NAME: &str = "live";
+
+/// The function's alias, which SAM moves to each new version and API Gateway invokes.
+pub const ALIAS_NAME: &str = "live";
+
+/// The alias's ARN, as SAM resolves it (`Ref: Function.Alias`).
+pub fn alias_reference() -> Expr {
+    Expr::Ref(format!("{}.Alias", ids::FUNCTION))
+}
+
+/// A name unique to this stack in this account and region, for resources whose names are
+/// account-wide (CloudFront policies, dashboards): the same `stack_name` may be deployed in two
+/// regions.
+pub fn global_name(suffix: &str) -> Expr {
+    let name = "${AWS::StackName}-${AWS::Region}";
+    Expr::sub(if suffix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{name}-{suffix}")
+    })
+}
 
 /// CloudFront's managed cache policies and the origin's paths.
 const CACHING_OPTIMIZED: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";
@@ -96,6 +135,7 @@ pub fn render(env: &Environment) -> anyhow::Result<String> {
 /// The whole stack of `env` as a template model.
 pub fn template(env: &Environment) -> Template {
     let mut t = Template {
+        transform: Some(serverless::TRANSFORM.to_owned()),
         description: format!(
             "Chatbot ({}): site, API, function, table, alarms and dashboard",
             env.name
@@ -106,25 +146,23 @@ pub fn template(env: &Environment) -> Template {
         (
             PARAM_CODE_BUCKET.into(),
             Parameter {
-                kind: "String".into(),
-                description: "S3 bucket holding the function's bootstrap.zip".into(),
                 allowed_pattern: Some("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$".into()),
-                min_length: None,
+                ..Parameter::string("S3 bucket holding the function's bootstrap.zip")
             },
         ),
         (
             PARAM_CODE_KEY.into(),
             Parameter {
-                kind: "String".into(),
-                description: "Content-addressed key of bootstrap.zip in CodeBucket".into(),
-                allowed_pattern: None,
                 min_length: Some(1),
+                ..Parameter::string("Content-addressed key of bootstrap.zip in CodeBucket")
             },
         ),
     ];
-    origin_secret(&mut t);
+    origin::add_secrets(&mut t);
     site(env, &mut t);
     api::add_to(env, &mut t);
+    origin::add_api_keys(&mut t);
+    guardrail::add_to(env, &mut t);
     function(env, &mut t);
     table(env, &mut t);
     observability::add_to(env, &mut t);
@@ -134,8 +172,10 @@ pub fn template(env: &Environment) -> Template {
 
 /// The function's environment variables with literal values: every name in
 /// [`env_vars::ALL`] except [`env_vars::TABLE_NAME`], which the template fills with the table's
-/// `Ref`, and [`env_vars::ORIGIN_SECRET`], which it fills with [`origin_secret_value`].
-/// `cargo xtask dev` runs the service locally with these (and so without an origin secret).
+/// `Ref`, and [`env_vars::ORIGIN_SECRET`] and [`env_vars::ORIGIN_SECRET_PREVIOUS`], which it
+/// fills with [`origin::sent_value`] and [`origin::previous_value`]. `cargo xtask dev` runs the
+/// service locally with these (and so without an origin secret, and
+/// without the guardrail, whose variables the template adds: [`guardrail::literal_environment`]).
 pub fn function_environment(env: &Environment) -> BTreeMap<&'static str, String> {
     let models: Vec<serde_json::Value> = env
         .models
@@ -160,6 +200,10 @@ pub fn function_environment(env: &Environment) -> BTreeMap<&'static str, String>
             env.rate_limit.window_seconds.to_string(),
         ),
         (
+            env_vars::IPV6_PREFIX_LENGTH,
+            env.rate_limit.ipv6_prefix_length.to_string(),
+        ),
+        (
             env_vars::DAILY_TOKEN_BUDGET,
             env.daily_token_budget.to_string(),
         ),
@@ -179,14 +223,36 @@ fn reference(id: &str) -> Expr {
     Expr::Ref(id.to_owned())
 }
 
-fn allow(sid: &str, actions: &[&str], resources: Vec<Expr>) -> Statement {
+fn allow(sid: &str, actions: &[impl AsRef<str>], resources: Vec<Expr>) -> Statement {
     Statement {
         sid: Some(sid.into()),
         effect: Effect::Allow,
         principal: None,
-        action: actions.iter().map(|a| (*a).to_owned()).collect(),
+        action: actions.iter().map(|a| a.as_ref().to_owned()).collect(),
         resource: resources,
         condition: None,
+    }
+}
+
+/// Refuses every request to `bucket` and its objects that does not use TLS, whoever sends it
+/// (CloudFront reads the bucket over HTTPS; anything else is refused anyway).
+pub fn deny_plain_http(bucket: &str) -> Statement {
+    Statement {
+        sid: Some("DenyPlainHttp".into()),
+        effect: Effect::Deny,
+        principal: Some(Principal::Anyone),
+        action: vec!["s3:*".into()],
+        resource: vec![
+            get_att(bucket, "Arn"),
+            Expr::sub(format!("${{{bucket}.Arn}}/*")),
+        ],
+        condition: Some(Expr::Map(BTreeMap::from([(
+            "Bool".to_owned(),
+            Expr::Map(BTreeMap::from([(
+                "aws:SecureTransport".to_owned(),
+                Expr::str("false"),
+            )])),
+        )]))),
     }
 }
 
@@ -195,39 +261,11 @@ fn trust(service: &str) -> PolicyDocument {
     PolicyDocument::new(vec![Statement {
         sid: None,
         effect: Effect::Allow,
-        principal: Some(Principal {
-            service: service.into(),
-        }),
+        principal: Some(Principal::Service(service.into())),
         action: vec!["sts:AssumeRole".into()],
         resource: Vec::new(),
         condition: None,
     }])
-}
-
-/// The secret CloudFront sends to the API origin in [`chatbot_contract::ORIGIN_VERIFY_HEADER`]
-/// and the function expects there, so that only requests through CloudFront are answered.
-/// Secrets Manager generates it; nothing else reads it (no role is granted it: CloudFormation
-/// resolves the dynamic references with the deploying identity's rights).
-fn origin_secret(t: &mut Template) {
-    add(
-        t,
-        ids::ORIGIN_SECRET,
-        Resource::new(Properties::Secret(Secret {
-            description: format!(
-                "Sent by CloudFront to the API in {}; requests without it are refused",
-                chatbot_contract::ORIGIN_VERIFY_HEADER
-            ),
-            generate_secret_string: GenerateSecretString {
-                password_length: ORIGIN_SECRET_LENGTH,
-                exclude_punctuation: true,
-            },
-        }))
-        .keep(Policy::Delete)
-        .skip_check(
-            "CKV_AWS_149",
-            "The value only proves a request came through CloudFront and is also in the distribution's and the function's configuration; a customer managed key would hide it from no one who can read those, and Secrets Manager encrypts it at rest with its own key",
-        ),
-    );
 }
 
 /// The private bucket, CloudFront in front of it and of the API, and the security headers.
@@ -280,9 +318,7 @@ fn site(env: &Environment, t: &mut Template) {
     let cloudfront_reads = |sid: &str, action: &str, resource: Expr| Statement {
         sid: Some(sid.into()),
         effect: Effect::Allow,
-        principal: Some(Principal {
-            service: "cloudfront.amazonaws.com".into(),
-        }),
+        principal: Some(Principal::Service("cloudfront.amazonaws.com".into())),
         action: vec![action.into()],
         resource: vec![resource],
         condition: Some(only_this_distribution.clone()),
@@ -304,6 +340,7 @@ fn site(env: &Environment, t: &mut Template) {
                     "s3:ListBucket",
                     get_att(ids::SITE_BUCKET, "Arn"),
                 ),
+                deny_plain_http(ids::SITE_BUCKET),
             ]),
         })),
     );
@@ -313,7 +350,7 @@ fn site(env: &Environment, t: &mut Template) {
         ids::ORIGIN_ACCESS_CONTROL,
         Resource::new(Properties::OriginAccessControl(OriginAccessControl {
             origin_access_control_config: OriginAccessControlConfig {
-                name: Expr::sub("${AWS::StackName}-site"),
+                name: global_name("site"),
                 description: "CloudFront signs its requests to the site bucket".into(),
                 origin_access_control_origin_type: "s3".into(),
                 signing_behavior: "always".into(),
@@ -327,7 +364,7 @@ fn site(env: &Environment, t: &mut Template) {
         ids::SECURITY_HEADERS,
         Resource::new(Properties::ResponseHeadersPolicy(ResponseHeadersPolicy {
             response_headers_policy_config: ResponseHeadersPolicyConfig {
-                name: Expr::sub("${AWS::StackName}-security-headers"),
+                name: global_name("security-headers"),
                 comment: "CSP, HSTS, nosniff, no framing".into(),
                 security_headers_config: SecurityHeadersConfig {
                     content_security_policy: ContentSecurityPolicy {
@@ -359,7 +396,7 @@ fn site(env: &Environment, t: &mut Template) {
         ids::API_ORIGIN_REQUEST,
         Resource::new(Properties::OriginRequestPolicy(OriginRequestPolicy {
             origin_request_policy_config: OriginRequestPolicyConfig {
-                name: Expr::sub("${AWS::StackName}-api"),
+                name: global_name("api"),
                 comment: "What the API needs of the viewer request, with the viewer's address; not Host, which API Gateway must see as its own".into(),
                 cookies_config: CookiesConfig {
                     cookie_behavior: "none".into(),
@@ -427,17 +464,15 @@ fn site(env: &Environment, t: &mut Template) {
                     custom_origin_config: Some(CustomOriginConfig {
                         origin_protocol_policy: "https-only".into(),
                         origin_ssl_protocols: vec!["TLSv1.2".into()],
-                        // Seconds between two packets of a streamed answer; the longest
-                        // CloudFront allows without a quota increase.
-                        origin_read_timeout: 60,
+                        // Seconds to the first byte (a whole JSON reply) and between two
+                        // packets of a streamed one; the env check keeps it at least the
+                        // function's timeout.
+                        origin_read_timeout: env.api.origin_read_timeout_seconds,
                         origin_keepalive_timeout: 5,
                     }),
-                    // Proves to the function that a request came through CloudFront; a viewer
-                    // sending this header has it replaced.
-                    origin_custom_headers: vec![OriginCustomHeader {
-                        header_name: chatbot_contract::ORIGIN_VERIFY_HEADER.into(),
-                        header_value: origin_secret_value(),
-                    }],
+                    // Proves to API Gateway and the function that a request came through
+                    // CloudFront; a viewer sending these headers has them replaced.
+                    origin_custom_headers: origin::origin_headers(),
                 },
             ],
             default_cache_behavior: CacheBehavior {
@@ -509,7 +544,7 @@ fn function(env: &Environment, t: &mut Template) {
             policy_name: "table".into(),
             policy_document: PolicyDocument::new(vec![allow(
                 "UseOwnTable",
-                &TABLE_ACTIONS,
+                &table_actions(),
                 vec![get_att(ids::TABLE, "Arn")],
             )]),
         },
@@ -522,6 +557,7 @@ fn function(env: &Environment, t: &mut Template) {
             bedrock_resources(env),
         )]),
     });
+    policies.extend(guardrail::policy(env));
     add(
         t,
         ids::FUNCTION_ROLE,
@@ -540,17 +576,22 @@ fn function(env: &Environment, t: &mut Template) {
     // Resolved at deploy time into the function's configuration, so the function needs no
     // Secrets Manager call (and no time) at start; whoever may read the function's
     // configuration may read the value.
-    variables.insert(env_vars::ORIGIN_SECRET.to_owned(), origin_secret_value());
+    variables.insert(env_vars::ORIGIN_SECRET.to_owned(), origin::sent_value());
+    variables.insert(
+        env_vars::ORIGIN_SECRET_PREVIOUS.to_owned(),
+        origin::previous_value(),
+    );
+    variables.extend(guardrail::function_variables(env));
     add(
         t,
         ids::FUNCTION,
-        Resource::new(Properties::Function(Function {
+        Resource::new(Properties::ServerlessFunction(serverless::Function {
             description: format!("Chatbot API ({})", env.name),
             runtime: "provided.al2023".into(),
             handler: "bootstrap".into(),
-            code: Code {
-                s3_bucket: reference(PARAM_CODE_BUCKET),
-                s3_key: reference(PARAM_CODE_KEY),
+            code_uri: CodeUri {
+                bucket: reference(PARAM_CODE_BUCKET),
+                key: reference(PARAM_CODE_KEY),
             },
             role: get_att(ids::FUNCTION_ROLE, "Arn"),
             architectures: vec![env.function.architecture.as_str().into()],
@@ -564,6 +605,9 @@ fn function(env: &Environment, t: &mut Template) {
                 system_log_level: "WARN".into(),
                 log_group: reference(ids::FUNCTION_LOGS),
             },
+            auto_publish_alias: Some(ALIAS_NAME.into()),
+            auto_publish_alias_all_properties: true,
+            deployment_preference: rollout::deployment_preference(env),
         }))
         .skip_check(
             "CKV_AWS_116",
@@ -579,12 +623,13 @@ fn function(env: &Environment, t: &mut Template) {
         ),
     );
 
+    // API Gateway invokes the alias, so a new version takes traffic only as the alias moves.
     add(
         t,
         ids::FUNCTION_PERMISSION,
         Resource::new(Properties::Permission(Permission {
             action: "lambda:InvokeFunction".into(),
-            function_name: get_att(ids::FUNCTION, "Arn"),
+            function_name: alias_reference(),
             principal: "apigateway.amazonaws.com".into(),
             source_arn: Expr::sub(format!(
                 "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{}}}/{STAGE_NAME}/*",
@@ -592,18 +637,17 @@ fn function(env: &Environment, t: &mut Template) {
             )),
         })),
     );
+    rollout::add_to(env, t);
 }
 
-/// What the service does with its table: items, queries, conditional updates, batches.
-pub const TABLE_ACTIONS: [&str; 7] = [
-    "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:Query",
-    "dynamodb:UpdateItem",
-];
+/// The IAM actions of the DynamoDB operations the service calls
+/// ([`chatbot_contract::table::OPERATIONS`]), and nothing else.
+pub fn table_actions() -> Vec<String> {
+    keys::OPERATIONS
+        .iter()
+        .map(|operation| format!("dynamodb:{operation}"))
+        .collect()
+}
 
 /// Converse and ConverseStream are authorised as these two actions.
 pub const BEDROCK_ACTIONS: [&str; 2] = [
@@ -731,7 +775,7 @@ fn outputs(env: &Environment, t: &mut Template) {
         (
             OUTPUT_API_URL.into(),
             output(
-                "The API Gateway stage; it refuses requests without CloudFront's origin header, so use /api on the site",
+                "The API Gateway stage; it refuses requests without CloudFront's API key (403), so use /api on the site",
                 Expr::sub(format!(
                     "https://${{{}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{STAGE_NAME}{}",
                     ids::REST_API,

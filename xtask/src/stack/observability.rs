@@ -1,15 +1,39 @@
-//! Alarms on the function, the API, the table, the model and the budget, all to one SNS topic,
-//! and one dashboard.
+//! Alarms on the function, the API, the table, the model and the budget, all to one SNS topic
+//! (and to an existing topic when the env file names one), the metric filters that count what
+//! API Gateway refuses by itself, and one dashboard.
 
 use chatbot_contract::metrics;
 
-use super::{STAGE_NAME, add, ids, reference};
+use super::{ALIAS_NAME, STAGE_NAME, add, global_name, ids, reference};
 use crate::cfn::resources::*;
 use crate::cfn::{Expr, Resource, Template};
 use crate::env::Environment;
 
 /// Seconds each alarm looks at.
 pub const ALARM_PERIOD: u32 = 300;
+
+/// Seconds the function's error and throttle alarms look at: short enough to fire within a
+/// canary's five minutes or a linear rollout's one-minute steps.
+pub const ROLLBACK_ALARM_PERIOD: u32 = 60;
+/// Metric (namespace [`metrics::NAMESPACE`]) counting calls API Gateway refused for a missing
+/// or wrong API key: calls to the `execute-api` address that did not come through CloudFront.
+/// Counted from the access log, since API Gateway answers them without the function.
+pub const DIRECT_CALLS_REFUSED: &str = "DirectCallsRefused";
+/// Metric counting requests API Gateway throttled at the stage's limit, from the access log.
+pub const API_THROTTLED: &str = "ApiThrottled";
+/// The dimension of the access-log metrics: the REST API's id, so stacks in one account and
+/// region count apart.
+pub const API_ID_DIMENSION: &str = "ApiId";
+
+/// The access-log metrics: metric filter, metric and the gateway response type it counts.
+const ACCESS_LOG_METRICS: [(&str, &str, &str); 2] = [
+    (
+        ids::DIRECT_CALLS_FILTER,
+        DIRECT_CALLS_REFUSED,
+        "INVALID_API_KEY",
+    ),
+    (ids::THROTTLED_FILTER, API_THROTTLED, "THROTTLED"),
+];
 
 pub(super) fn add_to(env: &Environment, t: &mut Template) {
     add(
@@ -33,8 +57,42 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
         ),
     );
 
+    for (id, metric, response_type) in ACCESS_LOG_METRICS {
+        add(
+            t,
+            id,
+            Resource::new(Properties::MetricFilter(MetricFilter {
+                log_group_name: reference(ids::API_ACCESS_LOGS),
+                filter_pattern: format!(r#"{{ $.errorType = "{response_type}" }}"#),
+                metric_transformations: vec![MetricTransformation {
+                    metric_namespace: metrics::NAMESPACE.into(),
+                    metric_name: metric.into(),
+                    metric_value: "1".into(),
+                    unit: "Count".into(),
+                    dimensions: vec![MetricFilterDimension {
+                        key: API_ID_DIMENSION.into(),
+                        value: "$.apiId".into(),
+                    }],
+                }],
+            })),
+        );
+    }
+
     let a = &env.alarms;
     let function = || dimension("FunctionName", reference(ids::FUNCTION));
+    // Invocations through the alias, the only way API Gateway calls the function: during a
+    // rollout they include every request the new version serves. The thresholds are counts,
+    // so the new version's errors are not diluted by the old version's traffic.
+    let alias = || {
+        vec![
+            function(),
+            dimension(
+                "Resource",
+                Expr::sub(format!("${{{}}}:{ALIAS_NAME}", ids::FUNCTION)),
+            ),
+        ]
+    };
+    let access_log = || vec![dimension(API_ID_DIMENSION, reference(ids::REST_API))];
     let table = || dimension("TableName", reference(ids::TABLE));
     let api = || {
         vec![
@@ -46,20 +104,20 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
     let timeout_ms = i64::from(env.function.timeout_seconds) * 1000;
     let alarms = [
         (
-            "FunctionErrorsAlarm",
-            "The function failed invocations",
+            ids::FUNCTION_ERRORS_ALARM,
+            "The function failed invocations (crashes, timeouts) through the live alias",
             "AWS/Lambda",
             "Errors",
-            vec![function()],
+            alias(),
             Stat::Sum,
             a.function_errors.into(),
         ),
         (
-            "FunctionThrottlesAlarm",
-            "The function hit its reserved concurrency",
+            ids::FUNCTION_THROTTLES_ALARM,
+            "Invocations through the live alias hit the function's reserved concurrency",
             "AWS/Lambda",
             "Throttles",
-            vec![function()],
+            alias(),
             Stat::Sum,
             a.function_throttles.into(),
         ),
@@ -80,6 +138,60 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
             api(),
             Stat::Sum,
             a.api_5xx_errors.into(),
+        ),
+        (
+            "Api4xxAlarm",
+            "The API answered many requests with a 4XX status (refusals, rate limits, bad requests)",
+            "AWS/ApiGateway",
+            "4XXError",
+            api(),
+            Stat::Sum,
+            a.api_4xx_errors.into(),
+        ),
+        (
+            "ApiThrottledAlarm",
+            "API Gateway throttled requests at the stage's limit",
+            metrics::NAMESPACE,
+            API_THROTTLED,
+            access_log(),
+            Stat::Sum,
+            a.api_throttled.into(),
+        ),
+        (
+            "DirectCallsRefusedAlarm",
+            "API Gateway refused calls without CloudFront's API key: someone calls the execute-api address directly",
+            metrics::NAMESPACE,
+            DIRECT_CALLS_REFUSED,
+            access_log(),
+            Stat::Sum,
+            a.direct_calls_refused.into(),
+        ),
+        (
+            "OriginRefusedAlarm",
+            "The function refused requests without the origin header that got past API Gateway: the API key or the stage's key requirement may be wrong",
+            metrics::NAMESPACE,
+            metrics::ORIGIN_REFUSED,
+            app(),
+            Stat::Sum,
+            a.origin_refused.into(),
+        ),
+        (
+            "StoreErrorsAlarm",
+            "DynamoDB operations of the store failed",
+            metrics::NAMESPACE,
+            metrics::STORE_ERRORS,
+            app(),
+            Stat::Sum,
+            a.store_errors.into(),
+        ),
+        (
+            "BudgetExhaustedAlarm",
+            "Chats were refused because today's token budget is spent",
+            metrics::NAMESPACE,
+            metrics::BUDGET_EXHAUSTED,
+            app(),
+            Stat::Sum,
+            a.budget_exhausted.into(),
         ),
         (
             "ApiLatencyAlarm",
@@ -145,7 +257,11 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
             a.budget_used_percent.into(),
         ),
     ];
+    let mut actions = vec![reference(ids::ALARM_TOPIC)];
+    actions.extend(a.topic_arn.iter().map(Expr::str));
     for (id, description, namespace, metric, dimensions, stat, threshold) in alarms {
+        let rollback_trigger =
+            id == ids::FUNCTION_ERRORS_ALARM || id == ids::FUNCTION_THROTTLES_ALARM;
         let (statistic, extended_statistic) = match stat {
             Stat::Sum => (Some("Sum".to_owned()), None),
             Stat::Maximum => (Some("Maximum".to_owned()), None),
@@ -161,13 +277,17 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
                 dimensions,
                 statistic,
                 extended_statistic,
-                period: ALARM_PERIOD,
+                period: if rollback_trigger {
+                    ROLLBACK_ALARM_PERIOD
+                } else {
+                    ALARM_PERIOD
+                },
                 evaluation_periods: 1,
                 threshold,
                 comparison_operator: "GreaterThanOrEqualToThreshold".into(),
                 treat_missing_data: "notBreaching".into(),
-                alarm_actions: vec![reference(ids::ALARM_TOPIC)],
-                ok_actions: vec![reference(ids::ALARM_TOPIC)],
+                alarm_actions: actions.clone(),
+                ok_actions: actions.clone(),
             })),
         );
     }
@@ -176,7 +296,7 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
         t,
         ids::DASHBOARD,
         Resource::new(Properties::Dashboard(Dashboard {
-            dashboard_name: Expr::sub("${AWS::StackName}"),
+            dashboard_name: global_name(""),
             dashboard_body: Expr::sub(dashboard_body(env)),
         })),
     );
@@ -200,6 +320,7 @@ fn dashboard_body(env: &Environment) -> String {
     use serde_json::json;
     let function = format!("${{{}}}", ids::FUNCTION);
     let table = format!("${{{}}}", ids::TABLE);
+    let api_id = format!("${{{}}}", ids::REST_API);
     let api = "${AWS::StackName}-api";
     let app = |metric: &str, stat: &str| json!([metrics::NAMESPACE, metric, metrics::DIMENSION, env.name, {"stat": stat}]);
     let widget = |x: u32, y: u32, title: &str, metrics: serde_json::Value| {
@@ -211,6 +332,19 @@ fn dashboard_body(env: &Environment) -> String {
             }
         })
     };
+    let mut refusals = vec![
+        app(metrics::RATE_LIMITED, "Sum"),
+        app(metrics::BUDGET_EXHAUSTED, "Sum"),
+        app(metrics::MODEL_ERRORS, "Sum"),
+        app(metrics::MODEL_THROTTLES, "Sum"),
+        app(metrics::STORE_ERRORS, "Sum"),
+        app(metrics::ORIGIN_REFUSED, "Sum"),
+        json!([metrics::NAMESPACE, DIRECT_CALLS_REFUSED, API_ID_DIMENSION, api_id, {"stat": "Sum"}]),
+        json!([metrics::NAMESPACE, API_THROTTLED, API_ID_DIMENSION, api_id, {"stat": "Sum"}]),
+    ];
+    if env.guardrail.is_some() {
+        refusals.push(app(metrics::GUARDRAIL_BLOCKED, "Sum"));
+    }
     let widgets = [
         widget(
             0,
@@ -266,19 +400,7 @@ fn dashboard_body(env: &Environment) -> String {
             "Daily budget used (%)",
             json!([app(metrics::BUDGET_USED_PERCENT, "Maximum")]),
         ),
-        widget(
-            0,
-            18,
-            "Refusals and failures",
-            json!([
-                app(metrics::RATE_LIMITED, "Sum"),
-                app(metrics::BUDGET_EXHAUSTED, "Sum"),
-                app(metrics::MODEL_ERRORS, "Sum"),
-                app(metrics::MODEL_THROTTLES, "Sum"),
-                app(metrics::STORE_ERRORS, "Sum"),
-                app(metrics::ORIGIN_REFUSED, "Sum")
-            ]),
-        ),
+        widget(0, 18, "Refusals and failures", json!(refusals)),
         widget(
             12,
             18,

@@ -7,6 +7,12 @@
 //! actions `cargo xtask deploy` calls, and the few S3 calls (path-style) it makes for the bundle
 //! and the site. A stack moves one step on each DescribeStacks, the way a real one moves while
 //! it is polled; what an execution does is scripted by the test ([`Outcome`]).
+//!
+//! It also stands in for what preflight and publishing ask of the rest of the account
+//! ([`account`]): Bedrock's control plane and Lambda (REST-JSON), ACM (JSON 1.1) and
+//! CloudFront's invalidations (REST-XML). Requests go to the service their SigV4 signature
+//! names. Any service can be made to answer garbage ([`Garbage`]) and any call to be refused
+//! ([`Refusal`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -15,7 +21,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use md5::{Digest, Md5};
 
+mod rollout;
+
+pub use rollout::{End, Phase, ScriptedRollout};
+pub mod account;
+
+pub use account::{Account, FakeCertificate, FakeModel};
+
 pub const ACCOUNT: &str = "123456789012";
+/// The live alias's logical ID, as the SAM transform names it.
+const ALIAS: &str = "FunctionAliaslive";
 pub const REGION: &str = "us-east-1";
 const CFN_NS: &str = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
 const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -31,6 +46,9 @@ pub enum Outcome {
     /// The operation starts, then stays in progress until [`FakeCloudFormation::finish`]
     /// lets it succeed.
     Hang,
+    /// An update whose alias CodeDeploy shifts as scripted: the function and a new version are
+    /// updated, then the alias waits on the shift, then completes or fails and rolls back.
+    Rollout(ScriptedRollout),
 }
 
 /// One call the fake answered: the action, or `S3 <METHOD> /<bucket>/<key>`.
@@ -104,6 +122,8 @@ pub struct State {
     /// The next change set fails with this status reason.
     pub fail_next_change_set: Option<String>,
     pub on_execute: Outcome,
+    /// What the next executions do, in order, before `on_execute` applies again.
+    pub next_executions: VecDeque<Outcome>,
     /// DeleteStack starts the delete, which then stays in progress until
     /// [`FakeCloudFormation::finish`].
     pub hang_deletes: bool,
@@ -117,7 +137,38 @@ pub struct State {
     /// S3: `bucket/key` → bytes.
     pub objects: BTreeMap<String, Vec<u8>>,
     pub calls: Vec<Call>,
+    /// The capabilities each CreateChangeSet and UpdateStack acknowledged, by action.
+    pub capabilities: Vec<(String, Vec<String>)>,
+    /// The `TemplateStage` each GetTemplate asked for (`Original` when it named none).
+    pub template_stages: Vec<String>,
+    /// The traffic shift of the last [`Outcome::Rollout`].
+    pub rollout: Option<rollout::Running>,
+    /// Refuse every CodeDeploy call, as for a deploy role without CodeDeploy's read rights.
+    pub deny_codedeploy: bool,
+    /// What Bedrock, Lambda and ACM say about the account.
+    pub account: Account,
+    /// Services (by SigV4 name: `cloudformation`, `s3`, `bedrock`…) that answer this instead.
+    pub garbage: BTreeMap<String, Garbage>,
+    /// Calls answered with an error instead.
+    pub refusals: Vec<Refusal>,
     clock: Clock,
+}
+
+/// An answer no AWS SDK can read.
+#[derive(Debug, Clone)]
+pub struct Garbage {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+/// Refuse every call whose name ([`Call::action`]) starts with `call`.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub call: String,
+    pub status: u16,
+    pub code: String,
+    pub message: String,
 }
 
 impl State {
@@ -137,6 +188,14 @@ impl State {
     /// The actions called so far, in order.
     pub fn actions(&self) -> Vec<String> {
         self.calls.iter().map(|c| c.action.clone()).collect()
+    }
+
+    /// The refusal for the call named `action`, if one is scripted.
+    pub fn refused(&self, action: &str) -> Option<Refusal> {
+        self.refusals
+            .iter()
+            .find(|r| action.starts_with(&r.call))
+            .cloned()
     }
 
     /// The keys written to `bucket`, in the order they were written.
@@ -163,6 +222,7 @@ impl FakeCloudFormation {
             sts_error: None,
             fail_next_change_set: None,
             on_execute: Outcome::Succeed,
+            next_executions: VecDeque::new(),
             hang_deletes: false,
             pending_change_sets: false,
             refuse_next_execute: None,
@@ -170,9 +230,17 @@ impl FakeCloudFormation {
             change_sets: Vec::new(),
             objects: BTreeMap::new(),
             calls: Vec::new(),
+            capabilities: Vec::new(),
+            template_stages: Vec::new(),
+            rollout: None,
+            deny_codedeploy: false,
+            account: Account::default(),
+            garbage: BTreeMap::new(),
+            refusals: Vec::new(),
             clock: Clock::default(),
         };
-        let bootstrap = new_stack(&mut state.clock, "chatbot-artifacts", "CREATE_COMPLETE");
+        let mut bootstrap = new_stack(&mut state.clock, "chatbot-artifacts", "CREATE_COMPLETE");
+        bootstrap.template = xtask::aws::artifacts::BOOTSTRAP_TEMPLATE.to_owned();
         state.stacks.push(bootstrap);
         let state = Arc::new(Mutex::new(state));
         let shared = state.clone();
@@ -294,7 +362,8 @@ fn resources(template: &str) -> Vec<(String, String, String)> {
                 String::new(),
             ));
         } else if let Some(last) = out.last_mut() {
-            if let Some(kind) = line.trim().strip_prefix("Type:") {
+            // The resource's own type, not a nested `Type:` (a deployment preference's).
+            if let Some(kind) = line.strip_prefix("    Type:") {
                 last.1 = kind.trim().to_owned();
             }
             last.2.push_str(line.trim_end());
@@ -436,8 +505,12 @@ fn serve_connection(stream: TcpStream, state: &Mutex<State>) {
         };
         let reason = match status {
             200 => "OK",
+            201 => "Created",
             204 => "No Content",
+            403 => "Forbidden",
             404 => "Not Found",
+            500 => "Internal Server Error",
+            502 => "Bad Gateway",
             _ => "Bad Request",
         };
         let mut head = format!("HTTP/1.1 {status} {reason}\r\n");
@@ -450,7 +523,7 @@ fn serve_connection(stream: TcpStream, state: &Mutex<State>) {
         head.push_str("x-amzn-requestid: 00000000-1111-2222-3333-444444444444\r\n\r\n");
         let mut out = head.into_bytes();
         if request.method != "HEAD" {
-            out.extend_from_slice(body.as_bytes());
+            out.extend_from_slice(&body);
         }
         if writer.write_all(&out).and_then(|_| writer.flush()).is_err() {
             return;
@@ -458,11 +531,47 @@ fn serve_connection(stream: TcpStream, state: &Mutex<State>) {
     }
 }
 
-struct Request {
+pub struct Request {
     method: String,
     path: String,
     query: String,
+    headers: Vec<(String, String)>,
     body: Vec<u8>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `X-Amz-Target`, which JSON-protocol services (CodeDeploy) name the action in.
+    fn target(&self) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(name, _)| name == "x-amz-target")
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The service the request is signed for: `Credential=<key>/<date>/<region>/<service>/…`.
+    fn service(&self) -> String {
+        self.scope(3)
+    }
+
+    /// The region the request is signed for.
+    fn region(&self) -> String {
+        self.scope(2)
+    }
+
+    fn scope(&self, part: usize) -> String {
+        self.header("authorization")
+            .and_then(|auth| auth.split("Credential=").nth(1))
+            .and_then(|scope| scope.split('/').nth(part))
+            .unwrap_or_default()
+            .to_owned()
+    }
 }
 
 /// The payload of an `aws-chunked` body (`size[;chunk-signature=…]\r\ndata\r\n…0\r\n` and
@@ -494,6 +603,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     let method = parts.next()?.to_owned();
     let target = parts.next()?.to_owned();
     let mut length = 0usize;
+    let mut headers = Vec::new();
     let mut chunked = false;
     let mut aws_chunked = false;
     loop {
@@ -508,6 +618,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         let (name, value) = header.split_once(':')?;
         let name = name.trim().to_ascii_lowercase();
         let value = value.trim();
+        headers.push((name.clone(), value.to_owned()));
         if name == "content-length" {
             length = value.parse().ok()?;
         } else if name == "x-amz-decoded-content-length" {
@@ -557,6 +668,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         method,
         path: decode(&path),
         query,
+        headers,
         body,
     })
 }
@@ -595,14 +707,16 @@ fn form(body: &[u8]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-type Answer = (u16, Vec<(String, String)>, String);
+pub type Answer = (u16, Vec<(String, String)>, String);
+/// An answer as bytes on the wire (CBOR is not text).
+type Reply = (u16, Vec<(String, String)>, Vec<u8>);
 
 fn xml(body: String) -> Answer {
     (
@@ -637,7 +751,64 @@ fn validation(message: &str) -> Answer {
     query_error(CFN_NS, 400, "ValidationError", message)
 }
 
-fn answer(state: &mut State, request: &Request) -> Answer {
+fn answer(state: &mut State, request: &Request) -> Reply {
+    let text = |(status, headers, body): Answer| (status, headers, body.into_bytes());
+    let service = request.service();
+    if let Some(garbage) = state.garbage.get(&service).cloned() {
+        state.calls.push(Call {
+            action: format!("{service} {} {} (garbage)", request.method, request.path),
+        });
+        return text((
+            garbage.status,
+            vec![("Content-Type".to_owned(), garbage.content_type)],
+            garbage.body,
+        ));
+    }
+    if let Some(action) = request
+        .target()
+        .and_then(|t| t.strip_prefix("CodeDeploy_20141006."))
+    {
+        state.calls.push(Call {
+            action: format!("CodeDeploy {action}"),
+        });
+        if state.deny_codedeploy {
+            return text(rollout::access_denied(action));
+        }
+        return text(rollout::codedeploy(
+            state.rollout.as_ref(),
+            action,
+            &request.body,
+        ));
+    }
+    if let Some(rest) = request.path.strip_prefix("/2015-03-31/functions/")
+        && let Some((function, alias)) = rest.split_once("/aliases/")
+    {
+        state.calls.push(Call {
+            action: "Lambda GetAlias".to_owned(),
+        });
+        return text(rollout::get_alias(state.rollout.as_ref(), function, alias));
+    }
+    if request.path == "/service/GraniteServiceVersion20100801/operation/DescribeAlarms" {
+        state.calls.push(Call {
+            action: "CloudWatch DescribeAlarms".to_owned(),
+        });
+        let stack = state
+            .rollout
+            .as_ref()
+            .map(|r| r.stack_name.clone())
+            .unwrap_or_default();
+        return rollout::describe_alarms(state.rollout.as_ref(), &stack);
+    }
+    match service.as_str() {
+        "bedrock" | "lambda" | "acm" | "cloudfront" => {
+            return text(account::answer(state, request));
+        }
+        _ => {}
+    }
+    text(answer_text(state, request))
+}
+
+fn answer_text(state: &mut State, request: &Request) -> Answer {
     let is_query = request.method == "POST" && request.path == "/";
     if !is_query {
         return s3(state, request);
@@ -662,19 +833,32 @@ fn answer(state: &mut State, request: &Request) -> Answer {
         "DescribeStacks" => describe_stacks(state, &params),
         "GetTemplate" => {
             let name = params.get("StackName").cloned().unwrap_or_default();
+            let stage = params
+                .get("TemplateStage")
+                .cloned()
+                .unwrap_or_else(|| "Original".to_owned());
+            state.template_stages.push(stage.clone());
             match state.live_stack(&name) {
-                Some(stack) => query_ok(
-                    CFN_NS,
-                    "GetTemplate",
-                    &format!(
-                        "<TemplateBody>{}</TemplateBody><StagesAvailable><member>Original</member>\
-                         <member>Processed</member></StagesAvailable>",
-                        esc(&stack.template)
-                    ),
-                ),
+                Some(stack) => {
+                    let body = if stage == "Processed" {
+                        processed(&stack.template)
+                    } else {
+                        stack.template.clone()
+                    };
+                    query_ok(
+                        CFN_NS,
+                        "GetTemplate",
+                        &format!(
+                            "<TemplateBody>{}</TemplateBody><StagesAvailable><member>Original</member>\
+                             <member>Processed</member></StagesAvailable>",
+                            esc(&body)
+                        ),
+                    )
+                }
                 None => validation(&format!("Stack with id {name} does not exist")),
             }
         }
+        "UpdateStack" => update_stack(state, &params),
         "DescribeStackEvents" => {
             let name = params.get("StackName").cloned().unwrap_or_default();
             match state.live_stack(&name) {
@@ -811,7 +995,12 @@ fn answer(state: &mut State, request: &Request) -> Answer {
 
 fn describe_stacks(state: &mut State, params: &BTreeMap<String, String>) -> Answer {
     let name = params.get("StackName").cloned().unwrap_or_default();
-    let State { stacks, clock, .. } = state;
+    let State {
+        stacks,
+        clock,
+        rollout,
+        ..
+    } = state;
     let Some(stack) = stacks
         .iter_mut()
         .find(|s| s.id == name || (s.name == name && s.status != "DELETE_COMPLETE"))
@@ -820,6 +1009,12 @@ fn describe_stacks(state: &mut State, params: &BTreeMap<String, String>) -> Answ
     };
     if let Some(step) = stack.steps.pop_front() {
         step(stack, clock);
+    } else if let Some(run) = rollout.as_mut().filter(|r| r.stack_name == stack.name)
+        && run.advance()
+    {
+        // The shift is over: CloudFormation finishes the alias and the stack.
+        let held: Vec<Step> = stack.held.drain(..).collect();
+        stack.steps.extend(held);
     }
     let parameters: String = stack
         .parameters
@@ -906,6 +1101,27 @@ fn event_xml(stack: &Stack, event: &Event) -> String {
 }
 
 /// `Parameters.member.N.ParameterKey` / `…ParameterValue` pairs.
+/// `given` and, for each parameter of `template` not given, its default: what CloudFormation
+/// uses for a parameter a create or an update leaves out.
+fn with_defaults(mut given: Vec<(String, String)>, template: &str) -> Vec<(String, String)> {
+    let doc: serde_yaml::Value = serde_yaml::from_str(template).unwrap_or_default();
+    if let Some(declared) = doc.get("Parameters").and_then(|p| p.as_mapping()) {
+        for (name, parameter) in declared {
+            let (Some(name), Some(default)) = (
+                name.as_str(),
+                parameter.get("Default").and_then(|d| d.as_str()),
+            ) else {
+                continue;
+            };
+            if !given.iter().any(|(key, _)| key == name) {
+                given.push((name.to_owned(), default.to_owned()));
+            }
+        }
+    }
+    given.sort();
+    given
+}
+
 fn parameters(params: &BTreeMap<String, String>) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for n in 1.. {
@@ -931,19 +1147,76 @@ fn meaning(template: &str) -> String {
         .join("\n")
 }
 
+/// `Capabilities.member.N`, in order.
+fn capabilities(params: &BTreeMap<String, String>) -> Vec<String> {
+    (1..)
+        .map_while(|n| params.get(&format!("Capabilities.member.{n}")).cloned())
+        .collect()
+}
+
+/// What the fake answers for `TemplateStage=Processed`: a template with the SAM transform
+/// declared comes back without it and marked, as CloudFormation returns the expanded one; so
+/// a caller comparing the wrong stage with its rendering sees a difference.
+fn processed(template: &str) -> String {
+    if !template.contains("Transform: AWS::Serverless-2016-10-31") {
+        return template.to_owned();
+    }
+    let body: Vec<&str> = template
+        .lines()
+        .filter(|l| !l.starts_with("Transform:"))
+        .collect();
+    format!("# expanded by the SAM transform\n{}\n", body.join("\n"))
+}
+
+/// UpdateStack, as the bootstrap stack is updated: the stack moves to the template in the
+/// steps a change set's execution takes.
+fn update_stack(state: &mut State, params: &BTreeMap<String, String>) -> Answer {
+    let name = params.get("StackName").cloned().unwrap_or_default();
+    let template = params.get("TemplateBody").cloned().unwrap_or_default();
+    state
+        .capabilities
+        .push(("UpdateStack".to_owned(), capabilities(params)));
+    let State { stacks, clock, .. } = state;
+    let Some(stack) = stacks
+        .iter_mut()
+        .find(|s| s.name == name && s.status != "DELETE_COMPLETE")
+    else {
+        return validation(&format!("Stack [{name}] does not exist"));
+    };
+    if meaning(&stack.template) == meaning(&template) {
+        return validation("No updates are to be performed.");
+    }
+    let parameters = stack.parameters.clone();
+    let id = stack.id.clone();
+    stack.stack_event(clock, "UPDATE_IN_PROGRESS", Some("User Initiated"));
+    stack.steps = success_steps("UPDATE", template, parameters).into();
+    query_ok(
+        CFN_NS,
+        "UpdateStack",
+        &format!("<StackId>{}</StackId>", esc(&id)),
+    )
+}
+
 fn create_change_set(state: &mut State, params: &BTreeMap<String, String>) -> Answer {
     let name = params.get("StackName").cloned().unwrap_or_default();
+    state
+        .capabilities
+        .push(("CreateChangeSet".to_owned(), capabilities(params)));
     let set_name = params.get("ChangeSetName").cloned().unwrap_or_default();
     let kind = params
         .get("ChangeSetType")
         .cloned()
         .unwrap_or("UPDATE".into());
-    let template = params.get("TemplateBody").cloned().unwrap_or_default();
     let parameters = parameters(params);
     let existing = state
         .stacks
         .iter()
         .find(|s| s.name == name && s.status != "DELETE_COMPLETE");
+    let template = match (params.get("UsePreviousTemplate"), existing) {
+        (Some(yes), Some(stack)) if yes == "true" => stack.template.clone(),
+        _ => params.get("TemplateBody").cloned().unwrap_or_default(),
+    };
+    let parameters = with_defaults(parameters, &template);
     let unchanged = kind == "UPDATE"
         && existing.is_some_and(|s| {
             meaning(&s.template) == meaning(&template) && s.parameters == parameters
@@ -1136,8 +1409,16 @@ fn execute_change_set(state: &mut State, params: &BTreeMap<String, String>) -> A
     state
         .change_sets
         .retain(|c| c.stack_id != stack_id || c.arn == arn);
-    let outcome = state.on_execute.clone();
-    let State { stacks, clock, .. } = state;
+    let outcome = state
+        .next_executions
+        .pop_front()
+        .unwrap_or_else(|| state.on_execute.clone());
+    let State {
+        stacks,
+        clock,
+        rollout,
+        ..
+    } = state;
     let stack = stacks
         .iter_mut()
         .find(|s| s.id == stack_id)
@@ -1156,6 +1437,65 @@ fn execute_change_set(state: &mut State, params: &BTreeMap<String, String>) -> A
             stack.steps = failure_steps(&kind, template, logical_id, reason).into();
         }
         Outcome::Hang => stack.held = success_steps(&kind, template, parameters).into(),
+        Outcome::Rollout(script) => {
+            let ends_well = script.end == End::Succeed;
+            let new_version = format!("FunctionVersion{}", script.new_version);
+            stack.steps =
+                VecDeque::from(vec![Box::new(move |stack: &mut Stack, clock: &mut Clock| {
+                    for (logical, rtype, verb) in [
+                        ("Function", "AWS::Lambda::Function", "UPDATE"),
+                        (new_version.as_str(), "AWS::Lambda::Version", "CREATE"),
+                    ] {
+                        stack.event(clock, logical, rtype, &format!("{verb}_IN_PROGRESS"));
+                        stack.event(clock, logical, rtype, &format!("{verb}_COMPLETE"));
+                    }
+                    stack.event(clock, ALIAS, "AWS::Lambda::Alias", "UPDATE_IN_PROGRESS");
+                }) as Step]);
+            stack.held = if ends_well {
+                let mut steps: VecDeque<Step> = VecDeque::new();
+                steps.push_back(Box::new(|stack: &mut Stack, clock: &mut Clock| {
+                    stack.event(clock, ALIAS, "AWS::Lambda::Alias", "UPDATE_COMPLETE");
+                }));
+                steps.extend(success_steps(&kind, template, parameters));
+                steps
+            } else {
+                let id = script.deployment_id.clone();
+                VecDeque::from(vec![
+                    Box::new(move |stack: &mut Stack, clock: &mut Clock| {
+                        // CloudFormation's wording of this reason is not documented; this one
+                        // is the fake's own.
+                        let reason = format!("CodeDeploy deployment {id} did not succeed");
+                        stack.event_because(
+                            clock,
+                            ALIAS,
+                            "AWS::Lambda::Alias",
+                            "UPDATE_FAILED",
+                            Some(&reason),
+                        );
+                        stack.stack_event(
+                            clock,
+                            "UPDATE_ROLLBACK_IN_PROGRESS",
+                            Some(&format!(
+                                "The following resource(s) failed to update: [{ALIAS}]."
+                            )),
+                        );
+                    }) as Step,
+                    Box::new(|stack: &mut Stack, clock: &mut Clock| {
+                        stack.event(clock, ALIAS, "AWS::Lambda::Alias", "UPDATE_COMPLETE");
+                        stack.stack_event(
+                            clock,
+                            "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+                            None,
+                        );
+                    }),
+                    // The template and parameters stay what they were before the update.
+                    Box::new(|stack: &mut Stack, clock: &mut Clock| {
+                        stack.stack_event(clock, "UPDATE_ROLLBACK_COMPLETE", None);
+                    }),
+                ])
+            };
+            *rollout = Some(rollout::Running::new(script, &stack.name));
+        }
     }
     query_ok(CFN_NS, "ExecuteChangeSet", "")
 }
@@ -1164,9 +1504,22 @@ fn execute_change_set(state: &mut State, params: &BTreeMap<String, String>) -> A
 fn s3(state: &mut State, request: &Request) -> Answer {
     let path = request.path.trim_start_matches('/').to_owned();
     let (bucket, key) = path.split_once('/').unwrap_or((path.as_str(), ""));
+    let action = format!("S3 {} /{path}", request.method);
     state.calls.push(Call {
-        action: format!("S3 {} /{path}", request.method),
+        action: action.clone(),
     });
+    if let Some(refusal) = state.refused(&action) {
+        return (
+            refusal.status,
+            vec![("Content-Type".to_owned(), "application/xml".to_owned())],
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code>\
+                 <Message>{}</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>",
+                refusal.code,
+                esc(&refusal.message)
+            ),
+        );
+    }
     // Single-part ETags are the MD5 of the bytes, which publishing compares with its files.
     let etag = |bytes: &[u8]| {
         let hex: String = Md5::digest(bytes)
