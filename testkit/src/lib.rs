@@ -5,3 +5,4 @@ pub mod evidence;
 pub mod faulty_dynamo;
 pub mod moto;
 pub mod runtime_api;
+pub mod tls;

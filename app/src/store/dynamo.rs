@@ -358,12 +358,7 @@ impl DynamoStore {
 
     pub(super) async fn spent(&self, day: &str) -> Result<Spend, StoreError> {
         let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .key(PARTITION_KEY, s(BUDGET_PARTITION))
-            .key(SORT_KEY, s(day))
+            .budget_read(day)
             .send()
             .await
             .map_err(|e| store_error("GetItem", e))?;
@@ -375,6 +370,35 @@ impl DynamoStore {
             tokens: number(&item, "tokens")?.unwrap_or(0),
             micro_usd: number(&item, "cost_micro_usd")?.unwrap_or(0),
         })
+    }
+}
+
+impl DynamoStore {
+    /// The budget read of [`DynamoStore::spent`], in one attempt: it only opens the
+    /// connection, and a store that does not answer at once is left for the first request.
+    pub(super) async fn open_connection(&self, day: &str) -> Result<(), StoreError> {
+        self.budget_read(day)
+            .customize()
+            .config_override(
+                aws_sdk_dynamodb::Config::builder()
+                    .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled()),
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| store_error("GetItem", e))
+    }
+
+    fn budget_read(
+        &self,
+        day: &str,
+    ) -> aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key(PARTITION_KEY, s(BUDGET_PARTITION))
+            .key(SORT_KEY, s(day))
     }
 }
 

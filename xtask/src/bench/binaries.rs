@@ -1,4 +1,4 @@
-//! The release programs the benchmarks run, and building them.
+//! The release programs the benchmarks run, and building the harness's.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,8 +44,8 @@ impl Binaries {
     }
 }
 
-/// Release builds: the service alone (so its features are what a deploy builds), then the
-/// harness programs.
+/// Host release builds of the harness programs: `chatbot-local` alone (so its features are
+/// the service's), the fake Bedrock, the load generator. `bootstrap` comes from the bundles.
 pub(super) fn build(root: &Path) -> anyhow::Result<()> {
     let steps: [&[&str]; 3] = [
         &[
@@ -53,8 +53,6 @@ pub(super) fn build(root: &Path) -> anyhow::Result<()> {
             "--release",
             "-p",
             "chatbot",
-            "--bin",
-            "bootstrap",
             "--bin",
             "chatbot-local",
         ],

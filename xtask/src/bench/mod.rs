@@ -12,6 +12,7 @@
 
 mod artifact;
 mod binaries;
+mod cold;
 mod cold_start;
 pub mod deploy;
 mod load;
@@ -20,6 +21,8 @@ mod markdown;
 mod process;
 mod report;
 mod service;
+mod shipped;
+mod stand_ins;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,11 +31,11 @@ use anyhow::Context;
 
 use crate::{env, tools};
 use binaries::{Binaries, build};
-use cold_start::ColdStart;
+use cold::ColdStart;
 use deploy::{deploy_row, synth_rows, xtask_snapshot};
 use machine::machine;
 use report::{Report, Row};
-use service::{read_event, service_env};
+use service::service_env;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -94,14 +97,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ]
         .into_iter()
         .any(wants);
-    if service && !args.no_build && args.bin_dir.is_none() {
-        build(&root)?;
-    }
-    let bin_dir = args
-        .bin_dir
-        .clone()
-        .unwrap_or_else(|| root.join("target/release"));
-    let bins = Binaries::in_folder(&bin_dir);
+    // `bootstrap` is what a deploy ships (cargo-lambda's bundle for this machine's
+    // architecture); the harness programs are host release builds. `--bin-dir` takes every
+    // program, `bootstrap` included, from one folder instead.
+    let (bins, bundles) = match &args.bin_dir {
+        Some(dir) => (Binaries::in_folder(dir), None),
+        None if !service => (Binaries::in_folder(&root.join("target/release")), None),
+        None => {
+            let bundles = if args.no_build {
+                shipped::Bundles::existing()
+            } else {
+                build(&root)?;
+                shipped::Bundles::build()
+            };
+            let mut bins = Binaries::in_folder(&root.join("target/release"));
+            bins.bootstrap = shipped::bootstrap_path(&root);
+            bundles.extract_host_bootstrap(&bins.bootstrap)?;
+            (bins, Some(bundles))
+        }
+    };
     if service {
         bins.check()?;
     }
@@ -126,24 +140,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         rows.extend(cold.rows(args.runs).await);
                     }
                     if wants(Group::Artifact) && args.profiles {
-                        let event = read_event(&root, "apigw-get-health.json");
-                        match event {
-                            Ok(event) => rows.extend(
-                                artifact::profile_rows(
-                                    &root,
-                                    &cold.rust,
-                                    &event,
-                                    args.runs.min(10),
-                                )
-                                .await,
-                            ),
-                            Err(err) => rows.push(Row::not_measured(
-                                "profile",
-                                "release profile",
-                                "variants",
-                                format!("{err:#}"),
-                            )),
-                        }
+                        rows.extend(
+                            artifact::profile_rows(
+                                &root,
+                                &cold.rust,
+                                cold.health_event(),
+                                args.runs.min(10),
+                            )
+                            .await,
+                        );
                     }
                     cold.stop().await;
                 }
@@ -169,8 +174,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     });
     if wants(Group::Artifact) {
-        rows.extend(artifact::size_rows(&bins.bootstrap));
-        rows.extend(artifact::bundle_rows());
+        match &bundles {
+            Some(bundles) => rows.extend(bundles.rows(Some(&bins.bootstrap))),
+            None => rows.extend(artifact::size_rows(&bins.bootstrap)),
+        }
         rows.extend(artifact::feature_rows(&root));
     }
     if wants(Group::Deploy) {

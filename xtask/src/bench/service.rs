@@ -1,14 +1,12 @@
 //! The service as the benchmarks run it: the variables a deployed function gets, pointed at
-//! local stand-ins, the events it is sent, and moto for DynamoDB.
+//! local stand-ins ([`super::stand_ins`]), and the events it is sent.
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::process::{Launch, stop};
-use crate::{env, stack, tools};
+use crate::{env, stack};
 
 /// The table stored for DynamoDB in the cold-start and burst runs.
 pub(super) const TABLE: &str = "chatbot-bench";
@@ -99,57 +97,4 @@ pub(super) fn read_event(root: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
         headers.insert(header.into(), value);
     }
     Ok(serde_json::to_vec(&event)?)
-}
-
-/// moto_server on a free port of 127.0.0.1 with the service's table created in it.
-pub(super) async fn start_moto(logs: &Path) -> anyhow::Result<(tokio::process::Child, String)> {
-    let bin = tools::ensure(&tools::MOTO_SERVER)?;
-    let port = std::net::TcpListener::bind(("127.0.0.1", 0))?
-        .local_addr()?
-        .port();
-    let child = Launch::new(&bin)
-        .arg("-H")
-        .arg("127.0.0.1")
-        .arg("-p")
-        .arg(port.to_string())
-        .command(&logs.join("moto.log"))?
-        .spawn()
-        .context("could not start moto_server")?;
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        if Instant::now() > deadline {
-            stop(child).await;
-            bail!("moto_server did not listen on port {port} within 30 s");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    // moto's venv has boto3: create the table the way any client would.
-    let python = bin.with_file_name("python");
-    let script = format!(
-        "import boto3\n\
-         c = boto3.client('dynamodb', endpoint_url='{url}', region_name='us-east-1',\n\
-             aws_access_key_id='bench', aws_secret_access_key='bench')\n\
-         c.create_table(TableName='{TABLE}', BillingMode='PAY_PER_REQUEST',\n\
-             AttributeDefinitions=[{{'AttributeName': 'pk', 'AttributeType': 'S'}},\n\
-                                   {{'AttributeName': 'sk', 'AttributeType': 'S'}}],\n\
-             KeySchema=[{{'AttributeName': 'pk', 'KeyType': 'HASH'}},\n\
-                        {{'AttributeName': 'sk', 'KeyType': 'RANGE'}}])\n"
-    );
-    let output = tokio::process::Command::new(&python)
-        .args(["-c", &script])
-        .output()
-        .await
-        .context("could not run moto's Python")?;
-    if !output.status.success() {
-        stop(child).await;
-        bail!(
-            "could not create the table in moto: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok((child, url))
 }
