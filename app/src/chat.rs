@@ -24,7 +24,7 @@ use crate::model::{
     Usage, estimate_tokens,
 };
 use crate::rate_bucket;
-use crate::store::{Admission, Message, Role, SessionId};
+use crate::store::{Admission, AnswerDetails, Message, MessageId, Role, SessionId, StopReason};
 
 /// A validated chat request.
 #[derive(Debug, Clone)]
@@ -32,6 +32,9 @@ pub struct ChatInput {
     pub message: String,
     /// The conversation to continue; a new one when absent.
     pub session: Option<SessionId>,
+    /// A user message of `session` this one replaces: it and everything after it are dropped
+    /// first (an edited question, or the same one asked again for a new answer).
+    pub replaces: Option<MessageId>,
     /// The allowlisted model to answer with.
     pub model: ModelInfo,
 }
@@ -39,20 +42,38 @@ pub struct ChatInput {
 /// A turn admitted and saved, ready for the model.
 pub struct ChatTurn {
     session: SessionId,
-    /// When the user's message was saved (its `created_at_ms`).
-    asked_at_ms: i64,
-    model: ModelInfo,
+    /// The user's message as saved.
+    question: Message,
+    /// The id the answer will be saved under, given out before it is written.
+    answer_id: MessageId,
+    /// The model id the answer is reported and saved with: the model's, or the demo model's.
+    answered_by: String,
     request: ModelRequest,
+}
+
+impl ChatTurn {
+    /// The conversation and the user's message, saved: a failure from here on leaves the
+    /// question without an answer, and a retry replaces it.
+    pub fn saved_question(&self) -> (SessionId, MessageId) {
+        (self.session, self.question.id.clone())
+    }
 }
 
 /// The JSON answer of `POST /api/chat`.
 #[derive(Debug, serde::Serialize)]
 pub struct ChatReply {
     pub session_id: String,
+    /// The answer's id, to rate it or to stop it.
+    pub message_id: String,
+    /// The question's id, to replace it (edit it, or ask for another answer).
+    pub user_message_id: String,
     pub reply: String,
     pub model: String,
     pub usage: Usage,
     pub stop_reason: String,
+    pub latency_ms: u64,
+    /// When the answer was saved (RFC 3339).
+    pub created_at: String,
     /// What the guardrail did, when it acted: `blocked_input`, `blocked_output` (then `reply`
     /// is the guardrail's message) or `masked_output`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -112,25 +133,17 @@ pub async fn start_turn(
 
     let session = input.session.unwrap_or_else(SessionId::new_random);
     let past = match input.session {
-        Some(session) => state
-            .store
-            .recent_messages(session, state.tuning.history_messages)
-            .await
-            .map_err(|err| store_failed(state, &err))?,
+        Some(session) => past_messages(state, session, input.replaces.as_ref()).await?,
         None => Vec::new(),
     };
-    let message = Message {
-        role: Role::User,
-        content: input.message.clone(),
-        created_at_ms: now_ms,
+    let question = Message {
         model: Some(input.model.id.clone()),
-        tokens: None,
-        incomplete: false,
-        blocked: None,
+        ..Message::new(Role::User, input.message.clone(), now_ms)
     };
+    let answer_id = MessageId::new(now_ms);
     state
         .store
-        .append_message(session, &message, config.history_expiry(now))
+        .append_message(session, &question, config.history_expiry(now))
         .await
         .map_err(|err| store_failed(state, &err))?;
 
@@ -139,9 +152,17 @@ pub async fn start_turn(
         role: Role::User,
         text: input.message,
     });
+    // The demo model is not the model picked: its answers say so, here and in history.
+    let answered_by = if state.model.is_demo() {
+        crate::model::DEMO_MODEL_ID.to_owned()
+    } else {
+        input.model.id.clone()
+    };
     Ok(ChatTurn {
         session,
-        asked_at_ms: now_ms,
+        question,
+        answer_id,
+        answered_by,
         request: ModelRequest {
             model_id: input.model.id.clone(),
             system_prompt: config.system_prompt.clone(),
@@ -149,8 +170,36 @@ pub async fn start_turn(
             max_output_tokens: config.max_output_tokens,
             guardrail: config.guardrail.clone(),
         },
-        model: input.model,
     })
+}
+
+/// The messages before the new one: the session's latest, or, when the new message replaces
+/// `replaces`, the ones before it, with it and everything after it dropped from the session.
+async fn past_messages(
+    state: &AppState,
+    session: SessionId,
+    replaces: Option<&MessageId>,
+) -> Result<Vec<Message>, ApiError> {
+    let limit = state.tuning.history_messages;
+    let Some(replaced) = replaces else {
+        return state
+            .store
+            .recent_messages(session, limit)
+            .await
+            .map_err(|err| store_failed(state, &err));
+    };
+    let (past, dropped) = tokio::join!(
+        state.store.messages_before(session, Some(replaced), limit),
+        state.store.truncate_session(session, replaced),
+    );
+    let dropped = dropped.map_err(|err| store_failed(state, &err))?;
+    let past = past.map_err(|err| store_failed(state, &err))?;
+    if !dropped {
+        return Err(ApiError::not_found(
+            "this conversation has no question with the id in replaces",
+        ));
+    }
+    Ok(past)
 }
 
 /// The past of a conversation as the model wants it: starting with a user message, roles
@@ -310,34 +359,30 @@ pub async fn answer_json(state: &AppState, mut turn: ChatTurn) -> Result<ChatRep
         reply.guardrail.as_ref(),
         &reply.text,
     );
-    let text = match outcome {
+    let answer = match outcome {
         Some(Outcome::Blocked(source)) => {
             let assessment = reply.guardrail.as_ref();
-            finish_blocked(state, &turn, source, assessment, reply.usage, latency_ms).await
+            let ending = Ending::new(&reply.stop_reason, reply.usage, latency_ms);
+            finish_blocked(state, &turn, source, assessment, ending).await
         }
         _ => {
             if outcome == Some(Outcome::Masked) {
                 log_masked(reply.guardrail.as_ref());
             }
-            finish(
-                state,
-                &turn,
-                &reply.text,
-                reply.usage,
-                false,
-                latency_ms,
-                None,
-            )
-            .await;
-            reply.text
+            let ending = Ending::new(&reply.stop_reason, reply.usage, latency_ms);
+            finish(state, &turn, &reply.text, ending, None).await
         }
     };
     Ok(ChatReply {
         session_id: turn.session.to_string(),
-        reply: text,
-        model: turn.model.id,
+        message_id: answer.id.to_string(),
+        user_message_id: turn.question.id.to_string(),
+        reply: answer.content,
+        model: turn.answered_by,
         usage: reply.usage,
         stop_reason: reply.stop_reason,
+        latency_ms,
+        created_at: clock::rfc3339_ms(answer.created_at_ms),
         guardrail: outcome.map(Outcome::as_str),
     })
 }
@@ -361,9 +406,8 @@ async fn finish_blocked(
     turn: &ChatTurn,
     source: Blocked,
     assessment: Option<&Assessment>,
-    usage: Usage,
-    latency_ms: u64,
-) -> String {
+    ending: Ending<'_>,
+) -> Message {
     state.metrics.count(names::GUARDRAIL_BLOCKED);
     tracing::info!(
         source = source.as_str(),
@@ -373,7 +417,7 @@ async fn finish_blocked(
     if source == Blocked::Input
         && let Err(err) = state
             .store
-            .withhold_message(turn.session, turn.asked_at_ms)
+            .withhold_message(turn.session, &turn.question.id)
             .await
     {
         store_failed(state, &err);
@@ -384,17 +428,7 @@ async fn finish_blocked(
         .as_ref()
         .map(|g| g.blocked_message(source).to_owned())
         .unwrap_or_default();
-    finish(
-        state,
-        turn,
-        &message,
-        usage,
-        false,
-        latency_ms,
-        Some(source),
-    )
-    .await;
-    message
+    finish(state, turn, &message, ending, Some(source)).await
 }
 
 fn log_masked(assessment: Option<&Assessment>) {
@@ -426,7 +460,15 @@ pub async fn answer_stream(state: Arc<AppState>, mut turn: ChatTurn) -> Result<R
     let (events, receiver) = mpsc::channel::<Bytes>(64);
     let meta = sse::event(
         "meta",
-        &json!({"session_id": turn.session.to_string(), "model": turn.model.id}),
+        &json!({
+            "session_id": turn.session.to_string(),
+            "model": turn.answered_by,
+            "message_id": turn.answer_id.to_string(),
+            "user_message": {
+                "id": turn.question.id.to_string(),
+                "created_at": clock::rfc3339_ms(turn.question.created_at_ms),
+            },
+        }),
     );
     // The channel is empty, so the first event always fits.
     let _ = events.try_send(meta);
@@ -467,7 +509,14 @@ async fn relay(
     let policy = retry_policy(&state);
 
     loop {
-        let next = tokio::time::timeout(state.tuning.model_idle_timeout, stream.next()).await;
+        // A reader who left (Stop, a closed tab) is noticed at once, not at the next chunk.
+        let next = tokio::select! {
+            next = tokio::time::timeout(state.tuning.model_idle_timeout, stream.next()) => next,
+            () = events.closed() => {
+                client_gone = true;
+                break;
+            }
+        };
         match next {
             Ok(Ok(Some(StreamEvent::Text(delta)))) => {
                 text.push_str(&delta);
@@ -522,31 +571,27 @@ async fn relay(
     }
 
     let latency_ms = started.elapsed().as_millis() as u64;
-    let incomplete = failure.is_some() || client_gone;
     let usage = usage.unwrap_or_else(|| estimated_usage(&turn.request, &text));
-    let outcome = if incomplete {
+    if failure.is_some() {
+        stop_reason = StopReason::ERROR.to_owned();
+    } else if client_gone {
+        stop_reason = StopReason::DISCONNECTED.to_owned();
+    }
+    let ending = Ending::new(&stop_reason, usage, latency_ms);
+    let outcome = if ending.incomplete() {
         None
     } else {
         intervention(&state, &stop_reason, assessment.as_ref(), &text)
     };
-    let blocked_message = match outcome {
-        Some(Outcome::Blocked(source)) => Some(
-            finish_blocked(
-                &state,
-                &turn,
-                source,
-                assessment.as_ref(),
-                usage,
-                latency_ms,
-            )
-            .await,
-        ),
+    let answer = match outcome {
+        Some(Outcome::Blocked(source)) => {
+            finish_blocked(&state, &turn, source, assessment.as_ref(), ending).await
+        }
         _ => {
             if outcome == Some(Outcome::Masked) {
                 log_masked(assessment.as_ref());
             }
-            finish(&state, &turn, &text, usage, incomplete, latency_ms, None).await;
-            None
+            finish(&state, &turn, &text, ending, None).await
         }
     };
 
@@ -557,17 +602,23 @@ async fn relay(
         );
         return;
     }
+    // What the page shows under the answer, as history will show it.
+    let details = json!({
+        "usage": usage,
+        "stop_reason": stop_reason,
+        "latency_ms": latency_ms,
+        "created_at": clock::rfc3339_ms(answer.created_at_ms),
+    });
     let last = match failure {
         None => {
-            let mut done =
-                json!({"usage": usage, "stop_reason": stop_reason, "latency_ms": latency_ms});
+            let mut done = details;
             if let Some(outcome) = outcome {
                 done["guardrail"] = json!(outcome.as_str());
-            }
-            // The page shows this in place of what streamed (the blocked message, after any
-            // chunks the guardrail had let through).
-            if let Some(message) = blocked_message {
-                done["message"] = json!(message);
+                // The page shows this in place of what streamed (the blocked message, after
+                // any chunks the guardrail had let through).
+                if matches!(outcome, Outcome::Blocked(_)) {
+                    done["message"] = json!(answer.content);
+                }
             }
             sse::event("done", &done)
         }
@@ -575,7 +626,10 @@ async fn relay(
             state.metrics.count(names::MODEL_ERRORS);
             tracing::error!(error = %err.message, kind = ?err.kind, chars = text.len(), "model stream failed");
             let api = ApiError::model(&err);
-            sse::event("error", &json!({"code": api.code, "message": api.message}))
+            let mut error = details;
+            error["code"] = json!(api.code);
+            error["message"] = json!(api.message);
+            sse::event("error", &error)
         }
     };
     let _ = events.send(last).await;
@@ -596,30 +650,60 @@ fn estimated_usage(request: &ModelRequest, text: &str) -> Usage {
     }
 }
 
-/// Saves the answer (or, `blocked`, the guardrail's message in its place), adds its tokens to
-/// the day's spend, and writes the turn's metrics. A store failure here is logged and counted:
-/// the answer already reached the client.
+/// How a turn's model call ended.
+#[derive(Clone, Copy)]
+struct Ending<'a> {
+    stop_reason: &'a str,
+    usage: Usage,
+    latency_ms: u64,
+}
+
+impl<'a> Ending<'a> {
+    fn new(stop_reason: &'a str, usage: Usage, latency_ms: u64) -> Self {
+        Ending {
+            stop_reason,
+            usage,
+            latency_ms,
+        }
+    }
+
+    /// Whether the answer broke off (an error, or the reader left) rather than ended.
+    fn incomplete(&self) -> bool {
+        [StopReason::ERROR, StopReason::DISCONNECTED].contains(&self.stop_reason)
+    }
+}
+
+/// Saves the answer (or, `blocked`, the guardrail's message in its place) with how it ended,
+/// adds its tokens to the day's spend, and writes the turn's metrics. An empty answer is not
+/// saved. A store failure here is logged and counted: the answer already reached the client.
+/// Returns the answer as saved.
 async fn finish(
     state: &AppState,
     turn: &ChatTurn,
     text: &str,
-    usage: Usage,
-    incomplete: bool,
-    latency_ms: u64,
+    ending: Ending<'_>,
     blocked: Option<Blocked>,
-) {
+) -> Message {
+    let Ending {
+        usage, latency_ms, ..
+    } = ending;
+    let incomplete = ending.incomplete();
     let now_ms = clock::now_ms();
     let now = now_ms.div_euclid(1000);
+    let answer = Message {
+        id: turn.answer_id.clone(),
+        model: Some(turn.answered_by.clone()),
+        incomplete,
+        blocked,
+        details: Some(AnswerDetails {
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+            latency_ms,
+            stop_reason: ending.stop_reason.to_owned(),
+        }),
+        ..Message::new(Role::Assistant, text, now_ms)
+    };
     if !text.is_empty() {
-        let answer = Message {
-            role: Role::Assistant,
-            content: text.to_owned(),
-            created_at_ms: now_ms,
-            model: Some(turn.model.id.clone()),
-            tokens: Some(usage.output_tokens),
-            incomplete,
-            blocked,
-        };
         if let Err(err) = state
             .store
             .append_message(turn.session, &answer, state.config.history_expiry(now))
@@ -657,13 +741,14 @@ async fn finish(
     }
     state.metrics.put(&values);
     tracing::info!(
-        model = %turn.model.id,
+        model = %turn.answered_by,
         input_tokens = usage.input_tokens,
         output_tokens = usage.output_tokens,
         latency_ms,
         incomplete,
         "chat turn finished"
     );
+    answer
 }
 
 #[cfg(test)]
@@ -671,15 +756,7 @@ mod tests {
     use super::*;
 
     fn message(role: Role, content: &str) -> Message {
-        Message {
-            role,
-            content: content.to_owned(),
-            created_at_ms: 0,
-            model: None,
-            tokens: None,
-            incomplete: false,
-            blocked: None,
-        }
+        Message::new(role, content, 0)
     }
 
     fn turns(list: &[Turn]) -> Vec<(Role, &str)> {
