@@ -15,7 +15,7 @@ const FOLD_LINES = 12;
 /// Pauses between attempts to save a Stop while the server has not saved the answer yet, ms.
 const STOP_RETRIES = [200, 400, 800, 1600, 3200, 6400, 12800];
 /// History is drawn newest first: at once up to this many characters of answers (at least the
-/// last two turns), the older ones one by one between frames.
+/// last two turns); each older answer when it comes near the view.
 const FIRST_PAINT_CHARS = 12_000;
 
 /// Touch screens: Enter makes a new line (sending is the button's job) and targets are larger.
@@ -476,10 +476,11 @@ function turnFromHistory(m) {
   return turn;
 }
 
-/// Draws the turns. History (`progressive`) draws the newest answers at once and the older
-/// ones one at a time afterwards, so a long chat never holds the page up; until drawn, an
-/// answer shows as plain text.
+/// Draws the turns. History (`progressive`) draws the newest answers at once and each older one
+/// when it comes within a screen or two of the view, so a long chat never holds the page up;
+/// until drawn, an answer shows as plain text.
 function renderConversation({ progressive = false } = {}) {
+  drawWhenNear.disconnect();
   ui.messages.replaceChildren(ui.emptyState);
   ui.emptyState.hidden = state.turns.length > 0;
   const deferred = [];
@@ -497,26 +498,27 @@ function renderConversation({ progressive = false } = {}) {
   ui.messages.append(...state.turns.map(turnElement));
   refreshActions();
   scrollToEnd(true);
+  for (const turn of deferred) drawWhenNear.observe(turn.el);
   ui.messages.dataset.history = deferred.length ? "drawing" : "drawn";
-  if (deferred.length) drawLater(deferred, state.loadToken);
+  // The answers in view are drawn by now, or at the observer's first call, a frame later.
+  if (deferred.length) requestAnimationFrame(() => requestAnimationFrame(() => (ui.messages.dataset.history = "drawn")));
 }
 
-/// Draws `turns` (newest first) one per task while `token` is current.
-function drawLater(turns, token) {
-  const next = () => {
-    if (token !== state.loadToken) return;
-    const started = performance.now();
-    while (turns.length && performance.now() - started < 8) {
-      const turn = turns.shift();
-      if (!turn.el?.isConnected) continue;
-      turn.deferred = false;
-      paintTurn(turn);
+/// Draws an older answer of a history when it comes within two screens of the view.
+const drawWhenNear = new IntersectionObserver(
+  (entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      drawWhenNear.unobserve(entry.target);
+      const turn = state.turns.find((t) => t.el === entry.target);
+      if (turn?.deferred) {
+        turn.deferred = false;
+        paintTurn(turn);
+      }
     }
-    if (turns.length) setTimeout(next, 0);
-    else ui.messages.dataset.history = "drawn";
-  };
-  setTimeout(next, 0);
-}
+  },
+  { root: ui.messages, rootMargin: "200% 0px" },
+);
 
 function turnElement(turn) {
   const article = document.createElement("article");

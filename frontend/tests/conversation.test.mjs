@@ -618,7 +618,7 @@ describe("features", () => {
     await context.close();
   });
 
-  test("a long history draws its newest answers first and the rest without holding the page", async () => {
+  test("a long history draws its newest answers at once and older ones as they come into view", async () => {
     const { context, page } = await open(site);
     // Twelve questions, each answered with a few thousand characters of Markdown.
     let session;
@@ -652,8 +652,19 @@ describe("features", () => {
     assert.equal(first.history, "drawing");
     assert.equal(first.newest, "Part 11", "the newest answer is drawn at once");
     assert.ok(first.pending >= 6, `older answers wait: ${JSON.stringify(first)}`);
-    assert.equal(await page.locator(".turn.assistant .turn-body h2").count(), 12, "and all are drawn in the end");
+    // Scrolled up to the start, every answer is drawn on the way.
+    await page.evaluate(async () => {
+      const box = document.getElementById("messages");
+      const frame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+      while (box.scrollTop > 0) {
+        box.scrollTop = Math.max(0, box.scrollTop - box.clientHeight);
+        await frame();
+        await frame();
+      }
+    });
+    await page.waitForFunction(() => document.querySelectorAll(".turn.assistant .turn-body h2").length === 12);
     assert.equal(await page.locator(".turn.assistant .pending-render").count(), 0);
+    assert.equal(await page.locator(".turn.assistant .turn-body h2").first().innerText(), "Part 0");
     await context.close();
   });
 });
