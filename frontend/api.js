@@ -153,6 +153,7 @@ export async function* jsonAsEvents(response) {
   const blocked = body.guardrail === "blocked_input" || body.guardrail === "blocked_output";
   yield event("done", {
     usage: body.usage,
+    cost: body.cost,
     stop_reason: body.stop_reason,
     latency_ms: body.latency_ms,
     created_at: body.created_at,

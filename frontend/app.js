@@ -50,6 +50,7 @@ const ui = {
   messages: $("messages"),
   emptyState: $("empty-state"),
   starterPrompts: $("starter-prompts"),
+  chatCost: $("chat-cost"),
   errorPanel: $("error-panel"),
   errorText: $("error-text"),
   errorCountdown: $("error-countdown"),
@@ -63,6 +64,7 @@ const ui = {
   charCount: $("char-count"),
   announcer: $("announcer"),
 };
+
 
 const state = {
   sessionId: null,
@@ -467,6 +469,7 @@ function turnFromHistory(m) {
     Object.assign(turn, {
       model: m.model ?? null,
       usage: m.usage ?? null,
+      cost: m.cost ?? null,
       latency_ms: typeof m.latency_ms === "number" ? m.latency_ms : null,
       stop_reason: m.stop_reason ?? null,
       incomplete: m.incomplete === true,
@@ -497,6 +500,7 @@ function renderConversation({ progressive = false } = {}) {
   }
   ui.messages.append(...state.turns.map(turnElement));
   refreshActions();
+  renderChatCost();
   scrollToEnd(true);
   for (const turn of deferred) drawWhenNear.observe(turn.el);
   ui.messages.dataset.history = deferred.length ? "drawing" : "drawn";
@@ -594,7 +598,14 @@ function paintFooter(turn) {
     if (turn.usage) {
       const inTokens = turn.usage.input_tokens ?? 0;
       const outTokens = turn.usage.output_tokens ?? 0;
-      parts.push(chip(`${inTokens} in · ${outTokens} out tokens`, "usage"));
+      parts.push(chip(`${turn.usage.estimated ? "≈ " : ""}${inTokens} in · ${outTokens} out tokens`, "usage"));
+    }
+    if (turn.cost) {
+      const cost = chip(formatCost(turn.cost), "cost");
+      cost.title = turn.cost.estimated
+        ? "What this reply cost, estimated from its length: the model's own count never arrived"
+        : "What this reply cost at the model's price";
+      parts.push(cost);
     }
     if (typeof turn.latency_ms === "number") parts.push(chip(formatLatency(turn.latency_ms), "latency"));
   }
@@ -684,6 +695,39 @@ function chip(text, className) {
   span.className = className;
   span.textContent = text;
   return span;
+}
+
+/// A cost from the API (`{micro_usd, usd, estimated}`) as people read it: `$0.002759`.
+function formatCost(cost) {
+  return `${cost.estimated ? "≈ " : ""}$${cost.usd ?? formatMicroUsd(cost.micro_usd ?? 0)}`;
+}
+
+/// Whole micro-dollars as dollars with at least two decimals, without floating point.
+function formatMicroUsd(micro) {
+  const whole = Math.floor(micro / 1_000_000);
+  let fraction = String(micro % 1_000_000).padStart(6, "0");
+  while (fraction.length > 2 && fraction.endsWith("0")) fraction = fraction.slice(0, -1);
+  return `${whole}.${fraction}`;
+}
+
+/// What the replies of this chat cost together, from the costs the server reported.
+function chatTotals() {
+  const priced = state.turns.filter((t) => t.role === "assistant" && t.cost && Number.isSafeInteger(t.cost.micro_usd));
+  const tokens = state.turns.reduce((sum, t) => sum + (t.usage ? (t.usage.input_tokens ?? 0) + (t.usage.output_tokens ?? 0) : 0), 0);
+  return {
+    replies: priced.length,
+    tokens,
+    micro_usd: priced.reduce((sum, t) => sum + t.cost.micro_usd, 0),
+    estimated: priced.some((t) => t.cost.estimated),
+  };
+}
+
+function renderChatCost() {
+  const totals = chatTotals();
+  ui.chatCost.hidden = totals.replies === 0;
+  if (ui.chatCost.hidden) return;
+  const cost = formatCost({ micro_usd: totals.micro_usd, estimated: totals.estimated });
+  ui.chatCost.textContent = `This chat: ${totals.tokens.toLocaleString("en-US")} tokens, ${cost}`;
 }
 
 function formatLatency(ms) {
@@ -875,6 +919,7 @@ async function send(text, { replaces = null } = {}) {
       if (reply.stop_reason === "stopped" && !reply.content) removeTurns(reply);
       else paintTurn(reply);
     }
+    renderChatCost();
     if (state.streaming?.controller === controller) state.streaming = null;
     setBusy(false);
     refreshActions();
@@ -914,6 +959,7 @@ function failedBeforeAnswer(error, { text, user, reply, replaces, replaced }) {
 /// The answer's details from a `done` or `error` event (or a stopped answer as saved).
 function adoptDetails(reply, body) {
   if (body.usage) reply.usage = body.usage;
+  if (body.cost) reply.cost = body.cost;
   if (typeof body.latency_ms === "number") reply.latency_ms = body.latency_ms;
   if (body.stop_reason) reply.stop_reason = body.stop_reason;
   if (body.created_at) reply.created_at = body.created_at;
@@ -1271,7 +1317,11 @@ function exported(turn) {
   if (turn.created_at) m.created_at = turn.created_at;
   if (turn.role === "assistant") {
     if (turn.model) m.model = turn.model;
-    if (turn.usage) m.usage = { input_tokens: turn.usage.input_tokens, output_tokens: turn.usage.output_tokens };
+    if (turn.usage) {
+      m.usage = { input_tokens: turn.usage.input_tokens, output_tokens: turn.usage.output_tokens };
+      if (turn.usage.estimated) m.usage.estimated = true;
+    }
+    if (turn.cost) m.cost = turn.cost;
     if (typeof turn.latency_ms === "number") m.latency_ms = turn.latency_ms;
     if (turn.stop_reason) m.stop_reason = turn.stop_reason;
     if (turn.feedback) m.feedback = turn.feedback;
@@ -1291,14 +1341,26 @@ function exportConversation(format) {
   const messages = turns.map(exported);
   const stamp = new Date().toISOString();
   const base = `chat-${stamp.slice(0, 10)}${state.sessionId ? `-${state.sessionId.slice(0, 8)}` : ""}`;
+  const totals = chatTotals();
   if (format === "json") {
     const doc = { session_id: state.sessionId, title, exported_at: stamp, messages };
+    if (totals.replies > 0) {
+      doc.total_cost = { micro_usd: totals.micro_usd, usd: formatMicroUsd(totals.micro_usd) };
+      if (totals.estimated) doc.total_cost.estimated = true;
+    }
     download(`${base}.json`, "application/json", `${JSON.stringify(doc, null, 2)}\n`);
   } else {
     const parts = [`# ${title}`, "", `Exported ${stamp}${state.sessionId ? `, session ${state.sessionId}` : ""}.`, ""];
     for (const m of messages) {
       const who = m.role === "user" ? "You" : `Assistant${m.model ? ` (${modelName(m.model)})` : ""}`;
       parts.push(`## ${who}`, "", m.content.trimEnd(), "");
+      const spent = [];
+      if (m.usage) spent.push(`${m.usage.input_tokens ?? 0} in · ${m.usage.output_tokens ?? 0} out tokens`);
+      if (m.cost) spent.push(formatCost(m.cost));
+      if (spent.length) parts.push(`*${spent.join(" · ")}*`, "");
+    }
+    if (totals.replies > 0) {
+      parts.push(`*This chat: ${totals.tokens} tokens, ${formatCost({ micro_usd: totals.micro_usd, estimated: totals.estimated })}*`, "");
     }
     download(`${base}.md`, "text/markdown", parts.join("\n"));
   }

@@ -1,6 +1,6 @@
 //! One chat turn: rate limit, budget, save the user's message, build the history, call the
 //! model (retrying only before anything reached the client), answer as JSON or as a stream,
-//! save the answer, count the tokens, write the metrics.
+//! save the answer with what it cost, count the tokens and dollars, write the metrics.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use crate::AppState;
 use crate::clock;
 use crate::config::ModelInfo;
 use crate::contract::metrics as names;
+use crate::cost::{ModelPrice, ReplyCost, Spend};
 use crate::guardrail::{self, Assessment, Blocked, Outcome};
 use crate::http::{ApiError, sse, store_failed};
 use crate::metrics::Unit;
@@ -48,6 +49,9 @@ pub struct ChatTurn {
     answer_id: MessageId,
     /// The model id the answer is reported and saved with: the model's, or the demo model's.
     answered_by: String,
+    /// What the answering model charges; `None` for a model without a price and for the
+    /// offline demo model, which costs nothing.
+    price: Option<ModelPrice>,
     request: ModelRequest,
 }
 
@@ -70,6 +74,9 @@ pub struct ChatReply {
     pub reply: String,
     pub model: String,
     pub usage: Usage,
+    /// What the answer cost at its model's price (absent for a model without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<serde_json::Value>,
     pub stop_reason: String,
     pub latency_ms: u64,
     /// When the answer was saved (RFC 3339).
@@ -118,15 +125,18 @@ pub async fn start_turn(
 
     let spent = state
         .store
-        .tokens_spent(&clock::utc_day(now))
+        .spent(&clock::utc_day(now))
         .await
         .map_err(|err| store_failed(state, &err))?;
-    if spent >= config.daily_token_budget {
+    let budget = config.budget();
+    if budget.is_spent(spent) {
         state.metrics.count(names::BUDGET_EXHAUSTED);
         tracing::warn!(
-            spent,
-            budget = config.daily_token_budget,
-            "daily token budget spent"
+            spent_tokens = spent.tokens,
+            spent_micro_usd = spent.micro_usd,
+            token_budget = budget.tokens,
+            cost_budget_micro_usd = budget.micro_usd,
+            "daily budget spent"
         );
         return Err(ApiError::budget_exhausted());
     }
@@ -153,16 +163,17 @@ pub async fn start_turn(
         text: input.message,
     });
     // The demo model is not the model picked: its answers say so, here and in history.
-    let answered_by = if state.model.is_demo() {
-        crate::model::DEMO_MODEL_ID.to_owned()
+    let (answered_by, price) = if state.model.is_demo() {
+        (crate::model::DEMO_MODEL_ID.to_owned(), None)
     } else {
-        input.model.id.clone()
+        (input.model.id.clone(), input.model.price.clone())
     };
     Ok(ChatTurn {
         session,
         question,
         answer_id,
         answered_by,
+        price,
         request: ModelRequest {
             model_id: input.model.id.clone(),
             system_prompt: config.system_prompt.clone(),
@@ -373,6 +384,7 @@ pub async fn answer_json(state: &AppState, mut turn: ChatTurn) -> Result<ChatRep
             finish(state, &turn, &reply.text, ending, None).await
         }
     };
+    let cost = answer_cost(&answer).map(ReplyCost::to_json);
     Ok(ChatReply {
         session_id: turn.session.to_string(),
         message_id: answer.id.to_string(),
@@ -380,6 +392,7 @@ pub async fn answer_json(state: &AppState, mut turn: ChatTurn) -> Result<ChatRep
         reply: answer.content,
         model: turn.answered_by,
         usage: reply.usage,
+        cost,
         stop_reason: reply.stop_reason,
         latency_ms,
         created_at: clock::rfc3339_ms(answer.created_at_ms),
@@ -400,7 +413,7 @@ fn intervention(
 
 /// Finishes a turn the guardrail blocked: counts and logs it, drops the text of a blocked
 /// prompt from history, and saves the guardrail's message marked blocked in place of an
-/// answer. Returns that message, which the client gets.
+/// answer. Returns that message as saved, which the client gets.
 async fn finish_blocked(
     state: &AppState,
     turn: &ChatTurn,
@@ -603,12 +616,16 @@ async fn relay(
         return;
     }
     // What the page shows under the answer, as history will show it.
-    let details = json!({
+    let mut details = json!({
         "usage": usage,
         "stop_reason": stop_reason,
         "latency_ms": latency_ms,
         "created_at": clock::rfc3339_ms(answer.created_at_ms),
     });
+    // On an error, what the part that streamed cost, so the page shows it beside what it keeps.
+    if let Some(cost) = answer_cost(&answer) {
+        details["cost"] = cost.to_json();
+    }
     let last = match failure {
         None => {
             let mut done = details;
@@ -635,9 +652,16 @@ async fn relay(
     let _ = events.send(last).await;
 }
 
+/// The service's estimate of what a turn whose usage never arrived spent: the prompt it sent
+/// and the text that came back, at about four characters a token. Nothing when no text came
+/// back (the same as before dollars were counted): the model may still have read the prompt,
+/// so such a turn can cost a little more than counted.
 fn estimated_usage(request: &ModelRequest, text: &str) -> Usage {
     if text.is_empty() {
-        return Usage::default();
+        return Usage {
+            estimated: true,
+            ..Usage::default()
+        };
     }
     Usage {
         input_tokens: request
@@ -647,6 +671,8 @@ fn estimated_usage(request: &ModelRequest, text: &str) -> Usage {
             .sum::<u64>()
             + estimate_tokens(&request.system_prompt),
         output_tokens: estimate_tokens(text),
+        estimated: true,
+        ..Usage::default()
     }
 }
 
@@ -673,10 +699,10 @@ impl<'a> Ending<'a> {
     }
 }
 
-/// Saves the answer (or, `blocked`, the guardrail's message in its place) with how it ended,
-/// adds its tokens to the day's spend, and writes the turn's metrics. An empty answer is not
-/// saved. A store failure here is logged and counted: the answer already reached the client.
-/// Returns the answer as saved.
+/// Saves the answer (or, `blocked`, the guardrail's message in its place) with how it ended
+/// and what it cost, adds its tokens and dollars to the day's spend, and writes the turn's
+/// metrics. An empty answer is not saved. A store failure here is logged and counted: the
+/// answer already reached the client. Returns the answer as saved.
 async fn finish(
     state: &AppState,
     turn: &ChatTurn,
@@ -690,6 +716,10 @@ async fn finish(
     let incomplete = ending.incomplete();
     let now_ms = clock::now_ms();
     let now = now_ms.div_euclid(1000);
+    let cost = turn
+        .price
+        .as_ref()
+        .map(|price| ReplyCost::of(price, &usage));
     let answer = Message {
         id: turn.answer_id.clone(),
         model: Some(turn.answered_by.clone()),
@@ -698,6 +728,8 @@ async fn finish(
         details: Some(AnswerDetails {
             input_tokens: usage.input_tokens,
             output_tokens: usage.output_tokens,
+            cost_micro_usd: cost.map(|c| c.micro_usd),
+            usage_estimated: usage.estimated,
             latency_ms,
             stop_reason: ending.stop_reason.to_owned(),
         }),
@@ -712,7 +744,14 @@ async fn finish(
             store_failed(state, &err);
         }
     }
-    let tokens = usage.input_tokens + usage.output_tokens;
+    // Cache tokens are input the model read or wrote besides `input_tokens`.
+    let spend = Spend {
+        tokens: usage.input_tokens
+            + usage.output_tokens
+            + usage.cache_read_input_tokens
+            + usage.cache_write_input_tokens,
+        micro_usd: cost.map_or(0, |c| c.micro_usd),
+    };
     let mut values = vec![
         (names::INPUT_TOKENS, Unit::Count, usage.input_tokens as f64),
         (
@@ -722,17 +761,20 @@ async fn finish(
         ),
         (names::MODEL_LATENCY, Unit::Milliseconds, latency_ms as f64),
     ];
-    if tokens > 0 {
+    if let Some(cost) = cost {
+        values.push((names::COST, Unit::Count, cost.micro_usd as f64));
+    }
+    if spend != Spend::default() {
         // The budget item lives a day past its day, then expires.
         match state
             .store
-            .add_tokens(&clock::utc_day(now), tokens, now + 2 * 86_400)
+            .add_spend(&clock::utc_day(now), spend, now + 2 * 86_400)
             .await
         {
             Ok(total) => values.push((
                 names::BUDGET_USED_PERCENT,
                 Unit::Percent,
-                total as f64 * 100.0 / state.config.daily_token_budget as f64,
+                state.config.budget().used_percent(total),
             )),
             Err(err) => {
                 store_failed(state, &err);
@@ -744,11 +786,22 @@ async fn finish(
         model = %turn.answered_by,
         input_tokens = usage.input_tokens,
         output_tokens = usage.output_tokens,
+        cost_micro_usd = cost.map(|c| c.micro_usd),
+        usage_estimated = usage.estimated,
         latency_ms,
         incomplete,
         "chat turn finished"
     );
     answer
+}
+
+/// What a saved answer cost, `None` for a model without a price.
+pub fn answer_cost(answer: &Message) -> Option<ReplyCost> {
+    let details = answer.details.as_ref()?;
+    Some(ReplyCost::stored(
+        details.cost_micro_usd?,
+        details.usage_estimated,
+    ))
 }
 
 #[cfg(test)]

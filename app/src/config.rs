@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chatbot_contract::env_vars;
 
+use crate::cost::{Budget, ModelPrice};
 use crate::guardrail::GuardrailConfig;
 use crate::rate_bucket::Ipv6Prefix;
 
@@ -26,6 +27,9 @@ pub struct Config {
     pub ipv6_prefix: Ipv6Prefix,
     /// Tokens (input + output) the environment may spend per UTC day.
     pub daily_token_budget: u64,
+    /// Micro-dollars of model spend the environment may spend per UTC day; `None`: only the
+    /// token budget applies. Every model has a price when this is set.
+    pub daily_cost_budget_micro_usd: Option<u64>,
     /// Days a conversation is kept.
     pub history_days: u32,
     /// The value every `/api` request must carry in `x-origin-verify` (CloudFront adds it);
@@ -96,6 +100,9 @@ impl std::fmt::Debug for OriginSecret {
 pub struct ModelInfo {
     pub id: String,
     pub name: String,
+    /// What the model costs; replies of a model without a price carry no cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<ModelPrice>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -143,7 +150,9 @@ impl Config {
         let models: Vec<ModelInfo> = serde_json::from_str(&models_text).map_err(|err| {
             malformed(
                 env_vars::MODELS,
-                &format!("expected a JSON array of {{\"id\", \"name\"}} objects ({err})"),
+                &format!(
+                    "expected a JSON array of {{\"id\", \"name\", \"price\"}} objects ({err})"
+                ),
             )
         })?;
         if models.is_empty() {
@@ -190,6 +199,27 @@ impl Config {
             _ => Ipv6Prefix::DEFAULT,
         };
         let daily_token_budget = number(&lookup, env_vars::DAILY_TOKEN_BUDGET, 1, u64::MAX)?;
+        let daily_cost_budget_micro_usd = match lookup(env_vars::DAILY_COST_BUDGET_MICRO_USD) {
+            Some(text) if !text.trim().is_empty() => Some(number(
+                &lookup,
+                env_vars::DAILY_COST_BUDGET_MICRO_USD,
+                1,
+                u64::MAX,
+            )?),
+            _ => None,
+        };
+        if daily_cost_budget_micro_usd.is_some()
+            && let Some(unpriced) = models.iter().find(|m| m.price.is_none())
+        {
+            return Err(malformed(
+                env_vars::MODELS,
+                &format!(
+                    "the model {} has no price, and {} needs every model's",
+                    unpriced.id,
+                    env_vars::DAILY_COST_BUDGET_MICRO_USD
+                ),
+            ));
+        }
         let history_days = number(&lookup, env_vars::HISTORY_DAYS, 1, 3_650)?;
         let secret = |name: &'static str| match lookup(name) {
             Some(value) if !value.is_empty() => OriginSecret::new(value)
@@ -222,6 +252,7 @@ impl Config {
             rate_window_seconds,
             ipv6_prefix,
             daily_token_budget,
+            daily_cost_budget_micro_usd,
             history_days,
             origin_secret,
             previous_origin_secret,
@@ -234,6 +265,14 @@ impl Config {
     pub fn resolve_model(&self, requested: Option<&str>) -> Option<&ModelInfo> {
         let id = requested.unwrap_or(&self.default_model);
         self.models.iter().find(|m| m.id == id)
+    }
+
+    /// The day's budgets: tokens, and dollars when set.
+    pub fn budget(&self) -> Budget {
+        Budget {
+            tokens: self.daily_token_budget,
+            micro_usd: self.daily_cost_budget_micro_usd,
+        }
     }
 
     /// Seconds since the epoch at which an item written at `now_secs` expires.
@@ -332,9 +371,9 @@ impl Default for Tuning {
     fn default() -> Self {
         Tuning {
             max_body_bytes: 32 * 1024,
-            max_message_chars: 8_000,
+            max_message_chars: chatbot_contract::limits::MAX_MESSAGE_CHARS,
             history_messages: 40,
-            history_chars: 60_000,
+            history_chars: chatbot_contract::limits::MAX_HISTORY_CHARS,
             history_page: 200,
             heartbeat: Duration::from_secs(10),
             model_attempts: 3,
@@ -423,6 +462,45 @@ mod tests {
             serde_json::json!([format!("{longest}x")]).to_string(),
         );
         assert!(load(&vars).is_err());
+    }
+
+    #[test]
+    fn prices_and_the_dollar_budget_are_read() {
+        let mut vars = base();
+        assert_eq!(load(&vars).unwrap().daily_cost_budget_micro_usd, None);
+        vars.insert(
+            env_vars::MODELS,
+            r#"[{"id":"m1","name":"One","price":{"input":1100000,"output":5500000,"cache_read":110000,"as_of":"2026-10-05"}},{"id":"m2","name":"Two","price":{"input":60000,"output":240000,"as_of":"2026-09-03"}}]"#.to_owned(),
+        );
+        vars.insert(env_vars::DAILY_COST_BUDGET_MICRO_USD, "2000000".to_owned());
+        let config = load(&vars).unwrap();
+        let price = config.models[0].price.as_ref().unwrap();
+        assert_eq!(
+            (
+                price.input,
+                price.output,
+                price.cache_read,
+                price.cache_write
+            ),
+            (1_100_000, 5_500_000, Some(110_000), None)
+        );
+        assert_eq!(config.daily_cost_budget_micro_usd, Some(2_000_000));
+        assert_eq!(config.budget().micro_usd, Some(2_000_000));
+
+        // A dollar budget cannot count a model without a price.
+        vars.insert(
+            env_vars::MODELS,
+            r#"[{"id":"m1","name":"One","price":{"input":1,"output":2,"as_of":"2026-10-05"}},{"id":"m2","name":"Two"}]"#.to_owned(),
+        );
+        match load(&vars) {
+            Err(ConfigError::Malformed { name, reason }) => {
+                assert_eq!(name, env_vars::MODELS);
+                assert!(reason.contains("m2 has no price"), "{reason}");
+            }
+            other => panic!("an unpriced model beside a dollar budget: {other:?}"),
+        }
+        vars.remove(env_vars::DAILY_COST_BUDGET_MICRO_USD);
+        assert!(load(&vars).unwrap().models[1].price.is_none());
     }
 
     #[test]
@@ -538,6 +616,16 @@ mod tests {
                 r#"["1","2","3","4","5","6","7"]"#,
             ),
             (env_vars::STARTER_PROMPTS, r#"[1]"#),
+            (env_vars::DAILY_COST_BUDGET_MICRO_USD, "0"),
+            (env_vars::DAILY_COST_BUDGET_MICRO_USD, "1.5"),
+            (
+                env_vars::MODELS,
+                r#"[{"id":"m1","name":"One","price":{"input":-1,"output":2,"as_of":"x"}}]"#,
+            ),
+            (
+                env_vars::MODELS,
+                r#"[{"id":"m1","name":"One","price":{"input":1.5,"output":2,"as_of":"x"}}]"#,
+            ),
         ];
         for (name, value) in cases {
             let mut vars = base();

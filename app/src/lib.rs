@@ -9,6 +9,7 @@ pub mod chat;
 pub mod client_ip;
 pub mod clock;
 pub mod config;
+pub mod cost;
 pub mod guardrail;
 pub mod http;
 pub mod lambda;

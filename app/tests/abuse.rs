@@ -218,7 +218,7 @@ async fn many_addresses_stop_spending_at_the_daily_budget() {
     let mut answered = 0u64;
     let mut refused = 0;
     for i in 0..40u8 {
-        let spent_before = service.state.store.tokens_spent(&today).await.unwrap();
+        let spent_before = service.state.store.spent(&today).await.unwrap().tokens;
         let reply = service
             .request_from(
                 IpAddr::from([127, 0, 1, 10 + i]),

@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use aws_sdk_dynamodb as dynamo;
 use chatbot::store::{
     Admission, AnswerDetails, Blocked, DynamoStore, Feedback, FeedbackSaved, MemoryStore, Message,
-    MessageId, Role, SessionId, StopReason, StopSaved, Store, StoreError,
+    MessageId, Role, SessionId, Spend, StopReason, StopSaved, Store, StoreError,
 };
 use dynamo::types::AttributeValue;
 use testkit::faulty_dynamo::{Fault, FaultyDynamo, Operation};
@@ -52,6 +52,8 @@ fn answer(content: &str, created_at_ms: i64) -> Message {
         details: Some(AnswerDetails {
             input_tokens: 12,
             output_tokens: 7,
+            cost_micro_usd: Some(44),
+            usage_estimated: false,
             latency_ms: 345,
             stop_reason: "end_turn".to_owned(),
         }),
@@ -207,8 +209,10 @@ async fn messages_keep_every_field(backend: &'static str, store: &Store) {
         incomplete: true,
         blocked: Some(Blocked::Output),
         details: Some(AnswerDetails {
-            input_tokens: 1234,
+            input_tokens: 12_345,
             output_tokens: 4242,
+            cost_micro_usd: Some(37_194),
+            usage_estimated: true,
             latency_ms: 98_765,
             stop_reason: StopReason::ERROR.to_owned(),
         }),
@@ -624,21 +628,41 @@ async fn rate_windows_admit_exactly_their_limit(backend: &'static str, store: &S
 
 async fn budget_totals_add_up_under_concurrency(backend: &'static str, store: &Store) {
     let day = format!("2026-11-{:02}", 1 + rand_octet() % 28);
-    assert_eq!(store.tokens_spent(&day).await.unwrap(), 0, "{backend}");
-    let adds = (0..50).map(|_| store.add_tokens(&day, 7, EXPIRES_AT));
-    let totals: Vec<u64> = futures_util::future::join_all(adds)
+    assert_eq!(
+        store.spent(&day).await.unwrap(),
+        Spend::default(),
+        "{backend}"
+    );
+    let spend = Spend {
+        tokens: 7,
+        micro_usd: 24,
+    };
+    let adds = (0..50).map(|_| store.add_spend(&day, spend, EXPIRES_AT));
+    let totals: Vec<Spend> = futures_util::future::join_all(adds)
         .await
         .into_iter()
         .map(Result::unwrap)
         .collect();
     let mut sorted = totals.clone();
-    sorted.sort_unstable();
+    sorted.sort_unstable_by_key(|s| s.tokens);
     assert_eq!(
         sorted,
-        (1..=50).map(|i| i * 7).collect::<Vec<_>>(),
-        "{backend}: each add sees its own new total"
+        (1..=50)
+            .map(|i| Spend {
+                tokens: i * 7,
+                micro_usd: i * 24
+            })
+            .collect::<Vec<_>>(),
+        "{backend}: each add sees its own new totals, tokens and micro-dollars together"
     );
-    assert_eq!(store.tokens_spent(&day).await.unwrap(), 350, "{backend}");
+    assert_eq!(
+        store.spent(&day).await.unwrap(),
+        Spend {
+            tokens: 350,
+            micro_usd: 1_200
+        },
+        "{backend}"
+    );
 }
 
 fn rand_octet() -> u8 {
@@ -705,8 +729,8 @@ async fn unreadable_items_and_dynamodb_errors_are_reported_not_panicked() {
         Admission::Limited
     );
     proxy.set_down(true);
-    let err = store.tokens_spent("2026-11-29").await.unwrap_err();
+    let err = store.spent("2026-11-29").await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
     proxy.set_down(false);
-    assert_eq!(store.tokens_spent("2026-11-29").await.unwrap(), 0);
+    assert_eq!(store.spent("2026-11-29").await.unwrap(), Spend::default());
 }

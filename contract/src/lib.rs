@@ -10,7 +10,11 @@ pub mod env_vars {
     pub const ENVIRONMENT: &str = "CHATBOT_ENVIRONMENT";
     /// DynamoDB table holding history, rate windows and the daily budget.
     pub const TABLE_NAME: &str = "CHATBOT_TABLE_NAME";
-    /// JSON array of `{"id": "...", "name": "..."}`: the models a request may ask for.
+    /// JSON array of `{"id": "...", "name": "...", "price": {...}}`: the models a request may
+    /// ask for. `price` (optional for the service, always set by the template) holds what the
+    /// model costs in micro-dollars (US$ 0.000001) per million tokens: `input`, `output`, and
+    /// `cache_read` / `cache_write` where the model has them, with `as_of`, the date the
+    /// prices were taken from the AWS price list (see [`crate::pricing`]).
     pub const MODELS: &str = "CHATBOT_MODELS";
     /// Id of the model used when a request names none; must be one of `MODELS`.
     pub const DEFAULT_MODEL: &str = "CHATBOT_DEFAULT_MODEL";
@@ -28,6 +32,11 @@ pub mod env_vars {
     pub const IPV6_PREFIX_LENGTH: &str = "CHATBOT_IPV6_PREFIX_LENGTH";
     /// Tokens (input + output) the whole environment may spend per UTC day.
     pub const DAILY_TOKEN_BUDGET: &str = "CHATBOT_DAILY_TOKEN_BUDGET";
+    /// Micro-dollars (US$ 0.000001) the whole environment may spend on the model per UTC day,
+    /// priced with the models' `price`. Optional: unset, only the token budget applies; set,
+    /// whichever of the two is reached first stops the day's chats, and every model must have
+    /// a price.
+    pub const DAILY_COST_BUDGET_MICRO_USD: &str = "CHATBOT_DAILY_COST_BUDGET_MICRO_USD";
     /// Days a conversation is kept before DynamoDB's TTL removes it.
     pub const HISTORY_DAYS: &str = "CHATBOT_HISTORY_DAYS";
     /// JSON array of strings: the prompts the page offers on an empty chat (`[]` for none).
@@ -67,7 +76,8 @@ pub mod env_vars {
         GUARDRAIL_BLOCKED_OUTPUT_MESSAGE,
     ];
 
-    /// Every variable above but the guardrail's, for checks that the template sets all of them.
+    /// Every variable above but the guardrail's and [`DAILY_COST_BUDGET_MICRO_USD`] (set only
+    /// when the environment has a dollar budget), for checks that the template sets all of them.
     pub const ALL: [&str; 14] = [
         ENVIRONMENT,
         TABLE_NAME,
@@ -117,8 +127,12 @@ pub mod metrics {
     pub const INPUT_TOKENS: &str = "InputTokens";
     /// Tokens received from the model.
     pub const OUTPUT_TOKENS: &str = "OutputTokens";
-    /// Percentage of the daily token budget spent so far, written after each answer.
+    /// Percentage of the daily budget spent so far, written after each answer: the larger of
+    /// the token budget's share and (when there is one) the dollar budget's.
     pub const BUDGET_USED_PERCENT: &str = "BudgetUsedPercent";
+    /// What each answer cost, in micro-dollars (US$ 0.000001), at the model's price; the sum
+    /// over a period is the model spend of that period.
+    pub const COST: &str = "CostMicroUsd";
     /// Milliseconds from the model call to its last token.
     pub const MODEL_LATENCY: &str = "ModelLatency";
     /// Count of model calls that failed (after retries).
@@ -136,6 +150,128 @@ pub mod metrics {
     pub const FEEDBACK_POSITIVE: &str = "FeedbackPositive";
     /// Count of answers a reader rated bad (thumbs down), each time a rating is given or changed.
     pub const FEEDBACK_NEGATIVE: &str = "FeedbackNegative";
+}
+
+/// How much text the service sends the model per turn, at most: the review of spend
+/// (`cargo xtask diff`) bounds what one turn can cost with these.
+pub mod limits {
+    /// Characters of the new message a chat request may carry.
+    pub const MAX_MESSAGE_CHARS: usize = 8_000;
+    /// Characters of earlier messages sent along with it; older ones are dropped first.
+    pub const MAX_HISTORY_CHARS: usize = 60_000;
+}
+
+/// Money in exact integers: what model tokens cost.
+///
+/// Prices are micro-dollars (US$ 0.000001) per million tokens, as the AWS price list quotes
+/// them per million; a cost is the exact sum of tokens × price, rounded once to the nearest
+/// micro-dollar, halves up. No floating point anywhere, so a day's spend adds up exactly.
+pub mod pricing {
+    use std::fmt;
+
+    /// Micro-dollars in one US dollar.
+    pub const MICRO_USD_PER_USD: u64 = 1_000_000;
+    /// The number of tokens a price is for.
+    pub const TOKENS_PER_PRICE: u64 = 1_000_000;
+
+    /// What a model charges, in micro-dollars per million tokens.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct TokenPrices {
+        pub input: u64,
+        pub output: u64,
+        /// Input tokens read from the prompt cache; `None`: the model has no such price, and
+        /// such tokens cost what input tokens cost.
+        pub cache_read: Option<u64>,
+        /// Input tokens written to the prompt cache; `None` as for `cache_read`.
+        pub cache_write: Option<u64>,
+    }
+
+    /// The tokens of one model call, as Bedrock reports them (cache tokens apart from input).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    pub struct TokenCounts {
+        pub input: u64,
+        pub output: u64,
+        pub cache_read: u64,
+        pub cache_write: u64,
+    }
+
+    impl TokenPrices {
+        /// The cost of `tokens` in micro-dollars: Σ tokens × price / 1,000,000, computed
+        /// exactly and rounded to the nearest micro-dollar (halves up).
+        pub fn cost_micro_usd(&self, tokens: &TokenCounts) -> u64 {
+            let terms = [
+                (tokens.input, self.input),
+                (tokens.output, self.output),
+                (tokens.cache_read, self.cache_read.unwrap_or(self.input)),
+                (tokens.cache_write, self.cache_write.unwrap_or(self.input)),
+            ];
+            let exact: u128 = terms
+                .iter()
+                .map(|&(count, price)| u128::from(count) * u128::from(price))
+                .sum();
+            let rounded = divide_rounding_half_up(exact, u128::from(TOKENS_PER_PRICE));
+            u64::try_from(rounded).unwrap_or(u64::MAX)
+        }
+
+        /// The highest of the prices: what the costliest token of this model costs.
+        pub fn highest(&self) -> u64 {
+            [
+                Some(self.input),
+                Some(self.output),
+                self.cache_read,
+                self.cache_write,
+            ]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(0)
+        }
+    }
+
+    /// `numerator / denominator` rounded to the nearest integer, halves up; 0 for a zero
+    /// denominator.
+    pub fn divide_rounding_half_up(numerator: u128, denominator: u128) -> u128 {
+        if denominator == 0 {
+            return 0;
+        }
+        let quotient = numerator / denominator;
+        let remainder = numerator % denominator;
+        if remainder * 2 >= denominator {
+            quotient + 1
+        } else {
+            quotient
+        }
+    }
+
+    /// An amount of micro-dollars shown as dollars: `$0.001234`, `$1.50`, `$1,234.00`; at
+    /// least two decimals, more only when they are not zero.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    pub struct Usd(pub u64);
+
+    impl fmt::Display for Usd {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let dollars = self.0 / MICRO_USD_PER_USD;
+            let micros = self.0 % MICRO_USD_PER_USD;
+            let mut fraction = format!("{micros:06}");
+            while fraction.len() > 2 && fraction.ends_with('0') {
+                fraction.pop();
+            }
+            write!(f, "${}.{fraction}", grouped(dollars))
+        }
+    }
+
+    /// A whole number with thousands separated: `1,234,567`.
+    pub fn grouped(value: u64) -> String {
+        let digits = value.to_string();
+        let mut out = String::new();
+        for (i, digit) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(digit);
+        }
+        out
+    }
 }
 
 /// An HTTP route of the API, as the router serves it and the OpenAPI body describes it.
@@ -232,6 +368,8 @@ mod tests {
             assert!(!env_vars::ALL[..i].contains(name), "{name} is listed twice");
         }
         assert!(env_vars::ALL.contains(&env_vars::ORIGIN_SECRET));
+        assert!(env_vars::DAILY_COST_BUDGET_MICRO_USD.starts_with("CHATBOT_"));
+        assert!(!env_vars::ALL.contains(&env_vars::DAILY_COST_BUDGET_MICRO_USD));
         for (i, name) in env_vars::GUARDRAIL.iter().enumerate() {
             assert!(name.starts_with("CHATBOT_GUARDRAIL_"), "{name}");
             assert!(
@@ -243,6 +381,62 @@ mod tests {
                 "{name} is listed twice"
             );
         }
+    }
+
+    #[test]
+    fn a_cost_is_tokens_times_prices_rounded_once_to_the_micro_dollar() {
+        use pricing::{TokenCounts, TokenPrices, Usd};
+        // Claude Haiku 4.5 through a US inference profile: $1.10 and $5.50 per million.
+        let haiku = TokenPrices {
+            input: 1_100_000,
+            output: 5_500_000,
+            cache_read: Some(110_000),
+            cache_write: Some(1_375_000),
+        };
+        let check = |input, output, cache_read, cache_write, expect: u64| {
+            let tokens = TokenCounts {
+                input,
+                output,
+                cache_read,
+                cache_write,
+            };
+            assert_eq!(haiku.cost_micro_usd(&tokens), expect, "{tokens:?}");
+        };
+        // 1,000 × 1.1 + 500 × 5.5 = 1,100 + 2,750 micro-dollars, exactly.
+        check(1_000, 500, 0, 0, 3_850);
+        // 7 × 1.1 + 3 × 5.5 = 7.7 + 16.5 = 24.2 → 24.
+        check(7, 3, 0, 0, 24);
+        // 1 × 1.1 + 1 × 5.5 = 6.6 → 7 (halves and more go up).
+        check(1, 1, 0, 0, 7);
+        // 5 input tokens: 5.5 → 6; 4: 4.4 → 4.
+        check(5, 0, 0, 0, 6);
+        check(4, 0, 0, 0, 4);
+        // Cache reads at $0.11, writes at $1.375: 100 × 0.11 + 8 × 1.375 = 11 + 11 = 22.
+        check(0, 0, 100, 8, 22);
+        check(0, 0, 0, 0, 0);
+        // A model without cache prices charges them as input.
+        let nova = TokenPrices {
+            input: 60_000,
+            output: 240_000,
+            cache_read: None,
+            cache_write: None,
+        };
+        let tokens = TokenCounts {
+            input: 0,
+            output: 0,
+            cache_read: 1_000_000,
+            cache_write: 0,
+        };
+        assert_eq!(nova.cost_micro_usd(&tokens), 60_000);
+        // A billion output tokens at $5.50 per million: $5,500, no overflow.
+        check(0, 1_000_000_000, 0, 0, 5_500_000_000);
+        assert_eq!(haiku.highest(), 5_500_000);
+
+        assert_eq!(Usd(3_850).to_string(), "$0.00385");
+        assert_eq!(Usd(1_500_000).to_string(), "$1.50");
+        assert_eq!(Usd(0).to_string(), "$0.00");
+        assert_eq!(Usd(1_234_567_891).to_string(), "$1,234.567891");
+        assert_eq!(Usd(5_500_000_000).to_string(), "$5,500.00");
     }
 
     #[test]

@@ -14,7 +14,9 @@ import { launchChromium } from "./page.mjs";
 import { startDev, startFakeBedrock, stopAll } from "./servers.mjs";
 
 const XSS = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>`;
-const ONE_MODEL = '[{"id":"amazon.nova-lite-v1:0","name":"Amazon Nova Lite"}]';
+// With its price, which envs/dev.toml's dollar budget needs of every model.
+const ONE_MODEL =
+  '[{"id":"amazon.nova-lite-v1:0","name":"Amazon Nova Lite","price":{"input":60000,"output":240000,"as_of":"2026-09-03"}}]';
 
 let browser;
 let site;
@@ -503,6 +505,51 @@ describe("chat page", () => {
       ],
     );
     assert.equal(typeof doc.messages[1].usage.output_tokens, "number");
+    await context.close();
+  });
+
+  test("each reply shows what it cost, kept after a reload; the chat's total; the export carries both", async () => {
+    const { context, page, seen } = await open(site);
+    // envs/dev.toml prices Claude Haiku 4.5 at $1.10 in and $5.50 out per million tokens; the
+    // fake model counts words in (6 of the system prompt, 5 of the message) and 500 out:
+    // 11 × 1.1 + 500 × 5.5 = 2,762.1 micro-dollars → $0.002762.
+    await send(page, "what does this cost [[tokens:500]]");
+    await repliesDone(page, 1);
+    assert.equal(await lastReply(page).locator(".usage").innerText(), "11 in · 500 out tokens");
+    assert.equal(await lastReply(page).locator(".cost").innerText(), "$0.002762");
+    // The history goes along: 6 + 5 + 8 (the first answer) + 3 words in, 100 out:
+    // 22 × 1.1 + 100 × 5.5 = 574.2 → $0.000574.
+    await send(page, "and this [[tokens:100]]");
+    await repliesDone(page, 2);
+    assert.equal(await lastReply(page).locator(".cost").innerText(), "$0.000574");
+    assert.equal(await page.locator("#chat-cost").innerText(), "This chat: 633 tokens, $0.003336");
+    await shot(page, "cost");
+
+    await page.reload();
+    await page.waitForFunction(() => document.querySelectorAll(".turn").length === 4);
+    assert.deepEqual(await page.locator(".turn.assistant .cost").allInnerTexts(), ["$0.002762", "$0.000574"]);
+    assert.deepEqual(await page.locator(".turn.assistant .usage").allInnerTexts(), [
+      "11 in · 500 out tokens",
+      "22 in · 100 out tokens",
+    ]);
+    assert.equal(await page.locator("#chat-cost").innerText(), "This chat: 633 tokens, $0.003336");
+
+    await page.click("#export-menu summary");
+    const [json] = await Promise.all([page.waitForEvent("download"), page.click("#export-json")]);
+    const doc = JSON.parse(readFileSync(await json.path(), "utf8"));
+    assert.deepEqual(doc.messages[1].cost, { micro_usd: 2762, usd: "0.002762" });
+    assert.deepEqual(doc.messages[3].cost, { micro_usd: 574, usd: "0.000574" });
+    assert.deepEqual(doc.total_cost, { micro_usd: 3336, usd: "0.003336" });
+    await page.click("#export-menu summary");
+    const [markdown] = await Promise.all([page.waitForEvent("download"), page.click("#export-markdown")]);
+    const md = readFileSync(await markdown.path(), "utf8");
+    assert.ok(md.includes("*11 in · 500 out tokens · $0.002762*\n"), md);
+    assert.ok(md.includes("*This chat: 633 tokens, $0.003336*\n"), md);
+
+    // A new chat starts from nothing.
+    await page.click("#new-chat");
+    assert.equal(await page.isVisible("#chat-cost"), false);
+    assert.deepEqual(seen.errors, []);
     await context.close();
   });
 

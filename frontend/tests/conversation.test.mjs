@@ -15,7 +15,8 @@ import { lastReply, openPage, repliesDone, send, shot, turnTexts } from "./chat-
 import { launchChromium } from "./page.mjs";
 import { startDev, startFakeBedrock, stopAll } from "./servers.mjs";
 
-const ONE_MODEL = '[{"id":"amazon.nova-lite-v1:0","name":"Amazon Nova Lite"}]';
+const ONE_MODEL =
+  '[{"id":"amazon.nova-lite-v1:0","name":"Amazon Nova Lite","price":{"input":60000,"output":240000,"as_of":"2026-09-03"}}]';
 const PHONE = { viewport: { width: 390, height: 740 } };
 const TOUCH_PHONE = { ...PHONE, hasTouch: true, isMobile: true };
 

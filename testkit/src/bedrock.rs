@@ -24,6 +24,8 @@
 //!   characters `\n` in TEXT become a newline.
 //! - `[[chunks:N]]`: reply with N generated chunks (`t1 t2 ... tN`), for load tests.
 //! - `[[tokens:K]]`: report `outputTokens = K` instead of the number of chunks.
+//! - `[[cache:R:W]]`: report `cacheReadInputTokens = R` and `cacheWriteInputTokens = W` too,
+//!   as Bedrock does for a prompt that hit or filled the model's prompt cache.
 //! - `[[slow:MS]]`: MS milliseconds between chunks; `[[first:MS]]`: MS milliseconds before the
 //!   first chunk (stream) or before the response (converse, and before any error response).
 //!   Without them the start [`Options`] apply. A stream sends its response headers and
@@ -359,11 +361,10 @@ async fn converse(plan: Plan, started: Instant, request_id: &str) -> io::Result<
         return Err(io::Error::other("connection dropped on purpose"));
     }
     let text: String = plan.chunks.concat();
-    let output_tokens = plan.output_tokens();
     let mut body = json!({
         "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
         "stopReason": plan.stop_reason,
-        "usage": usage(plan.input_tokens, output_tokens),
+        "usage": plan.usage(),
         "metrics": {"latencyMs": started.elapsed().as_millis() as u64},
     });
     if let Some(trace) = &plan.trace {
@@ -514,7 +515,7 @@ impl EventStream {
                     self.phase = Phase::Done;
                     let latency_ms = self.started.elapsed().as_millis() as u64;
                     let mut metadata = json!({
-                        "usage": usage(self.plan.input_tokens, self.plan.output_tokens()),
+                        "usage": self.plan.usage(),
                         "metrics": {"latencyMs": latency_ms},
                     });
                     if let Some(trace) = &self.plan.trace {
@@ -765,6 +766,8 @@ struct Plan {
     mid_stream: Option<MidStream>,
     input_tokens: u64,
     output_tokens: Option<u64>,
+    /// `cacheReadInputTokens` and `cacheWriteInputTokens`, when `[[cache:R:W]]` asks for them.
+    cache_tokens: Option<(u64, u64)>,
     stop_reason: &'static str,
     /// `trace.guardrail` of the answer, when a guardrail intervened and the trace is on.
     trace: Option<Value>,
@@ -774,12 +777,24 @@ impl Plan {
     fn output_tokens(&self) -> u64 {
         self.output_tokens.unwrap_or(self.chunks.len() as u64)
     }
+
+    /// The `usage` object of the answer.
+    fn usage(&self) -> Value {
+        let mut usage = usage(self.input_tokens, self.output_tokens());
+        if let Some((read, write)) = self.cache_tokens {
+            usage["cacheReadInputTokens"] = read.into();
+            usage["cacheWriteInputTokens"] = write.into();
+            usage["totalTokens"] = (self.input_tokens + self.output_tokens() + read + write).into();
+        }
+        usage
+    }
 }
 
-const DIRECTIVES: [&str; 12] = [
+const DIRECTIVES: [&str; 13] = [
     "reply",
     "chunks",
     "tokens",
+    "cache",
     "slow",
     "first",
     "throttle",
@@ -827,6 +842,7 @@ fn plan(
             .map(|text| text.split_whitespace().count() as u64)
             .sum(),
         output_tokens: None,
+        cache_tokens: None,
         stop_reason: "end_turn",
         trace: None,
     };
@@ -849,6 +865,11 @@ fn plan(
             "reply" => reply = Some(arg.unwrap_or_default().replace("\\n", "\n")),
             "chunks" => chunk_count = Some(number()?),
             "tokens" => plan.output_tokens = Some(number()?),
+            "cache" => {
+                let (read, write) = arg.and_then(|a| a.split_once(':')).ok_or_else(bad)?;
+                let count = |n: &str| n.trim().parse::<u64>().map_err(|_| bad());
+                plan.cache_tokens = Some((count(read)?, count(write)?));
+            }
             "slow" => plan.token_delay = Duration::from_millis(number()?),
             "first" => plan.first_delay = Duration::from_millis(number()?),
             "throttle" => {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 
@@ -15,6 +15,7 @@ use crate::aws::cfn::{self, DeployedStack};
 use crate::aws::follow::{self, Display};
 use crate::aws::plan::{self, Bundle, Inputs, PlanFile, Situation};
 use crate::aws::preflight;
+use crate::aws::rollout::RolloutWatch;
 use crate::aws::{self, Clients, Elapsed, artifacts, site};
 use crate::review::{self, AlarmRouting, ChangeKind, Palette, Verdict};
 use crate::stack::OUTPUT_SITE_URL;
@@ -302,6 +303,7 @@ async fn recreate_after_failed_create(
         since,
         display,
         FOLLOW_LIMIT,
+        None,
     ))
     .await
     {
@@ -525,12 +527,20 @@ pub(crate) async fn run_change_set(
         palette,
         live: std::io::stdout().is_terminal(),
     };
+    // A create points the new alias at the first version at once; only updates shift.
+    let started_at = SystemTime::now()
+        .checked_sub(started.elapsed())
+        .unwrap_or_else(SystemTime::now);
+    let mut rollout = crate::stack::deployment_type(env.function.rollout)
+        .filter(|_| execution.kind == ChangeKind::Update)
+        .map(|kind| RolloutWatch::new(clients, stack_id, kind.as_str(), started_at, palette));
     let followed = match follow::unless_interrupted(follow::follow(
         &clients.cfn,
         stack_id,
         since,
         display,
         FOLLOW_LIMIT,
+        rollout.as_mut(),
     ))
     .await
     {
@@ -563,6 +573,12 @@ pub(crate) async fn run_change_set(
             "{}",
             review::render_failures(&env.stack_name, &followed.status, &failures, palette)
         );
+        if let Some(report) = match rollout.as_mut() {
+            Some(watch) => watch.rollback_report().await,
+            None => None,
+        } {
+            print!("{report}");
+        }
         match followed.status.as_str() {
             "ROLLBACK_COMPLETE" => {
                 print!("{}", review::explain_rollback_complete(&env.stack_name));

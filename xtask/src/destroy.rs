@@ -84,6 +84,7 @@ async fn destroy(clients: &Clients, env: &env::Environment, yes: bool) -> anyhow
         since,
         display,
         Duration::from_secs(3600),
+        None,
     ))
     .await
     {

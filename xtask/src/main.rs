@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::{bench, build, deploy, destroy, dev, diff, outputs, rotate, synth, test};
+use xtask::{bench, build, cost, deploy, destroy, dev, diff, outputs, rotate, synth, test};
 
 #[derive(Parser)]
 #[command(
@@ -26,6 +26,8 @@ enum Command {
     Build(build::Args),
     /// Show what `deploy` would change
     Diff(diff::Args),
+    /// Estimate what an environment costs a month, per service
+    Cost(cost::Args),
     /// Build, upload, review and deploy an environment
     Deploy(deploy::Args),
     /// Give CloudFront, API Gateway and the function a new origin secret, refusing no request
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::Synth(args) => synth::run(args),
         Command::Build(args) => build::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Cost(args) => cost::run(args),
         Command::Deploy(args) => deploy::run(args),
         Command::RotateSecret(args) => rotate::run(args),
         Command::Destroy(args) => destroy::run(args),

@@ -26,6 +26,13 @@ pub const SAM: PyTool = PyTool {
     packages: &["aws-sam-cli"],
     bin: "sam",
 };
+/// The library behind CloudFormation's `AWS::Serverless-2016-10-31` transform: expands the
+/// templates for the validators and the tests; `bin` is the venv's interpreter.
+pub const SAM_TRANSLATOR: PyTool = PyTool {
+    venv: "sam-translator",
+    packages: &["aws-sam-translator>=1.115"],
+    bin: "python",
+};
 pub const CHECKOV: PyTool = PyTool {
     venv: "checkov",
     packages: &["checkov"],

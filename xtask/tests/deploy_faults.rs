@@ -1,8 +1,11 @@
 //! Deploys that go wrong: the real `cargo xtask` binary, reached through `AWS_ENDPOINT_URL`,
 //! against a small local CloudFormation ([`fake_cloudformation`]) that fails on demand in the
 //! ways moto cannot (rollbacks with per-resource events, a busy stack, a failed change set,
-//! expired credentials), plus missing credentials and Ctrl-C during the wait. For each fault:
-//! what the user reads, the exit code, and that the next deploy copes with what was left.
+//! expired credentials, a gradual rollout that CodeDeploy rolls back), plus missing credentials
+//! and Ctrl-C during the wait. For each fault: what the user reads, the exit code, and that the
+//! next deploy copes with what was left. Also what only a fake can show of a SAM template: the
+//! capabilities its change sets acknowledge, the template stage compared, the bootstrap
+//! stack's update, and a rollout followed through CodeDeploy, Lambda and CloudWatch.
 //!
 //! The fake answers as the API references document; what it does on each execution is
 //! scripted by the test, so these tests check deploy's handling, not CloudFormation.
@@ -953,6 +956,308 @@ fn site_publish_uploads_only_the_page() {
     }
 }
 
+// ---- the SAM template: the transform's capabilities, the Original stage, the bootstrap ----
+
+/// A stack that declares the SAM transform (the fake, like moto, does not apply it).
+fn sam_template(memory: &str) -> String {
+    format!(
+        "AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  CodeBucket:
+    Type: String
+  CodeKey:
+    Type: String
+Resources:
+  SiteBucket:
+    Type: AWS::S3::Bucket
+  Function:
+    Type: AWS::Serverless::Function
+    Properties:
+      MemorySize: {memory}
+      AutoPublishAlias: live
+      CodeUri:
+        Bucket: !Ref CodeBucket
+        Key: !Ref CodeKey
+Outputs:
+  SiteBucketName:
+    Value: !Ref SiteBucket
+"
+    )
+}
+
+#[test]
+fn change_sets_acknowledge_the_transform_and_an_unchanged_sam_stack_needs_none() {
+    let p = Project::new("sam");
+    p.set_template(&sam_template("256"));
+    p.deploy(&["--yes"])
+        .expect(0, "first deploy of a SAM template");
+    let capabilities = p.fake.state().capabilities.clone();
+    assert_eq!(
+        capabilities,
+        [(
+            "CreateChangeSet".to_owned(),
+            vec![
+                "CAPABILITY_IAM".to_owned(),
+                "CAPABILITY_NAMED_IAM".to_owned(),
+                "CAPABILITY_AUTO_EXPAND".to_owned()
+            ]
+        )]
+    );
+
+    // The deployed side is the template as submitted, not the one the transform made of it:
+    // the same template again is no change at all, and nothing is uploaded.
+    let mark = p.mark();
+    p.deploy(&[])
+        .expect(0, "the same SAM template again")
+        .shows("No changes: template, parameters and code match stack chatbot-dev");
+    let actions = p.actions_since(mark);
+    assert!(
+        !actions.contains(&"CreateChangeSet".to_owned()),
+        "{actions:?}"
+    );
+    assert!(p.fake.state().puts(ARTIFACTS).len() == 1, "the bundle once");
+    let stages = p.fake.state().template_stages.clone();
+    assert!(
+        !stages.is_empty() && stages.iter().all(|s| s == "Original"),
+        "{stages:?}"
+    );
+
+    // A change shows the source template's text, not the expanded one.
+    p.set_template(&sam_template("512"));
+    let diff = p.run(p.command(&[
+        "diff",
+        "--env",
+        "dev",
+        "--artifact",
+        p.bundle.to_str().unwrap(),
+        "--template",
+        p.root.join("template.yaml").to_str().unwrap(),
+        "--exit-code",
+    ]));
+    diff.expect(2, "diff of a SAM template")
+        .shows("  -      MemorySize: 256")
+        .shows("  +      MemorySize: 512")
+        .hides("expanded by the SAM transform");
+}
+
+#[test]
+fn an_older_bootstrap_stack_is_updated_to_hold_api_gateways_account_settings() {
+    let p = Project::new("bootstrap");
+    let older = xtask::aws::artifacts::BOOTSTRAP_TEMPLATE
+        .split("  ApiGatewayCloudWatchRole:")
+        .next()
+        .unwrap()
+        .to_owned()
+        + "Outputs:\n  BucketName:\n    Value:\n      Ref: ArtifactsBucket\n";
+    p.fake
+        .state()
+        .stacks
+        .iter_mut()
+        .find(|s| s.name == "chatbot-artifacts")
+        .unwrap()
+        .template = older;
+
+    let mark = p.mark();
+    p.deploy(&["--yes"])
+        .expect(0, "the first deploy with an older bootstrap stack")
+        .shows("Updating the bootstrap stack chatbot-artifacts")
+        .shows("Stack chatbot-dev: CREATE_COMPLETE");
+    let actions = p.actions_since(mark);
+    let updated = actions.iter().position(|a| a == "UpdateStack").unwrap();
+    let proposed = actions.iter().position(|a| a == "CreateChangeSet").unwrap();
+    assert!(
+        updated < proposed,
+        "the account settings come first: {actions:?}"
+    );
+    let state = p.fake.state();
+    assert_eq!(
+        state.stack("chatbot-artifacts").unwrap().template,
+        xtask::aws::artifacts::BOOTSTRAP_TEMPLATE
+    );
+    assert_eq!(
+        state.capabilities[0],
+        ("UpdateStack".to_owned(), vec!["CAPABILITY_IAM".to_owned()])
+    );
+    drop(state);
+
+    // Up to date now: left alone.
+    let mark = p.mark();
+    p.deploy(&["--yes"]).expect(0, "the next deploy");
+    assert!(!p.actions_since(mark).contains(&"UpdateStack".to_owned()));
+}
+
+// ---- gradual rollouts ----
+
+/// What the transform makes of a function with a deployment preference, in the resources a
+/// rollout involves (the fake does not apply the transform, so the test deploys its result).
+fn rollout_template(memory: &str) -> String {
+    format!(
+        "AWSTemplateFormatVersion: '2010-09-09'
+Parameters:
+  CodeBucket:
+    Type: String
+  CodeKey:
+    Type: String
+Resources:
+  SiteBucket:
+    Type: AWS::S3::Bucket
+  Function:
+    Type: AWS::Lambda::Function
+    Properties:
+      MemorySize: {memory}
+      Code:
+        S3Bucket: !Ref CodeBucket
+        S3Key: !Ref CodeKey
+  FunctionAliaslive:
+    Type: AWS::Lambda::Alias
+  ServerlessDeploymentApplication:
+    Type: AWS::CodeDeploy::Application
+  FunctionDeploymentGroup:
+    Type: AWS::CodeDeploy::DeploymentGroup
+  FunctionErrorsAlarm:
+    Type: AWS::CloudWatch::Alarm
+  FunctionThrottlesAlarm:
+    Type: AWS::CloudWatch::Alarm
+Outputs:
+  SiteBucketName:
+    Value: !Ref SiteBucket
+"
+    )
+}
+
+const DEPLOYMENT: &str = "d-7XKQ2B9TL";
+const ERRORS_ALARM: &str = "chatbot-dev-functionerrorsalarm-1a2b3c4d";
+
+impl Project {
+    /// A deployed stack whose env file asks for `rollout`, ready for an update.
+    fn with_rollout(name: &str, rollout: &str) -> Project {
+        let p = Project::new(name);
+        let env = p.root.join("envs/dev.toml");
+        let text = std::fs::read_to_string(&env).unwrap();
+        assert!(text.contains("rollout = \"all-at-once\""));
+        std::fs::write(
+            &env,
+            text.replace(
+                "rollout = \"all-at-once\"",
+                &format!("rollout = \"{rollout}\""),
+            ),
+        )
+        .unwrap();
+        p.set_template(&rollout_template("256"));
+        p.deploy(&["--yes"])
+            .expect(0, "first deploy")
+            .hides("Rollout");
+        p.set_template(&rollout_template("512"));
+        p
+    }
+}
+
+fn shift(phases: &[(f64, Option<&str>)], end: fake_cloudformation::End) -> Outcome {
+    Outcome::Rollout(fake_cloudformation::ScriptedRollout {
+        deployment_id: DEPLOYMENT.to_owned(),
+        old_version: "6".to_owned(),
+        new_version: "7".to_owned(),
+        phases: phases
+            .iter()
+            .map(|(weight, alarm)| fake_cloudformation::Phase {
+                weight: *weight,
+                alarm: alarm.map(str::to_owned),
+            })
+            .collect(),
+        end,
+    })
+}
+
+#[test]
+fn a_canary_is_followed_until_the_new_version_has_all_the_traffic() {
+    let p = Project::with_rollout("canary", "canary-10-percent-5-minutes");
+    p.fake.state().on_execute = shift(
+        &[(0.1, None), (0.1, None)],
+        fake_cloudformation::End::Succeed,
+    );
+    let run = p.deploy(&["--yes"]);
+    run.expect(0, "an update shifted by a canary")
+        .shows(&format!(
+            "Rollout {DEPLOYMENT} (canary: 10 % for 5 minutes, then all) InProgress: 10 % on \
+             version 7, 90 % on version 6; alarms: FunctionErrorsAlarm OK, FunctionThrottlesAlarm OK"
+        ))
+        .shows(&format!(
+            "Rollout {DEPLOYMENT} (canary: 10 % for 5 minutes, then all) Succeeded: 100 % on \
+             version 7; alarms: FunctionErrorsAlarm OK, FunctionThrottlesAlarm OK"
+        ))
+        .shows("Stack chatbot-dev: UPDATE_COMPLETE")
+        .shows(&format!("Site s3://{SITE}:"))
+        .hides("Automatic rollback");
+    // A line only when something changed: the two 10 % phases make one.
+    assert_eq!(run.stdout.matches("InProgress: 10 %").count(), 1, "{run}");
+    let actions = p.fake.state().actions();
+    for call in [
+        "CodeDeploy ListDeployments",
+        "CodeDeploy GetDeployment",
+        "Lambda GetAlias",
+        "CloudWatch DescribeAlarms",
+    ] {
+        assert!(actions.iter().any(|a| a == call), "{call}: {actions:?}");
+    }
+}
+
+#[test]
+fn an_alarm_during_a_linear_rollout_is_a_failed_deploy_that_names_it() {
+    let p = Project::with_rollout("rollback", "linear-10-percent-every-1-minute");
+    p.fake.state().on_execute = shift(
+        &[(0.1, None), (0.2, Some("FunctionErrorsAlarm"))],
+        fake_cloudformation::End::StopOnAlarm,
+    );
+    let run = p.deploy(&["--yes"]);
+    run.expect(1, "a rollout rolled back by an alarm")
+        .shows(&format!(
+            "Rollout {DEPLOYMENT} (linear: 10 % more every minute) InProgress: 10 % on version 7"
+        ))
+        .shows(
+            "InProgress: 20 % on version 7, 80 % on version 6; alarms: FunctionErrorsAlarm \
+             ALARM, FunctionThrottlesAlarm OK",
+        )
+        .shows(&format!("Rollout {DEPLOYMENT} (linear: 10 % more every minute) Stopped: all traffic on version 6"))
+        .shows("Deploying chatbot-dev failed: the stack is UPDATE_ROLLBACK_COMPLETE")
+        .shows("✗ FunctionAliaslive (AWS::Lambda::Alias) UPDATE_FAILED")
+        .shows(&format!(
+            "Automatic rollback: alarm FunctionErrorsAlarm ({ERRORS_ALARM}) fired, and CodeDeploy moved the traffic back"
+        ))
+        .shows("FunctionErrorsAlarm: Threshold Crossed: 1 datapoint [2.0")
+        .shows(&format!(
+            "CodeDeploy deployment {DEPLOYMENT} Stopped: ALARM_ACTIVE: One or more alarms have \
+             been activated"
+        ))
+        .shows("Automatic rollback is triggered with a DeploymentId d-7XKQ2B9TR")
+        .shows("The live alias is back on version 6")
+        .shows("The stack was rolled back to its previous state and still serves it")
+        .hides("Site s3://");
+    assert_eq!(p.status().as_deref(), Some("UPDATE_ROLLBACK_COMPLETE"));
+    assert_eq!(
+        p.deployed_template(),
+        rollout_template("256"),
+        "rolled back"
+    );
+    assert_eq!(p.change_sets(), 0);
+}
+
+#[test]
+fn a_rollout_that_cannot_be_watched_is_still_followed_to_its_end() {
+    let p = Project::with_rollout("no-codedeploy", "canary-10-percent-5-minutes");
+    {
+        let mut state = p.fake.state();
+        state.deny_codedeploy = true;
+        state.on_execute = shift(&[(0.1, None)], fake_cloudformation::End::Succeed);
+    }
+    p.deploy(&["--yes"])
+        .expect(0, "an update whose rollout cannot be read")
+        .shows("Cannot follow the rollout any more (listing CodeDeploy's deployments: the caller lacks a permission")
+        .shows("not authorized to perform: codedeploy:ListDeployments")
+        .shows("CloudFormation's events still tell how it ends")
+        .shows("Stack chatbot-dev: UPDATE_COMPLETE");
+}
+
 // ---- Preflight: what would fail (or deploy a chatbot that cannot answer) is found first ----
 
 impl Project {
@@ -1088,8 +1393,8 @@ fn every_problem_is_listed_not_just_the_first() {
         ),
         (
             "CloudFront origin access control name of SiteOriginAccessControl",
-            "65 characters, over the limit of 64",
-            "shorten stack_name in envs/prod.toml to at most 59 characters",
+            "75 characters, over the limit of 64",
+            "shorten stack_name in envs/prod.toml to at most 49 characters",
         ),
         (
             "Bedrock guardrail name of Guardrail",

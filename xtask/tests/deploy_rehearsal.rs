@@ -4,15 +4,22 @@
 //!
 //! moto cannot execute the real stack (its API Gateway ignores the REST API's OpenAPI body and
 //! refuses the deployment: "The REST API doesn't contain any methods"), so the rehearsal
-//! deploys a small template of the same shape: the `CodeBucket`/`CodeKey` parameters, a site
-//! bucket and a table, the `SiteBucketName` and `TableName` outputs.
+//! deploys a small template of the same shape: the SAM transform declared, the
+//! `CodeBucket`/`CodeKey` parameters, a site bucket, a table and a SAM function, the
+//! `SiteBucketName` and `TableName` outputs.
 //!
-//! moto rehearses the call sequence only: it skips SAM and CloudFront resources, returns no
-//! outputs after a change set, no per-resource events and no property details (the rendering of
-//! those is tested in `review.rs` against documented shapes). What is checked here is what moto
-//! really does: stacks, change sets, S3 objects. moto has no Bedrock control plane and no
-//! Lambda account settings, so preflight's calls go to the account stand-in of
-//! [`fake_cloudformation`] (`AWS_ENDPOINT_URL_BEDROCK`, `_LAMBDA`, `_ACM`).
+//! moto rehearses the call sequence only: it does not apply the SAM transform (it keeps the
+//! declaration, answers both template stages with the template as sent, and skips the
+//! `AWS::Serverless::Function`, so no version, alias or CodeDeploy deployment exists and no
+//! rollout can be rehearsed here), skips CloudFront and API Gateway's account settings, returns
+//! no outputs after a change set, no per-resource events and no property details (the rendering
+//! of those is tested in `review.rs` against documented shapes, rollouts in
+//! `deploy_faults.rs`). What is checked here is what moto really does: stacks, change sets, S3
+//! objects, the bootstrap stack's template.
+//!
+//! moto has no Bedrock control plane and no Lambda account settings, so preflight's calls go to
+//! the account stand-in of [`fake_cloudformation`] (`AWS_ENDPOINT_URL_BEDROCK`, `_LAMBDA`,
+//! `_ACM`).
 //!
 //! Every AWS call the CLI makes here is logged (`CHATBOT_AWS_CALL_LOG`) and checked against the
 //! deploy role's policy, `docs/deploy-role-policy.json`; so is what CloudFormation's resource
@@ -95,11 +102,7 @@ impl Rehearsal {
             )
             .unwrap();
         }
-        std::fs::write(
-            root.join("template.yaml"),
-            xtask::aws::bench::stand_in_template("256"),
-        )
-        .unwrap();
+        std::fs::write(root.join("template.yaml"), sam_stand_in("256")).unwrap();
         // A stand-in bundle: moto never runs the function, and the real one takes minutes.
         let bundle = root.join("bootstrap.zip");
         let zip = xtask::build::deterministic_zip(&[("bootstrap", b"#!/bin/sh\n", 0o755)]).unwrap();
@@ -197,11 +200,21 @@ impl Rehearsal {
     }
 
     fn set_memory(&self, memory: &str) {
-        std::fs::write(
-            self.root.join("template.yaml"),
-            xtask::aws::bench::stand_in_template(memory),
-        )
-        .unwrap();
+        std::fs::write(self.root.join("template.yaml"), sam_stand_in(memory)).unwrap();
+    }
+
+    /// The template of the bootstrap stack as deployed, if there is one.
+    fn bootstrap_template(&self) -> Option<String> {
+        self.runtime.block_on(async {
+            let answer = self
+                .cfn
+                .get_template()
+                .stack_name(xtask::aws::artifacts::BOOTSTRAP_STACK)
+                .send()
+                .await
+                .ok()?;
+            answer.template_body().map(str::to_owned)
+        })
     }
 
     fn edit_env(&self, from: &str, to: &str) {
@@ -292,6 +305,29 @@ impl Drop for Rehearsal {
     }
 }
 
+/// The benchmarks' stand-in template as a SAM template: the transform declared and a SAM
+/// function beside the resources moto deploys (it skips the function).
+fn sam_stand_in(memory: &str) -> String {
+    let template = xtask::aws::bench::stand_in_template(memory);
+    let (head, rest) = template.split_once('\n').unwrap();
+    let (resources, outputs) = rest.split_once("Outputs:\n").unwrap();
+    format!(
+        "{head}\nTransform: AWS::Serverless-2016-10-31\n{resources}  Function:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: provided.al2023
+      Handler: bootstrap
+      MemorySize: {memory}
+      AutoPublishAlias: live
+      CodeUri:
+        Bucket:
+          Ref: CodeBucket
+        Key:
+          Ref: CodeKey
+Outputs:\n{outputs}"
+    )
+}
+
 /// The site bucket named in the deploy's output.
 fn site_bucket(run: &Run) -> String {
     let line = run
@@ -335,6 +371,11 @@ fn deploy_life_against_moto() {
         first.stdout
     );
     assert_eq!(r.stack_status().as_deref(), Some("CREATE_COMPLETE"));
+    assert_eq!(
+        r.bootstrap_template().as_deref(),
+        Some(xtask::aws::artifacts::BOOTSTRAP_TEMPLATE),
+        "the bootstrap stack holds the account's API Gateway settings"
+    );
     let bucket = site_bucket(&first);
     let objects = r.objects(&bucket);
     let keys: Vec<&str> = objects.iter().map(|(k, _)| k.as_str()).collect();
@@ -574,38 +615,14 @@ fn cfn_lint_schemas() -> PathBuf {
     PathBuf::from(String::from_utf8(output.stdout).unwrap().trim()).join("data/schemas")
 }
 
-/// The resources of a template after the SAM transform, by SAM's own translator (offline).
+/// The resources of a template after the SAM transform, by SAM's own translator (offline),
+/// with the parameters the validators expand with.
 fn expand_sam(name: &str, text: &str) -> serde_json::Value {
-    const EXPAND: &str = "
-import json, sys
-from samtranslator.translator.transform import transform
-from samtranslator.yaml_helper import yaml_parse
-
-class NoManagedPolicies:
-    def load(self):
-        return {}
-
-expanded = transform(yaml_parse(sys.stdin.read()), {}, NoManagedPolicies())
-print(json.dumps(expanded['Resources']))
-";
-    let sam = xtask::tools::ensure(&xtask::tools::SAM).unwrap();
-    let mut child = Command::new(sam.with_file_name("python"))
-        .args(["-c", EXPAND])
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("SAM's python runs");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "expanding {name}: {output:?}");
-    serde_json::from_slice(&output.stdout).unwrap()
+    let request =
+        xtask::sam::Request::from_yaml(name, text, xtask::sam::sample_parameters("us-east-1"))
+            .unwrap();
+    let mut expanded = xtask::sam::expand(&[request]).unwrap();
+    expanded.remove(0)["Resources"].take()
 }
 
 /// The real dev template without what moto cannot deploy: its API Gateway refuses a REST API
@@ -866,6 +883,43 @@ fn an_environment_whose_alarms_must_reach_someone_is_not_deployed_until_they_do(
     let reviewed = r.xtask(&["diff", "--env", "staging", "--artifact", &bundle]);
     reviewed
         .shows("Alarms notify email ops@example.com (an address receives them once it confirms");
+}
+
+#[test]
+fn an_older_bootstrap_stack_is_updated_in_moto() {
+    let moto = Moto::start();
+    let r = Rehearsal::new(&moto.endpoint);
+    let older = xtask::aws::artifacts::BOOTSTRAP_TEMPLATE
+        .split("  ApiGatewayCloudWatchRole:")
+        .next()
+        .unwrap()
+        .to_owned()
+        + "Outputs:\n  BucketName:\n    Value:\n      Ref: ArtifactsBucket\n";
+    r.runtime.block_on(async {
+        r.cfn
+            .create_stack()
+            .stack_name(xtask::aws::artifacts::BOOTSTRAP_STACK)
+            .template_body(&older)
+            .send()
+            .await
+            .unwrap();
+    });
+    r.deploy(&["--yes"])
+        .expect(
+            0,
+            "a first deploy in an account bootstrapped by an older version",
+        )
+        .shows("Updating the bootstrap stack chatbot-artifacts")
+        .hides("Creating the artifacts bucket")
+        .shows("CREATE_COMPLETE");
+    assert_eq!(
+        r.bootstrap_template().as_deref(),
+        Some(xtask::aws::artifacts::BOOTSTRAP_TEMPLATE)
+    );
+    r.deploy(&[])
+        .expect(0, "nothing to do")
+        .shows("No changes: template, parameters and code match")
+        .hides("Updating the bootstrap stack");
 }
 
 /// A `moto_server` of our own on a free port, stopped on drop.

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use xtask::env::{self, Architecture, EnvError};
+use xtask::env::{self, Architecture, EnvError, Rollout};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -95,7 +95,7 @@ fn unknown_key() {
     check_error(
         "memory_mb = 256",
         "memory_mb = 256\nmemroy_mb = 512",
-        "envs/dev.toml:26: function.memroy_mb: unknown key, expected one of `memory_mb`, `timeout_seconds`, `reserved_concurrency`, `architecture`",
+        "envs/dev.toml:52: function.memroy_mb: unknown key, expected one of `memory_mb`, `timeout_seconds`, `reserved_concurrency`, `architecture`, `rollout`",
     );
 }
 
@@ -113,7 +113,7 @@ fn missing_key() {
     check_error(
         "history_days = 7",
         "",
-        "envs/dev.toml:15: chat.history_days: missing key",
+        "envs/dev.toml:40: chat.history_days: missing key",
     );
 }
 
@@ -122,7 +122,7 @@ fn wrong_type() {
     check_error(
         "memory_mb = 256",
         "memory_mb = \"256\"",
-        "envs/dev.toml:25: function.memory_mb: invalid type: string \"256\", expected u32",
+        "envs/dev.toml:51: function.memory_mb: invalid type: string \"256\", expected u32",
     );
 }
 
@@ -131,7 +131,7 @@ fn negative_number() {
     check_error(
         "reserved_concurrency = 5",
         "reserved_concurrency = -5",
-        "envs/dev.toml:27: function.reserved_concurrency: invalid value: integer `-5`, expected u32",
+        "envs/dev.toml:53: function.reserved_concurrency: invalid value: integer `-5`, expected u32",
     );
 }
 
@@ -140,7 +140,7 @@ fn unknown_architecture() {
     check_error(
         "architecture = \"arm64\"",
         "architecture = \"aarch64\"",
-        "envs/dev.toml:28: function.architecture: unknown variant `aarch64`, expected `x86_64` or `arm64`",
+        "envs/dev.toml:54: function.architecture: unknown variant `aarch64`, expected `x86_64` or `arm64`",
     );
 }
 
@@ -149,7 +149,7 @@ fn invalid_toml() {
     check_error(
         "memory_mb = 256",
         "memory_mb = = 256",
-        "envs/dev.toml:25: invalid TOML: extra `=`, expected nothing",
+        "envs/dev.toml:51: invalid TOML: extra `=`, expected nothing",
     );
 }
 
@@ -203,7 +203,7 @@ fn ipv6_prefix_length_outside_1_to_128() {
     check_error(
         "ipv6_prefix_length = 64",
         "ipv6_prefix_length = \"/64\"",
-        "envs/dev.toml:20: chat.ipv6_prefix_length: invalid type: string \"/64\", expected u32",
+        "envs/dev.toml:45: chat.ipv6_prefix_length: invalid type: string \"/64\", expected u32",
     );
 }
 
@@ -411,6 +411,80 @@ fn certificate_outside_us_east_1() {
         err.to_string(),
         "envs/dev.toml: domain.certificate_arn: \"arn:aws:acm:eu-west-1:123456789012:certificate/abc\" is not allowed, expected an ACM certificate ARN in us-east-1 (arn:aws:acm:us-east-1:<account>:certificate/<id>), as CloudFront requires"
     );
+}
+
+// ---- rollouts ----
+
+#[test]
+fn each_environment_rolls_out_as_its_file_says() {
+    let rollout = |name| env::load(&root(), name).unwrap().function.rollout;
+    assert_eq!(rollout("dev"), Rollout::AllAtOnce);
+    assert_eq!(rollout("staging"), Rollout::Linear10PercentEvery1Minute);
+    assert_eq!(rollout("prod"), Rollout::Canary10Percent5Minutes);
+    assert!(!Rollout::AllAtOnce.is_gradual());
+    assert!(Rollout::Canary10Percent5Minutes.is_gradual());
+}
+
+#[test]
+fn unknown_rollout() {
+    check_error(
+        "rollout = \"all-at-once\"",
+        "rollout = \"blue-green\"",
+        "envs/dev.toml:59: function.rollout: unknown variant `blue-green`, expected one of `all-at-once`, `canary-10-percent-5-minutes`, `linear-10-percent-every-1-minute`",
+    );
+}
+
+// ---- CloudFront's read timeout against the function's timeout ----
+
+#[test]
+fn a_function_timeout_longer_than_cloudfront_waits_is_refused_with_the_reason() {
+    check_error(
+        "timeout_seconds = 60 ",
+        "timeout_seconds = 120 ",
+        "envs/dev.toml: function.timeout_seconds: 120 is longer than api.origin_read_timeout_seconds (60): CloudFront would stop waiting for a reply after 60 s and answer 504 while the function goes on (and spends tokens); lower function.timeout_seconds to 60 or less, or raise api.origin_read_timeout_seconds (above 60 only with CloudFront's quota raised)",
+    );
+}
+
+#[test]
+fn a_read_timeout_above_60_seconds_needs_the_quota_raised() {
+    check_error(
+        "origin_read_timeout_seconds = 60",
+        "origin_read_timeout_seconds = 120",
+        "envs/dev.toml: api.origin_read_timeout_seconds: 120 is above CloudFront's limit of 60 seconds: ask AWS to raise the CloudFront quota \"Response timeout per origin\" (up to 180), then add api.origin_read_timeout_quota_raised = true; or use 60 or less",
+    );
+    check_error(
+        "origin_read_timeout_seconds = 60",
+        "origin_read_timeout_seconds = 181\norigin_read_timeout_quota_raised = true",
+        "envs/dev.toml: api.origin_read_timeout_seconds: 181 is out of range, allowed: 1 to 180 seconds (above 60 only with CloudFront's quota raised)",
+    );
+}
+
+#[test]
+fn with_the_quota_raised_the_function_may_run_as_long_as_cloudfront_waits() {
+    let text = dev_text()
+        .replacen("timeout_seconds = 60 ", "timeout_seconds = 120 ", 1)
+        .replace(
+            "origin_read_timeout_seconds = 60",
+            "origin_read_timeout_seconds = 120\norigin_read_timeout_quota_raised = true",
+        );
+    let env = env::parse("dev", "envs/dev.toml", &text).unwrap();
+    assert_eq!(env.function.timeout_seconds, 120);
+    assert_eq!(env.api.origin_read_timeout_seconds, 120);
+}
+
+#[test]
+fn shipped_environments_never_outlast_cloudfront() {
+    for name in ["dev", "staging", "prod"] {
+        let env = env::load(&root(), name).unwrap();
+        assert!(
+            env.function.timeout_seconds <= env.api.origin_read_timeout_seconds,
+            "{name}"
+        );
+        assert!(
+            env.api.origin_read_timeout_seconds <= 60,
+            "{name}: no quota assumed"
+        );
+    }
 }
 
 // ---- [guardrail] ----
@@ -653,6 +727,32 @@ fn starter_prompt_mistakes_name_their_key() {
 }
 
 #[test]
+fn model_prices_are_read_as_micro_dollars_per_million_tokens() {
+    let dev = env::load(&root(), "dev").unwrap();
+    let haiku = &dev.models[0].price;
+    assert_eq!(
+        (
+            haiku.input,
+            haiku.output,
+            haiku.cache_read,
+            haiku.cache_write
+        ),
+        (1_100_000, 5_500_000, Some(110_000), Some(1_375_000))
+    );
+    assert_eq!(haiku.as_of, "2026-10-05");
+    let nova = &dev.models[1].price;
+    assert_eq!(
+        (nova.input, nova.output, nova.cache_read, nova.cache_write),
+        (60_000, 240_000, Some(15_000), None)
+    );
+    assert_eq!(dev.daily_cost_budget_micro_usd, Some(2_000_000));
+    for name in ["staging", "prod"] {
+        let env = env::load(&root(), name).unwrap();
+        assert!(env.daily_cost_budget_micro_usd.is_some(), "{name}");
+    }
+}
+
+#[test]
 fn starter_prompt_limits_are_the_services() {
     assert_eq!(
         env::STARTER_PROMPTS_MAX,
@@ -662,4 +762,68 @@ fn starter_prompt_limits_are_the_services() {
         env::STARTER_PROMPT_MAX_CHARS,
         chatbot_contract::STARTER_PROMPT_MAX_CHARS
     );
+}
+
+#[test]
+fn a_model_without_a_price_is_refused_naming_its_key() {
+    let text = dev_text();
+    let start = text
+        .find("# The price list gives Nova")
+        .expect("dev.toml prices Nova Lite");
+    let end = start + text[start..].find("\n\n").unwrap();
+    check_error(
+        &text[start..end],
+        "",
+        "envs/dev.toml: models.prices.\"amazon.nova-lite-v1:0\": is missing: every allowed model needs its price, a table with input and output (US dollars per million tokens, cache_read and cache_write where the model has them) and as_of (the date they were taken from the AWS price list)",
+    );
+}
+
+#[test]
+fn a_price_for_a_model_that_is_not_allowed_is_refused() {
+    check_error(
+        "[models.prices.\"amazon.nova-lite-v1:0\"]",
+        "[models.prices.\"amazon.nova-pro-v1:0\"]\ninput = 0.8\noutput = 3.2\nas_of = 2026-09-03\n\n[models.prices.\"amazon.nova-lite-v1:0\"]",
+        "envs/dev.toml: models.prices.\"amazon.nova-pro-v1:0\": is the price of a model that is not allowed, expected one of models.allowed: us.anthropic.claude-haiku-4-5-20251001-v1:0, amazon.nova-lite-v1:0",
+    );
+}
+
+#[test]
+fn price_mistakes_name_their_key() {
+    let key = "models.prices.\"us.anthropic.claude-haiku-4-5-20251001-v1:0\"";
+    let allowed =
+        "US dollars per million tokens: more than 0, at most 10000, with at most 6 decimals";
+    for (from, to, message) in [
+        ("input = 1.10", "input = 0", format!("{key}.input: 0 is not allowed, expected {allowed}")),
+        ("input = 1.10", "input = -1.1", format!("{key}.input: -1.1 is not allowed, expected {allowed}")),
+        ("output = 5.50", "output = 5.0000005", format!("{key}.output: 5.0000005 is not allowed, expected {allowed}")),
+        ("output = 5.50", "output = 20000", format!("{key}.output: 20000 is not allowed, expected {allowed}")),
+        ("cache_read = 0.11", "cache_read = nan", format!("{key}.cache_read: NaN is not allowed, expected {allowed}")),
+        (
+            "as_of = 2026-10-05",
+            "as_of = 2026-10-05T10:00:00",
+            format!("{key}.as_of: 2026-10-05T10:00:00 is not allowed, expected a date such as 2026-10-05, without a time"),
+        ),
+        (
+            "daily_cost_budget_usd = 2.00",
+            "daily_cost_budget_usd = 0.0000001",
+            "chat.daily_cost_budget_usd: 0.0000001 is not allowed, expected US dollars per UTC day: more than 0, at most 1000000, with at most 6 decimals".to_owned(),
+        ),
+    ] {
+        check_error(from, to, &format!("envs/dev.toml: {message}"));
+    }
+    // An integer is a price too, and six decimals convert exactly.
+    let text = dev_text()
+        .replacen("input = 1.10", "input = 3", 1)
+        .replacen("output = 5.50", "output = 0.000001", 1)
+        .replacen("cache_write = 1.375", "cache_write = 123.456789", 1);
+    let env = env::parse("dev", "envs/dev.toml", &text).unwrap();
+    let price = &env.models[0].price;
+    assert_eq!(
+        (price.input, price.output, price.cache_write),
+        (3_000_000, 1, Some(123_456_789))
+    );
+    // Without a dollar budget only the token budget applies.
+    let text = dev_text().replacen("daily_cost_budget_usd = 2.00", "", 1);
+    let env = env::parse("dev", "envs/dev.toml", &text).unwrap();
+    assert_eq!(env.daily_cost_budget_micro_usd, None);
 }

@@ -532,7 +532,7 @@ fn long_stack_name_overflows_the_origin_access_control_name() {
 
             ✗ The Bedrock guardrail name of Guardrail would be "chatbot-pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp-guardrail": 88 characters, over the limit of 50. CloudFormation would fail to create it. To fix it, shorten stack_name in envs/prod.toml to at most 40 characters ("chatbot-pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp" has 78)
 
-            ✗ The CloudFront origin access control name of SiteOriginAccessControl would be "chatbot-pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp-site": 83 characters, over the limit of 64. CloudFormation would fail to create it. To fix it, shorten stack_name in envs/prod.toml to at most 59 characters ("chatbot-pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp" has 78)
+            ✗ The CloudFront origin access control name of SiteOriginAccessControl would be "chatbot-pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp-us-west-2-site": 93 characters, over the limit of 64. CloudFormation would fail to create it. To fix it, shorten stack_name in envs/prod.toml to at most 49 characters ("chatbot-pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp" has 78)
 
             Passed: 3 models usable in us-west-2, reserved concurrency 50 fits the account
         "#]],

@@ -364,6 +364,199 @@ fn colours_only_on_a_terminal_without_no_color() {
     assert!(!Palette::new(false, None).color);
 }
 
+// ---- SAM templates and gradual rollouts ----
+
+/// A SAM template as `templates/prod.yaml` has its function, with `key` as its code.
+fn sam_template(timeout: u32) -> String {
+    format!(
+        "AWSTemplateFormatVersion: 2010-09-09
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Function:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri:
+        Bucket:
+          Ref: CodeBucket
+        Key:
+          Ref: CodeKey
+      Timeout: {timeout}
+      AutoPublishAlias: live
+"
+    )
+}
+
+fn sam_update_review() -> Review {
+    let answer = change_set("change_set_sam_update.json");
+    let (before, after) = (sam_template(60), sam_template(50));
+    let mut changes = answer.resource_changes();
+    review::mark_transform_resources(&mut changes, &[&before, &after]);
+    Review::new(
+        "chatbot-prod",
+        ChangeKind::Update,
+        changes,
+        Vec::new(),
+        review::diff_statements(&review::statements(&before), &review::statements(&after)),
+        review::template_diff(
+            &before,
+            &after,
+            "deployed chatbot-prod",
+            "templates/prod.yaml",
+        ),
+    )
+}
+
+#[test]
+fn a_sam_update_shows_the_source_text_and_the_expanded_resources() {
+    let text = review::render_review(&sam_update_review(), Palette::PLAIN);
+    expect_file!["snapshots/review_sam_update.txt"].assert_eq(&text);
+}
+
+#[test]
+fn resources_only_the_transform_names_are_marked() {
+    let review = sam_update_review();
+    let marked: Vec<(&str, bool)> = review
+        .changes
+        .iter()
+        .map(|c| (c.logical_id.as_str(), c.from_transform))
+        .collect();
+    assert_eq!(
+        marked,
+        [
+            ("Function", false),
+            ("FunctionVersion8d0e4b1c2a", true),
+            ("FunctionAliaslive", true),
+            ("FunctionVersion5b7c9d1e3f", true),
+        ]
+    );
+    assert_eq!(
+        review::review_json(&review)["changes"][1]["from_transform"],
+        true
+    );
+}
+
+fn stopped_deployment() -> review::RolloutEnd {
+    let answer: review::wire::GetDeployment =
+        serde_json::from_str(&fixture("codedeploy_deployment_stopped.json"))
+            .expect("fixture is a GetDeployment answer");
+    answer.deployment_info.to_review()
+}
+
+fn alarm(logical_id: &str, name: &str, state: &str) -> review::AlarmState {
+    review::AlarmState {
+        logical_id: logical_id.into(),
+        name: name.into(),
+        state: state.into(),
+        reason: (state == "ALARM").then(|| {
+            "Threshold Crossed: 1 datapoint [3.0 (01/05/26 12:04:00)] was greater than or equal to the threshold (1.0).".to_owned()
+        }),
+    }
+}
+
+fn rollout(status: &str, alias: &str, new: Option<&str>, percent: f64) -> review::RolloutState {
+    review::RolloutState {
+        deployment_id: "d-7XKQ2B9TL".into(),
+        status: status.into(),
+        alias_version: Some(alias.into()),
+        new_version: new.map(str::to_owned),
+        percent_new: percent,
+        alarms: vec![
+            alarm(
+                "FunctionErrorsAlarm",
+                "chatbot-prod-FunctionErrorsAlarm-1A2B3C4D5E6F",
+                if status == "Stopped" { "ALARM" } else { "OK" },
+            ),
+            alarm(
+                "FunctionThrottlesAlarm",
+                "chatbot-prod-FunctionThrottlesAlarm-6F5E4D3C2B1A",
+                "OK",
+            ),
+        ],
+    }
+}
+
+#[track_caller]
+fn check_rollout_line(state: review::RolloutState, line: &str) {
+    let config = review::describe_config("Canary10Percent5Minutes");
+    assert_eq!(
+        review::render_rollout_state(&state, &config, Palette::PLAIN),
+        line
+    );
+}
+
+#[test]
+fn rollout_lines_give_the_split_and_the_alarms() {
+    check_rollout_line(
+        rollout("InProgress", "6", Some("7"), 10.0),
+        "Rollout d-7XKQ2B9TL (canary: 10 % for 5 minutes, then all) InProgress: 10 % on version 7, 90 % on version 6; alarms: FunctionErrorsAlarm OK, FunctionThrottlesAlarm OK",
+    );
+    check_rollout_line(
+        rollout("InProgress", "6", Some("7"), 33.333),
+        "Rollout d-7XKQ2B9TL (canary: 10 % for 5 minutes, then all) InProgress: 33.3 % on version 7, 66.7 % on version 6; alarms: FunctionErrorsAlarm OK, FunctionThrottlesAlarm OK",
+    );
+    check_rollout_line(
+        rollout("Succeeded", "7", None, 0.0),
+        "Rollout d-7XKQ2B9TL (canary: 10 % for 5 minutes, then all) Succeeded: 100 % on version 7; alarms: FunctionErrorsAlarm OK, FunctionThrottlesAlarm OK",
+    );
+    check_rollout_line(
+        rollout("Stopped", "6", None, 0.0),
+        "Rollout d-7XKQ2B9TL (canary: 10 % for 5 minutes, then all) Stopped: all traffic on version 6; alarms: FunctionErrorsAlarm ALARM, FunctionThrottlesAlarm OK",
+    );
+    assert_eq!(
+        review::describe_config("Linear10PercentEvery1Minute"),
+        "linear: 10 % more every minute"
+    );
+}
+
+#[test]
+fn codedeploys_answer_names_every_alarm_that_fired() {
+    let end = stopped_deployment();
+    assert_eq!(end.status, "Stopped");
+    assert!(!end.succeeded());
+    assert_eq!(end.error_code.as_deref(), Some("ALARM_ACTIVE"));
+    assert_eq!(
+        end.activated_alarms(),
+        [
+            "chatbot-prod-FunctionErrorsAlarm-1A2B3C4D5E6F",
+            "chatbot-prod-FunctionThrottlesAlarm-6F5E4D3C2B1A"
+        ]
+    );
+    assert_eq!(end.rollback_deployment_id.as_deref(), Some("d-4M7N1P3QR"));
+}
+
+#[test]
+fn a_rollback_names_the_alarms_by_their_logical_ids_and_says_where_the_traffic_is() {
+    let last = rollout("Stopped", "6", None, 0.0);
+    let text = review::render_rollback(&stopped_deployment(), Some(&last), Palette::PLAIN);
+    assert_eq!(
+        text,
+        "Automatic rollback: alarm FunctionErrorsAlarm (chatbot-prod-FunctionErrorsAlarm-1A2B3C4D5E6F) and alarm FunctionThrottlesAlarm (chatbot-prod-FunctionThrottlesAlarm-6F5E4D3C2B1A) fired, and CodeDeploy moved the traffic back
+  FunctionErrorsAlarm: Threshold Crossed: 1 datapoint [3.0 (01/05/26 12:04:00)] was greater than or equal to the threshold (1.0).
+  CodeDeploy deployment d-7XKQ2B9TL Stopped: ALARM_ACTIVE: One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, and the affected deployments have been stopped. Activated alarms: <chatbot-prod-FunctionErrorsAlarm-1A2B3C4D5E6F> <chatbot-prod-FunctionThrottlesAlarm-6F5E4D3C2B1A>
+  Deployment d-7XKQ2B9TL terminated. Automatic rollback is triggered with a DeploymentId d-4M7N1P3QR.
+  The live alias is back on version 6: the new version serves nothing
+"
+    );
+}
+
+#[test]
+fn a_rollback_without_named_alarms_falls_back_to_those_in_alarm_or_the_status() {
+    let mut end = stopped_deployment();
+    end.error_message = Some("The deployment timed out".into());
+    end.error_code = Some("TIMEOUT".into());
+    let last = rollout("Stopped", "6", None, 0.0);
+    let text = review::render_rollback(&end, Some(&last), Palette::PLAIN);
+    assert!(text.starts_with(
+        "Automatic rollback: alarm FunctionErrorsAlarm (chatbot-prod-FunctionErrorsAlarm-1A2B3C4D5E6F) fired"
+    ), "{text}");
+    let text = review::render_rollback(&end, None, Palette::PLAIN);
+    assert!(
+        text.starts_with("Automatic rollback: CodeDeploy stopped deployment d-7XKQ2B9TL\n"),
+        "{text}"
+    );
+    assert!(text.contains("TIMEOUT: The deployment timed out"), "{text}");
+}
+
 // ---- answers no SDK can read ----
 
 fn check_unreadable(status: u16, body: &[u8], endpoint: Option<&str>, expect: expect_test::Expect) {

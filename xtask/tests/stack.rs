@@ -36,6 +36,8 @@ fn function_environment_sets_every_variable_but_the_table_and_the_origin_secret(
             .collect();
         let mut names: Vec<&str> = vars.keys().copied().collect();
         let mut expected_sorted = expected.clone();
+        // Every checked-in environment has a dollar budget.
+        expected_sorted.push(env_vars::DAILY_COST_BUDGET_MICRO_USD);
         expected_sorted.sort();
         names.sort();
         assert_eq!(names, expected_sorted, "{name}");
@@ -48,8 +50,9 @@ fn function_environment_values_come_from_the_env_file() {
     assert_eq!(vars[env_vars::ENVIRONMENT], "dev");
     assert_eq!(
         vars[env_vars::MODELS],
-        r#"[{"id":"us.anthropic.claude-haiku-4-5-20251001-v1:0","name":"Claude Haiku 4.5"},{"id":"amazon.nova-lite-v1:0","name":"Amazon Nova Lite"}]"#
+        r#"[{"id":"us.anthropic.claude-haiku-4-5-20251001-v1:0","name":"Claude Haiku 4.5","price":{"as_of":"2026-10-05","cache_read":110000,"cache_write":1375000,"input":1100000,"output":5500000}},{"id":"amazon.nova-lite-v1:0","name":"Amazon Nova Lite","price":{"as_of":"2026-09-03","cache_read":15000,"input":60000,"output":240000}}]"#
     );
+    assert_eq!(vars[env_vars::DAILY_COST_BUDGET_MICRO_USD], "2000000");
     assert_eq!(
         vars[env_vars::DEFAULT_MODEL],
         "us.anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -69,9 +72,10 @@ fn function_environment_values_come_from_the_env_file() {
 // ---- helpers ----
 
 use xtask::cfn::resources::{
-    Alarm, Bucket, Distribution, Effect, Function, Principal, Properties,
-    PublicAccessBlockConfiguration, Role, Statement, Table,
+    Alarm, Bucket, Distribution, Effect, Principal, Properties, PublicAccessBlockConfiguration,
+    Role, Statement, Table,
 };
+use xtask::cfn::serverless::{DeploymentType, Function};
 use xtask::cfn::{self, Expr, Policy, Resource, Template};
 use xtask::stack::ids;
 
@@ -99,7 +103,7 @@ fn table_of(t: &Template) -> (&Resource, &Table) {
 
 fn function(t: &Template) -> &Function {
     match &resource(t, ids::FUNCTION).properties {
-        Properties::Function(f) => f,
+        Properties::ServerlessFunction(f) => f,
         other => panic!("Function is a {}", other.type_name()),
     }
 }
@@ -383,8 +387,8 @@ fn duration_alarm_fires_near_the_timeout() {
         .find(|(_, a)| a.metric_name == "Duration")
         .unwrap()
         .1;
-    // 120 s timeout, 80 percent.
-    assert_eq!(duration.threshold, 96_000);
+    // 60 s timeout, 80 percent.
+    assert_eq!(duration.threshold, 48_000);
     assert_eq!(duration.statistic.as_deref(), Some("Maximum"));
 }
 
@@ -707,8 +711,11 @@ fn function_settings_come_from_the_env_file() {
         assert_eq!(f.architectures, [env.function.architecture.as_str()]);
         assert_eq!(f.runtime, "provided.al2023");
         assert_eq!(f.handler, "bootstrap");
-        assert_eq!(f.code.s3_bucket, Expr::Ref(stack::PARAM_CODE_BUCKET.into()));
-        assert_eq!(f.code.s3_key, Expr::Ref(stack::PARAM_CODE_KEY.into()));
+        assert_eq!(
+            f.code_uri.bucket,
+            Expr::Ref(stack::PARAM_CODE_BUCKET.into())
+        );
+        assert_eq!(f.code_uri.key, Expr::Ref(stack::PARAM_CODE_KEY.into()));
         assert_eq!(f.logging_config.log_format, "JSON");
     }
 }
@@ -723,8 +730,12 @@ fn function_environment_in_the_template_is_function_environment_plus_table_and_s
     }
     assert_eq!(
         variables.len(),
-        env_vars::ALL.len(),
-        "staging has no guardrail"
+        env_vars::ALL.len() + 1,
+        "staging has a dollar budget and no guardrail"
+    );
+    assert_eq!(
+        variables[env_vars::DAILY_COST_BUDGET_MICRO_USD],
+        Expr::Str("10000000".into())
     );
     assert_eq!(
         variables[env_vars::TABLE_NAME],
@@ -753,7 +764,11 @@ fn staging_and_prod_differ_from_dev_where_their_env_files_say() {
         assert_ne!(stage(&t), stage(&dev), "{name}");
         assert_eq!(stage(&t).throttling_rate_limit, env.api.throttle_rate);
         assert_eq!(stage(&t).throttling_burst_limit, env.api.throttle_burst);
-        assert_ne!(function(&t).timeout, function(&dev).timeout, "{name}");
+        assert_ne!(
+            function(&t).deployment_preference,
+            function(&dev).deployment_preference,
+            "{name}"
+        );
         assert_ne!(
             function(&t).reserved_concurrent_executions,
             function(&dev).reserved_concurrent_executions
@@ -792,9 +807,14 @@ fn every_route_is_a_streaming_lambda_proxy() {
         assert_eq!(integration["type"], "aws_proxy", "{}", route.path);
         assert_eq!(integration["httpMethod"], "POST");
         assert_eq!(integration["responseTransferMode"], "STREAM");
+        // The alias, through a variable SAM resolves to the generated alias's ARN.
         assert_eq!(
-            integration["uri"]["Fn::Sub"],
-            "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2021-11-15/functions/${Function.Arn}/response-streaming-invocations"
+            integration["uri"]["Fn::Sub"][0],
+            "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2021-11-15/functions/${FunctionAlias}/response-streaming-invocations"
+        );
+        assert_eq!(
+            integration["uri"]["Fn::Sub"][1]["FunctionAlias"],
+            serde_json::json!({"Ref": "Function.Alias"})
         );
     }
     let paths = body["paths"].as_object().unwrap();
@@ -856,8 +876,9 @@ fn api_logs_record_the_route_template_never_the_path() {
             }
         }
         for setting in &stage.method_settings {
-            // INFO execution logs write the method request path and its parameters.
-            assert_eq!(setting.logging_level, "ERROR", "{name}");
+            // INFO execution logs write the method request path and its parameters; execution
+            // logging is off altogether (the access log keeps the errors).
+            assert_eq!(setting.logging_level, "OFF", "{name}");
             assert!(!setting.data_trace_enabled, "{name}");
         }
     }
@@ -1437,9 +1458,10 @@ fn rendering_is_deterministic_with_header_and_long_form_intrinsics() {
 fn the_function_code_location_is_not_in_the_template() {
     // Only the parameters change when only the code changes.
     let text = stack::render(&load("dev")).unwrap();
-    assert_eq!(text.matches("S3Key:").count(), 1);
-    assert!(text.contains("S3Bucket:\n          Ref: CodeBucket"));
-    assert!(text.contains("S3Key:\n          Ref: CodeKey"));
+    assert_eq!(text.matches("CodeUri:").count(), 1);
+    assert!(text.contains(
+        "CodeUri:\n        Bucket:\n          Ref: CodeBucket\n        Key:\n          Ref: CodeKey\n"
+    ));
 }
 
 // ---- the model's checks ----
@@ -1584,6 +1606,399 @@ fn dashboard_body_is_json_once_substituted() {
     assert!(substituted.contains(r#"["Chatbot","BudgetUsedPercent","Environment","dev""#));
     assert!(substituted.contains(r#"["Chatbot","FeedbackPositive","Environment","dev""#));
     assert!(substituted.contains(r#"["Chatbot","FeedbackNegative","Environment","dev""#));
+    // Spend in dollars: the cost metric (micro-dollars) divided by a million.
+    assert!(substituted.contains(r#"["Chatbot","CostMicroUsd","Environment","dev",{"id":"m1""#));
+    assert!(substituted.contains(r#""expression":"m1 / 1000000""#));
+}
+
+// ---- SAM: the function, its alias and its rollout ----
+
+#[test]
+fn stateful_resources_keep_their_logical_ids() {
+    // Renaming any of these replaces it: a new table (history gone), bucket, secret or log
+    // group. They are spelled out here, not taken from `ids`, so a rename fails this test.
+    let pinned = [
+        ("Table", "AWS::DynamoDB::Table"),
+        ("SiteBucket", "AWS::S3::Bucket"),
+        ("OriginSecret", "AWS::SecretsManager::Secret"),
+        ("FunctionLogGroup", "AWS::Logs::LogGroup"),
+        ("ApiAccessLogGroup", "AWS::Logs::LogGroup"),
+    ];
+    for name in ENVS {
+        let t = template(name);
+        for (id, type_name) in pinned {
+            assert_eq!(resource(&t, id).properties.type_name(), type_name, "{name}");
+        }
+        let log_groups = t
+            .resources
+            .iter()
+            .filter(|(_, r)| r.properties.type_name() == "AWS::Logs::LogGroup")
+            .count();
+        assert_eq!(log_groups, 2, "{name}: every log group is pinned above");
+    }
+}
+
+#[test]
+fn the_template_is_sam_and_the_function_a_serverless_function() {
+    for name in ENVS {
+        let t = template(name);
+        assert_eq!(
+            t.transform.as_deref(),
+            Some("AWS::Serverless-2016-10-31"),
+            "{name}"
+        );
+        assert_eq!(
+            resource(&t, ids::FUNCTION).properties.type_name(),
+            "AWS::Serverless::Function"
+        );
+        let text = stack::render(&load(name)).unwrap();
+        assert!(
+            text.contains("\nTransform: AWS::Serverless-2016-10-31\n"),
+            "{name}"
+        );
+        // Only the function is SAM; the rest stays plain CloudFormation.
+        let serverless = t
+            .resources
+            .iter()
+            .filter(|(_, r)| r.properties.type_name().starts_with("AWS::Serverless::"))
+            .count();
+        assert_eq!(serverless, 1, "{name}");
+    }
+}
+
+#[test]
+fn the_function_publishes_a_version_and_moves_its_alias_on_every_change() {
+    for name in ENVS {
+        let t = template(name);
+        let f = function(&t);
+        assert_eq!(f.auto_publish_alias.as_deref(), Some(stack::ALIAS_NAME));
+        assert_eq!(stack::ALIAS_NAME, "live");
+        assert!(f.auto_publish_alias_all_properties, "{name}");
+        // Its own role: SAM makes none, so no AWSLambdaBasicExecutionRole on every log group.
+        assert_eq!(
+            f.role,
+            Expr::GetAtt(ids::FUNCTION_ROLE.into(), "Arn".into())
+        );
+        let Properties::Role(role) = &resource(&t, ids::FUNCTION_ROLE).properties else {
+            panic!("FunctionRole is not a role")
+        };
+        assert!(role.managed_policy_arns.is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn api_gateway_invokes_the_alias_and_may_invoke_only_the_alias() {
+    let alias = Expr::Ref("Function.Alias".into());
+    assert_eq!(stack::alias_reference(), alias);
+    for name in ENVS {
+        let t = template(name);
+        let Properties::Permission(permission) = &resource(&t, ids::FUNCTION_PERMISSION).properties
+        else {
+            panic!("no permission")
+        };
+        assert_eq!(permission.function_name, alias, "{name}");
+        assert_eq!(permission.principal, "apigateway.amazonaws.com");
+        let Properties::RestApi(api) = &resource(&t, ids::REST_API).properties else {
+            panic!("no RestApi")
+        };
+        let body = serde_json::to_string(&api.body).unwrap();
+        assert!(
+            !body.contains("Function.Arn"),
+            "{name}: no route invokes the function itself"
+        );
+        assert_eq!(
+            body.matches(r#"{"Ref":"Function.Alias"}"#).count(),
+            chatbot_contract::ROUTES.len(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn each_environment_rolls_out_as_its_env_file_says() {
+    let dev = template("dev");
+    assert_eq!(function(&dev).deployment_preference, None);
+    assert!(
+        !dev.resources
+            .iter()
+            .any(|(id, _)| id == ids::CODE_DEPLOY_ROLE),
+        "all-at-once needs no CodeDeploy"
+    );
+    for (name, kind) in [
+        ("staging", DeploymentType::Linear10PercentEvery1Minute),
+        ("prod", DeploymentType::Canary10Percent5Minutes),
+    ] {
+        let t = template(name);
+        let preference = function(&t).deployment_preference.clone().unwrap();
+        assert_eq!(preference.kind, kind, "{name}");
+        assert_eq!(
+            preference.alarms,
+            [
+                Expr::Ref(ids::FUNCTION_ERRORS_ALARM.into()),
+                Expr::Ref(ids::FUNCTION_THROTTLES_ALARM.into())
+            ]
+        );
+        assert_eq!(
+            preference.role,
+            Expr::GetAtt(ids::CODE_DEPLOY_ROLE.into(), "Arn".into())
+        );
+    }
+    assert_eq!(
+        DeploymentType::Canary10Percent5Minutes.as_str(),
+        "Canary10Percent5Minutes"
+    );
+}
+
+#[test]
+fn code_deploy_may_move_only_this_alias_and_read_only_the_rollback_alarms() {
+    let t = template("prod");
+    let Properties::Role(role) = &resource(&t, ids::CODE_DEPLOY_ROLE).properties else {
+        panic!("CodeDeployRole is not a role")
+    };
+    assert!(role.managed_policy_arns.is_empty());
+    assert_eq!(
+        role.assume_role_policy_document.statement[0].principal,
+        Some(Principal::Service("codedeploy.amazonaws.com".into()))
+    );
+    let statements = &role.policies[0].policy_document.statement;
+    assert_eq!(statements.len(), 2);
+    assert_eq!(
+        statements[0].action,
+        [
+            "lambda:GetAlias",
+            "lambda:GetProvisionedConcurrencyConfig",
+            "lambda:UpdateAlias"
+        ]
+    );
+    assert_eq!(
+        statements[0].resource,
+        [
+            Expr::GetAtt("Function".into(), "Arn".into()),
+            sub("${Function.Arn}:*")
+        ]
+    );
+    assert_eq!(statements[1].action, ["cloudwatch:DescribeAlarms"]);
+    assert_eq!(
+        statements[1].resource,
+        [
+            Expr::GetAtt("FunctionErrorsAlarm".into(), "Arn".into()),
+            Expr::GetAtt("FunctionThrottlesAlarm".into(), "Arn".into())
+        ]
+    );
+}
+
+#[test]
+fn rollback_alarms_count_per_minute_what_goes_through_the_live_alias() {
+    for name in ENVS {
+        let env = load(name);
+        let t = stack::template(&env);
+        for (id, metric, threshold) in [
+            (
+                ids::FUNCTION_ERRORS_ALARM,
+                "Errors",
+                env.alarms.function_errors,
+            ),
+            (
+                ids::FUNCTION_THROTTLES_ALARM,
+                "Throttles",
+                env.alarms.function_throttles,
+            ),
+        ] {
+            let Properties::Alarm(alarm) = &resource(&t, id).properties else {
+                panic!("{id} is not an alarm")
+            };
+            assert_eq!(alarm.metric_name, metric);
+            assert_eq!(
+                alarm.period, 60,
+                "{name} {id}: fires within a canary's 5 minutes"
+            );
+            assert_eq!(alarm.evaluation_periods, 1);
+            assert_eq!(alarm.threshold, i64::from(threshold));
+            assert_eq!(alarm.treat_missing_data, "notBreaching");
+            let dimensions: Vec<(&str, &Expr)> = alarm
+                .dimensions
+                .iter()
+                .map(|d| (d.name.as_str(), &d.value))
+                .collect();
+            assert_eq!(
+                dimensions,
+                [
+                    ("FunctionName", &Expr::Ref("Function".into())),
+                    ("Resource", &sub("${Function}:live")),
+                ],
+                "{name} {id}"
+            );
+        }
+    }
+    // The others keep their 5-minute periods.
+    let t = template("prod");
+    let Properties::Alarm(latency) = &resource(&t, "ApiLatencyAlarm").properties else {
+        panic!("no latency alarm")
+    };
+    assert_eq!(latency.period, 300);
+}
+
+// ---- what the environment stacks leave to the account ----
+
+#[test]
+fn no_environment_stack_sets_account_wide_api_gateway_settings() {
+    for name in ENVS {
+        let t = template(name);
+        assert!(
+            !t.resources
+                .iter()
+                .any(|(_, r)| r.properties.type_name() == "AWS::ApiGateway::Account"),
+            "{name}"
+        );
+        for statement in statements(&t) {
+            assert_ne!(
+                statement.principal,
+                Some(Principal::Service("apigateway.amazonaws.com".into())),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn account_wide_names_carry_stack_and_region() {
+    let global = |suffix: &str| sub(&format!("${{AWS::StackName}}-${{AWS::Region}}{suffix}"));
+    for name in ENVS {
+        let t = template(name);
+        let Properties::OriginAccessControl(oac) =
+            &resource(&t, ids::ORIGIN_ACCESS_CONTROL).properties
+        else {
+            panic!("no OAC")
+        };
+        assert_eq!(oac.origin_access_control_config.name, global("-site"));
+        let Properties::ResponseHeadersPolicy(headers) =
+            &resource(&t, ids::SECURITY_HEADERS).properties
+        else {
+            panic!("no headers policy")
+        };
+        assert_eq!(
+            headers.response_headers_policy_config.name,
+            global("-security-headers")
+        );
+        let Properties::OriginRequestPolicy(request) =
+            &resource(&t, ids::API_ORIGIN_REQUEST).properties
+        else {
+            panic!("no origin request policy")
+        };
+        assert_eq!(request.origin_request_policy_config.name, global("-api"));
+        let Properties::Dashboard(dashboard) = &resource(&t, ids::DASHBOARD).properties else {
+            panic!("no dashboard")
+        };
+        assert_eq!(dashboard.dashboard_name, global(""));
+    }
+}
+
+#[test]
+fn the_stack_leaves_no_execution_log_group_behind_and_the_access_log_keeps_errors() {
+    for name in ENVS {
+        let t = template(name);
+        let Properties::Stage(stage) = &resource(&t, ids::API_STAGE).properties else {
+            panic!("no stage")
+        };
+        assert_eq!(stage.method_settings[0].logging_level, "OFF", "{name}");
+        assert!(!stage.method_settings[0].data_trace_enabled);
+        let format = &stage.access_log_setting.format;
+        for field in [
+            "$context.status",
+            "$context.error.message",
+            "$context.error.responseType",
+            "$context.integrationErrorMessage",
+        ] {
+            assert!(format.contains(field), "{name}: {field}");
+        }
+        let json: serde_json::Value = serde_json::from_str(format).unwrap();
+        assert!(json.is_object());
+    }
+}
+
+#[test]
+fn cloudfront_waits_for_the_api_as_long_as_the_env_file_says() {
+    for name in ENVS {
+        let env = load(name);
+        let t = stack::template(&env);
+        let config = &distribution(&t).distribution_config;
+        let api = config.origins.iter().find(|o| o.id == "api").unwrap();
+        let custom = api.custom_origin_config.as_ref().unwrap();
+        assert_eq!(
+            custom.origin_read_timeout,
+            env.api.origin_read_timeout_seconds
+        );
+        assert!(env.function.timeout_seconds <= custom.origin_read_timeout);
+    }
+}
+
+// ---- the model's SAM checks ----
+
+fn serverless_function(alias: Option<&str>) -> Resource {
+    let t = template("dev");
+    let mut f = function(&t).clone();
+    f.auto_publish_alias = alias.map(str::to_owned);
+    f.deployment_preference = None;
+    f.role = Expr::Str("arn:aws:iam::123456789012:role/r".into());
+    f.environment.variables.clear();
+    f.logging_config.log_group = Expr::Str("logs".into());
+    f.code_uri.bucket = Expr::Str("bucket".into());
+    f.code_uri.key = Expr::Str("key".into());
+    Resource::new(Properties::ServerlessFunction(f))
+}
+
+fn sam_template(alias: Option<&str>, output: Expr) -> Template {
+    let mut t = with_output(output);
+    t.transform = Some(cfn::serverless::TRANSFORM.to_owned());
+    t.resources.push(("Fn".into(), serverless_function(alias)));
+    t
+}
+
+#[test]
+fn model_accepts_sam_references_to_a_function_with_an_alias() {
+    for output in [
+        Expr::Ref("Fn.Alias".into()),
+        Expr::Ref("Fn.Version".into()),
+        Expr::Sub("${Fn.Alias}".into()),
+        Expr::GetAtt("Fn".into(), "Arn".into()),
+    ] {
+        cfn::render(&sam_template(Some("live"), output)).unwrap();
+    }
+}
+
+#[test]
+fn model_rejects_sam_references_sam_cannot_resolve() {
+    check_render_error(
+        &sam_template(None, Expr::Ref("Fn.Alias".into())),
+        "output Out reads attribute \"Alias\" of \"Fn\", which a AWS::Serverless::Function does not have",
+    );
+    check_render_error(
+        &sam_template(Some("live"), Expr::GetAtt("Fn".into(), "Alias".into())),
+        "output Out reads attribute \"Alias\" of \"Fn\", which a AWS::Serverless::Function does not have",
+    );
+    check_render_error(
+        &sam_template(Some("live"), Expr::Ref("Logs.Alias".into())),
+        "output Out reads attribute \"Alias\" of \"Logs\", which a AWS::Logs::LogGroup does not have",
+    );
+    check_render_error(
+        &sam_template(Some("live"), Expr::Ref("Gone.Alias".into())),
+        "output Out refers to \"Gone\", which is not in the template",
+    );
+}
+
+#[test]
+fn model_requires_the_transform_for_sam_resources() {
+    let mut t = sam_template(Some("live"), Expr::Ref("Fn".into()));
+    t.transform = None;
+    check_render_error(
+        &t,
+        "resource Fn is an AWS::Serverless::Function, which needs `Transform: AWS::Serverless-2016-10-31`",
+    );
+    t.transform = Some(cfn::serverless::TRANSFORM.to_owned());
+    let text = cfn::render(&t).unwrap();
+    assert!(text.starts_with(
+        "AWSTemplateFormatVersion: 2010-09-09\nTransform: AWS::Serverless-2016-10-31\n"
+    ));
 }
 
 // ---- guardrail ----
@@ -1766,7 +2181,8 @@ fn the_function_names_the_published_version_and_may_apply_that_guardrail_only() 
     );
     assert_eq!(
         variables.len(),
-        env_vars::ALL.len() + env_vars::GUARDRAIL.len()
+        env_vars::ALL.len() + env_vars::GUARDRAIL.len() + 1,
+        "and the dollar budget"
     );
     // Not in the literal environment `cargo xtask dev` starts from: locally there is no
     // guardrail unless one is named.

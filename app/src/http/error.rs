@@ -109,7 +109,7 @@ impl ApiError {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "budget_exhausted",
-            "the chatbot has used up today's token budget, try again tomorrow (UTC)",
+            "the chatbot has used up today's budget, try again tomorrow (UTC)",
         )
     }
 

@@ -7,18 +7,19 @@ use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use http::StatusCode;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ApiError, read_json_body, store_failed};
 use crate::AppState;
+use crate::chat;
 use crate::clock;
 use crate::contract::metrics as names;
+use crate::cost::ReplyCost;
 use crate::store::{Feedback, FeedbackSaved, Message, MessageId, SessionId, StopSaved};
 
 /// A message as `GET /api/sessions/{id}/messages` lists it: every key always present, `null`
-/// where it does not apply (`usage`, `latency_ms` and `stop_reason` on questions, and on
-/// answers saved before they were kept).
+/// where it does not apply (`usage`, `cost`, `latency_ms` and `stop_reason` on questions, and
+/// on answers saved before they were kept; `cost` for a model without a price).
 pub fn message_json(message: &Message) -> Value {
     let details = message.details.as_ref();
     json!({
@@ -29,10 +30,17 @@ pub fn message_json(message: &Message) -> Value {
         "model": message.model,
         "incomplete": message.incomplete,
         "blocked": message.blocked.map(|b| b.as_str()),
-        "usage": details.map(|d| json!({
-            "input_tokens": d.input_tokens,
-            "output_tokens": d.output_tokens,
-        })),
+        "usage": details.map(|d| {
+            let mut usage = json!({
+                "input_tokens": d.input_tokens,
+                "output_tokens": d.output_tokens,
+            });
+            if d.usage_estimated {
+                usage["estimated"] = json!(true);
+            }
+            usage
+        }),
+        "cost": chat::answer_cost(message).map(ReplyCost::to_json),
         "latency_ms": details.map(|d| d.latency_ms),
         "stop_reason": details.map(|d| d.stop_reason.as_str()),
         "feedback": message.feedback.map(Feedback::as_str),

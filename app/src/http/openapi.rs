@@ -225,9 +225,39 @@ const GUARDRAIL_OUTCOMES: [&str; 3] = [
     Outcome::Masked.as_str(),
 ];
 
+fn count() -> Value {
+    json!({"type": "integer", "minimum": 0})
+}
+
+/// Tokens of an answer; cache tokens only when the model reported some, `estimated` only when
+/// the counts are the service's estimate.
 fn usage() -> Value {
-    let count = json!({"type": "integer", "minimum": 0});
-    object(json!({"input_tokens": count, "output_tokens": count}))
+    let mut usage = object(json!({"input_tokens": count(), "output_tokens": count()}));
+    usage["properties"]["cache_read_input_tokens"] = count();
+    usage["properties"]["cache_write_input_tokens"] = count();
+    usage["properties"]["estimated"] = json!({
+        "type": "boolean",
+        "description": "The model's own counts never arrived (a stopped or broken answer): these are the service's estimate, about four characters a token",
+    });
+    usage
+}
+
+/// What an answer cost at its model's price.
+fn cost() -> Value {
+    let mut cost = object(json!({
+        "micro_usd": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "US$ 0.000001 units: tokens × the model's price per million, rounded once to the nearest, halves up",
+        },
+        "usd": {"type": "string", "pattern": "^[0-9]+\\.[0-9]{2,6}$", "description": "The same amount in dollars, as text"},
+    }));
+    cost["properties"]["estimated"] = json!({
+        "type": "boolean",
+        "description": "Priced from the service's token estimate",
+    });
+    cost["description"] = json!("Absent for a model without a price");
+    cost
 }
 
 fn chat_reply() -> Value {
@@ -253,6 +283,7 @@ fn chat_reply() -> Value {
         "enum": GUARDRAIL_OUTCOMES,
         "description": "Present when the environment's guardrail acted on the turn",
     });
+    reply["properties"]["cost"] = cost();
     reply
 }
 
@@ -260,6 +291,11 @@ fn chat_reply() -> Value {
 fn message() -> Value {
     let mut usage = usage();
     usage["nullable"] = json!(true);
+    let mut cost = cost();
+    cost["nullable"] = json!(true);
+    cost["description"] = json!(
+        "null for a model without a price, on questions, and on answers saved before costs were kept"
+    );
     object(json!({
         "id": message_id(),
         "role": {"type": "string", "enum": ["user", "assistant"]},
@@ -281,6 +317,7 @@ fn message() -> Value {
             "description": "Bedrock's stop reason, or stopped (the reader pressed Stop), disconnected (the reader left mid-answer), error (the model failed mid-answer); null on questions",
         },
         "feedback": {"type": "string", "enum": ["up", "down", null], "nullable": true},
+        "cost": cost,
     }))
 }
 
@@ -292,10 +329,21 @@ fn history() -> Value {
 }
 
 fn models() -> Value {
-    let count = json!({"type": "integer", "minimum": 1});
+    let mut model = object(json!({"id": string(), "name": string()}));
+    let mut price = object(json!({
+        "input": count(),
+        "output": count(),
+        "as_of": {"type": "string", "format": "date"},
+    }));
+    price["properties"]["cache_read"] = count();
+    price["properties"]["cache_write"] = count();
+    price["description"] =
+        json!("US$ 0.000001 units per million tokens, as read from the AWS price list on as_of");
+    model["properties"]["price"] = price;
+    let positive = json!({"type": "integer", "minimum": 1});
     object(json!({
         "default": string(),
-        "models": {"type": "array", "items": object(json!({"id": string(), "name": string()}))},
+        "models": {"type": "array", "items": model},
         "demo": {"type": "boolean"},
         "starter_prompts": {
             "type": "array",
@@ -303,7 +351,7 @@ fn models() -> Value {
             "maxItems": chatbot_contract::STARTER_PROMPTS_MAX,
             "description": "Prompts the page offers on an empty chat",
         },
-        "limits": object(json!({"message_chars": count, "request_bytes": count})),
+        "limits": object(json!({"message_chars": positive, "request_bytes": positive})),
     }))
 }
 

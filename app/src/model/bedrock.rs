@@ -243,6 +243,15 @@ fn usage(tokens: &sdk::types::TokenUsage) -> Usage {
     Usage {
         input_tokens: u64::try_from(tokens.input_tokens()).unwrap_or(0),
         output_tokens: u64::try_from(tokens.output_tokens()).unwrap_or(0),
+        cache_read_input_tokens: tokens
+            .cache_read_input_tokens()
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0),
+        cache_write_input_tokens: tokens
+            .cache_write_input_tokens()
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0),
+        estimated: false,
     }
 }
 

@@ -102,5 +102,6 @@ fn usage(request: &ModelRequest, text: &str) -> Usage {
             .sum::<u64>()
             + estimate_tokens(&request.system_prompt),
         output_tokens: estimate_tokens(text),
+        ..Usage::default()
     }
 }

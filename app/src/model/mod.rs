@@ -32,10 +32,25 @@ pub struct Turn {
     pub text: String,
 }
 
+/// The tokens of one answer, as the model reported them (or as the service estimated them).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Usage {
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Input tokens read from the model's prompt cache (billed apart from `input_tokens`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cache_read_input_tokens: u64,
+    /// Input tokens written to the model's prompt cache (billed apart from `input_tokens`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cache_write_input_tokens: u64,
+    /// The counts are the service's estimate ([`estimate_tokens`]): the model's own never
+    /// arrived, because the answer was stopped or broke off.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub estimated: bool,
+}
+
+fn is_zero(count: &u64) -> bool {
+    *count == 0
 }
 
 /// A whole answer (Converse).

@@ -5,12 +5,13 @@
 //! S#<session>       M#<13-digit ms>#<10-digit seq>#<rand>  role, content, created_at, model?,
 //!                                                        incomplete?, blocked?, expires_at;
 //!                                                        answers: input_tokens?, tokens?
-//!                                                        (output), latency_ms?, stop_reason?,
-//!                                                        feedback?
+//!                                                        (output), cost_micro_usd?,
+//!                                                        usage_estimated?, latency_ms?,
+//!                                                        stop_reason?, feedback?
 //! S#<session>       META                                created_at, updated_at, messages,
 //!                                                        expires_at
 //! RL#<client>       <window start, seconds>             n, expires_at
-//! BUDGET            <yyyy-mm-dd>                        tokens, expires_at
+//! BUDGET            <yyyy-mm-dd>                        tokens, cost_micro_usd, expires_at
 //! ```
 //!
 //! A message's sort key is its [`MessageId`] with `#` between the parts, so messages sort as
@@ -25,7 +26,7 @@ use chatbot_contract::table::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
 
 use super::{
     Admission, AnswerDetails, Blocked, Feedback, FeedbackSaved, Message, MessageId, Role,
-    SessionId, StopReason, StopSaved, StoreError,
+    SessionId, Spend, StopReason, StopSaved, StoreError,
 };
 
 /// BatchWriteItem takes at most this many requests.
@@ -73,6 +74,12 @@ impl DynamoStore {
             item.insert("tokens".to_owned(), n(details.output_tokens));
             item.insert("latency_ms".to_owned(), n(details.latency_ms));
             item.insert("stop_reason".to_owned(), s(&details.stop_reason));
+            if let Some(cost) = details.cost_micro_usd {
+                item.insert("cost_micro_usd".to_owned(), n(cost));
+            }
+            if details.usage_estimated {
+                item.insert("usage_estimated".to_owned(), AttributeValue::Bool(true));
+            }
         }
         if let Some(feedback) = message.feedback {
             item.insert("feedback".to_owned(), s(feedback.as_str()));
@@ -450,32 +457,39 @@ impl DynamoStore {
         }
     }
 
-    pub(super) async fn add_tokens(
+    pub(super) async fn add_spend(
         &self,
         day: &str,
-        tokens: u64,
+        spend: Spend,
         expires_at: i64,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Spend, StoreError> {
         let output = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(PARTITION_KEY, s(BUDGET_PARTITION))
             .key(SORT_KEY, s(day))
-            .update_expression("ADD tokens :tokens SET #expires = :expires")
+            .update_expression("ADD tokens :tokens, cost_micro_usd :cost SET #expires = :expires")
             .expression_attribute_names("#expires", TTL_ATTRIBUTE)
-            .expression_attribute_values(":tokens", n(tokens))
+            .expression_attribute_values(":tokens", n(spend.tokens))
+            .expression_attribute_values(":cost", n(spend.micro_usd))
             .expression_attribute_values(":expires", n(expires_at))
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await
             .map_err(|e| store_error("UpdateItem", e))?;
         let attributes = output.attributes.unwrap_or_default();
-        number(&attributes, "tokens")?
-            .ok_or_else(|| StoreError::Corrupt("the budget update returned no total".to_owned()))
+        let total = |name: &str| {
+            number(&attributes, name)?
+                .ok_or_else(|| StoreError::Corrupt(format!("the budget update returned no {name}")))
+        };
+        Ok(Spend {
+            tokens: total("tokens")?,
+            micro_usd: total("cost_micro_usd")?,
+        })
     }
 
-    pub(super) async fn tokens_spent(&self, day: &str) -> Result<u64, StoreError> {
+    pub(super) async fn spent(&self, day: &str) -> Result<Spend, StoreError> {
         let output = self
             .client
             .get_item()
@@ -486,10 +500,14 @@ impl DynamoStore {
             .send()
             .await
             .map_err(|e| store_error("GetItem", e))?;
-        match output.item {
-            Some(item) => Ok(number(&item, "tokens")?.unwrap_or(0)),
-            None => Ok(0),
-        }
+        let Some(item) = output.item else {
+            return Ok(Spend::default());
+        };
+        // A day's item written before dollars were counted has no cost attribute.
+        Ok(Spend {
+            tokens: number(&item, "tokens")?.unwrap_or(0),
+            micro_usd: number(&item, "cost_micro_usd")?.unwrap_or(0),
+        })
     }
 }
 
@@ -558,6 +576,12 @@ fn read_message(item: &HashMap<String, AttributeValue>) -> Result<Message, Store
             Some(AnswerDetails {
                 input_tokens,
                 output_tokens,
+                cost_micro_usd: number(item, "cost_micro_usd")?,
+                usage_estimated: item
+                    .get("usage_estimated")
+                    .and_then(|v| v.as_bool().ok())
+                    .copied()
+                    .unwrap_or(false),
                 latency_ms,
                 stop_reason,
             })

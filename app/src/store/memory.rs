@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::{
-    Admission, Blocked, Feedback, FeedbackSaved, Message, MessageId, Role, SessionId, StopReason,
-    StopSaved, StoreError,
+    Admission, Blocked, Feedback, FeedbackSaved, Message, MessageId, Role, SessionId, Spend,
+    StopReason, StopSaved, StoreError,
 };
 
 #[derive(Default)]
@@ -18,7 +18,7 @@ pub struct MemoryStore {
 struct State {
     sessions: HashMap<SessionId, Vec<Message>>,
     rate_windows: HashMap<(String, i64), u32>,
-    budget: HashMap<String, u64>,
+    budget: HashMap<String, Spend>,
 }
 
 /// The message `id` of `session` if it has `role`.
@@ -172,19 +172,20 @@ impl MemoryStore {
         Ok(Admission::Admitted)
     }
 
-    pub(super) fn add_tokens(
+    pub(super) fn add_spend(
         &self,
         day: &str,
-        tokens: u64,
+        spend: Spend,
         _expires_at: i64,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Spend, StoreError> {
         let mut state = self.state();
-        let total = state.budget.entry(day.to_owned()).or_insert(0);
-        *total += tokens;
+        let total = state.budget.entry(day.to_owned()).or_default();
+        total.tokens += spend.tokens;
+        total.micro_usd += spend.micro_usd;
         Ok(*total)
     }
 
-    pub(super) fn tokens_spent(&self, day: &str) -> Result<u64, StoreError> {
-        Ok(self.state().budget.get(day).copied().unwrap_or(0))
+    pub(super) fn spent(&self, day: &str) -> Result<Spend, StoreError> {
+        Ok(self.state().budget.get(day).copied().unwrap_or_default())
     }
 }

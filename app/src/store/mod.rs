@@ -1,4 +1,4 @@
-//! Conversation history, rate windows and the daily token budget.
+//! Conversation history, rate windows and the daily budget (tokens and dollars).
 //!
 //! One `Store` with two back ends that behave the same: DynamoDB in Lambda (items as in
 //! DESIGN.md), and memory for local runs and tests. An enum rather than a trait object keeps
@@ -13,6 +13,7 @@ pub use memory::MemoryStore;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use crate::cost::Spend;
 pub use crate::guardrail::Blocked;
 
 /// A conversation's id: a random UUID, so knowing it is the only way to read the conversation.
@@ -137,12 +138,20 @@ impl Message {
     }
 }
 
-/// What the page shows under an answer: its token counts, how long the model took and why it
-/// stopped. (A price, once the environment has prices, belongs here too.)
+/// What the page shows under an answer: its token counts, what it cost, how long the model took
+/// and why it stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnswerDetails {
+    /// The prompt, history and system prompt the model was given (cache reads and writes
+    /// included).
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// What the answer cost in micro-dollars at its model's price when it was written; `None`
+    /// when the model has no price.
+    pub cost_micro_usd: Option<u64>,
+    /// The token counts (and so the cost) are the service's estimate: the model's own never
+    /// arrived.
+    pub usage_estimated: bool,
     /// From the model call to the answer's last token.
     pub latency_ms: u64,
     /// Bedrock's stop reason (`end_turn`, `max_tokens`, `guardrail_intervened`, ...) or one of
@@ -357,24 +366,25 @@ impl Store {
         }
     }
 
-    /// Adds `tokens` to the spend of `day` (`yyyy-mm-dd`, UTC) and returns the new total.
-    pub async fn add_tokens(
+    /// Adds `spend` (tokens and micro-dollars) to the spend of `day` (`yyyy-mm-dd`, UTC) and
+    /// returns the new totals.
+    pub async fn add_spend(
         &self,
         day: &str,
-        tokens: u64,
+        spend: Spend,
         expires_at: i64,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Spend, StoreError> {
         match self {
-            Store::Memory(s) => s.add_tokens(day, tokens, expires_at),
-            Store::Dynamo(s) => s.add_tokens(day, tokens, expires_at).await,
+            Store::Memory(s) => s.add_spend(day, spend, expires_at),
+            Store::Dynamo(s) => s.add_spend(day, spend, expires_at).await,
         }
     }
 
-    /// Tokens spent on `day` so far.
-    pub async fn tokens_spent(&self, day: &str) -> Result<u64, StoreError> {
+    /// What was spent on `day` so far: tokens and micro-dollars.
+    pub async fn spent(&self, day: &str) -> Result<Spend, StoreError> {
         match self {
-            Store::Memory(s) => s.tokens_spent(day),
-            Store::Dynamo(s) => s.tokens_spent(day).await,
+            Store::Memory(s) => s.spent(day),
+            Store::Dynamo(s) => s.spent(day).await,
         }
     }
 }

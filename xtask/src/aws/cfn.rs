@@ -309,6 +309,7 @@ pub async fn describe_change_set(cfn: &Client, arn: &str) -> anyhow::Result<Desc
 
 fn change_to_wire(change: &aws_sdk_cloudformation::types::Change) -> wire::Change {
     let resource_change = change.resource_change().map(|rc| wire::WireResourceChange {
+        policy_action: rc.policy_action().map(|p| p.as_str().to_owned()),
         action: rc.action().map(|a| a.as_str().to_owned()),
         logical_resource_id: rc.logical_resource_id().map(str::to_owned),
         physical_resource_id: rc.physical_resource_id().map(str::to_owned),

@@ -10,6 +10,7 @@ use aws_sdk_cloudformation::Client;
 use tokio::sync::Notify;
 
 use super::cfn::{self, Backoff};
+use super::rollout::RolloutWatch;
 use crate::review::{self, Palette, Progress, StackEvent};
 
 /// How the stack ended and every event seen on the way, oldest first.
@@ -85,13 +86,15 @@ pub struct Display {
 }
 
 /// Follows `stack` (an id, so a deleted stack is still found) from the event after `since`
-/// until it leaves every `_IN_PROGRESS` state.
+/// until it leaves every `_IN_PROGRESS` state; with `rollout`, also the traffic shift while
+/// CloudFormation waits on it.
 pub async fn follow(
     cfn: &Client,
     stack: &str,
     since: Option<String>,
     display: Display,
     limit: Duration,
+    mut rollout: Option<&mut RolloutWatch>,
 ) -> anyhow::Result<Followed> {
     let started = Instant::now();
     let mut marker = since;
@@ -115,6 +118,11 @@ pub async fn follow(
             writeln!(stdout, "{}", review::render_event(event, display.palette))?;
         }
         seen.extend(fresh);
+        if let Some(watch) = rollout.as_deref_mut() {
+            for line in watch.poll(&seen).await {
+                writeln!(stdout, "{line}")?;
+            }
+        }
         let settled = !status.ends_with("_IN_PROGRESS");
         if settled {
             stdout.flush()?;

@@ -1,5 +1,5 @@
-//! Everything that talks to AWS: the clients, the artifacts bucket, change sets, stack events
-//! and publishing the site. Clients are built once, by [`connect`], in the tasks' entry points
+//! Everything that talks to AWS: the clients, the artifacts bucket, change sets, stack events,
+//! gradual rollouts and publishing the site. Clients are built once, by [`connect`], in the tasks' entry points
 //! and handed down; the rendering of what comes back lives in `crate::review`.
 //!
 //! Endpoints follow the SDK's standard chain (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`),
@@ -14,6 +14,7 @@ pub mod follow;
 pub mod plan;
 pub mod preflight;
 pub mod publish;
+pub mod rollout;
 pub mod site;
 
 use std::fmt;
@@ -33,6 +34,9 @@ pub struct Clients {
     pub bedrock: aws_sdk_bedrock::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub acm: aws_sdk_acm::Client,
+    /// A gradual rollout: CodeDeploy's deployment, the alias's split, the rollback alarms.
+    pub codedeploy: aws_sdk_codedeploy::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub region: String,
     /// Set when an endpoint URL overrides AWS's (a local server): S3 then uses path-style
     /// addresses, and template URLs point there.
@@ -87,6 +91,8 @@ pub async fn connect(region: &str) -> Clients {
             log,
             |b: aws_sdk_acm::config::Builder| b.region(Region::new(CERTIFICATE_REGION))
         ),
+        codedeploy: client!(aws_sdk_codedeploy, &config, log),
+        cloudwatch: client!(aws_sdk_cloudwatch, &config, log),
         region: region.to_owned(),
         s3_endpoint,
     }

@@ -257,8 +257,8 @@ pub fn change_set_name() -> String {
     format!("xtask-{seconds}-{}", std::process::id())
 }
 
-/// The review of a proposal: the change set's resources, the parameters, IAM statements and
-/// the template's text diff against what is deployed.
+/// The review of a proposal: the change set's resources, the parameters, IAM statements, what
+/// can raise spend and the template's text diff against what is deployed.
 pub fn review(
     inputs: &Inputs,
     situation: &Situation,
@@ -274,12 +274,17 @@ pub fn review(
         ChangeKind::Create => "deployed (none)".to_owned(),
         ChangeKind::Update => format!("deployed {}", inputs.env.stack_name),
     };
+    let mut changes = described
+        .map(DescribeChangeSet::resource_changes)
+        .unwrap_or_default();
+    review::mark_transform_resources(
+        &mut changes,
+        &[&situation.deployed_template, &inputs.template],
+    );
     Review::new(
         &inputs.env.stack_name,
         situation.kind(),
-        described
-            .map(DescribeChangeSet::resource_changes)
-            .unwrap_or_default(),
+        changes,
         review::parameter_changes(&deployed_parameters, &situation.parameters),
         review::diff_statements(
             &review::statements(&situation.deployed_template),
@@ -292,6 +297,10 @@ pub fn review(
             &inputs.template_name,
         ),
     )
+    .with_spend(review::spend_review(
+        &situation.deployed_template,
+        &inputs.template,
+    ))
 }
 
 /// A reviewed change set kept for `deploy --plan`.

@@ -293,10 +293,14 @@ async fn stack_reserved(clients: &Clients, situation: &Situation) -> Reply<u32> 
         Err(err) => return Reply::Failed(format!("{err:#}")),
     };
     let mut total = 0;
-    for function in resources
-        .iter()
-        .filter(|r| r.resource_type == "AWS::Lambda::Function" && !r.physical_id.is_empty())
-    {
+    // CloudFormation lists the transform's result (`AWS::Lambda::Function`); an emulator that
+    // does not apply the transform keeps the SAM type, whose physical id is the function too.
+    for function in resources.iter().filter(|r| {
+        matches!(
+            r.resource_type.as_str(),
+            "AWS::Lambda::Function" | "AWS::Serverless::Function"
+        ) && !r.physical_id.is_empty()
+    }) {
         let answer = clients
             .lambda
             .get_function_concurrency()

@@ -4,10 +4,13 @@
 //! property values are [`Expr`]s, so intrinsic functions are values, not strings. [`render`]
 //! checks the whole template (valid and unique logical IDs, no reference to anything that does
 //! not exist) and writes deterministic YAML: keys in a fixed order, long-form intrinsics.
+//! SAM resources ([`serverless`]) make it a SAM template: it then declares the transform, and
+//! the references SAM resolves (`Ref: Function.Alias`) are checked like any other.
 
 mod bedrock;
 mod expr;
 pub mod resources;
+pub mod serverless;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -21,6 +24,8 @@ pub use resources::Properties;
 /// A whole template. Entries keep the order they were added in until [`render`] sorts them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Template {
+    /// `AWS::Serverless-2016-10-31` when the template has SAM resources.
+    pub transform: Option<String>,
     pub description: String,
     pub parameters: Vec<(String, Parameter)>,
     /// Condition name to its expression (`Fn::Equals` and friends as an [`Expr::Map`]).
@@ -154,6 +159,11 @@ pub enum RenderError {
         type_name: &'static str,
         attribute: String,
     },
+    /// A SAM resource in a template that does not declare the SAM transform.
+    NeedsTransform {
+        resource: String,
+        type_name: &'static str,
+    },
     /// `Fn::If` or `Condition` names a condition the template does not define.
     UnknownCondition {
         from: String,
@@ -182,6 +192,14 @@ impl fmt::Display for RenderError {
                 f,
                 "{from} reads attribute {attribute:?} of {resource:?}, which a {type_name} does not have"
             ),
+            RenderError::NeedsTransform {
+                resource,
+                type_name,
+            } => write!(
+                f,
+                "resource {resource} is an {type_name}, which needs `Transform: {}`",
+                serverless::TRANSFORM
+            ),
             RenderError::UnknownCondition { from, condition } => {
                 write!(
                     f,
@@ -207,6 +225,16 @@ pub fn to_value(template: &Template) -> Result<Value, RenderError> {
     let conditions = unique("condition", &template.conditions)?;
     let resources = unique("resource", &template.resources)?;
     let outputs = unique("output", &template.outputs)?;
+    if template.transform.as_deref() != Some(serverless::TRANSFORM)
+        && let Some((id, resource)) = resources
+            .iter()
+            .find(|(_, r)| r.properties.type_name().starts_with("AWS::Serverless::"))
+    {
+        return Err(RenderError::NeedsTransform {
+            resource: (*id).to_owned(),
+            type_name: resource.properties.type_name(),
+        });
+    }
     for id in parameters.keys() {
         if resources.contains_key(id) {
             return Err(RenderError::Duplicate {
@@ -221,6 +249,9 @@ pub fn to_value(template: &Template) -> Result<Value, RenderError> {
         "AWSTemplateFormatVersion".into(),
         "2010-09-09".to_owned().into(),
     );
+    if let Some(transform) = &template.transform {
+        root.insert("Transform".into(), transform.clone().into());
+    }
     root.insert("Description".into(), template.description.clone().into());
 
     if !parameters.is_empty() {
@@ -364,7 +395,13 @@ impl Checker<'_> {
         match key {
             "Ref" => {
                 if let Some(name) = value.as_str() {
-                    self.reference(from, name, None)?;
+                    match name.split_once('.') {
+                        // `Ref: Function.Alias`: a reference SAM resolves, never an attribute.
+                        Some((resource, what)) if !name.starts_with("AWS::") => {
+                            self.sam_reference(from, resource, what)?;
+                        }
+                        _ => self.reference(from, name, None)?,
+                    }
                 }
             }
             "Fn::GetAtt" => {
@@ -391,7 +428,10 @@ impl Checker<'_> {
                     .map(|k| (k.to_owned(), Expr::Bool(true)))
                     .collect();
                 for (name, attribute) in expr::sub_references(template, &vars) {
-                    self.reference(from, &name, attribute.as_deref())?;
+                    match attribute.as_deref() {
+                        Some(what) if self.is_sam_reference(&name, what) => {}
+                        attribute => self.reference(from, &name, attribute)?,
+                    }
                 }
             }
             "Fn::If" => {
@@ -442,6 +482,32 @@ impl Checker<'_> {
             });
         }
         Ok(())
+    }
+
+    /// `Ref: <resource>.<what>`, which only SAM resolves (`Function.Alias`).
+    fn sam_reference(&self, from: &str, resource: &str, what: &str) -> Result<(), RenderError> {
+        let Some(found) = self.resources.get(resource) else {
+            return Err(RenderError::Dangling {
+                from: from.to_owned(),
+                to: resource.to_owned(),
+            });
+        };
+        if self.is_sam_reference(resource, what) {
+            Ok(())
+        } else {
+            Err(RenderError::UnknownAttribute {
+                from: from.to_owned(),
+                resource: resource.to_owned(),
+                type_name: found.properties.type_name(),
+                attribute: what.to_owned(),
+            })
+        }
+    }
+
+    fn is_sam_reference(&self, resource: &str, what: &str) -> bool {
+        self.resources
+            .get(resource)
+            .is_some_and(|r| r.properties.sam_references().contains(&what))
     }
 
     fn condition(&self, from: &str, condition: &str) -> Result<(), RenderError> {

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::Expr;
 pub use super::bedrock::*;
+use super::serverless;
 
 /// A resource's type and properties.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,7 +15,7 @@ pub enum Properties {
     Bucket(Bucket),
     BucketPolicy(BucketPolicy),
     Role(Role),
-    Function(Function),
+    ServerlessFunction(serverless::Function),
     Permission(Permission),
     LogGroup(LogGroup),
     Table(Table),
@@ -24,7 +25,6 @@ pub enum Properties {
     RestApi(RestApi),
     Deployment(Deployment),
     Stage(Stage),
-    ApiAccount(ApiAccount),
     OriginAccessControl(OriginAccessControl),
     ResponseHeadersPolicy(ResponseHeadersPolicy),
     OriginRequestPolicy(OriginRequestPolicy),
@@ -45,7 +45,7 @@ impl Properties {
             Properties::Bucket(_) => "AWS::S3::Bucket",
             Properties::BucketPolicy(_) => "AWS::S3::BucketPolicy",
             Properties::Role(_) => "AWS::IAM::Role",
-            Properties::Function(_) => "AWS::Lambda::Function",
+            Properties::ServerlessFunction(_) => "AWS::Serverless::Function",
             Properties::Permission(_) => "AWS::Lambda::Permission",
             Properties::LogGroup(_) => "AWS::Logs::LogGroup",
             Properties::Table(_) => "AWS::DynamoDB::Table",
@@ -55,7 +55,6 @@ impl Properties {
             Properties::RestApi(_) => "AWS::ApiGateway::RestApi",
             Properties::Deployment(_) => "AWS::ApiGateway::Deployment",
             Properties::Stage(_) => "AWS::ApiGateway::Stage",
-            Properties::ApiAccount(_) => "AWS::ApiGateway::Account",
             Properties::OriginAccessControl(_) => "AWS::CloudFront::OriginAccessControl",
             Properties::ResponseHeadersPolicy(_) => "AWS::CloudFront::ResponseHeadersPolicy",
             Properties::OriginRequestPolicy(_) => "AWS::CloudFront::OriginRequestPolicy",
@@ -75,7 +74,7 @@ impl Properties {
         match self {
             Properties::Bucket(_) => &["Arn", "DomainName", "RegionalDomainName"],
             Properties::Role(_) => &["Arn", "RoleId"],
-            Properties::Function(_) => &["Arn"],
+            Properties::ServerlessFunction(_) => &["Arn"],
             Properties::LogGroup(_) => &["Arn"],
             Properties::Table(_) => &["Arn"],
             Properties::Topic(_) => &["TopicArn", "TopicName"],
@@ -96,8 +95,18 @@ impl Properties {
             | Properties::BucketPolicy(_)
             | Properties::Permission(_)
             | Properties::Dashboard(_)
-            | Properties::Stage(_)
-            | Properties::ApiAccount(_) => &[],
+            | Properties::Stage(_) => &[],
+        }
+    }
+
+    /// What SAM lets other resources reference besides attributes (`Ref: Function.Alias`,
+    /// `${Function.Alias}`), which the transform replaces with the generated resource.
+    pub fn sam_references(&self) -> &'static [&'static str] {
+        match self {
+            Properties::ServerlessFunction(f) if f.auto_publish_alias.is_some() => {
+                &serverless::FUNCTION_REFERENCES
+            }
+            _ => &[],
         }
     }
 }
@@ -108,7 +117,7 @@ impl Serialize for Properties {
             Properties::Bucket(p) => p.serialize(serializer),
             Properties::BucketPolicy(p) => p.serialize(serializer),
             Properties::Role(p) => p.serialize(serializer),
-            Properties::Function(p) => p.serialize(serializer),
+            Properties::ServerlessFunction(p) => p.serialize(serializer),
             Properties::Permission(p) => p.serialize(serializer),
             Properties::LogGroup(p) => p.serialize(serializer),
             Properties::Table(p) => p.serialize(serializer),
@@ -118,7 +127,6 @@ impl Serialize for Properties {
             Properties::RestApi(p) => p.serialize(serializer),
             Properties::Deployment(p) => p.serialize(serializer),
             Properties::Stage(p) => p.serialize(serializer),
-            Properties::ApiAccount(p) => p.serialize(serializer),
             Properties::OriginAccessControl(p) => p.serialize(serializer),
             Properties::ResponseHeadersPolicy(p) => p.serialize(serializer),
             Properties::OriginRequestPolicy(p) => p.serialize(serializer),
@@ -284,29 +292,6 @@ pub struct InlinePolicy {
 }
 
 // ---- Lambda ----
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Function {
-    pub description: String,
-    pub runtime: String,
-    pub handler: String,
-    pub code: Code,
-    pub role: Expr,
-    pub architectures: Vec<String>,
-    pub memory_size: u32,
-    pub timeout: u32,
-    pub reserved_concurrent_executions: u32,
-    pub environment: FunctionEnvironment,
-    pub logging_config: LoggingConfig,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Code {
-    pub s3_bucket: Expr,
-    pub s3_key: Expr,
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -561,12 +546,6 @@ pub struct UsagePlanKey {
     pub key_id: Expr,
     pub key_type: String,
     pub usage_plan_id: Expr,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ApiAccount {
-    #[serde(rename = "CloudWatchRoleArn")]
-    pub cloud_watch_role_arn: Expr,
 }
 
 // ---- CloudFront ----

@@ -1,6 +1,8 @@
 //! The shape of `envs/<name>.toml` as serde reads it. Only syntax and types are checked here;
 //! `super::validate` turns a [`EnvFile`] into a checked [`super::Environment`].
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -26,6 +28,20 @@ pub struct EnvFile {
 pub struct Models {
     pub default: String,
     pub allowed: Vec<Model>,
+    /// Model id to its price; every allowed model needs one.
+    #[serde(default)]
+    pub prices: BTreeMap<String, Price>,
+}
+
+/// `[models.prices."<id>"]`: US dollars per million tokens, and the date they were taken.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    pub input: f64,
+    pub output: f64,
+    pub cache_read: Option<f64>,
+    pub cache_write: Option<f64>,
+    pub as_of: toml::value::Datetime,
 }
 
 #[derive(Deserialize)]
@@ -45,6 +61,8 @@ pub struct Chat {
     #[serde(default = "default_ipv6_prefix_length")]
     pub ipv6_prefix_length: u32,
     pub daily_token_budget: u64,
+    /// US dollars of model spend per UTC day; none when absent.
+    pub daily_cost_budget_usd: Option<f64>,
     pub history_days: u32,
 }
 
@@ -62,6 +80,7 @@ pub struct Function {
     pub timeout_seconds: u32,
     pub reserved_concurrency: u32,
     pub architecture: Architecture,
+    pub rollout: Rollout,
 }
 
 #[derive(Deserialize)]
@@ -73,10 +92,23 @@ pub enum Architecture {
 }
 
 #[derive(Deserialize)]
+pub enum Rollout {
+    #[serde(rename = "all-at-once")]
+    AllAtOnce,
+    #[serde(rename = "canary-10-percent-5-minutes")]
+    Canary10Percent5Minutes,
+    #[serde(rename = "linear-10-percent-every-1-minute")]
+    Linear10PercentEvery1Minute,
+}
+
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Api {
     pub throttle_rate: u32,
     pub throttle_burst: u32,
+    pub origin_read_timeout_seconds: u32,
+    #[serde(default)]
+    pub origin_read_timeout_quota_raised: bool,
 }
 
 #[derive(Deserialize)]

@@ -6,11 +6,14 @@
 
 mod file;
 mod guardrail;
+mod price;
 
 pub use guardrail::{
     ContentFilter, DeniedTopic, FilterCategory, GuardrailSettings, PII_ENTITY_TYPES, PiiAction,
     PiiEntity, StreamProcessing, Strength,
 };
+
+pub use price::ModelPrice;
 
 use std::fmt;
 use std::path::Path;
@@ -36,6 +39,9 @@ pub struct Environment {
     pub rate_limit: RateLimit,
     /// Tokens (input + output) the whole environment may spend per UTC day.
     pub daily_token_budget: u64,
+    /// Micro-dollars (US$ 0.000001) of model spend the whole environment may spend per UTC
+    /// day, at the models' prices; `None`: only the token budget applies.
+    pub daily_cost_budget_micro_usd: Option<u64>,
     /// Days a conversation is kept before the table's TTL removes it.
     pub history_days: u32,
     pub function: FunctionSettings,
@@ -59,6 +65,7 @@ pub struct Model {
     pub id: String,
     /// Name shown to people.
     pub name: String,
+    pub price: ModelPrice,
 }
 
 /// Chat requests one client may make per window. A client is one IPv4 address, or one IPv6
@@ -77,6 +84,35 @@ pub struct FunctionSettings {
     pub timeout_seconds: u32,
     pub reserved_concurrency: u32,
     pub architecture: Architecture,
+    pub rollout: Rollout,
+}
+
+/// How a new version of the function takes over the traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rollout {
+    /// CloudFormation points the alias at the new version at once; no CodeDeploy.
+    AllAtOnce,
+    /// CodeDeploy sends 10 % of the traffic to the new version for 5 minutes, then the rest,
+    /// and moves it back when a rollback alarm fires.
+    Canary10Percent5Minutes,
+    /// CodeDeploy adds 10 % every minute, and moves it back when a rollback alarm fires.
+    Linear10PercentEvery1Minute,
+}
+
+impl Rollout {
+    /// The name in the env files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rollout::AllAtOnce => "all-at-once",
+            Rollout::Canary10Percent5Minutes => "canary-10-percent-5-minutes",
+            Rollout::Linear10PercentEvery1Minute => "linear-10-percent-every-1-minute",
+        }
+    }
+
+    /// Whether CodeDeploy shifts the traffic (and can roll it back).
+    pub fn is_gradual(self) -> bool {
+        self != Rollout::AllAtOnce
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,14 +131,22 @@ impl Architecture {
     }
 }
 
-/// API Gateway stage throttling.
+/// API Gateway stage throttling, and how long CloudFront waits for the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApiSettings {
     /// Steady requests per second.
     pub throttle_rate: u32,
     /// Requests allowed in a burst.
     pub throttle_burst: u32,
+    /// Seconds CloudFront waits for the API's first byte and between two packets; never less
+    /// than the function's timeout.
+    pub origin_read_timeout_seconds: u32,
 }
+
+/// CloudFront's longest origin read timeout without a quota increase.
+pub const ORIGIN_READ_TIMEOUT_DEFAULT_MAX: u32 = 60;
+/// CloudFront's longest origin read timeout with the quota raised.
+pub const ORIGIN_READ_TIMEOUT_MAX: u32 = 180;
 
 /// Where alarms go and when they fire. Counts are per 5-minute period.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -445,6 +489,8 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         &format!("one of models.allowed: {}", ids.join(", ")),
     )?;
 
+    let prices = price::validate(&c, &raw.models)?;
+
     let chat = &raw.chat;
     c.check(
         "chat.system_prompt",
@@ -488,6 +534,7 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         1_000_000_000_000,
         " tokens",
     )?;
+    let daily_cost_budget_micro_usd = price::daily_budget(&c, chat.daily_cost_budget_usd)?;
     c.range(
         "chat.history_days",
         chat.history_days.into(),
@@ -533,6 +580,7 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         5_000,
         " requests",
     )?;
+    check_read_timeout(&c, &raw.api, function.timeout_seconds)?;
 
     if !LOG_RETENTION_DAYS.contains(&raw.logs.retention_days) {
         let allowed: Vec<String> = LOG_RETENTION_DAYS.iter().map(u32::to_string).collect();
@@ -637,9 +685,11 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
             .models
             .allowed
             .into_iter()
-            .map(|m| Model {
+            .zip(prices)
+            .map(|(m, price)| Model {
                 id: m.id,
                 name: m.name,
+                price,
             })
             .collect(),
         system_prompt: raw.chat.system_prompt,
@@ -650,6 +700,7 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
             ipv6_prefix_length,
         },
         daily_token_budget: raw.chat.daily_token_budget,
+        daily_cost_budget_micro_usd,
         history_days: raw.chat.history_days,
         function: FunctionSettings {
             memory_mb: raw.function.memory_mb,
@@ -659,10 +710,16 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
                 file::Architecture::X86_64 => Architecture::X86_64,
                 file::Architecture::Arm64 => Architecture::Arm64,
             },
+            rollout: match raw.function.rollout {
+                file::Rollout::AllAtOnce => Rollout::AllAtOnce,
+                file::Rollout::Canary10Percent5Minutes => Rollout::Canary10Percent5Minutes,
+                file::Rollout::Linear10PercentEvery1Minute => Rollout::Linear10PercentEvery1Minute,
+            },
         },
         api: ApiSettings {
             throttle_rate: raw.api.throttle_rate,
             throttle_burst: raw.api.throttle_burst,
+            origin_read_timeout_seconds: raw.api.origin_read_timeout_seconds,
         },
         log_retention_days: raw.logs.retention_days,
         alarms: AlarmSettings {
@@ -730,6 +787,44 @@ fn check_starter_prompts(c: &Checker<'_>, prompts: &[String]) -> Result<(), EnvE
         if prompts[..i].contains(prompt) {
             return Err(c.fail(&key, format!("{prompt:?} is listed twice")));
         }
+    }
+    Ok(())
+}
+
+/// CloudFront gives up on the API after its read timeout; a JSON reply comes in one piece, up
+/// to the function's timeout after the request, so the read timeout may not be shorter. Above
+/// 60 s CloudFront needs a quota increase, which the file has to say it has.
+fn check_read_timeout(c: &Checker, api: &file::Api, function_timeout: u32) -> Result<(), EnvError> {
+    let read = api.origin_read_timeout_seconds;
+    c.range(
+        "api.origin_read_timeout_seconds",
+        read.into(),
+        1,
+        ORIGIN_READ_TIMEOUT_MAX.into(),
+        " seconds (above 60 only with CloudFront's quota raised)",
+    )?;
+    if read > ORIGIN_READ_TIMEOUT_DEFAULT_MAX && !api.origin_read_timeout_quota_raised {
+        return Err(c.fail(
+            "api.origin_read_timeout_seconds",
+            format!(
+                "{read} is above CloudFront's limit of {ORIGIN_READ_TIMEOUT_DEFAULT_MAX} seconds: \
+                 ask AWS to raise the CloudFront quota \"Response timeout per origin\" (up to \
+                 {ORIGIN_READ_TIMEOUT_MAX}), then add api.origin_read_timeout_quota_raised = true; \
+                 or use {ORIGIN_READ_TIMEOUT_DEFAULT_MAX} or less"
+            ),
+        ));
+    }
+    if function_timeout > read {
+        return Err(c.fail(
+            "function.timeout_seconds",
+            format!(
+                "{function_timeout} is longer than api.origin_read_timeout_seconds ({read}): \
+                 CloudFront would stop waiting for a reply after {read} s and answer 504 while \
+                 the function goes on (and spends tokens); lower function.timeout_seconds to \
+                 {read} or less, or raise api.origin_read_timeout_seconds (above \
+                 {ORIGIN_READ_TIMEOUT_DEFAULT_MAX} only with CloudFront's quota raised)"
+            ),
+        ));
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::iam::{StatementChange, render_iam};
+use super::spend::{SpendReview, render_spend};
 use super::table::Table;
 use super::{Palette, shorten};
 
@@ -16,6 +17,10 @@ pub struct Review {
     pub changes: Vec<ResourceChange>,
     pub parameters: Vec<ParameterChange>,
     pub iam: Vec<StatementChange>,
+    /// Settings that bound spend and changed, and the worst-case model spend per day before and
+    /// after; absent where the review is not of a chatbot template.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spend: Option<SpendReview>,
     /// Unified diff of the deployed template against the new one; empty when equal.
     pub template_diff: String,
 }
@@ -37,8 +42,15 @@ impl Review {
             changes,
             parameters,
             iam,
+            spend: None,
             template_diff,
         }
+    }
+
+    /// The review with its spend section.
+    pub fn with_spend(mut self, spend: Option<SpendReview>) -> Review {
+        self.spend = spend;
+        self
     }
 
     /// Whether deploying would change anything at all.
@@ -93,6 +105,36 @@ pub struct ResourceChange {
     /// Only for `Modify`.
     pub replacement: Option<Replacement>,
     pub details: Vec<PropertyChange>,
+    /// Made by the SAM transform (a function's version, its alias, CodeDeploy's resources):
+    /// in the change set, not in the template's text.
+    pub from_transform: bool,
+    /// Removed from the stack but kept in the account (`DeletionPolicy: Retain`), as SAM keeps
+    /// a function's earlier versions.
+    pub retained: bool,
+}
+
+/// Marks the changes of resources that neither template names: the transform made them.
+pub fn mark_transform_resources(changes: &mut [ResourceChange], templates: &[&str]) {
+    let named: Vec<std::collections::BTreeSet<String>> =
+        templates.iter().map(|t| resource_ids(t)).collect();
+    for change in changes {
+        change.from_transform = !named.iter().any(|ids| ids.contains(&change.logical_id));
+    }
+}
+
+/// The logical IDs a template's `Resources` names; none when it does not parse.
+fn resource_ids(template: &str) -> std::collections::BTreeSet<String> {
+    serde_yaml::from_str::<serde_yaml::Value>(template)
+        .ok()
+        .and_then(|doc| {
+            doc.get("Resources")?.as_mapping().map(|resources| {
+                resources
+                    .keys()
+                    .filter_map(|k| k.as_str().map(str::to_owned))
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
 }
 
 /// One changed attribute of a resource, from the change set's `Details`.
@@ -232,6 +274,10 @@ pub fn render_review(review: &Review, palette: Palette) -> String {
         out.push_str("\nIAM statement changes\n");
         out.push_str(&render_iam(&review.iam, palette));
     }
+    if let Some(spend) = &review.spend {
+        out.push_str("\nSpend\n");
+        out.push_str(&render_spend(spend, palette));
+    }
     if !review.template_diff.is_empty() {
         out.push_str("\nTemplate\n");
         for line in review.template_diff.lines() {
@@ -272,23 +318,43 @@ fn render_resources(changes: &[ResourceChange], palette: Palette) -> String {
             (Action::Modify | Action::Dynamic, Some(r)) => format!("{r:?}"),
             _ => String::new(),
         };
-        let below = change
+        let resource_type = if change.from_transform {
+            format!("{} (SAM)", change.resource_type)
+        } else {
+            change.resource_type.clone()
+        };
+        let mut below: Vec<String> = change
             .details
             .iter()
             .map(|detail| render_detail(detail, palette))
             .collect();
+        if change.retained {
+            below.push(
+                "kept in the account (DeletionPolicy: Retain), only left out of the stack"
+                    .to_owned(),
+            );
+        }
         table.row(
             vec![
                 vec![symbol.to_owned()],
                 vec![change.logical_id.clone()],
-                vec![change.resource_type.clone()],
+                vec![resource_type],
                 vec![replacement],
             ],
             Some(paint),
             below,
         );
     }
-    table.render("  ", palette)
+    let mut out = table.render("  ", palette);
+    if changes.iter().any(|c| c.from_transform) {
+        out.push_str(&format!(
+            "  {}\n",
+            palette.dim(
+                "(SAM): made by the SAM transform from the template's AWS::Serverless resources"
+            )
+        ));
+    }
+    out
 }
 
 fn render_detail(detail: &PropertyChange, palette: Palette) -> String {

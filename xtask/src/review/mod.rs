@@ -1,5 +1,6 @@
-//! What a person sees of a deployment: change sets, IAM statement changes, the template diff,
-//! stack events and failures, as text or as JSON from the same data.
+//! What a person sees of a deployment: change sets, IAM statement changes, spend changes, the
+//! template diff, stack events and failures, gradual rollouts, as text or as JSON from the same
+//! data.
 //!
 //! **Pure**: plain data in, strings out. Nothing here talks to AWS, reads a file or looks at
 //! the terminal; the caller says whether colours are wanted ([`Palette`]). The SDK's types are
@@ -10,6 +11,8 @@ mod change_set;
 mod errors;
 mod events;
 mod iam;
+mod rollout;
+mod spend;
 mod table;
 mod text_diff;
 pub mod wire;
@@ -17,7 +20,7 @@ pub mod wire;
 pub use alarms::{AlarmRouting, Verdict, render_alarm_routing};
 pub use change_set::{
     Action, ChangeKind, ParameterChange, PropertyChange, Recreation, Replacement, ResourceChange,
-    Review, Summary, parameter_changes, render_review, review_json,
+    Review, Summary, mark_transform_resources, parameter_changes, render_review, review_json,
 };
 pub use errors::{
     UnreadableAnswer, body_excerpt, explain_api_error, explain_unreadable_answer, sanitize,
@@ -27,6 +30,13 @@ pub use events::{
     render_event, render_failures, render_progress,
 };
 pub use iam::{Statement, StatementChange, diff_statements, render_iam, statements};
+pub use rollout::{
+    AlarmState, RolloutEnd, RolloutState, describe_config, render_rollback, render_rollout_state,
+};
+pub use spend::{
+    SpendChange, SpendReview, SpendSettings, WorstCase, render_spend, spend_changes, spend_review,
+    spend_settings, worst_case,
+};
 pub use text_diff::template_diff;
 
 /// Whether output gets ANSI colours: only on a terminal, and never when `NO_COLOR` is set.

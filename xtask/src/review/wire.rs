@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::change_set::{Action, PropertyChange, Recreation, Replacement, ResourceChange};
 use super::events::StackEvent;
+use super::rollout::RolloutEnd;
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -42,6 +43,8 @@ pub struct Change {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct WireResourceChange {
+    /// What happens to the physical resource: `Retain` keeps a removed one.
+    pub policy_action: Option<String>,
     pub action: Option<String>,
     pub logical_resource_id: Option<String>,
     pub physical_resource_id: Option<String>,
@@ -172,6 +175,8 @@ impl WireResourceChange {
                 None
             },
             details: merge_details(&self.details),
+            from_transform: false,
+            retained: action == Action::Remove && self.policy_action.as_deref() == Some("Retain"),
         }
     }
 }
@@ -291,6 +296,53 @@ impl WireStackEvent {
             resource_type: self.resource_type.clone().unwrap_or_default(),
             status: self.resource_status.clone().unwrap_or_default(),
             reason: self.resource_status_reason.clone(),
+        }
+    }
+}
+
+/// CodeDeploy's GetDeployment answer (JSON, camelCase), the parts a rollout's end is told by.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetDeployment {
+    pub deployment_info: DeploymentInfo,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentInfo {
+    pub deployment_id: Option<String>,
+    pub status: Option<String>,
+    pub creator: Option<String>,
+    pub error_information: Option<ErrorInformation>,
+    pub rollback_info: Option<RollbackInfo>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorInformation {
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackInfo {
+    pub rollback_deployment_id: Option<String>,
+    pub rollback_triggering_deployment_id: Option<String>,
+    pub rollback_message: Option<String>,
+}
+
+impl DeploymentInfo {
+    pub fn to_review(&self) -> RolloutEnd {
+        let error = self.error_information.clone().unwrap_or_default();
+        let rollback = self.rollback_info.clone().unwrap_or_default();
+        RolloutEnd {
+            deployment_id: self.deployment_id.clone().unwrap_or_default(),
+            status: self.status.clone().unwrap_or_default(),
+            error_code: error.code.filter(|c| !c.is_empty()),
+            error_message: error.message.filter(|m| !m.is_empty()),
+            rollback_deployment_id: rollback.rollback_deployment_id,
+            rollback_message: rollback.rollback_message,
         }
     }
 }

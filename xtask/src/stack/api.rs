@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chatbot_contract::ROUTES;
 
 use super::gateway_responses::gateway_responses;
-use super::{STAGE_NAME, add, get_att, ids, log_group, origin, reference, trust};
+use super::{STAGE_NAME, add, alias_reference, get_att, ids, log_group, origin, reference};
 use crate::cfn::resources::*;
 use crate::cfn::{Expr, Resource, Template};
 use crate::env::Environment;
@@ -47,27 +47,6 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
         ids::API_ACCESS_LOGS,
         log_group(env, "api-access", "API access logs"),
     );
-    // API Gateway writes stage logs through one role per account and region; the stack sets
-    // it so that a first deploy in a fresh account has logging working.
-    add(
-        t,
-        ids::API_LOGS_ROLE,
-        Resource::new(Properties::Role(Role {
-            assume_role_policy_document: trust("apigateway.amazonaws.com"),
-            managed_policy_arns: vec![Expr::sub(
-                "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
-            )],
-            policies: Vec::new(),
-        })),
-    );
-    add(
-        t,
-        ids::API_ACCOUNT,
-        Resource::new(Properties::ApiAccount(ApiAccount {
-            cloud_watch_role_arn: get_att(ids::API_LOGS_ROLE, "Arn"),
-        })),
-    );
-
     add(
         t,
         ids::API_STAGE,
@@ -82,7 +61,10 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
                 throttling_rate_limit: env.api.throttle_rate,
                 throttling_burst_limit: env.api.throttle_burst,
                 metrics_enabled: true,
-                logging_level: "ERROR".into(),
+                // No execution log: API Gateway would make its log group itself, outside the
+                // stack, never expiring and left behind by destroy. The access log below
+                // records every request, with the integration's error when there is one.
+                logging_level: "OFF".into(),
                 data_trace_enabled: false,
             }],
             access_log_setting: AccessLogSetting {
@@ -90,7 +72,6 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
                 format: ACCESS_LOG_FORMAT.into(),
             },
         }))
-        .depends_on(ids::API_ACCOUNT)
         // A stage that starts requiring the API key before CloudFront sends it would refuse
         // the site's requests: the distribution is updated (and waited for) first.
         .depends_on(ids::DISTRIBUTION)
@@ -110,21 +91,26 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
 /// which would put session ids, the only key to a conversation, in a log kept longer than the
 /// conversation. `errorType` is the gateway response API Gateway answered with
 /// (`INVALID_API_KEY`, `THROTTLED`, ...), and `apiId` the API's id: the metric filters of
-/// `observability` count refused and throttled requests from them.
-pub const ACCESS_LOG_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","time":"$context.requestTimeEpoch","method":"$context.httpMethod","route":"$context.resourcePath","status":"$context.status","bytes":"$context.responseLength","latencyMs":"$context.responseLatency","integrationLatencyMs":"$context.integrationLatency","error":"$context.error.message","errorType":"$context.error.responseType","apiId":"$context.apiId"}"#;
+/// `observability` count refused and throttled requests from them. With execution logging off,
+/// `error` and `integrationError` say why API Gateway or the integration failed
+/// (`INTEGRATION_FAILURE`, a Lambda permission or timeout message).
+pub const ACCESS_LOG_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","time":"$context.requestTimeEpoch","method":"$context.httpMethod","route":"$context.resourcePath","status":"$context.status","bytes":"$context.responseLength","latencyMs":"$context.responseLatency","integrationLatencyMs":"$context.integrationLatency","error":"$context.error.message","errorType":"$context.error.responseType","integrationError":"$context.integrationErrorMessage","apiId":"$context.apiId"}"#;
 
 /// The OpenAPI document of the API: every route of [`ROUTES`], each a streaming Lambda proxy
-/// that requires CloudFront's API key, and API Gateway's own answers in the API's error shape.
+/// to the function's live alias that requires CloudFront's API key, and API Gateway's own
+/// answers in the API's error shape.
 pub fn openapi(env: &Environment) -> Expr {
     let integration = Expr::Map(BTreeMap::from([
         ("type".into(), "aws_proxy".into()),
         ("httpMethod".into(), "POST".into()),
         (
             "uri".into(),
-            Expr::sub(format!(
-                "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2021-11-15/functions/${{{}.Arn}}/response-streaming-invocations",
-                ids::FUNCTION
-            )),
+            // `Ref: Function.Alias` as a variable rather than `${Function.Alias}` in the
+            // string: SAM resolves both, cfn-lint reads only the first on a SAM template.
+            Expr::SubWith(
+                "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2021-11-15/functions/${FunctionAlias}/response-streaming-invocations".into(),
+                BTreeMap::from([("FunctionAlias".to_owned(), alias_reference())]),
+            ),
         ),
         ("responseTransferMode".into(), "STREAM".into()),
         (

@@ -5,6 +5,9 @@ mod api;
 mod gateway_responses;
 pub mod guardrail;
 mod observability;
+mod rollout;
+
+pub use rollout::{ROLLBACK_ALARMS, deployment_type};
 pub mod origin;
 
 use std::collections::BTreeMap;
@@ -12,6 +15,7 @@ use std::collections::BTreeMap;
 use chatbot_contract::{env_vars, table as keys};
 
 use crate::cfn::resources::*;
+use crate::cfn::serverless::{self, CodeUri};
 use crate::cfn::{self, Expr, Output, Parameter, Policy, Resource, Template};
 use crate::env::Environment;
 
@@ -34,6 +38,8 @@ pub const OUTPUT_DISTRIBUTION_ID: &str = "DistributionId";
 pub const OUTPUT_FUNCTION: &str = "FunctionName";
 
 /// Logical IDs. They are stable: renaming one replaces the resource on the next deploy.
+/// The stateful ones (the table, the site bucket, the origin secret, the log groups) keep
+/// their data only as long as their IDs stay; a test pins them.
 pub mod ids {
     pub const SITE_BUCKET: &str = "SiteBucket";
     pub const SITE_BUCKET_POLICY: &str = "SiteBucketPolicy";
@@ -46,13 +52,29 @@ pub mod ids {
     /// changed definition gets a new deployment.
     pub const API_DEPLOYMENT_PREFIX: &str = "ApiDeployment";
     pub const API_STAGE: &str = "ApiStage";
-    pub const API_ACCOUNT: &str = "ApiGatewayAccount";
-    pub const API_LOGS_ROLE: &str = "ApiGatewayLogsRole";
     pub const API_ACCESS_LOGS: &str = "ApiAccessLogGroup";
+    /// The `AWS::Serverless::Function`; the transform keeps this ID for the Lambda function.
     pub const FUNCTION: &str = "Function";
     pub const FUNCTION_ROLE: &str = "FunctionRole";
     pub const FUNCTION_LOGS: &str = "FunctionLogGroup";
     pub const FUNCTION_PERMISSION: &str = "FunctionApiPermission";
+    /// The rollback triggers of a gradual rollout.
+    pub const FUNCTION_ERRORS_ALARM: &str = "FunctionErrorsAlarm";
+    pub const FUNCTION_THROTTLES_ALARM: &str = "FunctionThrottlesAlarm";
+    /// CodeDeploy's role, with only what a traffic shift on this function needs.
+    pub const CODE_DEPLOY_ROLE: &str = "CodeDeployRole";
+
+    /// IDs the SAM transform gives what it makes of [`FUNCTION`] (see the expanded templates).
+    pub mod generated {
+        /// `<Function>Alias<name>`: the alias API Gateway invokes.
+        pub const FUNCTION_ALIAS: &str = "FunctionAliaslive";
+        /// `<Function>Version<hash>`: one per published version, kept when replaced.
+        pub const FUNCTION_VERSION_PREFIX: &str = "FunctionVersion";
+        /// The CodeDeploy application of a gradual rollout.
+        pub const DEPLOYMENT_APPLICATION: &str = "ServerlessDeploymentApplication";
+        /// `<Function>DeploymentGroup`: the CodeDeploy deployment group with the alarms.
+        pub const DEPLOYMENT_GROUP: &str = "FunctionDeploymentGroup";
+    }
     pub const TABLE: &str = "Table";
     pub const ALARM_TOPIC: &str = "AlarmTopic";
     pub const DASHBOARD: &str = "Dashboard";
@@ -72,6 +94,26 @@ pub mod ids {
 
 /// Name of the API Gateway stage; CloudFront's API origin path is `/<stage>`.
 pub const STAGE_NAME: &str = "live";
+
+/// The function's alias, which SAM moves to each new version and API Gateway invokes.
+pub const ALIAS_NAME: &str = "live";
+
+/// The alias's ARN, as SAM resolves it (`Ref: Function.Alias`).
+pub fn alias_reference() -> Expr {
+    Expr::Ref(format!("{}.Alias", ids::FUNCTION))
+}
+
+/// A name unique to this stack in this account and region, for resources whose names are
+/// account-wide (CloudFront policies, dashboards): the same `stack_name` may be deployed in two
+/// regions.
+pub fn global_name(suffix: &str) -> Expr {
+    let name = "${AWS::StackName}-${AWS::Region}";
+    Expr::sub(if suffix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{name}-{suffix}")
+    })
+}
 
 /// CloudFront's managed cache policies and the origin's paths.
 const CACHING_OPTIMIZED: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";
@@ -93,6 +135,7 @@ pub fn render(env: &Environment) -> anyhow::Result<String> {
 /// The whole stack of `env` as a template model.
 pub fn template(env: &Environment) -> Template {
     let mut t = Template {
+        transform: Some(serverless::TRANSFORM.to_owned()),
         description: format!(
             "Chatbot ({}): site, API, function, table, alarms and dashboard",
             env.name
@@ -128,7 +171,7 @@ pub fn template(env: &Environment) -> Template {
 }
 
 /// The function's environment variables with literal values: every name in
-/// [`env_vars::ALL`] except [`env_vars::TABLE_NAME`], which the template fills with the table's
+/// [`env_vars::ALL`] (and [`env_vars::DAILY_COST_BUDGET_MICRO_USD`] with a dollar budget) except [`env_vars::TABLE_NAME`], which the template fills with the table's
 /// `Ref`, and [`env_vars::ORIGIN_SECRET`] and [`env_vars::ORIGIN_SECRET_PREVIOUS`], which it
 /// fills with [`origin::sent_value`] and [`origin::previous_value`]. `cargo xtask dev` runs the
 /// service locally with these (and so without an origin secret, and
@@ -137,9 +180,9 @@ pub fn function_environment(env: &Environment) -> BTreeMap<&'static str, String>
     let models: Vec<serde_json::Value> = env
         .models
         .iter()
-        .map(|m| serde_json::json!({ "id": m.id, "name": m.name }))
+        .map(|m| serde_json::json!({ "id": m.id, "name": m.name, "price": model_price(&m.price) }))
         .collect();
-    BTreeMap::from([
+    let mut variables = BTreeMap::from([
         (env_vars::ENVIRONMENT, env.name.clone()),
         (
             env_vars::MODELS,
@@ -169,7 +212,27 @@ pub fn function_environment(env: &Environment) -> BTreeMap<&'static str, String>
             env_vars::STARTER_PROMPTS,
             serde_json::Value::from(env.starter_prompts.clone()).to_string(),
         ),
-    ])
+    ]);
+    if let Some(budget) = env.daily_cost_budget_micro_usd {
+        variables.insert(env_vars::DAILY_COST_BUDGET_MICRO_USD, budget.to_string());
+    }
+    variables
+}
+
+/// A model's price as [`env_vars::MODELS`] carries it: micro-dollars per million tokens.
+fn model_price(price: &crate::env::ModelPrice) -> serde_json::Value {
+    let mut json = serde_json::json!({
+        "input": price.input,
+        "output": price.output,
+        "as_of": price.as_of,
+    });
+    if let Some(cache_read) = price.cache_read {
+        json["cache_read"] = cache_read.into();
+    }
+    if let Some(cache_write) = price.cache_write {
+        json["cache_write"] = cache_write.into();
+    }
+    json
 }
 
 fn add(t: &mut Template, id: &str, resource: Resource) {
@@ -311,7 +374,7 @@ fn site(env: &Environment, t: &mut Template) {
         ids::ORIGIN_ACCESS_CONTROL,
         Resource::new(Properties::OriginAccessControl(OriginAccessControl {
             origin_access_control_config: OriginAccessControlConfig {
-                name: Expr::sub("${AWS::StackName}-site"),
+                name: global_name("site"),
                 description: "CloudFront signs its requests to the site bucket".into(),
                 origin_access_control_origin_type: "s3".into(),
                 signing_behavior: "always".into(),
@@ -325,7 +388,7 @@ fn site(env: &Environment, t: &mut Template) {
         ids::SECURITY_HEADERS,
         Resource::new(Properties::ResponseHeadersPolicy(ResponseHeadersPolicy {
             response_headers_policy_config: ResponseHeadersPolicyConfig {
-                name: Expr::sub("${AWS::StackName}-security-headers"),
+                name: global_name("security-headers"),
                 comment: "CSP, HSTS, nosniff, no framing".into(),
                 security_headers_config: SecurityHeadersConfig {
                     content_security_policy: ContentSecurityPolicy {
@@ -357,7 +420,7 @@ fn site(env: &Environment, t: &mut Template) {
         ids::API_ORIGIN_REQUEST,
         Resource::new(Properties::OriginRequestPolicy(OriginRequestPolicy {
             origin_request_policy_config: OriginRequestPolicyConfig {
-                name: Expr::sub("${AWS::StackName}-api"),
+                name: global_name("api"),
                 comment: "What the API needs of the viewer request, with the viewer's address; not Host, which API Gateway must see as its own".into(),
                 cookies_config: CookiesConfig {
                     cookie_behavior: "none".into(),
@@ -425,9 +488,10 @@ fn site(env: &Environment, t: &mut Template) {
                     custom_origin_config: Some(CustomOriginConfig {
                         origin_protocol_policy: "https-only".into(),
                         origin_ssl_protocols: vec!["TLSv1.2".into()],
-                        // Seconds between two packets of a streamed answer; the longest
-                        // CloudFront allows without a quota increase.
-                        origin_read_timeout: 60,
+                        // Seconds to the first byte (a whole JSON reply) and between two
+                        // packets of a streamed one; the env check keeps it at least the
+                        // function's timeout.
+                        origin_read_timeout: env.api.origin_read_timeout_seconds,
                         origin_keepalive_timeout: 5,
                     }),
                     // Proves to API Gateway and the function that a request came through
@@ -545,13 +609,13 @@ fn function(env: &Environment, t: &mut Template) {
     add(
         t,
         ids::FUNCTION,
-        Resource::new(Properties::Function(Function {
+        Resource::new(Properties::ServerlessFunction(serverless::Function {
             description: format!("Chatbot API ({})", env.name),
             runtime: "provided.al2023".into(),
             handler: "bootstrap".into(),
-            code: Code {
-                s3_bucket: reference(PARAM_CODE_BUCKET),
-                s3_key: reference(PARAM_CODE_KEY),
+            code_uri: CodeUri {
+                bucket: reference(PARAM_CODE_BUCKET),
+                key: reference(PARAM_CODE_KEY),
             },
             role: get_att(ids::FUNCTION_ROLE, "Arn"),
             architectures: vec![env.function.architecture.as_str().into()],
@@ -565,6 +629,9 @@ fn function(env: &Environment, t: &mut Template) {
                 system_log_level: "WARN".into(),
                 log_group: reference(ids::FUNCTION_LOGS),
             },
+            auto_publish_alias: Some(ALIAS_NAME.into()),
+            auto_publish_alias_all_properties: true,
+            deployment_preference: rollout::deployment_preference(env),
         }))
         .skip_check(
             "CKV_AWS_116",
@@ -580,12 +647,13 @@ fn function(env: &Environment, t: &mut Template) {
         ),
     );
 
+    // API Gateway invokes the alias, so a new version takes traffic only as the alias moves.
     add(
         t,
         ids::FUNCTION_PERMISSION,
         Resource::new(Properties::Permission(Permission {
             action: "lambda:InvokeFunction".into(),
-            function_name: get_att(ids::FUNCTION, "Arn"),
+            function_name: alias_reference(),
             principal: "apigateway.amazonaws.com".into(),
             source_arn: Expr::sub(format!(
                 "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{}}}/{STAGE_NAME}/*",
@@ -593,6 +661,7 @@ fn function(env: &Environment, t: &mut Template) {
             )),
         })),
     );
+    rollout::add_to(env, t);
 }
 
 /// The IAM actions of the DynamoDB operations the service calls

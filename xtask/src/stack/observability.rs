@@ -4,7 +4,7 @@
 
 use chatbot_contract::metrics;
 
-use super::{STAGE_NAME, add, ids, reference};
+use super::{ALIAS_NAME, STAGE_NAME, add, global_name, ids, reference};
 use crate::cfn::resources::*;
 use crate::cfn::{Expr, Resource, Template};
 use crate::env::Environment;
@@ -12,6 +12,9 @@ use crate::env::Environment;
 /// Seconds each alarm looks at.
 pub const ALARM_PERIOD: u32 = 300;
 
+/// Seconds the function's error and throttle alarms look at: short enough to fire within a
+/// canary's five minutes or a linear rollout's one-minute steps.
+pub const ROLLBACK_ALARM_PERIOD: u32 = 60;
 /// Metric (namespace [`metrics::NAMESPACE`]) counting calls API Gateway refused for a missing
 /// or wrong API key: calls to the `execute-api` address that did not come through CloudFront.
 /// Counted from the access log, since API Gateway answers them without the function.
@@ -77,6 +80,18 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
 
     let a = &env.alarms;
     let function = || dimension("FunctionName", reference(ids::FUNCTION));
+    // Invocations through the alias, the only way API Gateway calls the function: during a
+    // rollout they include every request the new version serves. The thresholds are counts,
+    // so the new version's errors are not diluted by the old version's traffic.
+    let alias = || {
+        vec![
+            function(),
+            dimension(
+                "Resource",
+                Expr::sub(format!("${{{}}}:{ALIAS_NAME}", ids::FUNCTION)),
+            ),
+        ]
+    };
     let access_log = || vec![dimension(API_ID_DIMENSION, reference(ids::REST_API))];
     let table = || dimension("TableName", reference(ids::TABLE));
     let api = || {
@@ -89,20 +104,20 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
     let timeout_ms = i64::from(env.function.timeout_seconds) * 1000;
     let alarms = [
         (
-            "FunctionErrorsAlarm",
-            "The function failed invocations",
+            ids::FUNCTION_ERRORS_ALARM,
+            "The function failed invocations (crashes, timeouts) through the live alias",
             "AWS/Lambda",
             "Errors",
-            vec![function()],
+            alias(),
             Stat::Sum,
             a.function_errors.into(),
         ),
         (
-            "FunctionThrottlesAlarm",
-            "The function hit its reserved concurrency",
+            ids::FUNCTION_THROTTLES_ALARM,
+            "Invocations through the live alias hit the function's reserved concurrency",
             "AWS/Lambda",
             "Throttles",
-            vec![function()],
+            alias(),
             Stat::Sum,
             a.function_throttles.into(),
         ),
@@ -171,7 +186,7 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
         ),
         (
             "BudgetExhaustedAlarm",
-            "Chats were refused because today's token budget is spent",
+            "Chats were refused because today's budget (tokens or dollars) is spent",
             metrics::NAMESPACE,
             metrics::BUDGET_EXHAUSTED,
             app(),
@@ -234,7 +249,7 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
         ),
         (
             "BudgetAlarm",
-            "Most of today's token budget is spent",
+            "Most of today's budget (tokens or dollars) is spent",
             metrics::NAMESPACE,
             metrics::BUDGET_USED_PERCENT,
             app(),
@@ -245,6 +260,8 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
     let mut actions = vec![reference(ids::ALARM_TOPIC)];
     actions.extend(a.topic_arn.iter().map(Expr::str));
     for (id, description, namespace, metric, dimensions, stat, threshold) in alarms {
+        let rollback_trigger =
+            id == ids::FUNCTION_ERRORS_ALARM || id == ids::FUNCTION_THROTTLES_ALARM;
         let (statistic, extended_statistic) = match stat {
             Stat::Sum => (Some("Sum".to_owned()), None),
             Stat::Maximum => (Some("Maximum".to_owned()), None),
@@ -260,7 +277,11 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
                 dimensions,
                 statistic,
                 extended_statistic,
-                period: ALARM_PERIOD,
+                period: if rollback_trigger {
+                    ROLLBACK_ALARM_PERIOD
+                } else {
+                    ALARM_PERIOD
+                },
                 evaluation_periods: 1,
                 threshold,
                 comparison_operator: "GreaterThanOrEqualToThreshold".into(),
@@ -275,7 +296,7 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
         t,
         ids::DASHBOARD,
         Resource::new(Properties::Dashboard(Dashboard {
-            dashboard_name: Expr::sub("${AWS::StackName}"),
+            dashboard_name: global_name(""),
             dashboard_body: Expr::sub(dashboard_body(env)),
         })),
     );
@@ -380,6 +401,15 @@ fn dashboard_body(env: &Environment) -> String {
             json!([app(metrics::BUDGET_USED_PERCENT, "Maximum")]),
         ),
         widget(0, 18, "Refusals and failures", json!(refusals)),
+        widget(
+            0,
+            24,
+            "Model spend (USD)",
+            json!([
+                [{"expression": "m1 / 1000000", "label": "USD per period", "id": "usd"}],
+                [metrics::NAMESPACE, metrics::COST, metrics::DIMENSION, env.name, {"stat": "Sum", "id": "m1", "visible": false}]
+            ]),
+        ),
         widget(
             12,
             18,

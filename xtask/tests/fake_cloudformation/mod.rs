@@ -21,11 +21,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use md5::{Digest, Md5};
 
+mod rollout;
+
+pub use rollout::{End, Phase, ScriptedRollout};
 pub mod account;
 
 pub use account::{Account, FakeCertificate, FakeModel};
 
 pub const ACCOUNT: &str = "123456789012";
+/// The live alias's logical ID, as the SAM transform names it.
+const ALIAS: &str = "FunctionAliaslive";
 pub const REGION: &str = "us-east-1";
 const CFN_NS: &str = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
 const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -41,6 +46,9 @@ pub enum Outcome {
     /// The operation starts, then stays in progress until [`FakeCloudFormation::finish`]
     /// lets it succeed.
     Hang,
+    /// An update whose alias CodeDeploy shifts as scripted: the function and a new version are
+    /// updated, then the alias waits on the shift, then completes or fails and rolls back.
+    Rollout(ScriptedRollout),
 }
 
 /// One call the fake answered: the action, or `S3 <METHOD> /<bucket>/<key>`.
@@ -129,6 +137,14 @@ pub struct State {
     /// S3: `bucket/key` → bytes.
     pub objects: BTreeMap<String, Vec<u8>>,
     pub calls: Vec<Call>,
+    /// The capabilities each CreateChangeSet and UpdateStack acknowledged, by action.
+    pub capabilities: Vec<(String, Vec<String>)>,
+    /// The `TemplateStage` each GetTemplate asked for (`Original` when it named none).
+    pub template_stages: Vec<String>,
+    /// The traffic shift of the last [`Outcome::Rollout`].
+    pub rollout: Option<rollout::Running>,
+    /// Refuse every CodeDeploy call, as for a deploy role without CodeDeploy's read rights.
+    pub deny_codedeploy: bool,
     /// What Bedrock, Lambda and ACM say about the account.
     pub account: Account,
     /// Services (by SigV4 name: `cloudformation`, `s3`, `bedrock`…) that answer this instead.
@@ -214,12 +230,17 @@ impl FakeCloudFormation {
             change_sets: Vec::new(),
             objects: BTreeMap::new(),
             calls: Vec::new(),
+            capabilities: Vec::new(),
+            template_stages: Vec::new(),
+            rollout: None,
+            deny_codedeploy: false,
             account: Account::default(),
             garbage: BTreeMap::new(),
             refusals: Vec::new(),
             clock: Clock::default(),
         };
-        let bootstrap = new_stack(&mut state.clock, "chatbot-artifacts", "CREATE_COMPLETE");
+        let mut bootstrap = new_stack(&mut state.clock, "chatbot-artifacts", "CREATE_COMPLETE");
+        bootstrap.template = xtask::aws::artifacts::BOOTSTRAP_TEMPLATE.to_owned();
         state.stacks.push(bootstrap);
         let state = Arc::new(Mutex::new(state));
         let shared = state.clone();
@@ -341,7 +362,8 @@ fn resources(template: &str) -> Vec<(String, String, String)> {
                 String::new(),
             ));
         } else if let Some(last) = out.last_mut() {
-            if let Some(kind) = line.trim().strip_prefix("Type:") {
+            // The resource's own type, not a nested `Type:` (a deployment preference's).
+            if let Some(kind) = line.strip_prefix("    Type:") {
                 last.1 = kind.trim().to_owned();
             }
             last.2.push_str(line.trim_end());
@@ -501,7 +523,7 @@ fn serve_connection(stream: TcpStream, state: &Mutex<State>) {
         head.push_str("x-amzn-requestid: 00000000-1111-2222-3333-444444444444\r\n\r\n");
         let mut out = head.into_bytes();
         if request.method != "HEAD" {
-            out.extend_from_slice(body.as_bytes());
+            out.extend_from_slice(&body);
         }
         if writer.write_all(&out).and_then(|_| writer.flush()).is_err() {
             return;
@@ -523,6 +545,14 @@ impl Request {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// `X-Amz-Target`, which JSON-protocol services (CodeDeploy) name the action in.
+    fn target(&self) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(name, _)| name == "x-amz-target")
+            .map(|(_, value)| value.as_str())
     }
 
     /// The service the request is signed for: `Credential=<key>/<date>/<region>/<service>/…`.
@@ -685,6 +715,8 @@ pub(crate) fn esc(text: &str) -> String {
 }
 
 pub type Answer = (u16, Vec<(String, String)>, String);
+/// An answer as bytes on the wire (CBOR is not text).
+type Reply = (u16, Vec<(String, String)>, Vec<u8>);
 
 fn xml(body: String) -> Answer {
     (
@@ -719,22 +751,64 @@ fn validation(message: &str) -> Answer {
     query_error(CFN_NS, 400, "ValidationError", message)
 }
 
-fn answer(state: &mut State, request: &Request) -> Answer {
+fn answer(state: &mut State, request: &Request) -> Reply {
+    let text = |(status, headers, body): Answer| (status, headers, body.into_bytes());
     let service = request.service();
     if let Some(garbage) = state.garbage.get(&service).cloned() {
         state.calls.push(Call {
             action: format!("{service} {} {} (garbage)", request.method, request.path),
         });
-        return (
+        return text((
             garbage.status,
             vec![("Content-Type".to_owned(), garbage.content_type)],
             garbage.body,
-        );
+        ));
+    }
+    if let Some(action) = request
+        .target()
+        .and_then(|t| t.strip_prefix("CodeDeploy_20141006."))
+    {
+        state.calls.push(Call {
+            action: format!("CodeDeploy {action}"),
+        });
+        if state.deny_codedeploy {
+            return text(rollout::access_denied(action));
+        }
+        return text(rollout::codedeploy(
+            state.rollout.as_ref(),
+            action,
+            &request.body,
+        ));
+    }
+    if let Some(rest) = request.path.strip_prefix("/2015-03-31/functions/")
+        && let Some((function, alias)) = rest.split_once("/aliases/")
+    {
+        state.calls.push(Call {
+            action: "Lambda GetAlias".to_owned(),
+        });
+        return text(rollout::get_alias(state.rollout.as_ref(), function, alias));
+    }
+    if request.path == "/service/GraniteServiceVersion20100801/operation/DescribeAlarms" {
+        state.calls.push(Call {
+            action: "CloudWatch DescribeAlarms".to_owned(),
+        });
+        let stack = state
+            .rollout
+            .as_ref()
+            .map(|r| r.stack_name.clone())
+            .unwrap_or_default();
+        return rollout::describe_alarms(state.rollout.as_ref(), &stack);
     }
     match service.as_str() {
-        "bedrock" | "lambda" | "acm" | "cloudfront" => return account::answer(state, request),
+        "bedrock" | "lambda" | "acm" | "cloudfront" => {
+            return text(account::answer(state, request));
+        }
         _ => {}
     }
+    text(answer_text(state, request))
+}
+
+fn answer_text(state: &mut State, request: &Request) -> Answer {
     let is_query = request.method == "POST" && request.path == "/";
     if !is_query {
         return s3(state, request);
@@ -759,19 +833,32 @@ fn answer(state: &mut State, request: &Request) -> Answer {
         "DescribeStacks" => describe_stacks(state, &params),
         "GetTemplate" => {
             let name = params.get("StackName").cloned().unwrap_or_default();
+            let stage = params
+                .get("TemplateStage")
+                .cloned()
+                .unwrap_or_else(|| "Original".to_owned());
+            state.template_stages.push(stage.clone());
             match state.live_stack(&name) {
-                Some(stack) => query_ok(
-                    CFN_NS,
-                    "GetTemplate",
-                    &format!(
-                        "<TemplateBody>{}</TemplateBody><StagesAvailable><member>Original</member>\
-                         <member>Processed</member></StagesAvailable>",
-                        esc(&stack.template)
-                    ),
-                ),
+                Some(stack) => {
+                    let body = if stage == "Processed" {
+                        processed(&stack.template)
+                    } else {
+                        stack.template.clone()
+                    };
+                    query_ok(
+                        CFN_NS,
+                        "GetTemplate",
+                        &format!(
+                            "<TemplateBody>{}</TemplateBody><StagesAvailable><member>Original</member>\
+                             <member>Processed</member></StagesAvailable>",
+                            esc(&body)
+                        ),
+                    )
+                }
                 None => validation(&format!("Stack with id {name} does not exist")),
             }
         }
+        "UpdateStack" => update_stack(state, &params),
         "DescribeStackEvents" => {
             let name = params.get("StackName").cloned().unwrap_or_default();
             match state.live_stack(&name) {
@@ -908,7 +995,12 @@ fn answer(state: &mut State, request: &Request) -> Answer {
 
 fn describe_stacks(state: &mut State, params: &BTreeMap<String, String>) -> Answer {
     let name = params.get("StackName").cloned().unwrap_or_default();
-    let State { stacks, clock, .. } = state;
+    let State {
+        stacks,
+        clock,
+        rollout,
+        ..
+    } = state;
     let Some(stack) = stacks
         .iter_mut()
         .find(|s| s.id == name || (s.name == name && s.status != "DELETE_COMPLETE"))
@@ -917,6 +1009,12 @@ fn describe_stacks(state: &mut State, params: &BTreeMap<String, String>) -> Answ
     };
     if let Some(step) = stack.steps.pop_front() {
         step(stack, clock);
+    } else if let Some(run) = rollout.as_mut().filter(|r| r.stack_name == stack.name)
+        && run.advance()
+    {
+        // The shift is over: CloudFormation finishes the alias and the stack.
+        let held: Vec<Step> = stack.held.drain(..).collect();
+        stack.steps.extend(held);
     }
     let parameters: String = stack
         .parameters
@@ -1049,8 +1147,61 @@ fn meaning(template: &str) -> String {
         .join("\n")
 }
 
+/// `Capabilities.member.N`, in order.
+fn capabilities(params: &BTreeMap<String, String>) -> Vec<String> {
+    (1..)
+        .map_while(|n| params.get(&format!("Capabilities.member.{n}")).cloned())
+        .collect()
+}
+
+/// What the fake answers for `TemplateStage=Processed`: a template with the SAM transform
+/// declared comes back without it and marked, as CloudFormation returns the expanded one; so
+/// a caller comparing the wrong stage with its rendering sees a difference.
+fn processed(template: &str) -> String {
+    if !template.contains("Transform: AWS::Serverless-2016-10-31") {
+        return template.to_owned();
+    }
+    let body: Vec<&str> = template
+        .lines()
+        .filter(|l| !l.starts_with("Transform:"))
+        .collect();
+    format!("# expanded by the SAM transform\n{}\n", body.join("\n"))
+}
+
+/// UpdateStack, as the bootstrap stack is updated: the stack moves to the template in the
+/// steps a change set's execution takes.
+fn update_stack(state: &mut State, params: &BTreeMap<String, String>) -> Answer {
+    let name = params.get("StackName").cloned().unwrap_or_default();
+    let template = params.get("TemplateBody").cloned().unwrap_or_default();
+    state
+        .capabilities
+        .push(("UpdateStack".to_owned(), capabilities(params)));
+    let State { stacks, clock, .. } = state;
+    let Some(stack) = stacks
+        .iter_mut()
+        .find(|s| s.name == name && s.status != "DELETE_COMPLETE")
+    else {
+        return validation(&format!("Stack [{name}] does not exist"));
+    };
+    if meaning(&stack.template) == meaning(&template) {
+        return validation("No updates are to be performed.");
+    }
+    let parameters = stack.parameters.clone();
+    let id = stack.id.clone();
+    stack.stack_event(clock, "UPDATE_IN_PROGRESS", Some("User Initiated"));
+    stack.steps = success_steps("UPDATE", template, parameters).into();
+    query_ok(
+        CFN_NS,
+        "UpdateStack",
+        &format!("<StackId>{}</StackId>", esc(&id)),
+    )
+}
+
 fn create_change_set(state: &mut State, params: &BTreeMap<String, String>) -> Answer {
     let name = params.get("StackName").cloned().unwrap_or_default();
+    state
+        .capabilities
+        .push(("CreateChangeSet".to_owned(), capabilities(params)));
     let set_name = params.get("ChangeSetName").cloned().unwrap_or_default();
     let kind = params
         .get("ChangeSetType")
@@ -1262,7 +1413,12 @@ fn execute_change_set(state: &mut State, params: &BTreeMap<String, String>) -> A
         .next_executions
         .pop_front()
         .unwrap_or_else(|| state.on_execute.clone());
-    let State { stacks, clock, .. } = state;
+    let State {
+        stacks,
+        clock,
+        rollout,
+        ..
+    } = state;
     let stack = stacks
         .iter_mut()
         .find(|s| s.id == stack_id)
@@ -1281,6 +1437,65 @@ fn execute_change_set(state: &mut State, params: &BTreeMap<String, String>) -> A
             stack.steps = failure_steps(&kind, template, logical_id, reason).into();
         }
         Outcome::Hang => stack.held = success_steps(&kind, template, parameters).into(),
+        Outcome::Rollout(script) => {
+            let ends_well = script.end == End::Succeed;
+            let new_version = format!("FunctionVersion{}", script.new_version);
+            stack.steps =
+                VecDeque::from(vec![Box::new(move |stack: &mut Stack, clock: &mut Clock| {
+                    for (logical, rtype, verb) in [
+                        ("Function", "AWS::Lambda::Function", "UPDATE"),
+                        (new_version.as_str(), "AWS::Lambda::Version", "CREATE"),
+                    ] {
+                        stack.event(clock, logical, rtype, &format!("{verb}_IN_PROGRESS"));
+                        stack.event(clock, logical, rtype, &format!("{verb}_COMPLETE"));
+                    }
+                    stack.event(clock, ALIAS, "AWS::Lambda::Alias", "UPDATE_IN_PROGRESS");
+                }) as Step]);
+            stack.held = if ends_well {
+                let mut steps: VecDeque<Step> = VecDeque::new();
+                steps.push_back(Box::new(|stack: &mut Stack, clock: &mut Clock| {
+                    stack.event(clock, ALIAS, "AWS::Lambda::Alias", "UPDATE_COMPLETE");
+                }));
+                steps.extend(success_steps(&kind, template, parameters));
+                steps
+            } else {
+                let id = script.deployment_id.clone();
+                VecDeque::from(vec![
+                    Box::new(move |stack: &mut Stack, clock: &mut Clock| {
+                        // CloudFormation's wording of this reason is not documented; this one
+                        // is the fake's own.
+                        let reason = format!("CodeDeploy deployment {id} did not succeed");
+                        stack.event_because(
+                            clock,
+                            ALIAS,
+                            "AWS::Lambda::Alias",
+                            "UPDATE_FAILED",
+                            Some(&reason),
+                        );
+                        stack.stack_event(
+                            clock,
+                            "UPDATE_ROLLBACK_IN_PROGRESS",
+                            Some(&format!(
+                                "The following resource(s) failed to update: [{ALIAS}]."
+                            )),
+                        );
+                    }) as Step,
+                    Box::new(|stack: &mut Stack, clock: &mut Clock| {
+                        stack.event(clock, ALIAS, "AWS::Lambda::Alias", "UPDATE_COMPLETE");
+                        stack.stack_event(
+                            clock,
+                            "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+                            None,
+                        );
+                    }),
+                    // The template and parameters stay what they were before the update.
+                    Box::new(|stack: &mut Stack, clock: &mut Clock| {
+                        stack.stack_event(clock, "UPDATE_ROLLBACK_COMPLETE", None);
+                    }),
+                ])
+            };
+            *rollout = Some(rollout::Running::new(script, &stack.name));
+        }
     }
     query_ok(CFN_NS, "ExecuteChangeSet", "")
 }

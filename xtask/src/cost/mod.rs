@@ -1,0 +1,48 @@
+//! `cargo xtask cost --env E [--chats-per-day N] [--json]`: what an environment costs a month,
+//! per service, priced from the stack model (every resource the template holds) and the dated
+//! price table checked in for the environment's region (`prices/<region>.toml`), with the
+//! model's tokens at the env file's prices. The assumptions about use are printed with it.
+
+mod estimate;
+pub mod prices;
+mod render;
+
+use std::process::ExitCode;
+
+pub use estimate::{Estimate, Line, ModelChatCost, ServiceCost, Workload, estimate};
+pub use prices::{Price, PriceTable, pico_dollars};
+pub use render::render_estimate;
+
+use crate::tools::project_root;
+use crate::{env, stack};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The environment to price (envs/ENV.toml)
+    #[arg(long = "env", value_name = "ENV")]
+    pub env: String,
+    /// Chats (a message and its answer) per day
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(0..=100_000_000))]
+    pub chats_per_day: u64,
+    /// Print the estimate as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let root = project_root();
+    let environment = env::load(&root, &args.env)?;
+    let table = PriceTable::load(&root, &environment.region)?;
+    let template = stack::template(&environment);
+    let workload = Workload::assume(args.chats_per_day);
+    let estimate = estimate(&environment, &template, &table, &workload)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&estimate)?);
+    } else {
+        print!(
+            "{}",
+            render_estimate(&estimate, &table, crate::deploy::palette())
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,236 @@
+//! `cargo xtask cost`: the monthly estimate priced from the stack model and the checked-in price
+//! tables, with exact figures for prod, the tables' own checks, and the command's output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use expect_test::expect_file;
+use xtask::cost::{self, PriceTable, Workload, pico_dollars};
+use xtask::review::Palette;
+use xtask::{env, stack};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn estimate(name: &str, chats_per_day: u64) -> (cost::Estimate, PriceTable) {
+    let environment = env::load(&root(), name).unwrap();
+    let table = PriceTable::load(&root(), &environment.region).unwrap();
+    let template = stack::template(&environment);
+    let estimate = cost::estimate(
+        &environment,
+        &template,
+        &table,
+        &Workload::assume(chats_per_day),
+    )
+    .unwrap();
+    (estimate, table)
+}
+
+/// The monthly micro-dollars of each service.
+fn by_service(estimate: &cost::Estimate) -> Vec<(&str, u64)> {
+    estimate
+        .services
+        .iter()
+        .map(|s| (s.service, s.micro_usd))
+        .collect()
+}
+
+#[test]
+fn prod_at_a_thousand_chats_a_day_to_the_micro_dollar() {
+    let (estimate, _) = estimate("prod", 1_000);
+    // 30,000 chats a month. Bedrock: 36,000,000 tokens in at $1.10 and 10,500,000 out at
+    // $5.50 per million (Claude Haiku 4.5, the default): $39.60 + $57.75.
+    // Guardrail: 3 text units a chat (a 300-character message, 1,400 characters of answer)
+    // for content filters ($0.15), denied topics ($0.15) and PII ($0.10) per 1,000 units.
+    // Lambda: 42,000 requests (30,000 chats and 12,000 other calls) at $0.20 per million,
+    // (30,000 × 5,000 ms + 12,000 × 50 ms) × 512 MB = 75,300 GB-seconds at $0.0000133334.
+    // CloudFront: 78,000 requests at $0.01 per 10,000 and 1.68 GB (6,000 page views of
+    // 250 KB, 30,000 answers of 6 KB) at $0.085: $0.078 + $0.1428.
+    // DynamoDB: 210,000 write units at $0.625 and 102,000 read units at $0.125 per million,
+    // 0.09 GB (30 days of 1,000 chats of 3,000 bytes) at $0.25 and, for PITR, $0.20:
+    // $0.13125 + $0.01275 + $0.0225 + $0.018.
+    // CloudWatch: 17 alarms ($1.70), the dashboard ($3.00), 12 + 30 + 2 metrics ($13.20), and
+    // the logs: 0.0168 GB of access log and 0.0846 GB of function log at $0.50, kept 90 days
+    // (three months' worth) at $0.03: $0.0084 + $0.001512 + $0.0423 + $0.007614.
+    // S3: 180 GETs at $0.0004 per 1,000 and 0.001 GB at $0.023. SNS: 30 publishes at $0.50 per
+    // million.
+    assert_eq!(
+        by_service(&estimate),
+        [
+            ("Amazon Bedrock", 97_350_000),
+            ("Amazon Bedrock Guardrails", 36_000_000),
+            ("Amazon CloudFront", 220_800),
+            ("Amazon API Gateway", 147_000),
+            ("AWS Lambda", 1_012_405),
+            ("Amazon DynamoDB", 184_500),
+            ("Amazon S3", 95),
+            ("Amazon CloudWatch", 17_959_826),
+            ("AWS Secrets Manager", 400_000),
+            ("Amazon SNS", 15),
+        ]
+    );
+    assert_eq!(
+        estimate.total_micro_usd,
+        by_service(&estimate).iter().map(|(_, m)| m).sum::<u64>()
+    );
+    let lambda = &estimate.services[4].lines[1];
+    assert_eq!(lambda.quantity, "75,300");
+    assert_eq!(lambda.unit, "GB-seconds");
+    // 75,300 × $0.0000133334 = $1.00400502 → 1,004,005 micro-dollars.
+    assert_eq!(lambda.micro_usd, 1_004_005);
+    // A chat with each model, tokens only: 1,200 × 1.1 + 350 × 5.5 = 3,245 micro-dollars.
+    let per_chat: Vec<(&str, u64)> = estimate
+        .per_chat
+        .iter()
+        .map(|m| (m.name.as_str(), m.micro_usd_per_chat))
+        .collect();
+    assert_eq!(
+        per_chat,
+        [
+            ("Claude Haiku 4.5", 3_245),
+            ("gpt-oss-120b", 390),
+            ("Amazon Nova Lite", 156)
+        ]
+    );
+    // The second origin secret and its key exist only during a rotation.
+    assert_eq!(
+        estimate.absent,
+        ["OriginSecretB", "ApiKeyB", "UsagePlanKeyB"]
+    );
+    assert!(estimate.not_priced.is_empty(), "{:?}", estimate.not_priced);
+}
+
+#[test]
+fn what_an_environment_costs_idle() {
+    // No chats: what the stack costs by being there. Dev has no guardrail and no PITR.
+    let (estimate, _) = estimate("dev", 0);
+    let services = by_service(&estimate);
+    assert!(!services.iter().any(|(s, _)| s.contains("Guardrails")));
+    let cloudwatch = services
+        .iter()
+        .find(|(s, _)| *s == "Amazon CloudWatch")
+        .unwrap();
+    // 17 alarms, the dashboard, 11 + 30 + 2 metrics: $1.70 + $3.00 + $12.90.
+    assert_eq!(cloudwatch.1, 17_600_000);
+    assert_eq!(
+        services
+            .iter()
+            .find(|(s, _)| *s == "Amazon Bedrock")
+            .unwrap()
+            .1,
+        0
+    );
+    assert_eq!(estimate.total_micro_usd, 17_600_000 + 400_000 + 95 + 15);
+}
+
+#[test]
+fn the_estimate_as_text_and_json() {
+    let (estimate, table) = estimate("prod", 1_000);
+    expect_file!["snapshots/cost_prod.txt"].assert_eq(&cost::render_estimate(
+        &estimate,
+        &table,
+        Palette::PLAIN,
+    ));
+    let json: serde_json::Value = serde_json::to_value(&estimate).unwrap();
+    assert_eq!(json["total_micro_usd"], 153_274_641);
+    assert_eq!(
+        json["services"][0]["lines"][0]["price_key"],
+        "models.prices"
+    );
+    assert_eq!(json["workload"]["chats_per_day"], 1_000);
+    assert!(json["assumptions"].as_array().unwrap().len() >= 6);
+}
+
+#[test]
+fn price_tables_are_exact_dated_and_sourced() {
+    assert_eq!(pico_dollars("0.20"), Some(200_000_000_000));
+    assert_eq!(pico_dollars("0.0000133334"), Some(13_333_400));
+    assert_eq!(pico_dollars("3"), Some(3_000_000_000_000));
+    assert_eq!(pico_dollars("0.000000000001"), Some(1));
+    for bad in ["", ".5", "1.", "-1", "1e3", "0.0000000000001", "1,50", " 1"] {
+        assert_eq!(pico_dollars(bad), None, "{bad:?}");
+    }
+    // Each checked-in table reads, for its own region, with every price the estimate uses.
+    for region in ["us-east-1", "us-west-2"] {
+        let table = PriceTable::load(&root(), region).unwrap();
+        assert_eq!(table.prices.len(), 22, "{region}");
+        for price in table.prices.values() {
+            assert!(
+                !price.source.is_empty() && price.as_of.starts_with("2026-"),
+                "{price:?}"
+            );
+        }
+    }
+    let check = |text: &str, message: &str| {
+        let err = PriceTable::parse("prices/test.toml", "us-east-1", text).unwrap_err();
+        assert_eq!(format!("{err:#}").lines().next().unwrap(), message);
+    };
+    let entry = "[[price]]\nkey = \"lambda.requests\"\nusd = \"0.20\"\nper = 1_000_000\nunit = \"request\"\nas_of = 2026-09-03\nsource = \"x\"\n";
+    check(
+        &format!("region = \"us-west-2\"\n{entry}"),
+        "prices/test.toml: region: \"us-west-2\" is not \"us-east-1\"",
+    );
+    check(
+        &format!("region = \"us-east-1\"\n{entry}{entry}"),
+        "prices/test.toml: price[1] (lambda.requests): the key is listed twice",
+    );
+    check(
+        &format!(
+            "region = \"us-east-1\"\n{}",
+            entry.replace("\"0.20\"", "\"twenty cents\"")
+        ),
+        "prices/test.toml: price[0] (lambda.requests): usd \"twenty cents\" is not an amount of dollars such as \"0.20\" (up to 12 decimals)",
+    );
+    check(
+        &format!(
+            "region = \"us-east-1\"\n{}",
+            entry.replace("2026-09-03", "2026-09-03T10:00:00")
+        ),
+        "prices/test.toml: price[0] (lambda.requests): as_of must be a date such as 2026-09-03",
+    );
+    let err = PriceTable::load(&root(), "eu-central-1").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no price table for eu-central-1: prices/eu-central-1.toml does not exist (tables: us-east-1, us-west-2); copy one, check each price for eu-central-1 and set its date"
+    );
+}
+
+#[test]
+fn the_command_prints_the_estimate_or_its_json() {
+    let xtask = env!("CARGO_BIN_EXE_xtask");
+    let run = |args: &[&str]| {
+        Command::new(xtask)
+            .args(args)
+            .current_dir(root())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["cost", "--env", "staging", "--chats-per-day", "200"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("Monthly estimate for staging (us-east-1), 200 chats a day\n"),
+        "{text}"
+    );
+    assert!(text.contains("\nAssumptions\n"), "{text}");
+    let out = run(&["cost", "--env", "staging", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["environment"], "staging");
+    assert_eq!(json["workload"]["chats_per_day"], 1_000);
+    let out = run(&["cost", "--env", "nowhere"]);
+    assert_eq!(out.status.code(), Some(1));
+    let error = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        error.starts_with("error: no environment `nowhere`"),
+        "{error}"
+    );
+}
