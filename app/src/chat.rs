@@ -735,14 +735,13 @@ async fn finish(
         }),
         ..Message::new(Role::Assistant, text, now_ms)
     };
-    if !text.is_empty() {
-        if let Err(err) = state
+    if !text.is_empty()
+        && let Err(err) = state
             .store
             .append_message(turn.session, &answer, state.config.history_expiry(now))
             .await
-        {
-            store_failed(state, &err);
-        }
+    {
+        store_failed(state, &err);
     }
     // Cache tokens are input the model read or wrote besides `input_tokens`.
     let spend = Spend {

@@ -456,7 +456,10 @@ mod tests {
             env_vars::STARTER_PROMPTS,
             serde_json::json!([longest]).to_string(),
         );
-        assert_eq!(load(&vars).unwrap().starter_prompts, [longest.clone()]);
+        assert_eq!(
+            load(&vars).unwrap().starter_prompts,
+            std::slice::from_ref(&longest)
+        );
         vars.insert(
             env_vars::STARTER_PROMPTS,
             serde_json::json!([format!("{longest}x")]).to_string(),
