@@ -39,6 +39,8 @@ pub mod env_vars {
     pub const DAILY_COST_BUDGET_MICRO_USD: &str = "CHATBOT_DAILY_COST_BUDGET_MICRO_USD";
     /// Days a conversation is kept before DynamoDB's TTL removes it.
     pub const HISTORY_DAYS: &str = "CHATBOT_HISTORY_DAYS";
+    /// JSON array of strings: the prompts the page offers on an empty chat (`[]` for none).
+    pub const STARTER_PROMPTS: &str = "CHATBOT_STARTER_PROMPTS";
     /// The value CloudFront sends in [`ORIGIN_VERIFY_HEADER`](crate::ORIGIN_VERIFY_HEADER) with
     /// every request it passes to the API. When set, an `/api` request without it is refused,
     /// so a caller of the `execute-api` URL cannot skip CloudFront (and forge the viewer
@@ -76,7 +78,7 @@ pub mod env_vars {
 
     /// Every variable above but the guardrail's and [`DAILY_COST_BUDGET_MICRO_USD`] (set only
     /// when the environment has a dollar budget), for checks that the template sets all of them.
-    pub const ALL: [&str; 13] = [
+    pub const ALL: [&str; 14] = [
         ENVIRONMENT,
         TABLE_NAME,
         MODELS,
@@ -88,6 +90,7 @@ pub mod env_vars {
         IPV6_PREFIX_LENGTH,
         DAILY_TOKEN_BUDGET,
         HISTORY_DAYS,
+        STARTER_PROMPTS,
         ORIGIN_SECRET,
         ORIGIN_SECRET_PREVIOUS,
     ];
@@ -143,6 +146,10 @@ pub mod metrics {
     /// Count of API requests refused because they did not come through CloudFront (no or a
     /// wrong [`ORIGIN_VERIFY_HEADER`](crate::ORIGIN_VERIFY_HEADER)).
     pub const ORIGIN_REFUSED: &str = "OriginRefused";
+    /// Count of answers a reader rated good (thumbs up), each time a rating is given or changed.
+    pub const FEEDBACK_POSITIVE: &str = "FeedbackPositive";
+    /// Count of answers a reader rated bad (thumbs down), each time a rating is given or changed.
+    pub const FEEDBACK_NEGATIVE: &str = "FeedbackNegative";
 }
 
 /// How much text the service sends the model per turn, at most: the review of spend
@@ -280,6 +287,11 @@ pub struct Route {
 /// a `/64` is the smallest network an ISP or a cloud hands a single site or host.
 pub const DEFAULT_IPV6_PREFIX_LENGTH: u8 = 64;
 
+/// Most starter prompts an environment may offer ([`env_vars::STARTER_PROMPTS`]).
+pub const STARTER_PROMPTS_MAX: usize = 6;
+/// Most characters in one starter prompt.
+pub const STARTER_PROMPT_MAX_CHARS: usize = 200;
+
 /// Prefix of every API route; CloudFront sends `/api/*` to the API origin.
 pub const API_PREFIX: &str = "/api";
 
@@ -302,7 +314,7 @@ pub mod forbidden {
 }
 
 /// Every route the service answers. The OpenAPI body of the REST API is generated from this list.
-pub const ROUTES: [Route; 6] = [
+pub const ROUTES: [Route; 8] = [
     Route {
         method: "POST",
         path: "/api/chat",
@@ -312,6 +324,16 @@ pub const ROUTES: [Route; 6] = [
         method: "GET",
         path: "/api/sessions/{id}/messages",
         summary: "A session's history",
+    },
+    Route {
+        method: "PUT",
+        path: "/api/sessions/{id}/messages/{message_id}/feedback",
+        summary: "Rate an answer: thumbs up, down, or neither",
+    },
+    Route {
+        method: "POST",
+        path: "/api/sessions/{id}/messages/{message_id}/stop",
+        summary: "Cut a stopped answer to what the reader saw",
     },
     Route {
         method: "DELETE",

@@ -154,6 +154,8 @@ pub struct Table {
 #[serde(deny_unknown_fields)]
 pub struct Site {
     pub versioning: bool,
+    #[serde(default)]
+    pub starter_prompts: Vec<String>,
 }
 
 #[derive(Deserialize)]

@@ -18,6 +18,7 @@ mod guardrail;
 mod logs;
 mod models;
 mod price;
+mod site;
 
 pub use alarms::{AlarmDestination, AlarmSettings};
 pub use api::{ApiSettings, ORIGIN_READ_TIMEOUT_DEFAULT_MAX, ORIGIN_READ_TIMEOUT_MAX};
@@ -30,6 +31,7 @@ pub use guardrail::{
 pub use logs::LOG_RETENTION_DAYS;
 pub use models::Model;
 pub use price::ModelPrice;
+pub use site::{STARTER_PROMPT_MAX_CHARS, STARTER_PROMPTS_MAX};
 
 use std::fmt;
 use std::path::Path;
@@ -75,6 +77,8 @@ pub struct Environment {
     pub table: TableSettings,
     /// Keep earlier versions of the site's files in its bucket.
     pub site_versioning: bool,
+    /// Prompts the page offers on an empty chat, in order.
+    pub starter_prompts: Vec<String>,
     pub domain: Option<Domain>,
     /// An Amazon Bedrock guardrail on every model call, when the env file has a `[guardrail]`.
     pub guardrail: Option<GuardrailSettings>,
@@ -283,6 +287,7 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
     let api = api::check(&c, raw.api, function.timeout_seconds)?;
     let log_retention_days = logs::check(&c, raw.logs)?;
     let alarms = alarms::check(&c, raw.alarms, &raw.region, function.timeout_seconds)?;
+    site::check(&c, &raw.site)?;
     let domain = raw.domain.map(|d| domain::check(&c, d)).transpose()?;
     let guardrail = raw.guardrail.map(|g| guardrail::check(&c, g)).transpose()?;
 
@@ -310,6 +315,7 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
             deletion_protection: raw.table.deletion_protection,
         },
         site_versioning: raw.site.versioning,
+        starter_prompts: raw.site.starter_prompts,
         domain,
         guardrail,
         deprecations,

@@ -18,6 +18,7 @@ pub mod deploy;
 mod load;
 mod machine;
 mod markdown;
+mod page;
 mod process;
 mod report;
 mod service;
@@ -42,9 +43,12 @@ pub struct Args {
     /// Cold starts timed per runtime (after one untimed warm-up)
     #[arg(long, default_value_t = 20)]
     runs: usize,
-    /// Only these groups, comma-separated: cold-start, load, artifact, deploy, markdown
+    /// Only these groups, comma-separated: cold-start, load, artifact, deploy, markdown, page
     #[arg(long, value_delimiter = ',', value_name = "GROUPS")]
     only: Vec<Group>,
+    /// The revision whose chat page the page group measures beside the page now
+    #[arg(long, value_name = "REV", default_value = "main")]
+    page_before: String,
     /// Also build `bootstrap` under release-profile variants (strip, LTO, codegen units,
     /// opt-level, panic) and measure each: a full release build per variant, many minutes
     #[arg(long)]
@@ -67,6 +71,7 @@ enum Group {
     Artifact,
     Deploy,
     Markdown,
+    Page,
 }
 
 /// The environment whose settings the service runs with.
@@ -87,7 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let logs = load::logs_dir(&root);
     let _ = std::fs::remove_dir_all(&logs);
 
-    // The Markdown group runs in Chromium: it needs none of the service's programs.
+    // The Markdown and page groups run in Chromium: they need none of the service's programs.
     let service = args.profiles
         || [
             Group::ColdStart,
@@ -196,6 +201,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if wants(Group::Markdown) {
         rows.extend(markdown::rows(&root));
+    }
+    if wants(Group::Page) {
+        rows.extend(page::rows(&root, &args.page_before));
     }
 
     let report = Report {

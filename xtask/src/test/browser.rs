@@ -11,20 +11,31 @@ use anyhow::{Context, bail};
 use crate::tools::browser::prepare_chromium_and_npm;
 use crate::tools::{CHROMIUM, project_root};
 
+/// The test files of `frontend/tests/`: the page, its conversations, its accessibility (axe and
+/// screenshots), and the Markdown renderer.
+const TEST_FILES: [&str; 4] = [
+    "browser.test.mjs",
+    "conversation.test.mjs",
+    "accessibility.test.mjs",
+    "markdown.test.mjs",
+];
+
 /// Installs Chromium and the npm packages when missing, builds the servers the tests start,
 /// runs the tests with node's test runner and returns their pass count.
 pub fn run_browser_tests() -> anyhow::Result<String> {
     let root = project_root();
     let tests = prepare_chromium_and_npm()?;
     build_servers(&root)?;
+    let artifacts = Path::new("target").join("browser-artifacts");
+    // Each run's screenshots, findings and server logs only.
+    let _ = std::fs::remove_dir_all(root.join(&artifacts));
+    std::fs::create_dir_all(root.join(&artifacts))
+        .with_context(|| format!("creating {}", artifacts.display()))?;
 
     let mut child = Command::new("node")
-        .args([
-            "--test",
-            "--test-reporter=spec",
-            "browser.test.mjs",
-            "markdown.test.mjs",
-        ])
+        .arg("--test")
+        .arg("--test-reporter=spec")
+        .args(TEST_FILES)
         .current_dir(&tests)
         .env("CHROMIUM_PATH", CHROMIUM.bin)
         .stdout(Stdio::piped())
@@ -32,7 +43,6 @@ pub fn run_browser_tests() -> anyhow::Result<String> {
         .context("could not start `node`: install Node.js 20 or newer")?;
     let counts = child.stdout.take().map(echo_and_count).unwrap_or_default();
     let status = child.wait().context("waiting for node failed")?;
-    let artifacts = Path::new("target").join("browser-artifacts");
     match (status.success(), counts.pass, counts.fail) {
         (true, Some(pass), Some(0)) if pass > 0 => Ok(format!(
             "{pass} passed, 0 failed in Chromium (screenshots in {})",

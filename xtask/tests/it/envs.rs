@@ -749,6 +749,18 @@ fn model_prices_are_read_as_micro_dollars_per_million_tokens() {
 }
 
 #[test]
+fn starter_prompt_limits_are_the_services() {
+    assert_eq!(
+        env::STARTER_PROMPTS_MAX,
+        chatbot_contract::STARTER_PROMPTS_MAX
+    );
+    assert_eq!(
+        env::STARTER_PROMPT_MAX_CHARS,
+        chatbot_contract::STARTER_PROMPT_MAX_CHARS
+    );
+}
+
+#[test]
 fn a_model_without_a_price_is_refused_naming_its_key() {
     let text = dev_text();
     let start = text
@@ -859,4 +871,60 @@ fn a_task_warns_about_an_old_key_name_and_refuses_both_names() {
          which is set too: keep only chat.rate_limit\n"
     );
     std::fs::remove_dir_all(&project).unwrap();
+}
+
+#[test]
+fn starter_prompts_are_read_in_order_and_optional() {
+    let dev = env::load(&root(), "dev").unwrap();
+    assert_eq!(
+        dev.starter_prompts,
+        [
+            "Explain DynamoDB TTL in two sentences",
+            "Write a Rust function that reverses a string",
+            "Give me three ideas for a team lunch",
+        ]
+    );
+    let start = dev_text().find("starter_prompts = [").unwrap();
+    let end = start + dev_text()[start..].find("]\n").unwrap() + 2;
+    let without = format!("{}{}", &dev_text()[..start], &dev_text()[end..]);
+    let env = env::parse("dev", "envs/dev.toml", &without).unwrap();
+    assert!(env.starter_prompts.is_empty());
+}
+
+#[test]
+fn starter_prompt_mistakes_name_their_key() {
+    let first = "    \"Explain DynamoDB TTL in two sentences\",";
+    let long = "x".repeat(env::STARTER_PROMPT_MAX_CHARS + 1);
+    for (to, message) in [
+        (
+            "    \"  \",".to_owned(),
+            "envs/dev.toml: site.starter_prompts[0]: \"  \" is not allowed, expected a prompt of 1 to 200 characters on one line",
+        ),
+        (
+            "    \"two\\nlines\",".to_owned(),
+            "envs/dev.toml: site.starter_prompts[0]: \"two\\nlines\" is not allowed, expected a prompt of 1 to 200 characters on one line",
+        ),
+        (format!("    \"{long}\","), ""),
+        (
+            format!("{first}\n{first}"),
+            "envs/dev.toml: site.starter_prompts[1]: \"Explain DynamoDB TTL in two sentences\" is listed twice",
+        ),
+        (
+            format!("{first}\n    \"a\",\n    \"b\",\n    \"c\",\n    \"d\","),
+            "envs/dev.toml: site.starter_prompts: has 7 prompts, allowed: at most 6",
+        ),
+    ] {
+        let text = dev_text().replacen(first, &to, 1);
+        let err = env::parse("dev", "envs/dev.toml", &text)
+            .unwrap_err()
+            .to_string();
+        if message.is_empty() {
+            assert!(
+                err.starts_with("envs/dev.toml: site.starter_prompts[0]: "),
+                "{err}"
+            );
+        } else {
+            assert_eq!(err, message);
+        }
+    }
 }
