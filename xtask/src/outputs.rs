@@ -1,28 +1,23 @@
 //! `cargo xtask outputs` (or `status`): the stack's state and outputs.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::aws::{self, cfn, plan};
-use crate::deploy::palette;
-use crate::{env, tools};
+use crate::args::EnvArgs;
+use crate::aws::{self, cfn};
+use crate::plan;
+use crate::terminal::palette;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Environment to show: envs/ENV.toml
-    #[arg(long = "env", value_name = "ENV")]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvArgs,
     /// Print the state and outputs as JSON
     #[arg(long)]
     pub json: bool,
-    /// Project folder holding envs/ (the workspace by default)
-    #[arg(long, value_name = "DIR", hide = true)]
-    pub root: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let root = args.root.clone().unwrap_or_else(tools::project_root);
-    let env = env::load(&root, &args.env)?;
+    let env = args.env.load()?;
     aws::runtime()?.block_on(async {
         let clients = aws::connect(&env.region).await;
         let Some(stack) = cfn::describe_stack(&clients.cfn, &env.stack_name).await? else {
@@ -46,7 +41,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let json = serde_json::json!({
                 "stack_name": stack.name,
                 "stack_id": stack.id,
-                "status": stack.status,
+                "status": stack.status.as_str(),
                 "status_reason": stack.status_reason,
                 "last_updated": stack.last_updated.as_ref().unwrap_or(&stack.created),
                 "outputs": outputs,

@@ -1,4 +1,4 @@
-//! The DynamoDB store: one table, items as in DESIGN.md ("DynamoDB items").
+//! The DynamoDB store: one table, items as in docs/storage.md.
 //!
 //! ```text
 //! pk                sk                                  attributes
