@@ -7,7 +7,7 @@ use crate::bundle;
 use crate::digest::sha256_hex;
 
 #[derive(clap::Args, Debug)]
-#[command(mut_arg("env", |env| env.default_value("dev")))]
+#[command(mut_arg("env", |env| env.default_value("dev").required(false)))]
 pub struct Args {
     #[command(flatten)]
     pub env: EnvArgs,
@@ -24,4 +24,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         sha256_hex(&bytes)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Args;
+    use clap::{Args as _, FromArgMatches};
+
+    fn env_of(argv: &[&str]) -> String {
+        let matches = Args::augment_args(clap::Command::new("build"))
+            .try_get_matches_from(argv)
+            .expect("the flags parse");
+        Args::from_arg_matches(&matches)
+            .expect("the flags make Args")
+            .env
+            .env
+    }
+
+    #[test]
+    fn builds_for_the_dev_environment_unless_told_otherwise() {
+        assert_eq!(env_of(&["build"]), "dev");
+        assert_eq!(env_of(&["build", "--env", "prod"]), "prod");
+    }
 }

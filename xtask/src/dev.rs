@@ -15,26 +15,27 @@ use std::process::{Command, ExitCode, ExitStatus};
 
 use anyhow::Context;
 
-use crate::args::EnvArgs;
+use crate::args;
 use crate::env::Environment;
 use crate::stack;
+use crate::tools;
 
 #[derive(clap::Args)]
-#[command(mut_arg("env", |env| env.default_value("dev")))]
 pub struct Args {
     /// Port to listen on, on 127.0.0.1 only
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
-    #[command(flatten)]
-    pub env: EnvArgs,
+    /// Environment whose models and limits to use: envs/ENV.toml
+    #[arg(long = "env", value_name = "ENV", default_value = "dev")]
+    pub env: String,
     /// Answer with the offline demo model even when AWS credentials resolve
     #[arg(long)]
     pub demo: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let root = args.env.root();
-    let environment = args.env.load()?;
+    let root = tools::project_root();
+    let environment = args::load_with_warnings(&root, &args.env)?;
     let vars = service_environment(&environment, |name| std::env::var(name).ok());
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
@@ -153,11 +154,25 @@ fn exit_code(status: ExitStatus) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{env, tools};
+    use crate::env;
     use chatbot_contract::env_vars;
 
     fn dev() -> Environment {
         env::load(&tools::project_root(), "dev").expect("envs/dev.toml loads")
+    }
+
+    fn parse(argv: &[&str]) -> Args {
+        use clap::{Args as _, FromArgMatches};
+        let matches = Args::augment_args(clap::Command::new("dev"))
+            .try_get_matches_from(argv)
+            .expect("the flags parse");
+        Args::from_arg_matches(&matches).expect("the flags make Args")
+    }
+
+    #[test]
+    fn runs_the_dev_environment_unless_told_otherwise() {
+        assert_eq!(parse(&["dev"]).env, "dev");
+        assert_eq!(parse(&["dev", "--env", "staging"]).env, "staging");
     }
 
     #[test]

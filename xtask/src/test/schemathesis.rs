@@ -55,6 +55,11 @@ pub fn run_schemathesis(examples: u32) -> anyhow::Result<String> {
         .args([
             "--checks",
             "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+            // Not the coverage phase: on CPython 3.11 its generator crashes inside Python's own
+            // parser ("SystemError: AST constructor recursion depth mismatch", while hypothesis
+            // describes a filter lambda) before it sends a request, which fails every run.
+            "--phases",
+            "examples,fuzzing,stateful",
             "--workers",
             "2",
             "--request-timeout",
