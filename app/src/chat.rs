@@ -687,7 +687,7 @@ async fn finish(
         values.push((names::COST, Unit::Count, cost.micro_usd as f64));
     }
     if spend != Spend::default() {
-        // The budget item lives a day past its day, then expires.
+        // Each budget shard lives a day past its day, then expires.
         match state
             .store
             .add_spend(&clock::utc_day(now), spend, now + 2 * 86_400)

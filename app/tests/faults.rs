@@ -495,7 +495,7 @@ const STORE_FAULTS: &[StoreFault] = &[
     },
     StoreFault {
         name: "dynamodb_budget_read_throttled",
-        operation: Operation::GetItem,
+        operation: Operation::BatchGetItem,
         fault: Fault::Throttling,
         times: 3,
         status: 503,

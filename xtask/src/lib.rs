@@ -5,6 +5,7 @@ pub mod aws;
 pub mod bench;
 pub mod browser;
 pub mod build;
+pub mod capacity;
 pub mod cfn;
 pub mod cost;
 pub mod deploy;

@@ -1,9 +1,11 @@
-//! `cargo xtask outputs` (or `status`): the stack's state and outputs.
+//! `cargo xtask outputs` (or `status`): the environment's capacity from its env file, then the
+//! stack's state and outputs.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::aws::{self, cfn, plan};
+use crate::capacity::{self, Capacity};
 use crate::deploy::palette;
 use crate::{env, tools};
 
@@ -23,13 +25,21 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let root = args.root.clone().unwrap_or_else(tools::project_root);
     let env = env::load(&root, &args.env)?;
+    // From the env file alone, so it is shown even when the stack cannot be reached.
+    let capacity = Capacity::of(capacity::Settings::of(&env));
+    if !args.json {
+        println!(
+            "Capacity of {} (envs/{}.toml)\n{capacity}",
+            env.name, env.name
+        );
+    }
     aws::runtime()?.block_on(async {
         let clients = aws::connect(&env.region).await;
         let Some(stack) = cfn::describe_stack(&clients.cfn, &env.stack_name).await? else {
             if args.json {
                 println!(
                     "{}",
-                    serde_json::json!({"stack_name": env.stack_name, "status": null, "outputs": {}})
+                    serde_json::json!({"stack_name": env.stack_name, "status": null, "outputs": {}, "capacity": capacity.to_json()})
                 );
             } else {
                 println!("Stack {} does not exist in {}", env.stack_name, env.region);
@@ -50,6 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "status_reason": stack.status_reason,
                 "last_updated": stack.last_updated.as_ref().unwrap_or(&stack.created),
                 "outputs": outputs,
+                "capacity": capacity.to_json(),
             });
             println!("{}", serde_json::to_string_pretty(&json)?);
             return Ok(ExitCode::SUCCESS);

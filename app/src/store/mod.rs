@@ -1,12 +1,14 @@
 //! Conversation history, rate windows and the daily budget (tokens and dollars).
 //!
 //! One `Store` with two back ends that behave the same: DynamoDB in Lambda (items as in
-//! DESIGN.md), and memory for local runs and tests. An enum rather than a trait object keeps
+//! ARCHITECTURE.md), and memory for local runs and tests. An enum rather than a trait object keeps
 //! async methods simple and the dispatch visible.
 
+mod budget;
 mod dynamo;
 mod memory;
 
+pub use budget::BudgetLayout;
 pub use dynamo::DynamoStore;
 pub use memory::MemoryStore;
 
@@ -169,8 +171,9 @@ impl Store {
         }
     }
 
-    /// Adds `spend` (tokens and micro-dollars) to the spend of `day` (`yyyy-mm-dd`, UTC) and
-    /// returns the new totals.
+    /// Adds `spend` (tokens and micro-dollars) to one shard of the spend of `day`
+    /// (`yyyy-mm-dd`, UTC) and returns the day's totals as this instance knows them (see
+    /// [`spent`](Self::spent)). Every shard written expires at `expires_at`.
     pub async fn add_spend(
         &self,
         day: &str,
@@ -183,7 +186,9 @@ impl Store {
         }
     }
 
-    /// What was spent on `day` so far: tokens and micro-dollars.
+    /// What was spent on `day` so far: tokens and micro-dollars, summed over the budget's
+    /// shards. With a cache window, the sum read at most that long ago plus what this
+    /// instance added since (see [`BudgetLayout`]); without one, exact.
     pub async fn spent(&self, day: &str) -> Result<Spend, StoreError> {
         match self {
             Store::Memory(s) => s.spent(day),

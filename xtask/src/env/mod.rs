@@ -216,6 +216,10 @@ pub struct TableSettings {
     pub point_in_time_recovery: bool,
     /// Also keeps the table when the stack is deleted (`DeletionPolicy: Retain`).
     pub deletion_protection: bool,
+    /// Items the day's budget is spread over, so no one item takes every answer's write
+    /// (`table.budget_shards`, or enough for `api.throttle_rate`: see
+    /// [`chatbot_contract::budget::shards_for_rate`]).
+    pub budget_shards: u32,
 }
 
 /// A custom domain for the CloudFront distribution.
@@ -579,6 +583,27 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         " requests",
     )?;
     check_read_timeout(&c, &raw.api, function.timeout_seconds)?;
+    let budget_shards = raw
+        .table
+        .budget_shards
+        .unwrap_or_else(|| chatbot_contract::budget::shards_for_rate(raw.api.throttle_rate.into()));
+    c.range(
+        "table.budget_shards",
+        budget_shards.into(),
+        1,
+        chatbot_contract::budget::MAX_SHARDS.into(),
+        " shards",
+    )?;
+    let ceilings = crate::capacity::Settings {
+        reserved_concurrency: function.reserved_concurrency,
+        timeout_seconds: function.timeout_seconds,
+        throttle_rate: raw.api.throttle_rate,
+        throttle_burst: raw.api.throttle_burst,
+        budget_shards,
+    };
+    if let Some((key, message)) = crate::capacity::contradiction(&ceilings) {
+        return Err(c.fail(key, message));
+    }
 
     if !LOG_RETENTION_DAYS.contains(&raw.logs.retention_days) {
         let allowed: Vec<String> = LOG_RETENTION_DAYS.iter().map(u32::to_string).collect();
@@ -742,6 +767,7 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         table: TableSettings {
             point_in_time_recovery: raw.table.point_in_time_recovery,
             deletion_protection: raw.table.deletion_protection,
+            budget_shards,
         },
         site_versioning: raw.site.versioning,
         domain: raw.domain.map(|d| Domain {
