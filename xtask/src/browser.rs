@@ -8,10 +8,10 @@ use std::process::{ChildStdout, Command, Stdio};
 
 use anyhow::{Context, bail};
 
-use crate::tools::project_root;
+use crate::tools::{self, project_root};
 
 /// Debian's Chromium; the tests launch this binary, never a downloaded browser build.
-pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMIUM: &str = tools::CHROMIUM.bin;
 
 /// Installs Chromium and the npm packages when missing, builds the servers the tests start,
 /// runs the tests with node's test runner and returns their pass count.
@@ -55,7 +55,7 @@ pub fn run_browser_tests() -> anyhow::Result<String> {
 /// folder. The Markdown benchmark needs them too.
 pub fn prepare_chromium_and_npm() -> anyhow::Result<PathBuf> {
     let tests = project_root().join("frontend").join("tests");
-    ensure_chromium()?;
+    tools::ensure_debian(&tools::CHROMIUM)?;
     ensure_node_modules(&tests)?;
     Ok(tests)
 }
@@ -92,43 +92,6 @@ impl Counts {
             _ => {}
         }
     }
-}
-
-/// Chromium at [`CHROMIUM`], installed with apt when missing (CI runs as root).
-fn ensure_chromium() -> anyhow::Result<()> {
-    if Path::new(CHROMIUM).exists() {
-        return Ok(());
-    }
-    if !is_root() {
-        bail!(
-            "Chromium is not installed at {CHROMIUM}, and installing it needs root: run `sudo apt-get install chromium`"
-        );
-    }
-    eprintln!("installing Chromium with apt-get");
-    for args in [
-        &["update", "-qq"][..],
-        &["install", "-y", "-qq", "chromium"][..],
-    ] {
-        let status = Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .context("could not run apt-get to install Chromium")?;
-        if !status.success() {
-            bail!("`apt-get {}` failed with {status}", args.join(" "));
-        }
-    }
-    if !Path::new(CHROMIUM).exists() {
-        bail!("installing the chromium package did not provide {CHROMIUM}");
-    }
-    Ok(())
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| out.status.success() && out.stdout.trim_ascii() == b"0")
 }
 
 /// `npm ci` when `node_modules` is missing or was installed from another lock file.

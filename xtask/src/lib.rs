@@ -11,6 +11,7 @@ pub mod cost;
 pub mod deploy;
 pub mod destroy;
 pub mod dev;
+pub mod diagram;
 pub mod diff;
 pub mod env;
 pub mod fuzz;

@@ -5,7 +5,9 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::{bench, build, cost, deploy, destroy, dev, diff, outputs, rotate, synth, test};
+use xtask::{
+    bench, build, cost, deploy, destroy, dev, diagram, diff, outputs, rotate, synth, test,
+};
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +30,8 @@ enum Command {
     Diff(diff::Args),
     /// Estimate what an environment costs a month, per service
     Cost(cost::Args),
+    /// Draw the architecture diagram (DOT, Mermaid, SVG) from the stack model
+    Diagram(diagram::Args),
     /// Build, upload, review and deploy an environment
     Deploy(deploy::Args),
     /// Give CloudFront, API Gateway and the function a new origin secret, refusing no request
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         Command::Build(args) => build::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Cost(args) => cost::run(args),
+        Command::Diagram(args) => diagram::run(args),
         Command::Deploy(args) => deploy::run(args),
         Command::RotateSecret(args) => rotate::run(args),
         Command::Destroy(args) => destroy::run(args),

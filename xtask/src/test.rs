@@ -54,6 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }),
         Step::new("reliability summary", crate::reliability::summary),
         Step::new("browser", crate::browser::run_browser_tests),
+        Step::new("diagram", crate::diagram::test_step),
         Step::new("zizmor", zizmor),
     ];
     if !args.no_validate {

@@ -168,8 +168,14 @@ fn references(value: &Value, out: &mut BTreeSet<String>) {
                 && let Some((key, inner)) = map.iter().next()
             {
                 match (key.as_str(), inner) {
+                    // SAM's `Ref: Function.Alias` names the alias the function's transform
+                    // makes: a reference to the function.
                     (Some("Ref"), Value::String(id)) => {
-                        out.insert(id.clone());
+                        out.insert(
+                            id.split_once('.')
+                                .map_or(id.as_str(), |(id, _)| id)
+                                .to_owned(),
+                        );
                     }
                     (Some("Fn::GetAtt"), Value::Sequence(parts)) => {
                         if let Some(Value::String(id)) = parts.first() {
