@@ -1,6 +1,17 @@
 //! One chat turn: rate limit, budget, save the user's message, build the history, call the
 //! model (retrying only before anything reached the client), answer as JSON or as a stream,
 //! save the answer with what it cost, count the tokens and dollars, write the metrics.
+//!
+//! Store calls on the critical path run at once where they do not depend on each other:
+//!
+//! - before the model: counting the request in its rate window, reading the day's spend and
+//!   reading the session's history are one round trip, not three;
+//! - the user's message is saved once the request is admitted: before the model is called for
+//!   a JSON answer, while the model's stream opens for a streamed one. The stream is handed to
+//!   the client only after the save succeeded, and dropped unread when it failed, so no answer
+//!   ever starts for a message that was not saved;
+//! - after the answer: saving it and adding its tokens and dollars to the day's spend are one
+//!   round trip.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -37,13 +48,21 @@ pub struct ChatInput {
     pub model: ModelInfo,
 }
 
-/// A turn admitted and saved, ready for the model.
+/// A turn admitted, with its history read, ready for its question to be saved and the model
+/// to be called.
 pub struct ChatTurn {
     session: SessionId,
     /// When the user's message was saved (its `created_at_ms`).
     asked_at_ms: i64,
     model: ModelInfo,
     request: ModelRequest,
+    question: Question,
+}
+
+/// The user's message as it is saved, and when it expires.
+struct Question {
+    message: Message,
+    expires_at: i64,
 }
 
 /// The JSON answer of `POST /api/chat`.
@@ -63,8 +82,8 @@ pub struct ChatReply {
     pub guardrail: Option<&'static str>,
 }
 
-/// Admits the request (rate limit, budget), then saves the user's message before any model
-/// call, so no later failure loses it.
+/// Admits the request (rate limit, budget) and reads the session's history, all at once.
+/// Nothing is saved yet: see [`answer_json`] and [`answer_stream`].
 pub async fn start_turn(
     state: &AppState,
     client: Option<IpAddr>,
@@ -81,16 +100,29 @@ pub async fn start_turn(
         || "unknown".to_owned(),
         |ip| rate_bucket::key(ip, config.ipv6_prefix),
     );
-    let admission = state
-        .store
-        .admit_request(
-            &client,
-            window_start,
-            config.rate_limit,
-            window_start + window + 60,
-        )
-        .await
-        .map_err(|err| store_failed(state, &err))?;
+    let admission = state.store.admit_request(
+        &client,
+        window_start,
+        config.rate_limit,
+        window_start + window + 60,
+    );
+    let today = clock::utc_day(now);
+    let spent = state.store.spent(&today);
+    let history_read = async {
+        match input.session {
+            Some(session) => {
+                state
+                    .store
+                    .recent_messages(session, state.tuning.history_messages)
+                    .await
+            }
+            None => Ok(Vec::new()),
+        }
+    };
+    let (admission, spent, past) = tokio::join!(admission, spent, history_read);
+
+    // The rate limit decides first: a limited client learns nothing else.
+    let admission = admission.map_err(|err| store_failed(state, &err))?;
     if admission == Admission::Limited {
         state.metrics.count(names::RATE_LIMITED);
         tracing::info!(client = %client, "rate limited");
@@ -98,12 +130,7 @@ pub async fn start_turn(
             u64::try_from(window_start + window - now).unwrap_or(1),
         ));
     }
-
-    let spent = state
-        .store
-        .spent(&clock::utc_day(now))
-        .await
-        .map_err(|err| store_failed(state, &err))?;
+    let spent = spent.map_err(|err| store_failed(state, &err))?;
     let budget = config.budget();
     if budget.is_spent(spent) {
         state.metrics.count(names::BUDGET_EXHAUSTED);
@@ -116,34 +143,24 @@ pub async fn start_turn(
         );
         return Err(ApiError::budget_exhausted());
     }
+    let past = past.map_err(|err| store_failed(state, &err))?;
 
     let session = input.session.unwrap_or_else(SessionId::new_random);
-    let past = match input.session {
-        Some(session) => state
-            .store
-            .recent_messages(session, state.tuning.history_messages)
-            .await
-            .map_err(|err| store_failed(state, &err))?,
-        None => Vec::new(),
+    let question = Question {
+        message: Message {
+            role: Role::User,
+            content: input.message.clone(),
+            created_at_ms: now_ms,
+            model: Some(input.model.id.clone()),
+            tokens: None,
+            input_tokens: None,
+            cost_micro_usd: None,
+            usage_estimated: false,
+            incomplete: false,
+            blocked: None,
+        },
+        expires_at: config.history_expiry(now),
     };
-    let message = Message {
-        role: Role::User,
-        content: input.message.clone(),
-        created_at_ms: now_ms,
-        model: Some(input.model.id.clone()),
-        tokens: None,
-        input_tokens: None,
-        cost_micro_usd: None,
-        usage_estimated: false,
-        incomplete: false,
-        blocked: None,
-    };
-    state
-        .store
-        .append_message(session, &message, config.history_expiry(now))
-        .await
-        .map_err(|err| store_failed(state, &err))?;
-
     let mut messages = history(&past, state.tuning.history_chars);
     messages.push(Turn {
         role: Role::User,
@@ -160,7 +177,21 @@ pub async fn start_turn(
             guardrail: config.guardrail.clone(),
         },
         model: input.model,
+        question,
     })
+}
+
+/// Saves the user's message, so no later failure loses it.
+async fn save_question(
+    state: &AppState,
+    session: SessionId,
+    question: &Question,
+) -> Result<(), ApiError> {
+    state
+        .store
+        .append_message(session, &question.message, question.expires_at)
+        .await
+        .map_err(|err| store_failed(state, &err))
 }
 
 /// The past of a conversation as the model wants it: starting with a user message, roles
@@ -285,8 +316,11 @@ where
     }
 }
 
-/// Answers the turn as one JSON object (Converse).
+/// Saves the question, then answers the turn as one JSON object (Converse). The save comes
+/// first: the whole answer arrives at once, and it would be paid for and thrown away if the
+/// save then failed.
 pub async fn answer_json(state: &AppState, mut turn: ChatTurn) -> Result<ChatReply, ApiError> {
+    save_question(state, turn.session, &turn.question).await?;
     let started = Instant::now();
     let mut attempts = 0;
     let timeout = state.tuning.model_timeout;
@@ -420,13 +454,31 @@ fn policies(assessment: Option<&Assessment>) -> String {
     assessment.map(|a| a.policies.join(",")).unwrap_or_default()
 }
 
-/// Answers the turn as server-sent events (ConverseStream). The model is called, with
-/// retries, before the response starts, so a refusal still gets its HTTP status; from the
-/// `meta` event on, failures become an `error` event.
+/// Answers the turn as server-sent events (ConverseStream). The model's stream opens, with
+/// retries, while the question is saved, and before the response starts, so a refusal still
+/// gets its HTTP status; the response starts only once the question is saved. From the `meta`
+/// event on, failures become an `error` event.
 pub async fn answer_stream(state: Arc<AppState>, mut turn: ChatTurn) -> Result<Response, ApiError> {
     let started = Instant::now();
     let mut attempts = 0;
-    let stream = match open_stream(&state, &mut turn.request, &mut attempts).await {
+    let opened = {
+        let save = save_question(&state, turn.session, &turn.question);
+        let open = open_stream(&state, &mut turn.request, &mut attempts);
+        tokio::pin!(save, open);
+        // The save always runs to its end, so a message is never left half-saved; the model's
+        // stream is dropped unread as soon as the save fails.
+        tokio::select! {
+            saved = &mut save => {
+                saved?;
+                open.await
+            }
+            opened = &mut open => {
+                save.await?;
+                opened
+            }
+        }
+    };
+    let stream = match opened {
         Ok(stream) => stream,
         Err(err) => {
             state.metrics.count(names::MODEL_ERRORS);
@@ -625,10 +677,10 @@ fn estimated_usage(request: &ModelRequest, text: &str) -> Usage {
     }
 }
 
-/// Saves the answer (or, `blocked`, the guardrail's message in its place) with what it cost,
-/// adds its tokens and dollars to the day's spend, and writes the turn's metrics. A store
-/// failure here is logged and counted: the answer already reached the client. Returns the
-/// turn's cost, `None` for a model without a price (and for the offline demo model, which
+/// Saves the answer (or, `blocked`, the guardrail's message in its place) with what it cost and
+/// adds its tokens and dollars to the day's spend, both at once, and writes the turn's metrics.
+/// A store failure here is logged and counted: the answer already reached the client. Returns
+/// the turn's cost, `None` for a model without a price (and for the offline demo model, which
 /// costs nothing).
 async fn finish(
     state: &AppState,
@@ -645,7 +697,10 @@ async fn finish(
         (Some(price), false) => Some(ReplyCost::of(price, &usage)),
         _ => None,
     };
-    if !text.is_empty() {
+    let save_answer = async {
+        if text.is_empty() {
+            return;
+        }
         let answer = Message {
             role: Role::Assistant,
             content: text.to_owned(),
@@ -665,7 +720,7 @@ async fn finish(
         {
             store_failed(state, &err);
         }
-    }
+    };
     // Cache tokens are input the model read or wrote besides `input_tokens`.
     let spend = Spend {
         tokens: usage.input_tokens
@@ -674,6 +729,24 @@ async fn finish(
             + usage.cache_write_input_tokens,
         micro_usd: cost.map_or(0, |c| c.micro_usd),
     };
+    // Each budget shard lives a day past its day, then expires.
+    let count_spend = async {
+        if spend == Spend::default() {
+            return None;
+        }
+        match state
+            .store
+            .add_spend(&clock::utc_day(now), spend, now + 2 * 86_400)
+            .await
+        {
+            Ok(total) => Some(total),
+            Err(err) => {
+                store_failed(state, &err);
+                None
+            }
+        }
+    };
+    let ((), total) = tokio::join!(save_answer, count_spend);
     let mut values = vec![
         (names::INPUT_TOKENS, Unit::Count, usage.input_tokens as f64),
         (
@@ -686,22 +759,12 @@ async fn finish(
     if let Some(cost) = cost {
         values.push((names::COST, Unit::Count, cost.micro_usd as f64));
     }
-    if spend != Spend::default() {
-        // Each budget shard lives a day past its day, then expires.
-        match state
-            .store
-            .add_spend(&clock::utc_day(now), spend, now + 2 * 86_400)
-            .await
-        {
-            Ok(total) => values.push((
-                names::BUDGET_USED_PERCENT,
-                Unit::Percent,
-                state.config.budget().used_percent(total),
-            )),
-            Err(err) => {
-                store_failed(state, &err);
-            }
-        }
+    if let Some(total) = total {
+        values.push((
+            names::BUDGET_USED_PERCENT,
+            Unit::Percent,
+            state.config.budget().used_percent(total),
+        ));
     }
     state.metrics.put(&values);
     tracing::info!(

@@ -1,14 +1,18 @@
-//! The Lambda entry point (`bootstrap`): reads the configuration, builds the SDK clients once,
-//! and serves the router through Lambda's response streaming. Unlike local runs it needs the
-//! table name and the origin secret.
+//! The Lambda entry point (`bootstrap`): reads the configuration, builds the SDK clients once
+//! on one HTTPS client ([`chatbot::https`]), opens their connections ([`chatbot::warm`]), and
+//! serves the router through Lambda's response streaming. All of that is Lambda's INIT phase,
+//! before the first event is asked for. Unlike local runs it needs the table name and the
+//! origin secret.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use chatbot::contract::env_vars;
+use chatbot::https::{Https, TrustedRoots};
 use chatbot::metrics::Metrics;
 use chatbot::model::{Bedrock, Model, bedrock_config};
 use chatbot::store::{DynamoStore, Store};
+use chatbot::warm::{self, ModelEndpoint};
 use chatbot::{AppState, Config, Tuning};
 
 #[tokio::main]
@@ -38,8 +42,24 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
 
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let bedrock = aws_sdk_bedrockruntime::Client::from_conf(bedrock_config((&sdk).into()).build());
+    let roots = match TrustedRoots::from_env() {
+        Ok(roots) => roots,
+        Err(err) => {
+            tracing::error!("cannot start: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let https = Https::new(&roots);
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https.http_client())
+        .load()
+        .await;
+    let bedrock_config = bedrock_config((&sdk).into()).build();
+    let model_endpoint = warm::bedrock_endpoint(&sdk).await.map(|url| ModelEndpoint {
+        url,
+        timeouts: bedrock_config.timeout_config().cloned(),
+    });
+    let bedrock = aws_sdk_bedrockruntime::Client::from_conf(bedrock_config);
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let state = AppState {
         store: Store::Dynamo(DynamoStore::new(dynamo, table).with_budget(config.budget_layout())),
@@ -48,6 +68,8 @@ async fn main() -> ExitCode {
         tuning: Tuning::default(),
         model: Model::Bedrock(Bedrock::new(bedrock)),
     };
+    let warm_up = warm::open_connections(&state.store, &https, model_endpoint).await;
+    warm_up.log(&roots);
     let router = chatbot::router(Arc::new(state));
     match lambda_http::run_with_streaming_response(chatbot::lambda::handler(router)).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -524,7 +524,9 @@ const STORE_FAULTS: &[StoreFault] = &[
         name: "dynamodb_connection_dropped",
         operation: Operation::Any,
         fault: Fault::Drop,
-        times: 3,
+        // A turn's first three calls (rate window, budget, history) run at once: nine drops
+        // fail every attempt of each of them.
+        times: 9,
         status: 503,
         code: "store_unavailable",
         model_called: false,
@@ -616,6 +618,82 @@ async fn store_faults_answer_clearly_count_and_lose_nothing() {
         assert_eq!(next.status, StatusCode::OK, "{name}: after the fault");
     }
     assert!(lost.is_empty(), "lost user messages: {lost:?}");
+}
+
+#[tokio::test]
+async fn the_init_warm_up_reads_the_store_once_and_never_retries() {
+    let stack = over_faulty_dynamo().await;
+    let store = &stack.service.state.store;
+    let reads = || {
+        stack
+            .proxy
+            .handled()
+            .iter()
+            .filter(|h| h.operation == Operation::BatchGetItem)
+            .count()
+    };
+    assert_eq!(
+        store
+            .open_connection("2026-01-01")
+            .await
+            .map_err(|e| e.to_string()),
+        Ok(())
+    );
+    assert_eq!(reads(), 1);
+
+    // A throttled store: one attempt, an error, and the function starts anyway.
+    stack
+        .proxy
+        .fail_next(Operation::BatchGetItem, Fault::Throttling, 3);
+    let refused = store.open_connection("2026-01-01").await;
+    stack.proxy.clear_faults();
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(reads(), 2, "no retry");
+}
+
+#[tokio::test]
+async fn a_streamed_turn_whose_message_cannot_be_saved_is_refused_before_any_event() {
+    let logs = Logs::capture();
+    let stack = over_faulty_dynamo().await;
+    let service = &stack.service;
+    let session = uuid::Uuid::new_v4().to_string();
+    let first = service
+        .chat(json!({"message": "first", "session_id": session}), false)
+        .await;
+    assert_eq!(first.status, StatusCode::OK);
+    logs.clear();
+    let errors_before = service.metric(names::STORE_ERRORS);
+    // The model's stream opens while the message is saved; the save fails all three tries.
+    let message = "saved or refused [[first:100]]";
+    stack
+        .proxy
+        .fail_next(Operation::PutItem, Fault::InternalServerError, 3);
+    let reply = service
+        .chat(json!({"message": message, "session_id": session}), true)
+        .await;
+    stack.proxy.clear_faults();
+    let body = String::from_utf8_lossy(&reply.body).into_owned();
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(reply.error_code(), "store_unavailable");
+    assert!(!reliability::is_stream(&reply), "no answer started: {body}");
+    logs.expect("store operation failed");
+    assert_eq!(service.metric(names::STORE_ERRORS) - errors_before, 1.0);
+    let saved = service.has_user_message(&session, message).await;
+    assert!(!saved, "a refused message is not half-saved");
+    assert!(!record_fault(
+        EVIDENCE,
+        "dynamodb_message_write_failing_stream",
+        &reply,
+        saved
+    ));
+    let next = service
+        .chat(
+            json!({"message": "still there", "session_id": session}),
+            true,
+        )
+        .await;
+    assert_eq!(next.status, StatusCode::OK);
+    assert_eq!(next.last_event().0, "done");
 }
 
 #[tokio::test]

@@ -4,7 +4,11 @@ It does what the managed Python runtime does before and around a handler: import
 named by `_HANDLER` (`module.function`, found in `LAMBDA_TASK_ROOT`), then poll the Runtime API
 at `AWS_LAMBDA_RUNTIME_API` for events, call the handler and post its JSON answer. Import
 failures go to `/runtime/init/error`, handler exceptions to `/runtime/invocation/{id}/error`.
-Standard library only.
+A handler that returns `{"prelude": {...}, "chunks": iterator}` streams its answer the way
+Lambda's response streaming does for an API Gateway integration
+(`Lambda-Runtime-Function-Response-Mode: streaming`, a chunked body: the JSON prelude, eight
+zero bytes, then each chunk as the handler yields it). `http.client` sets `TCP_NODELAY`, so
+every chunk leaves at once. Standard library only.
 """
 
 import http.client
@@ -38,7 +42,10 @@ def main():
         except Exception as err:
             post(conn, f"{API}/invocation/{request_id}/error", error_body(err), "Unhandled")
             continue
-        post(conn, f"{API}/invocation/{request_id}/response", json.dumps(answer))
+        if isinstance(answer, dict) and "chunks" in answer:
+            stream(conn, f"{API}/invocation/{request_id}/response", answer)
+        else:
+            post(conn, f"{API}/invocation/{request_id}/response", json.dumps(answer))
 
 
 class Context:
@@ -63,6 +70,20 @@ def post(conn, path, body, error_type=None):
     if error_type:
         headers["Lambda-Runtime-Function-Error-Type"] = error_type
     conn.request("POST", path, body=body.encode(), headers=headers)
+    conn.getresponse().read()
+
+
+def stream(conn, path, answer):
+    def body():
+        yield json.dumps(answer["prelude"]).encode() + bytes(8)
+        yield from answer["chunks"]
+
+    headers = {
+        "Content-Type": "application/vnd.awslambda.http-integration-response",
+        "Lambda-Runtime-Function-Response-Mode": "streaming",
+        "Transfer-Encoding": "chunked",
+    }
+    conn.request("POST", path, body=body(), headers=headers, encode_chunked=True)
     conn.getresponse().read()
 
 

@@ -6,3 +6,4 @@ pub mod faulty_dynamo;
 pub mod moto;
 pub mod partition_meter;
 pub mod runtime_api;
+pub mod tls;

@@ -7,6 +7,14 @@
 //! (`Lambda-Runtime-Function-Response-Mode: streaming`) are read frame by frame, so the time of
 //! the first byte after the metadata prelude is known too.
 //!
+//! Its sockets behave like those of an ordinary HTTP server on Linux, such as a Go one (Lambda's
+//! Runtime API is written in Go): `TCP_NODELAY` on what it sends (Go's default), and the
+//! kernel's delayed ACKs on what it receives (no `TCP_QUICKACK`). A runtime that streams its
+//! answer with Nagle's algorithm on therefore waits for those ACKs here, up to the kernel's
+//! 40 ms per small write, as it would against any server that acknowledges the same way: the
+//! stand-in does not hide the stall. [`Invocation::arrivals`] says
+//! when each piece of an answer arrived, so the stall shows in the timings.
+//!
 //! Endpoints (all under `/2018-06-01`): `GET /runtime/invocation/next`,
 //! `POST /runtime/invocation/{id}/response`, `POST /runtime/invocation/{id}/error` and
 //! `POST /runtime/init/error`.
@@ -66,6 +74,8 @@ pub struct Invocation {
     pub first_payload_at: Option<Instant>,
     /// When the answer's body ended.
     pub end_at: Instant,
+    /// Each piece of the body as it was read: when, and the body's length once it was in.
+    pub arrivals: Vec<(Instant, usize)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +139,16 @@ impl Invocation {
             prelude,
             body: self.body.slice(at + PRELUDE_DELIMITER.len()..),
         })
+    }
+
+    /// When the first occurrence of `pattern` in the body (prelude included) had arrived
+    /// whole; `None` when the body does not hold it.
+    pub fn arrival_of(&self, pattern: &[u8]) -> Option<Instant> {
+        let end = find(&self.body, pattern)? + pattern.len();
+        self.arrivals
+            .iter()
+            .find(|(_, length)| *length >= end)
+            .map(|(at, _)| *at)
     }
 
     /// The HTTP status the answer carries: the prelude's for a stream, the JSON body's
@@ -353,6 +373,7 @@ async fn answer(
         first_byte_at: received.first_byte_at,
         first_payload_at: received.first_payload_at,
         end_at: received.end_at,
+        arrivals: received.arrivals,
     };
     let _ = waiting.answer.send(Ok(invocation));
     reply(StatusCode::ACCEPTED, r#"{"status":"OK"}"#)
@@ -385,12 +406,14 @@ struct Received {
     first_byte_at: Instant,
     first_payload_at: Option<Instant>,
     end_at: Instant,
+    arrivals: Vec<(Instant, usize)>,
 }
 
 async fn read_body(mut body: Incoming, streaming: bool) -> Result<Received, hyper::Error> {
     let mut buf = Vec::new();
     let mut first_byte_at = None;
     let mut first_payload_at = None;
+    let mut arrivals = Vec::new();
     while let Some(frame) = body.frame().await {
         let now = Instant::now();
         let Ok(data) = frame?.into_data() else {
@@ -401,6 +424,7 @@ async fn read_body(mut body: Incoming, streaming: bool) -> Result<Received, hype
         }
         first_byte_at.get_or_insert(now);
         buf.extend_from_slice(&data);
+        arrivals.push((now, buf.len()));
         if first_payload_at.is_none() {
             let payload_started = if streaming {
                 find(&buf, &PRELUDE_DELIMITER).is_some_and(|at| buf.len() > at + 8)
@@ -418,6 +442,7 @@ async fn read_body(mut body: Incoming, streaming: bool) -> Result<Received, hype
         first_byte_at: first_byte_at.unwrap_or(end_at),
         first_payload_at,
         end_at,
+        arrivals,
     })
 }
 

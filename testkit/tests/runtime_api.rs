@@ -219,6 +219,37 @@ impl Drop for Runtime {
     }
 }
 
+const STREAMING: &str = r#"
+import time
+
+def handler(event, context):
+    def chunks():
+        for word in ["one ", "two ", "three"]:
+            yield word.encode()
+            time.sleep(0.05)
+    prelude = {"statusCode": 200, "headers": {"content-type": "text/plain"}}
+    return {"prelude": prelude, "chunks": chunks()}
+"#;
+
+#[tokio::test]
+async fn a_python_handler_streams_its_answer_piece_by_piece() {
+    let api = RuntimeApi::start().await.unwrap();
+    let pending = api.enqueue(r#"{}"#);
+    let _runtime = python_runtime(&api, "streaming", STREAMING);
+    let answer = wait(pending.outcome()).await.unwrap();
+    assert!(answer.streaming);
+    let streamed = answer.streamed().expect("a prelude and a body");
+    assert_eq!(streamed.status_code(), Some(200));
+    assert_eq!(&streamed.body[..], b"one two three");
+    let first = answer.arrival_of(b"one").unwrap();
+    let last = answer.arrival_of(b"three").unwrap();
+    assert!(
+        last > first,
+        "the pieces arrived one by one, not at the end"
+    );
+    assert_eq!(answer.arrival_of(b"four"), None);
+}
+
 fn python_runtime(api: &RuntimeApi, module: &str, source: &str) -> Runtime {
     let dir = std::env::temp_dir().join(format!(
         "runtime-api-test-{}-{module}-{}",

@@ -6,21 +6,24 @@
 //! the fake Bedrock, moto for DynamoDB, a local Lambda Runtime API, load on 127.0.0.1 only.
 
 mod artifact;
+mod cold;
 mod cold_start;
 mod load;
 mod markdown;
 mod process;
 mod report;
+mod shipped;
+mod stand_ins;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 
 use crate::{env, stack, tools};
-use process::{Launch, stop, url_in};
+use cold::ColdStart;
 use report::{Limit, Machine, Report, Row};
 
 #[derive(clap::Args, Debug)]
@@ -85,14 +88,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ]
         .into_iter()
         .any(wants);
-    if service && !args.no_build && args.bin_dir.is_none() {
-        build(&root)?;
-    }
-    let bin_dir = args
-        .bin_dir
-        .clone()
-        .unwrap_or_else(|| root.join("target/release"));
-    let bins = Binaries::in_folder(&bin_dir);
+    // `bootstrap` is what a deploy ships (cargo-lambda's bundle for this machine's
+    // architecture); the harness programs are host release builds. `--bin-dir` takes every
+    // program, `bootstrap` included, from one folder instead.
+    let (bins, bundles) = match &args.bin_dir {
+        Some(dir) => (Binaries::in_folder(dir), None),
+        None if !service => (Binaries::in_folder(&root.join("target/release")), None),
+        None => {
+            let bundles = if args.no_build {
+                shipped::Bundles::existing()
+            } else {
+                build(&root)?;
+                shipped::Bundles::build()
+            };
+            let mut bins = Binaries::in_folder(&root.join("target/release"));
+            bins.bootstrap = shipped::bootstrap_path(&root);
+            bundles.extract_host_bootstrap(&bins.bootstrap)?;
+            (bins, Some(bundles))
+        }
+    };
     if service {
         bins.check()?;
     }
@@ -117,24 +131,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         rows.extend(cold.rows(args.runs).await);
                     }
                     if wants(Group::Artifact) && args.profiles {
-                        let event = read_event(&root, "apigw-get-health.json");
-                        match event {
-                            Ok(event) => rows.extend(
-                                artifact::profile_rows(
-                                    &root,
-                                    &cold.rust,
-                                    &event,
-                                    args.runs.min(10),
-                                )
-                                .await,
-                            ),
-                            Err(err) => rows.push(Row::not_measured(
-                                "profile",
-                                "release profile",
-                                "variants",
-                                format!("{err:#}"),
-                            )),
-                        }
+                        rows.extend(
+                            artifact::profile_rows(
+                                &root,
+                                &cold.rust,
+                                cold.health_event(),
+                                args.runs.min(10),
+                            )
+                            .await,
+                        );
                     }
                     cold.stop().await;
                 }
@@ -160,8 +165,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     });
     if wants(Group::Artifact) {
-        rows.extend(artifact::size_rows(&bins.bootstrap));
-        rows.extend(artifact::bundle_rows());
+        match &bundles {
+            Some(bundles) => rows.extend(bundles.rows(Some(&bins.bootstrap))),
+            None => rows.extend(artifact::size_rows(&bins.bootstrap)),
+        }
         rows.extend(artifact::feature_rows(&root));
     }
     if wants(Group::Deploy) {
@@ -256,8 +263,8 @@ impl Binaries {
     }
 }
 
-/// Release builds: the service alone (so its features are what a deploy builds), then the
-/// harness programs.
+/// Host release builds of the harness programs: `chatbot-local` alone (so its features are
+/// the service's), the fake Bedrock, the load generator. `bootstrap` comes from the bundles.
 fn build(root: &Path) -> anyhow::Result<()> {
     let steps: [&[&str]; 3] = [
         &[
@@ -265,8 +272,6 @@ fn build(root: &Path) -> anyhow::Result<()> {
             "--release",
             "-p",
             "chatbot",
-            "--bin",
-            "bootstrap",
             "--bin",
             "chatbot-local",
         ],
@@ -354,246 +359,6 @@ fn lambda_env(environment: &env::Environment, task_root: &Path) -> Vec<(String, 
     ]
 }
 
-/// The stand-ins the cold starts talk to, and how to launch each runtime.
-struct ColdStart {
-    rust: Launch,
-    /// `bootstrap` reading the CA bundle file only (`SSL_CERT_DIR` empty), to show what
-    /// loading this machine's certificate folder costs.
-    rust_bundle_only: Launch,
-    python: Launch,
-    chat_event: Vec<u8>,
-    health_event: Vec<u8>,
-    fake: tokio::process::Child,
-    moto: Option<tokio::process::Child>,
-    moto_error: Option<String>,
-    logs: PathBuf,
-}
-
-impl ColdStart {
-    async fn new(
-        root: &Path,
-        bins: &Binaries,
-        environment: &env::Environment,
-        python: &Path,
-        logs: &Path,
-    ) -> anyhow::Result<ColdStart> {
-        let (fake, line) = Launch::new(&bins.fake_bedrock)
-            .arg("--port")
-            .arg("0")
-            .start_server(
-                &logs.join("fake-bedrock-cold.log"),
-                "fake-bedrock listening on",
-            )
-            .await?;
-        let fake_url = url_in(&line).context("fake-bedrock did not print its address")?;
-        let (moto, dynamo_url, moto_error) = match start_moto(logs).await {
-            Ok((child, url)) => (Some(child), url, None),
-            // The health check never reaches DynamoDB; only the chat burst needs it.
-            Err(err) => (
-                None,
-                "http://127.0.0.1:9".to_owned(),
-                Some(format!("{err:#}")),
-            ),
-        };
-        let mut vars = service_env(environment, Some(TABLE), true);
-        vars.push((
-            chatbot_contract::env_vars::ORIGIN_SECRET.into(),
-            BENCH_ORIGIN_SECRET.into(),
-        ));
-        vars.push(("AWS_ENDPOINT_URL_BEDROCK_RUNTIME".into(), fake_url));
-        vars.push(("AWS_ENDPOINT_URL_DYNAMODB".into(), dynamo_url));
-        let task_root = root.join("bench").join("python");
-        let rust = Launch::new(&bins.bootstrap)
-            .envs(vars.iter().cloned())
-            .envs(lambda_env(
-                environment,
-                bins.bootstrap.parent().unwrap_or(root),
-            ));
-        let python = Launch::new(python)
-            .arg(task_root.join("bootstrap.py").display().to_string())
-            .envs(vars.iter().cloned())
-            .envs(lambda_env(environment, &task_root))
-            .env("_HANDLER", "handler.handler")
-            .env("PYTHONDONTWRITEBYTECODE", "1");
-        let no_dir = logs.join("empty-cert-dir");
-        std::fs::create_dir_all(&no_dir)?;
-        let rust_bundle_only = rust
-            .clone()
-            .env("SSL_CERT_DIR", no_dir.display().to_string());
-        Ok(ColdStart {
-            rust,
-            rust_bundle_only,
-            python,
-            chat_event: read_event(root, "apigw-post-chat.json")?,
-            health_event: read_event(root, "apigw-get-health.json")?,
-            fake,
-            moto,
-            moto_error,
-            logs: logs.to_path_buf(),
-        })
-    }
-
-    async fn rows(&self, runs: usize) -> Vec<Row> {
-        const GROUP: &str = "cold start";
-        let mut rust = Vec::new();
-        let mut python = Vec::new();
-        let mut bundle_only = Vec::new();
-        let rust_log = self.logs.join("bootstrap-cold.log");
-        let python_log = self.logs.join("python-cold.log");
-        // Alternate the two, so a change in the machine's load touches both alike; the first
-        // round warms the page cache and is not counted.
-        for round in 0..=runs {
-            for (launch, samples, log) in [
-                (&self.rust, &mut rust, &rust_log),
-                (&self.python, &mut python, &python_log),
-                (&self.rust_bundle_only, &mut bundle_only, &rust_log),
-            ] {
-                match cold_start::once(launch, &self.health_event, log).await {
-                    Ok(sample) if round > 0 => samples.push(Ok(sample)),
-                    Ok(_) => {}
-                    Err(err) => samples.push(Err(format!("{err:#}"))),
-                }
-            }
-        }
-        let failure = |samples: &[Result<cold_start::Sample, String>]| {
-            samples.iter().find_map(|s| s.as_ref().err().cloned())
-        };
-        let ok = |samples: &[Result<cold_start::Sample, String>],
-                  f: fn(&cold_start::Sample) -> f64| {
-            samples
-                .iter()
-                .filter_map(|s| s.as_ref().ok())
-                .map(f)
-                .collect::<Vec<f64>>()
-        };
-        let py_first = report::Stats::of(&ok(&python, |s| s.first_byte_ms)).map(|s| s.median);
-        let py_complete = report::Stats::of(&ok(&python, |s| s.complete_ms)).map(|s| s.median);
-        let py_rss = report::Stats::of(&ok(&python, |s| s.peak_rss_mib)).map(|s| s.median);
-        let mut rows = vec![
-            Row::new(
-                "cold_start.bootstrap.first_byte",
-                GROUP,
-                "bootstrap: spawn → first byte of GET /api/health",
-                "ms",
-            )
-            .stats(&ok(&rust, |s| s.first_byte_ms))
-            .baseline("Python + boto3", py_first)
-            .target("≤ 8 ms", Limit::AtMost(8.0)),
-            Row::new(
-                "cold_start.bootstrap.ratio",
-                GROUP,
-                "bootstrap vs Python + boto3, same run",
-                "ms",
-            )
-            .stats(&ok(&rust, |s| s.first_byte_ms))
-            .baseline("Python + boto3", py_first)
-            .ratio_target("≥ 25×", 25.0),
-            Row::new(
-                "cold_start.bootstrap.complete",
-                GROUP,
-                "bootstrap: spawn → complete answer",
-                "ms",
-            )
-            .stats(&ok(&rust, |s| s.complete_ms))
-            .baseline("Python + boto3", py_complete),
-            Row::new(
-                "cold_start.bootstrap.peak_rss",
-                GROUP,
-                "bootstrap: peak RSS at first answer",
-                "MiB",
-            )
-            .stats(&ok(&rust, |s| s.peak_rss_mib))
-            .baseline("Python + boto3", py_rss)
-            .target("≤ 16 MB", Limit::AtMost(16e6 / 1048576.0)),
-            Row::new(
-                "cold_start.python.first_byte",
-                GROUP,
-                "Python 3 + boto3 clients at import: spawn → first byte",
-                "ms",
-            )
-            .stats(&ok(&python, |s| s.first_byte_ms)),
-            Row::new(
-                "cold_start.python.peak_rss",
-                GROUP,
-                "Python 3 + boto3: peak RSS at first answer",
-                "MiB",
-            )
-            .stats(&ok(&python, |s| s.peak_rss_mib)),
-        ];
-        if let Some(err) = failure(&rust) {
-            rows[0] = rows[0].clone().note(format!("some runs failed: {err}"));
-        }
-        if let Some(err) = failure(&python) {
-            rows[4] = rows[4].clone().note(format!("some runs failed: {err}"));
-        }
-        rows.push(
-            Row::new(
-                "cold_start.bootstrap_bundle_only.first_byte",
-                GROUP,
-                "bootstrap with SSL_CERT_DIR empty (CA bundle file only): first byte",
-                "ms",
-            )
-            .stats(&ok(&bundle_only, |s| s.first_byte_ms))
-            .compare("bootstrap as is", report::Stats::of(&ok(&rust, |s| s.first_byte_ms)).map(|s| s.median))
-            .note(
-                "diagnostic: the SDK's HTTPS client loads the system roots at start, here a 200 kB bundle plus \
-                 a folder of ~150 per-certificate files (Debian); AL2023 keeps bundles only",
-            ),
-        );
-        rows.push(self.burst_row().await);
-        rows
-    }
-
-    /// 100 streamed chat turns through one `bootstrap`, one after another as Lambda sends them,
-    /// with history in DynamoDB (moto) and the fake Bedrock answering at once.
-    async fn burst_row(&self) -> Row {
-        const GROUP: &str = "cold start";
-        let id = "cold_start.burst.peak_rss";
-        let figure = "bootstrap: peak RSS after 100 streamed chat turns";
-        if let Some(err) = &self.moto_error {
-            return Row::not_measured(
-                id,
-                GROUP,
-                figure,
-                format!("moto_server did not start: {err}"),
-            );
-        }
-        let log = self.logs.join("bootstrap-burst.log");
-        match cold_start::burst(&self.rust, &self.chat_event, 100, &log).await {
-            Ok(burst) if burst.failures.is_empty() => {
-                let p50 = report::percentile(&burst.complete_ms, 50.0).unwrap_or_default();
-                let p99 = report::percentile(&burst.complete_ms, 99.0).unwrap_or_default();
-                Row::new(id, GROUP, figure, "MiB")
-                    .value(burst.peak_rss_mib)
-                    .target("≤ 32 MB", Limit::AtMost(32e6 / 1048576.0))
-                    .note(format!(
-                        "per turn, event handed out → end of stream: p50 {} ms, p99 {} ms (DynamoDB is moto, a Python server)",
-                        report::number(p50),
-                        report::number(p99)
-                    ))
-            }
-            Ok(burst) => Row::not_measured(
-                id,
-                GROUP,
-                figure,
-                format!(
-                    "{} of 100 turns failed, e.g. {}",
-                    burst.failures.len(),
-                    burst.failures[0]
-                ),
-            ),
-            Err(err) => Row::not_measured(id, GROUP, figure, format!("{err:#}")),
-        }
-    }
-
-    async fn stop(self) {
-        stop(self.fake).await;
-        if let Some(moto) = self.moto {
-            stop(moto).await;
-        }
-    }
-}
-
 /// The origin secret `bootstrap` gets in the cold-start runs, which refuses to start without
 /// one; the events carry it as CloudFront would.
 const BENCH_ORIGIN_SECRET: &str = "bench0origin0secret0not0used0anywhere0else";
@@ -619,59 +384,6 @@ fn read_event(root: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
         headers.insert(header.into(), value);
     }
     Ok(serde_json::to_vec(&event)?)
-}
-
-/// moto_server on a free port of 127.0.0.1 with the service's table created in it.
-async fn start_moto(logs: &Path) -> anyhow::Result<(tokio::process::Child, String)> {
-    let bin = tools::ensure(&tools::MOTO_SERVER)?;
-    let port = std::net::TcpListener::bind(("127.0.0.1", 0))?
-        .local_addr()?
-        .port();
-    let child = Launch::new(&bin)
-        .arg("-H")
-        .arg("127.0.0.1")
-        .arg("-p")
-        .arg(port.to_string())
-        .command(&logs.join("moto.log"))?
-        .spawn()
-        .context("could not start moto_server")?;
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        if Instant::now() > deadline {
-            stop(child).await;
-            bail!("moto_server did not listen on port {port} within 30 s");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    // moto's venv has boto3: create the table the way any client would.
-    let python = bin.with_file_name("python");
-    let script = format!(
-        "import boto3\n\
-         c = boto3.client('dynamodb', endpoint_url='{url}', region_name='us-east-1',\n\
-             aws_access_key_id='bench', aws_secret_access_key='bench')\n\
-         c.create_table(TableName='{TABLE}', BillingMode='PAY_PER_REQUEST',\n\
-             AttributeDefinitions=[{{'AttributeName': 'pk', 'AttributeType': 'S'}},\n\
-                                   {{'AttributeName': 'sk', 'AttributeType': 'S'}}],\n\
-             KeySchema=[{{'AttributeName': 'pk', 'KeyType': 'HASH'}},\n\
-                        {{'AttributeName': 'sk', 'KeyType': 'RANGE'}}])\n"
-    );
-    let output = tokio::process::Command::new(&python)
-        .args(["-c", &script])
-        .output()
-        .await
-        .context("could not run moto's Python")?;
-    if !output.status.success() {
-        stop(child).await;
-        bail!(
-            "could not create the table in moto: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok((child, url))
 }
 
 /// `synth --all` as a user runs it after a build: the xtask binary itself, and through cargo.

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use aws_sdk_bedrockruntime::config::ProvideCredentials;
 use chatbot::contract::env_vars;
+use chatbot::https::{Https, TrustedRoots};
 use chatbot::metrics::Metrics;
 use chatbot::model::{Bedrock, DEMO_NOTICE, Demo, Model, bedrock_config};
 use chatbot::store::{DynamoStore, MemoryStore, Store};
@@ -70,10 +71,11 @@ async fn main() -> ExitCode {
 
 async fn run(args: Args) -> Result<(), String> {
     let config = Config::from_env().map_err(|err| err.to_string())?;
+    let https = || TrustedRoots::from_env().map(|roots| Https::new(&roots));
     let sdk = if args.demo {
         None
     } else {
-        load_sdk_config().await
+        load_sdk_config(&https().map_err(|err| err.to_string())?).await
     };
 
     let store = match std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
@@ -86,7 +88,10 @@ async fn run(args: Args) -> Result<(), String> {
             })?;
             let sdk = match &sdk {
                 Some(sdk) => sdk.clone(),
-                None => aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await,
+                None => {
+                    let https = https().map_err(|err| err.to_string())?;
+                    sdk_loader(&https).load().await
+                }
             };
             tracing::info!(%endpoint, %table, "history in DynamoDB");
             Store::Dynamo(
@@ -145,10 +150,15 @@ async fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
+/// The SDK's configuration, on the same HTTPS client as the Lambda function's.
+fn sdk_loader(https: &Https) -> aws_config::ConfigLoader {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https.http_client())
+}
+
 /// The SDK configuration when AWS credentials resolve within a few seconds, else `None`.
-async fn load_sdk_config() -> Option<aws_config::SdkConfig> {
+async fn load_sdk_config(https: &Https) -> Option<aws_config::SdkConfig> {
     let attempt = async {
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = sdk_loader(https).load().await;
         let provider = sdk.credentials_provider()?;
         match provider.provide_credentials().await {
             Ok(_) => Some(sdk),

@@ -405,17 +405,7 @@ impl DynamoStore {
         &self,
         keys: &[HashMap<String, AttributeValue>],
     ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
-        let request = |keys: Vec<HashMap<String, AttributeValue>>| {
-            KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(true)
-                .projection_expression("#tokens, #cost")
-                .expression_attribute_names("#tokens", "tokens")
-                .expression_attribute_names("#cost", "cost_micro_usd")
-                .build()
-                .map_err(|e| StoreError::Unavailable(e.to_string()))
-        };
-        let mut pending = request(keys.to_vec())?;
+        let mut pending = budget_read(keys.to_vec())?;
         let mut items = Vec::new();
         for attempt in 0..=BATCH_RETRIES {
             if attempt > 0 {
@@ -456,6 +446,43 @@ fn budget_partition(shard: u32) -> String {
         0 => BUDGET_PARTITION.to_owned(),
         shard => format!("{BUDGET_PARTITION}#{shard}"),
     }
+}
+
+impl DynamoStore {
+    /// A read of the day's first budget shard, in one attempt: it only opens the connection,
+    /// and a store that does not answer at once is left for the first request.
+    pub(super) async fn open_connection(&self, day: &str) -> Result<(), StoreError> {
+        let key = HashMap::from([
+            (PARTITION_KEY.to_owned(), s(budget_partition(0))),
+            (SORT_KEY.to_owned(), s(day)),
+        ]);
+        self.client
+            .batch_get_item()
+            .request_items(&self.table, budget_read(vec![key])?)
+            .customize()
+            .config_override(
+                aws_sdk_dynamodb::Config::builder()
+                    .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled()),
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| store_error("BatchGetItem", e))
+    }
+}
+
+/// A strongly consistent read of budget shards' totals.
+fn budget_read(
+    keys: Vec<HashMap<String, AttributeValue>>,
+) -> Result<KeysAndAttributes, StoreError> {
+    KeysAndAttributes::builder()
+        .set_keys(Some(keys))
+        .consistent_read(true)
+        .projection_expression("#tokens, #cost")
+        .expression_attribute_names("#tokens", "tokens")
+        .expression_attribute_names("#cost", "cost_micro_usd")
+        .build()
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
 }
 
 fn session_key(session: SessionId) -> String {

@@ -64,6 +64,81 @@ pub async fn once(launch: &Launch, event: &[u8], log: &Path) -> anyhow::Result<S
     })
 }
 
+/// A first chat turn and a second one in the same process, both streamed.
+#[derive(Debug, Clone, Copy)]
+pub struct Turns {
+    /// Spawn → the first SSE `delta` of the first turn.
+    pub cold_first_delta_ms: f64,
+    /// Spawn → end of the first turn's answer.
+    pub cold_end_ms: f64,
+    /// Second event handed out by `/next` → its first `delta`.
+    pub warm_first_delta_ms: f64,
+    /// Second event handed out → end of its answer.
+    pub warm_end_ms: f64,
+    /// `VmHWM` after both answers.
+    pub peak_rss_mib: f64,
+}
+
+impl Turns {
+    /// What the first turn cost more than the second: cold first delta − warm first delta.
+    pub fn cold_overhead_ms(&self) -> f64 {
+        self.cold_first_delta_ms - self.warm_first_delta_ms
+    }
+}
+
+/// Spawns `launch` against a fresh Runtime API holding `event` twice, and times both turns,
+/// which must be 200 streams ending with `done`.
+pub async fn two_turns(launch: &Launch, event: &[u8], log: &Path) -> anyhow::Result<Turns> {
+    let api = RuntimeApi::start()
+        .await
+        .context("could not start the Runtime API")?;
+    let first = api.enqueue(event.to_vec());
+    let second = api.enqueue(event.to_vec());
+    let mut command = launch
+        .clone()
+        .env("AWS_LAMBDA_RUNTIME_API", api.address())
+        .command(log)?;
+    let started = Instant::now();
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("could not start {}", launch.program.display()))?;
+    let pid = child.id();
+    let mut answers = Vec::new();
+    for pending in [first, second] {
+        let invocation = tokio::select! {
+            outcome = pending.outcome() => outcome?,
+            status = child.wait() => bail!(
+                "{} exited ({}) before answering; see {}",
+                launch.program.display(),
+                status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()),
+                log.display()
+            ),
+            () = tokio::time::sleep(LIMIT) => bail!(
+                "{} did not answer within {} s; see {}",
+                launch.program.display(),
+                LIMIT.as_secs(),
+                log.display()
+            ),
+        };
+        check_stream(&invocation).map_err(|err| anyhow::anyhow!("{err}; see {}", log.display()))?;
+        let delta = invocation
+            .arrival_of(b"event: delta")
+            .context("the answer has no delta event")?;
+        answers.push((invocation, delta));
+    }
+    let peak = pid.and_then(peak_rss_kib);
+    stop(child).await;
+    let (cold, cold_delta) = &answers[0];
+    let (warm, warm_delta) = &answers[1];
+    Ok(Turns {
+        cold_first_delta_ms: ms(*cold_delta - started),
+        cold_end_ms: ms(cold.end_at - started),
+        warm_first_delta_ms: ms(*warm_delta - warm.delivered_at),
+        warm_end_ms: ms(warm.end_at - warm.delivered_at),
+        peak_rss_mib: kib_to_mib(peak.context("could not read the runtime's peak RSS")?),
+    })
+}
+
 /// What one runtime process did with a burst of events, answered one after another as a
 /// Lambda instance does.
 #[derive(Debug, Clone)]

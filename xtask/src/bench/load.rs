@@ -38,7 +38,7 @@ struct Scenario {
     levels: &'static [(usize, usize)],
 }
 
-const SCENARIOS: [Scenario; 3] = [
+const SCENARIOS: [Scenario; 4] = [
     Scenario {
         id: "json_zero",
         label: "JSON turn, zero-latency model",
@@ -56,6 +56,15 @@ const SCENARIOS: [Scenario; 3] = [
         token_ms: 0,
         chunks: 32,
         levels: &[(1, 2000), (50, 5000), (500, 10000)],
+    },
+    Scenario {
+        id: "stream_short",
+        label: "short stream (one chunk), zero-latency model",
+        stream: true,
+        first_token_ms: 0,
+        token_ms: 0,
+        chunks: 1,
+        levels: &[(1, 1000)],
     },
     Scenario {
         id: "stream_real",
@@ -271,10 +280,41 @@ fn level_rows(
     if !scenario.stream && concurrency == 1 {
         added = added.target("≤ 2 ms", Limit::AtMost(2.0));
     }
-    rows.push(
-        Row::new(id("added_p50"), GROUP, figure("service's added p50"), "ms").value(s50 - d50),
-    );
+    let mut added_p50 =
+        Row::new(id("added_p50"), GROUP, figure("service's added p50"), "ms").value(s50 - d50);
+    if scenario.stream && scenario.first_token_ms == 0 && concurrency == 1 {
+        added_p50 = added_p50.target("≤ 2 ms", Limit::AtMost(2.0));
+    }
+    rows.push(added_p50);
     rows.push(added);
+
+    if scenario.stream && concurrency == 1 {
+        // Every write after the first waits for an ACK when Nagle's algorithm is on.
+        let spread = |report: &LoadReport| -> Vec<f64> {
+            report
+                .latencies_us
+                .iter()
+                .zip(&report.first_bytes_us)
+                .map(|(end, first)| end.saturating_sub(*first) as f64 / 1000.0)
+                .collect()
+        };
+        let service_spread = spread(service);
+        let direct_spread = spread(direct);
+        let mut row = Row::new(
+            id("first_to_last_byte"),
+            GROUP,
+            figure("first byte → last byte, p50 (min–max)"),
+            "ms",
+        )
+        .stats(&service_spread)
+        .compare("fake direct", percentile(&direct_spread, 50.0));
+        if scenario.chunks == 1 {
+            row = row.target("≤ 2 ms", Limit::AtMost(2.0)).note(
+                "meta, one delta and done: a Nagle stall on the accepted socket shows as ~40 ms",
+            );
+        }
+        rows.push(row);
+    }
 
     if scenario.stream {
         let first = scenario.first_token_ms as f64;
@@ -282,7 +322,7 @@ fn level_rows(
         let direct_ttfb: Vec<f64> = ms(&direct.marks_us).iter().map(|m| m - first).collect();
         let direct_p50 = percentile(&direct_ttfb, 50.0);
         let direct_p99 = percentile(&direct_ttfb, 99.0);
-        let mut p50 = Row::new(
+        let p50 = Row::new(
             id("ttfb_p50"),
             GROUP,
             figure("first delta − model's first token, p50"),
@@ -290,7 +330,7 @@ fn level_rows(
         )
         .stats(&service_ttfb)
         .compare("fake direct", direct_p50);
-        let mut p99 = Row::new(
+        let p99 = Row::new(
             id("ttfb_p99"),
             GROUP,
             figure("first delta − model's first token, p99"),
@@ -302,12 +342,27 @@ fn level_rows(
                 .collect::<Vec<_>>(),
         )
         .compare("fake direct", direct_p99);
-        if concurrency == 500 {
-            p50 = p50.target("≤ 5 ms", Limit::AtMost(5.0));
-            p99 = p99.target("≤ 5 ms", Limit::AtMost(5.0));
-        }
         rows.push(p50);
         rows.push(p99);
+        // At 500 streams the load generator, the fake and the service share two cores: the
+        // target is what the service adds to what the fake alone takes in the same run.
+        let service_p50 = percentile(&service_ttfb, 50.0);
+        if let (Some(service_p50), Some(direct_p50)) = (service_p50, direct_p50) {
+            let mut added = Row::new(
+                id("ttfb_added_p50"),
+                GROUP,
+                figure("service's added first-delta latency, p50"),
+                "ms",
+            )
+            .value(service_p50 - direct_p50)
+            .note(
+                "first delta p50 of the service minus first frame p50 of the fake alone, same run",
+            );
+            if concurrency == 500 {
+                added = added.target("≤ 5 ms", Limit::AtMost(5.0));
+            }
+            rows.push(added);
+        }
     }
     rows
 }

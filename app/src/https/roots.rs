@@ -1,0 +1,205 @@
+//! Which certificate authorities the HTTPS client trusts: the certificates of one PEM bundle
+//! file, read once at start.
+//!
+//! - `SSL_CERT_FILE` when it is set: the standard way to trust a private CA (OpenSSL,
+//!   rustls-native-certs and botocore's `AWS_CA_BUNDLE` work the same way).
+//! - Otherwise the system's bundle file, the first of [`SYSTEM_BUNDLES`] that exists. Lambda's
+//!   `provided.al2023` keeps it at `/etc/pki/tls/certs/ca-bundle.crt`.
+//! - A certificate folder is read only when `SSL_CERT_DIR` names one. The default client read
+//!   `/etc/ssl/certs/` too, one file per certificate (about 150 on Debian), which cost about
+//!   7 ms of every cold start here for certificates the bundle already holds.
+//!
+//! Why the system bundle rather than a list compiled into the binary (webpki-roots): the
+//! bundle is updated with the image (on Lambda, with the runtime's patches), so a root that is
+//! distrusted leaves it without a redeploy of the function, and it holds the private roots an
+//! organisation adds to its images. A compiled-in list changes only when the function is
+//! rebuilt. Reading and parsing the bundle costs about a millisecond, once per process.
+//!
+//! Certificates that do not parse are left out and counted, so one bad entry in a bundle is a
+//! warning at start instead of a failure inside the TLS library at the first request.
+
+use std::path::{Path, PathBuf};
+
+use aws_smithy_http_client::tls::{TlsContext, TrustStore};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+
+/// Where systems keep their CA bundle: Amazon Linux, Fedora and RHEL; Debian and Ubuntu;
+/// openSUSE; the extracted p11-kit bundle; Alpine.
+pub const SYSTEM_BUNDLES: [&str; 5] = [
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
+
+/// Where trusted roots may come from.
+#[derive(Debug, Clone, Default)]
+pub struct RootSources {
+    /// `SSL_CERT_FILE`.
+    pub cert_file: Option<PathBuf>,
+    /// `SSL_CERT_DIR`.
+    pub cert_dir: Option<PathBuf>,
+    /// Bundle files to try, in order, when `cert_file` is not given.
+    pub system_bundles: Vec<PathBuf>,
+}
+
+impl RootSources {
+    /// `SSL_CERT_FILE`, `SSL_CERT_DIR` (empty values count as unset) and [`SYSTEM_BUNDLES`].
+    pub fn from_env() -> RootSources {
+        let path = |name: &str| {
+            std::env::var_os(name)
+                .filter(|value| !value.is_empty())
+                .map(PathBuf::from)
+        };
+        RootSources {
+            cert_file: path("SSL_CERT_FILE"),
+            cert_dir: path("SSL_CERT_DIR"),
+            system_bundles: SYSTEM_BUNDLES.iter().map(PathBuf::from).collect(),
+        }
+    }
+}
+
+/// The roots the client trusts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustedRoots {
+    /// The certificates of one bundle file.
+    Bundle {
+        path: PathBuf,
+        /// The certificates that parse, as PEM.
+        pem: String,
+        certificates: usize,
+        /// Entries that are not certificates a TLS client can trust.
+        skipped: usize,
+    },
+    /// What rustls-native-certs finds: `SSL_CERT_DIR` and `SSL_CERT_FILE` if set, else the
+    /// places OpenSSL looks. Used when `SSL_CERT_DIR` is set or no bundle file exists.
+    Native,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RootsError {
+    #[error("SSL_CERT_FILE names {path}, which cannot be read: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
+    #[error("SSL_CERT_FILE names {path}, which holds no certificate a TLS client can trust")]
+    Empty { path: PathBuf },
+}
+
+impl TrustedRoots {
+    /// The roots of [`RootSources::from_env`].
+    pub fn from_env() -> Result<TrustedRoots, RootsError> {
+        TrustedRoots::load(&RootSources::from_env())
+    }
+
+    pub fn load(sources: &RootSources) -> Result<TrustedRoots, RootsError> {
+        if sources.cert_dir.is_some() {
+            return Ok(TrustedRoots::Native);
+        }
+        if let Some(path) = &sources.cert_file {
+            let bytes = std::fs::read(path).map_err(|err| RootsError::Unreadable {
+                path: path.clone(),
+                reason: err.to_string(),
+            })?;
+            let roots = TrustedRoots::from_pem(path, &bytes);
+            return match roots {
+                TrustedRoots::Bundle {
+                    certificates: 0, ..
+                } => Err(RootsError::Empty { path: path.clone() }),
+                roots => Ok(roots),
+            };
+        }
+        for path in &sources.system_bundles {
+            if let Ok(bytes) = std::fs::read(path) {
+                let roots = TrustedRoots::from_pem(path, &bytes);
+                if !matches!(
+                    roots,
+                    TrustedRoots::Bundle {
+                        certificates: 0,
+                        ..
+                    }
+                ) {
+                    return Ok(roots);
+                }
+            }
+        }
+        Ok(TrustedRoots::Native)
+    }
+
+    fn from_pem(path: &Path, bytes: &[u8]) -> TrustedRoots {
+        let text = String::from_utf8_lossy(bytes);
+        let mut store = rustls::RootCertStore::empty();
+        let mut pem = String::new();
+        let mut skipped = 0;
+        for block in certificate_blocks(&text) {
+            let usable = CertificateDer::from_pem_slice(block.as_bytes())
+                .ok()
+                .is_some_and(|der| store.add(der).is_ok());
+            if usable {
+                pem.push_str(block);
+                pem.push('\n');
+            } else {
+                skipped += 1;
+            }
+        }
+        TrustedRoots::Bundle {
+            path: path.to_path_buf(),
+            pem,
+            certificates: store.len(),
+            skipped,
+        }
+    }
+
+    /// One line for the start-up log.
+    pub fn describe(&self) -> String {
+        match self {
+            TrustedRoots::Bundle {
+                path,
+                certificates,
+                skipped,
+                ..
+            } => {
+                let plural = if *certificates == 1 { "" } else { "s" };
+                let mut line =
+                    format!("{certificates} certificate{plural} from {}", path.display());
+                if *skipped > 0 {
+                    line.push_str(&format!(
+                        " ({skipped} skipped: not usable as trusted roots)"
+                    ));
+                }
+                line
+            }
+            TrustedRoots::Native => {
+                "the system's certificates, found by rustls-native-certs".to_owned()
+            }
+        }
+    }
+
+    pub(super) fn tls_context(&self) -> TlsContext {
+        let store = match self {
+            TrustedRoots::Bundle { pem, .. } => {
+                TrustStore::empty().with_pem_certificate(pem.as_bytes())
+            }
+            TrustedRoots::Native => TrustStore::default(),
+        };
+        TlsContext::builder()
+            .with_trust_store(store)
+            .build()
+            .unwrap_or_default()
+    }
+}
+
+/// Each `-----BEGIN CERTIFICATE-----` … `-----END CERTIFICATE-----` block of `text`, markers
+/// included. Other blocks and the text between them are ignored.
+fn certificate_blocks(text: &str) -> impl Iterator<Item = &str> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        let start = rest.find(BEGIN)?;
+        let length = rest[start..].find(END)? + END.len();
+        let block = &rest[start..start + length];
+        rest = &rest[start + length..];
+        Some(block)
+    })
+}
