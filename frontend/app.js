@@ -1,20 +1,44 @@
-// The chat page: talks to the HTTP API of the chat service (see DESIGN.md) and nothing else.
+// The chat page: talks to the chat API (docs/api.md) and nothing else.
 
+import { ChatError, asChatError, classify, jsonAsEvents, responseError, sendJson, sseEvents } from "./api.js";
 import { MarkdownStream, renderMarkdown } from "./markdown.js";
 
 const SESSIONS_KEY = "chatbot.sessions";
 const MODEL_KEY = "chatbot.model";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const APP_NAME = "Chatbot";
+/// The model id the service reports for its offline demo model (`app/src/model/demo.rs`).
+const DEMO_MODEL_ID = "offline-demo";
+/// A question longer than this (characters or lines) shows folded, with "Show more".
+const FOLD_CHARS = 700;
+const FOLD_LINES = 12;
+/// Pauses between attempts to save a Stop while the server has not saved the answer yet, ms.
+const STOP_RETRIES = [200, 400, 800, 1600, 3200, 6400, 12800];
+/// History is drawn newest first: at once up to this many characters of answers (at least the
+/// last two turns); each older answer when it comes near the view.
+const FIRST_PAINT_CHARS = 12_000;
+
+/// Touch screens: Enter makes a new line (sending is the button's job) and targets are larger.
+const touch = window.matchMedia("(pointer: coarse)");
+/// The chats list is a drawer over the page.
+const drawerLayout = window.matchMedia("(max-width: 820px)");
 
 const $ = (id) => document.getElementById(id);
 const ui = {
   app: $("app"),
+  topbar: document.querySelector(".topbar"),
+  skipLink: document.querySelector(".skip-link"),
+  main: $("main"),
   sidebar: $("sidebar"),
   sidebarToggle: $("sidebar-toggle"),
   sidebarClose: $("sidebar-close"),
   backdrop: $("backdrop"),
+  searchBox: $("chat-search-box"),
+  search: $("chat-search"),
+  searchStatus: $("search-status"),
   sessionList: $("session-list"),
   noSessions: $("no-sessions"),
+  noMatches: $("no-matches"),
   modelPicker: $("model-picker"),
   model: $("model"),
   exportMenu: $("export-menu"),
@@ -25,139 +49,87 @@ const ui = {
   offlineBanner: $("offline-banner"),
   messages: $("messages"),
   emptyState: $("empty-state"),
-  composerHint: $("composer-hint"),
+  starterPrompts: $("starter-prompts"),
+  chatCost: $("chat-cost"),
   errorPanel: $("error-panel"),
   errorText: $("error-text"),
+  errorCountdown: $("error-countdown"),
   retry: $("retry"),
   dismissError: $("dismiss-error"),
   composer: $("composer"),
   input: $("message"),
   send: $("send"),
   stop: $("stop"),
+  hint: $("composer-hint"),
+  charCount: $("char-count"),
   announcer: $("announcer"),
 };
 
-/// The running cost of the open chat, under the message box.
-const chatCost = document.createElement("p");
-chatCost.className = "chat-cost";
-chatCost.id = "chat-cost";
-chatCost.hidden = true;
-ui.composerHint.after(chatCost);
 
 const state = {
   sessionId: null,
   turns: [],
   models: [],
   defaultModel: null,
+  limits: { messageChars: 8_000, requestBytes: 32 * 1024 },
   streaming: null,
-  retryAction: null,
+  /// What Retry does: `{label, run}`.
+  errorAction: null,
   countdown: null,
+  /// Sending waits until this time (ms since the epoch) after a rate limit.
+  coolingUntil: 0,
+  /// A message written while offline, sent when the connection is back.
+  queued: null,
   loadToken: 0,
+  /// The text of chats loaded in this page, for the search: session id to text.
+  loadedText: new Map(),
 };
 
 // ---------------------------------------------------------------------------------------------
-// Errors a person understands
+// Errors
 
-class ChatError extends Error {
-  constructor(kind, message, { code = "", retryAfter = null, status = 0, hint = "" } = {}) {
-    super(message);
-    this.kind = kind;
-    this.hint = hint;
-    this.code = code;
-    this.retryAfter = retryAfter;
-    this.status = status;
-  }
-}
-
-/// The error a failed API response means, read from its status, `Retry-After` and JSON body.
-async function responseError(response) {
-  let code = "";
-  let serverMessage = "";
-  try {
-    const body = await response.json();
-    code = body?.error?.code ?? "";
-    serverMessage = body?.error?.message ?? "";
-  } catch {
-    // Not JSON (a proxy's error page, say): the status alone decides.
-  }
-  const retryAfter = parseRetryAfter(response.headers.get("Retry-After"));
-  return classify(response.status, code, serverMessage, retryAfter);
-}
-
-function classify(status, code, serverMessage, retryAfter = null) {
-  const options = { code, retryAfter, status };
-  const error = (kind, message, hint = "") => new ChatError(kind, message, { ...options, hint });
-  if (code === "rate_limited" || (status === 429 && !code.startsWith("model"))) {
-    return error("rate_limited", "You are sending messages faster than this chatbot allows.");
-  }
-  if (code === "budget_exhausted") {
-    return error("budget_exhausted", "This chatbot has used up its budget for today. It will answer again after midnight UTC.");
-  }
-  if (code === "model_throttled") {
-    return error("model_unavailable", "The model is busy right now.");
-  }
-  if (code === "store_unavailable") {
-    return error("server", "The chat history is unavailable right now.", "Try again shortly.");
-  }
-  if (code === "model_timeout" || status === 504) {
-    return error("model_unavailable", "The model took too long to answer.", "Try again in a moment.");
-  }
-  if (code.startsWith("model") || status === 502 || status === 503) {
-    return error("model_unavailable", "The model is not available right now.", "Try again in a moment.");
-  }
-  if (status === 413 || code === "payload_too_large") {
-    return error("invalid", "This message is too long to send. Shorten it and try again.");
-  }
-  if (status === 404 || code === "not_found") {
-    return error("not_found", "This chat is no longer on the server. Start a new chat to go on.");
-  }
-  if (status >= 400 && status < 500) {
-    return error("invalid", serverMessage ? sentence(serverMessage) : `The server refused this message (HTTP ${status}).`);
-  }
-  if (serverMessage) return error("server", `The server ran into a problem: ${serverMessage}`);
-  return error("server", status ? `The server ran into a problem (HTTP ${status}).` : "The server ran into a problem.");
-}
-
-function sentence(text) {
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-function parseRetryAfter(value) {
-  if (!value) return null;
-  const seconds = Number(value.trim());
-  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
-  const date = Date.parse(value);
-  if (Number.isNaN(date)) return null;
-  return Math.max(0, Math.ceil((date - Date.now()) / 1000));
-}
-
-function showError(error, retryAction) {
+/// Shows `error` above the composer, with `action` (`{label, run}`) as its button, or none. A
+/// wait (`Retry-After`) counts down beside the message, outside the alert, so a screen reader
+/// hears the message once; sending waits too.
+function showError(error, action = null) {
   stopCountdown();
-  state.retryAction = retryAction;
+  state.errorAction = action;
   ui.errorPanel.dataset.kind = error.kind;
   ui.errorPanel.hidden = false;
-  ui.retry.hidden = !retryAction;
+  ui.retry.hidden = !action;
   ui.retry.disabled = false;
+  ui.retry.textContent = action?.label ?? "Retry";
+  ui.errorText.textContent = error.message;
+  ui.errorCountdown.hidden = true;
+  ui.dismissError.hidden = false;
   if (error.retryAfter) {
-    let left = error.retryAfter;
+    const until = Date.now() + error.retryAfter * 1000;
+    // The rate limit holds every message back, not just this one; the panel stays until then.
+    const holdsSending = error.kind === "rate_limited";
+    if (holdsSending) state.coolingUntil = until;
+    ui.dismissError.hidden = holdsSending;
+    ui.retry.disabled = true;
+    ui.errorCountdown.hidden = false;
+    const say = (text) => {
+      if (ui.errorCountdown.textContent !== text) ui.errorCountdown.textContent = text;
+    };
     const tick = () => {
+      const left = Math.ceil((until - Date.now()) / 1000);
       if (left > 0) {
-        ui.errorText.textContent = `${error.message} You can try again in ${left} s.`;
-        ui.retry.disabled = true;
-        ui.retry.textContent = `Retry in ${left} s`;
+        say(holdsSending ? `You can send again in ${left} s.` : `You can retry in ${left} s.`);
       } else {
         stopCountdown();
-        ui.errorText.textContent = `${error.message} You can try again now.`;
+        say(holdsSending ? "You can send again now." : "You can retry now.");
         ui.retry.disabled = false;
-        ui.retry.textContent = "Retry";
+        ui.dismissError.hidden = false;
+        announce(holdsSending ? "You can send again now." : "You can retry now.");
       }
-      left -= 1;
+      updateSendable();
     };
     tick();
-    state.countdown = setInterval(tick, 1000);
-  } else {
-    ui.errorText.textContent = error.hint ? `${error.message} ${error.hint}` : error.message;
-    ui.retry.textContent = "Retry";
+    state.countdown = setInterval(tick, 250);
+    // Sending comes back on its own, also when the panel was dismissed meanwhile.
+    setTimeout(updateSendable, error.retryAfter * 1000 + 50);
   }
 }
 
@@ -165,7 +137,9 @@ function hideError() {
   stopCountdown();
   ui.errorPanel.hidden = true;
   ui.errorText.textContent = "";
-  state.retryAction = null;
+  ui.errorCountdown.hidden = true;
+  state.errorAction = null;
+  updateSendable();
 }
 
 function stopCountdown() {
@@ -173,8 +147,10 @@ function stopCountdown() {
   state.countdown = null;
 }
 
+const retryAction = (run) => ({ label: "Retry", run });
+
 // ---------------------------------------------------------------------------------------------
-// Sessions kept in this browser
+// Chats kept in this browser
 
 function loadSessions() {
   try {
@@ -205,6 +181,7 @@ function upsertSession(id, fields) {
 
 function removeSession(id) {
   saveSessions(loadSessions().filter((s) => s.id !== id));
+  state.loadedText.delete(id);
   renderSessions();
 }
 
@@ -213,38 +190,112 @@ function titleFrom(text) {
   return line.length > 60 ? `${line.slice(0, 57)}…` : line || "Untitled chat";
 }
 
+function currentTitle() {
+  return loadSessions().find((s) => s.id === state.sessionId)?.title ?? null;
+}
+
+/// The tab's title: the open chat's, then the app's.
+function updateTitle() {
+  const title = state.sessionId ? currentTitle() : null;
+  document.title = title ? `${title} – ${APP_NAME}` : APP_NAME;
+}
+
 function renderSessions() {
-  const list = loadSessions().sort((a, b) => String(b.updated_at).localeCompare(String(a.updated_at)));
-  ui.sessionList.replaceChildren(...list.map(sessionItem));
-  ui.noSessions.hidden = list.length > 0;
+  const all = loadSessions().sort((a, b) => String(b.updated_at).localeCompare(String(a.updated_at)));
+  const terms = searchTerms(ui.search.value);
+  const shown = terms.length ? all.filter((s) => matches(s, terms)) : all;
+  ui.sessionList.replaceChildren(...shown.map(sessionItem));
+  ui.noSessions.hidden = all.length > 0;
+  ui.searchBox.hidden = all.length === 0;
+  ui.noMatches.hidden = shown.length > 0 || all.length === 0;
+  const status = terms.length ? `${shown.length} of ${all.length} chats match.` : "";
+  if (ui.searchStatus.textContent !== status) ui.searchStatus.textContent = status;
+  updateTitle();
+}
+
+/// Lower case, without accents: "Café" finds "cafe".
+function fold(text) {
+  return text.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+}
+
+function searchTerms(query) {
+  return fold(query).split(/\s+/).filter(Boolean);
+}
+
+/// Whether every term is in the chat's title or, when it was loaded in this page, its text.
+function matches(session, terms) {
+  const text = fold(`${session.title}\n${state.loadedText.get(session.id) ?? ""}`);
+  return terms.every((term) => text.includes(term));
+}
+
+function rememberText() {
+  if (state.sessionId) state.loadedText.set(state.sessionId, state.turns.map((t) => t.content).join("\n"));
 }
 
 function sessionItem(session) {
   const item = document.createElement("li");
   item.className = "session";
   item.dataset.id = session.id;
-  if (session.id === state.sessionId) item.classList.add("current");
+  const current = session.id === state.sessionId;
+  if (current) item.classList.add("current");
 
   const open = document.createElement("a");
   open.className = "session-open";
   open.href = `#${session.id}`;
   open.textContent = session.title;
-  if (session.id === state.sessionId) open.setAttribute("aria-current", "page");
+  if (current) open.setAttribute("aria-current", "page");
   const when = document.createElement("span");
   when.className = "session-when";
   when.textContent = formatWhen(session.updated_at);
   open.append(when);
   open.addEventListener("click", () => closeSidebar());
 
-  const actions = document.createElement("div");
-  actions.className = "session-actions";
+  // Rename and Delete wait behind one button per chat.
+  const more = smallButton("", `Options for chat “${session.title}”`);
+  more.classList.add("session-more");
+  more.setAttribute("aria-expanded", "false");
+  const menu = document.createElement("div");
+  menu.className = "session-menu";
+  menu.id = `menu-${session.id}`;
+  menu.hidden = true;
+  more.setAttribute("aria-controls", menu.id);
+  more.append(dots());
   const rename = smallButton("Rename", `Rename chat “${session.title}”`);
   rename.addEventListener("click", () => startRename(item, session));
   const remove = smallButton("Delete", `Delete chat “${session.title}”`);
+  remove.classList.add("danger");
   remove.addEventListener("click", () => confirmDelete(item, session));
-  actions.append(rename, remove);
-  item.append(open, actions);
+  menu.append(rename, remove);
+  more.addEventListener("click", () => {
+    const opening = menu.hidden;
+    closeSessionMenus();
+    menu.hidden = !opening;
+    more.setAttribute("aria-expanded", String(opening));
+    if (opening) rename.focus();
+  });
+  menu.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.stopPropagation();
+      closeSessionMenus();
+      more.focus();
+    }
+  });
+  item.append(open, more, menu);
   return item;
+}
+
+function closeSessionMenus() {
+  for (const menu of ui.sessionList.querySelectorAll(".session-menu:not([hidden])")) {
+    menu.hidden = true;
+    menu.previousElementSibling?.setAttribute("aria-expanded", "false");
+  }
+}
+
+function dots() {
+  const span = document.createElement("span");
+  span.className = "dots";
+  span.setAttribute("aria-hidden", "true");
+  return span;
 }
 
 function smallButton(text, label) {
@@ -252,7 +303,7 @@ function smallButton(text, label) {
   button.type = "button";
   button.className = "link-button";
   button.textContent = text;
-  button.setAttribute("aria-label", label);
+  if (label) button.setAttribute("aria-label", label);
   return button;
 }
 
@@ -315,7 +366,7 @@ function confirmDelete(item, session) {
       if (!response.ok && response.status !== 404) throw await responseError(response);
     } catch (error) {
       renderSessions();
-      showError(asChatError(error), null);
+      showError(asChatError(error));
       return;
     }
     removeSession(session.id);
@@ -323,21 +374,23 @@ function confirmDelete(item, session) {
     if (session.id === state.sessionId) startNewChat();
     else ui.sessionList.querySelector(".session-open")?.focus();
   });
-  item.querySelector(".session-actions")?.replaceWith(box);
+  item.querySelector(".session-menu")?.remove();
+  item.querySelector(".session-more")?.remove();
+  item.append(box);
   no.focus();
 }
 
 function focusSession(id, selector) {
-  ui.sessionList.querySelector(`[data-id="${id}"] ${selector}`)?.focus();
+  ui.sessionList.querySelector(`.session[data-id="${CSS.escape(id)}"] ${selector}`)?.focus();
 }
 
 function formatWhen(iso) {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return "";
-  const today = new Date();
-  return date.toDateString() === today.toDateString()
-    ? date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
-    : date.toLocaleDateString([], { month: "short", day: "numeric" });
+  const sameDay = date.toDateString() === new Date().toDateString();
+  return sameDay
+    ? date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" })
+    : date.toLocaleDateString(undefined, { month: "short", day: "numeric" });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -345,6 +398,7 @@ function formatWhen(iso) {
 
 function startNewChat() {
   abortStream();
+  cancelQueued();
   state.loadToken += 1;
   state.sessionId = null;
   state.turns = [];
@@ -358,6 +412,7 @@ function startNewChat() {
 
 async function openSession(id) {
   abortStream();
+  cancelQueued();
   hideError();
   const token = ++state.loadToken;
   state.sessionId = id;
@@ -374,59 +429,117 @@ async function openSession(id) {
     if (!response.ok) throw await responseError(response);
     const body = await response.json();
     if (token !== state.loadToken) return;
-    state.turns = (body.messages ?? []).map((m) => ({
-      role: m.role === "user" ? "user" : "assistant",
-      content: String(m.content ?? ""),
-      created_at: m.created_at ?? null,
-      model: m.model ?? null,
-      usage: m.usage ?? null,
-      cost: m.cost ?? null,
-      blocked: m.blocked === "input" || m.blocked === "output" ? m.blocked : null,
-      note: m.blocked ? BLOCKED_NOTE : m.incomplete ? "Incomplete reply" : null,
-    }));
+    state.turns = (body.messages ?? []).map(turnFromHistory);
     const known = loadSessions().find((s) => s.id === id);
     const firstUser = state.turns.find((t) => t.role === "user");
     if (!known) upsertSession(id, { title: firstUser ? titleFrom(firstUser.content) : "Untitled chat" });
-    renderConversation();
+    rememberText();
+    renderConversation({ progressive: true });
     renderSessions();
   } catch (error) {
     if (token !== state.loadToken) return;
-    renderConversation();
     const chatError = asChatError(error);
-    showError(chatError, chatError.kind === "not_found" ? null : () => openSession(id));
+    if (chatError.kind === "not_found") {
+      // Gone for good: forget it, and say that what is sent now starts a new chat.
+      removeSession(id);
+      state.sessionId = null;
+      history.replaceState(null, "", location.pathname + location.search);
+      renderConversation();
+      renderSessions();
+      showError(new ChatError("not_found", `${chatError.message} What you send now starts a new chat.`));
+    } else {
+      renderConversation();
+      showError(chatError, retryAction(() => openSession(id)));
+    }
   } finally {
     if (token === state.loadToken) ui.messages.removeAttribute("aria-busy");
   }
 }
 
-function renderConversation() {
+/// A message of `GET /api/sessions/{id}/messages` as a turn.
+function turnFromHistory(m) {
+  const turn = {
+    id: typeof m.id === "string" ? m.id : null,
+    role: m.role === "user" ? "user" : "assistant",
+    content: String(m.content ?? ""),
+    created_at: m.created_at ?? null,
+    blocked: m.blocked === "input" || m.blocked === "output" ? m.blocked : null,
+  };
+  if (turn.role === "assistant") {
+    Object.assign(turn, {
+      model: m.model ?? null,
+      usage: m.usage ?? null,
+      cost: m.cost ?? null,
+      latency_ms: typeof m.latency_ms === "number" ? m.latency_ms : null,
+      stop_reason: m.stop_reason ?? null,
+      incomplete: m.incomplete === true,
+      feedback: m.feedback === "up" || m.feedback === "down" ? m.feedback : null,
+    });
+  }
+  return turn;
+}
+
+/// Draws the turns. History (`progressive`) draws the newest answers at once and each older one
+/// when it comes within a screen or two of the view, so a long chat never holds the page up;
+/// until drawn, an answer shows as plain text.
+function renderConversation({ progressive = false } = {}) {
+  drawWhenNear.disconnect();
   ui.messages.replaceChildren(ui.emptyState);
   ui.emptyState.hidden = state.turns.length > 0;
-  for (const turn of state.turns) ui.messages.append(turnElement(turn));
+  const deferred = [];
+  if (progressive) {
+    let budget = FIRST_PAINT_CHARS;
+    for (let i = state.turns.length - 1; i >= 0; i -= 1) {
+      const turn = state.turns[i];
+      if (turn.role !== "assistant") continue;
+      const late = i < state.turns.length - 2 && budget <= 0;
+      if (late) deferred.push(turn);
+      else budget -= turn.content.length;
+      turn.deferred = late;
+    }
+  }
+  ui.messages.append(...state.turns.map(turnElement));
+  refreshActions();
   renderChatCost();
   scrollToEnd(true);
+  for (const turn of deferred) drawWhenNear.observe(turn.el);
+  ui.messages.dataset.history = deferred.length ? "drawing" : "drawn";
+  // The answers in view are drawn by now, or at the observer's first call, a frame later.
+  if (deferred.length) requestAnimationFrame(() => requestAnimationFrame(() => (ui.messages.dataset.history = "drawn")));
 }
+
+/// Draws an older answer of a history when it comes within two screens of the view.
+const drawWhenNear = new IntersectionObserver(
+  (entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      drawWhenNear.unobserve(entry.target);
+      const turn = state.turns.find((t) => t.el === entry.target);
+      if (turn?.deferred) {
+        turn.deferred = false;
+        paintTurn(turn);
+      }
+    }
+  },
+  { root: ui.messages, rootMargin: "200% 0px" },
+);
 
 function turnElement(turn) {
   const article = document.createElement("article");
   article.className = `turn ${turn.role}`;
-  if (turn.blocked) article.classList.add("blocked");
-  const heading = document.createElement("h3");
+  const heading = document.createElement("h2");
   heading.className = "visually-hidden";
   heading.textContent = turn.role === "user" ? "You said:" : "The model replied:";
   const body = document.createElement("div");
   body.className = "turn-body";
-  article.append(heading, body);
+  const footer = document.createElement("div");
+  footer.className = "turn-footer";
+  article.append(heading, body, footer);
   turn.el = article;
   turn.body = body;
+  turn.footer = footer;
   // A streaming reply renders as it arrives: finished blocks once, the last one again as it grows.
   if (turn.role === "assistant" && turn.streaming) turn.view = new MarkdownStream(body);
-  if (turn.role === "assistant") {
-    const footer = document.createElement("div");
-    footer.className = "turn-footer";
-    article.append(footer);
-    turn.footer = footer;
-  }
   paintTurn(turn);
   return article;
 }
@@ -434,11 +547,8 @@ function turnElement(turn) {
 function paintTurn(turn) {
   turn.el?.classList.toggle("blocked", Boolean(turn.blocked));
   if (turn.role === "user") {
-    // The server keeps no text of a message its content filter blocked.
-    turn.body.textContent = turn.blocked === "input" && !turn.content ? WITHHELD : turn.content;
-    return;
-  }
-  if (turn.streaming && !turn.content) {
+    paintQuestion(turn);
+  } else if (turn.streaming && !turn.content) {
     if (!turn.body.querySelector(".typing")) {
       const dots = document.createElement("span");
       dots.className = "typing";
@@ -446,42 +556,138 @@ function paintTurn(turn) {
       dots.append(document.createElement("span"), document.createElement("span"), document.createElement("span"));
       turn.body.append(dots);
     }
+  } else if (turn.deferred) {
+    turn.body.classList.add("pending-render");
+    turn.body.textContent = turn.content;
   } else {
+    turn.body.classList.remove("pending-render");
     turn.body.querySelector(":scope > .typing")?.remove();
     if (!turn.view) turn.body.replaceChildren(renderMarkdown(turn.content));
     else if (turn.streaming) turn.view.render();
     else turn.view.finish();
   }
+  turn.el.dataset.rendered = String(!turn.deferred);
   paintFooter(turn);
+}
+
+/// A question: its text (folded when long), or the content filter's note in its place.
+function paintQuestion(turn) {
+  // The server keeps no text of a message its content filter blocked.
+  turn.body.textContent = turn.blocked === "input" && !turn.content ? WITHHELD : turn.content;
+  const long = turn.content.length > FOLD_CHARS || turn.content.split("\n").length > FOLD_LINES;
+  turn.body.classList.toggle("foldable", long);
+  if (!long) {
+    turn.body.classList.remove("folded");
+    turn.fold = null;
+    return;
+  }
+  turn.body.id ||= `q-${Math.random().toString(36).slice(2)}`;
+  turn.fold ??= true;
+  turn.body.classList.toggle("folded", turn.fold);
 }
 
 function paintFooter(turn) {
   const parts = [];
-  if (turn.note) parts.push(chip(turn.note, "note"));
-  const modelName = state.models.find((m) => m.id === turn.model)?.name ?? turn.model;
-  if (modelName) parts.push(chip(modelName, "model-name"));
-  if (turn.usage) {
-    const inTokens = turn.usage.input_tokens ?? 0;
-    const outTokens = turn.usage.output_tokens ?? 0;
-    parts.push(chip(`${turn.usage.estimated ? "≈ " : ""}${inTokens} in · ${outTokens} out tokens`, "usage"));
+  const note = noteOf(turn);
+  if (note) parts.push(chip(note, "note"));
+  if (turn.role === "user") {
+    if (turn.body.classList.contains("foldable")) parts.push(foldButton(turn));
+  } else {
+    const name = turn.model ? modelName(turn.model) : null;
+    if (name) parts.push(chip(name, "model-name"));
+    if (turn.usage) {
+      const inTokens = turn.usage.input_tokens ?? 0;
+      const outTokens = turn.usage.output_tokens ?? 0;
+      parts.push(chip(`${turn.usage.estimated ? "≈ " : ""}${inTokens} in · ${outTokens} out tokens`, "usage"));
+    }
+    if (turn.cost) {
+      const cost = chip(formatCost(turn.cost), "cost");
+      cost.title = turn.cost.estimated
+        ? "What this reply cost, estimated from its length: the model's own count never arrived"
+        : "What this reply cost at the model's price";
+      parts.push(cost);
+    }
+    if (typeof turn.latency_ms === "number") parts.push(chip(formatLatency(turn.latency_ms), "latency"));
   }
-  if (turn.cost) {
-    const cost = chip(formatCost(turn.cost), "cost");
-    cost.title = turn.cost.estimated
-      ? "What this reply cost, estimated from its length: the model's own count never arrived"
-      : "What this reply cost at the model's price";
-    parts.push(cost);
-  }
-  if (typeof turn.latency_ms === "number") parts.push(chip(formatLatency(turn.latency_ms), "latency"));
-  if (!turn.streaming && turn.content) {
-    const copy = document.createElement("button");
-    copy.type = "button";
-    copy.className = "link-button copy-reply";
-    copy.textContent = "Copy";
-    copy.setAttribute("aria-label", "Copy this reply");
-    parts.push(copy);
-  }
+  const actions = document.createElement("span");
+  actions.className = "turn-actions";
+  actions.append(...actionsOf(turn));
+  if (actions.childElementCount) parts.push(actions);
   turn.footer.replaceChildren(...parts);
+}
+
+/// The chip under a turn: how an answer ended, or what happens to a question.
+function noteOf(turn) {
+  if (turn.role === "user") {
+    if (turn.pending) return "Waiting for the connection";
+    return turn.unanswered ? "No answer yet" : null;
+  }
+  if (turn.blocked) return BLOCKED_NOTE;
+  if (turn.streaming) return null;
+  switch (turn.stop_reason) {
+    case "stopped":
+      return "Stopped";
+    case "max_tokens":
+      return "Cut off at the length limit";
+    case "error":
+      return "Reply interrupted";
+    case "guardrail_intervened":
+      return "Some details were masked";
+    default:
+      return turn.incomplete ? "Incomplete reply" : null;
+  }
+}
+
+/// The buttons under a turn: copy, rate and regenerate an answer; edit or answer a question.
+function actionsOf(turn) {
+  const busy = Boolean(state.streaming) || Boolean(state.queued);
+  const buttons = [];
+  if (turn.role === "user") {
+    if (!busy && turn.id && !turn.pending) {
+      if (turn.unanswered) buttons.push(actionButton("Get an answer", "regenerate", "Get an answer to this message"));
+      if (!turn.blocked) buttons.push(actionButton("Edit", "edit-message", "Edit this message"));
+    }
+    if (turn.pending) buttons.push(actionButton("Cancel", "cancel-queued", "Do not send this message; put it back in the box"));
+    return buttons;
+  }
+  if (turn.streaming) return buttons;
+  if (turn.content) buttons.push(actionButton("Copy", "copy-reply", "Copy this reply"));
+  if (turn.id && turn.content) buttons.push(rateButton(turn, "up"), rateButton(turn, "down"));
+  if (!busy && turn === lastAnswer() && questionOf(turn)?.id) {
+    buttons.push(actionButton("Regenerate", "regenerate", "Regenerate this answer"));
+  }
+  return buttons;
+}
+
+function actionButton(text, className, label) {
+  const button = smallButton(text, label);
+  button.classList.add(className);
+  return button;
+}
+
+const THUMB = "M2 10h4v11H2zm6 11h9.3a2 2 0 0 0 2-1.6l1.6-7.6A2 2 0 0 0 19 9.4h-5.3l.8-4.3a1.6 1.6 0 0 0-2.9-1.2L8 10z";
+
+function rateButton(turn, rating) {
+  const button = smallButton("", rating === "up" ? "Good answer" : "Bad answer");
+  button.classList.add("rate", `rate-${rating}`);
+  button.setAttribute("aria-pressed", String(turn.feedback === rating));
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", THUMB);
+  svg.append(path);
+  button.append(svg);
+  return button;
+}
+
+function foldButton(turn) {
+  const button = smallButton(turn.fold ? "Show more" : "Show less");
+  button.classList.add("fold");
+  button.setAttribute("aria-expanded", String(!turn.fold));
+  button.setAttribute("aria-controls", turn.body.id);
+  return button;
 }
 
 function chip(text, className) {
@@ -518,14 +724,35 @@ function chatTotals() {
 
 function renderChatCost() {
   const totals = chatTotals();
-  chatCost.hidden = totals.replies === 0;
-  if (chatCost.hidden) return;
+  ui.chatCost.hidden = totals.replies === 0;
+  if (ui.chatCost.hidden) return;
   const cost = formatCost({ micro_usd: totals.micro_usd, estimated: totals.estimated });
-  chatCost.textContent = `This chat: ${totals.tokens.toLocaleString("en-US")} tokens, ${cost}`;
+  ui.chatCost.textContent = `This chat: ${totals.tokens.toLocaleString("en-US")} tokens, ${cost}`;
 }
 
 function formatLatency(ms) {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+const lastAnswer = () => state.turns.findLast((t) => t.role === "assistant") ?? null;
+
+/// The question an answer answers.
+function questionOf(answer) {
+  const index = state.turns.indexOf(answer);
+  for (let i = index - 1; i >= 0; i -= 1) if (state.turns[i].role === "user") return state.turns[i];
+  return null;
+}
+
+/// Marks a last question without an answer and repaints the footers whose buttons depend on
+/// the turns around them.
+function refreshActions() {
+  const last = state.turns.at(-1);
+  for (const turn of state.turns) {
+    const unanswered = turn === last && turn.role === "user" && !turn.pending;
+    const changed = Boolean(turn.unanswered) !== unanswered;
+    turn.unanswered = unanswered;
+    if (turn.el && (changed || turn.role === "assistant" || turn.id)) paintFooter(turn);
+  }
 }
 
 function addTurn(turn) {
@@ -536,34 +763,64 @@ function addTurn(turn) {
   return turn;
 }
 
-function removeTurn(turn) {
-  state.turns = state.turns.filter((t) => t !== turn);
-  turn.el?.remove();
+function removeTurns(from) {
+  const index = state.turns.indexOf(from);
+  if (index < 0) return [];
+  const removed = state.turns.splice(index);
+  for (const turn of removed) turn.el?.remove();
   ui.emptyState.hidden = state.turns.length > 0;
+  return removed;
+}
+
+function restoreTurns(turns) {
+  for (const turn of turns) {
+    state.turns.push(turn);
+    ui.messages.append(turn.el);
+  }
+  ui.emptyState.hidden = state.turns.length > 0;
+  refreshActions();
+}
+
+function nearEnd() {
+  const box = ui.messages;
+  return box.scrollHeight - box.scrollTop - box.clientHeight < 120;
 }
 
 function scrollToEnd(force) {
-  const box = ui.messages;
-  const nearEnd = box.scrollHeight - box.scrollTop - box.clientHeight < 120;
-  if (force || nearEnd) box.scrollTop = box.scrollHeight;
+  if (force || nearEnd()) ui.messages.scrollTop = ui.messages.scrollHeight;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Sending and streaming
 
-async function send(text) {
+/// Sends `text` as a new question, or, with `replaces` (a question on the page), in its place:
+/// the server drops that question and what followed it, and so does the page.
+async function send(text, { replaces = null } = {}) {
   if (state.streaming || !text.trim()) return;
+  const refusal = lengthProblem(text);
+  if (refusal) {
+    showError(new ChatError("invalid", refusal));
+    return;
+  }
+  if (navigator.onLine === false && !replaces) {
+    queueUntilOnline(text);
+    return;
+  }
   hideError();
   const sessionAtStart = state.sessionId;
-  const user = addTurn({ role: "user", content: text, created_at: new Date().toISOString() });
-  const reply = addTurn({ role: "assistant", content: "", streaming: true, model: selectedModel() });
+  const replaced = replaces ? removeTurns(replaces) : [];
+  const user = addTurn({ role: "user", content: text, created_at: null, id: null });
+  const reply = addTurn({ role: "assistant", content: "", streaming: true, model: null });
   reply.el.setAttribute("aria-busy", "true");
-  ui.input.value = "";
-  autosize();
+  if (!replaces) {
+    ui.input.value = "";
+    inputChanged();
+  }
 
   const controller = new AbortController();
   state.streaming = { controller, reply };
   setBusy(true);
+  refreshActions();
 
   let accepted = false;
   let finished = false;
@@ -574,8 +831,9 @@ async function send(text) {
     requestAnimationFrame(() => {
       pending = false;
       if (reply.el.isConnected) {
+        const follow = nearEnd();
         paintTurn(reply);
-        scrollToEnd(false);
+        if (follow) scrollToEnd(true);
       }
     });
   };
@@ -583,6 +841,7 @@ async function send(text) {
   try {
     const payload = { message: text };
     if (sessionAtStart) payload.session_id = sessionAtStart;
+    if (replaces) payload.replaces = replaces.id;
     const model = selectedModel();
     if (model && state.models.length > 1) payload.model = model;
     let response;
@@ -595,7 +854,7 @@ async function send(text) {
       });
     } catch (error) {
       if (error.name === "AbortError") throw error;
-      throw new ChatError("network", "Cannot reach the chat server. Check your connection, then retry.");
+      throw new ChatError("network", "Cannot reach the chat server. Check your connection, then retry.", { retry: true });
     }
     if (!response.ok) throw await responseError(response);
 
@@ -611,8 +870,10 @@ async function send(text) {
       if (event === "meta") {
         accepted = true;
         adoptSession(body.session_id, text);
+        user.id = body.user_message?.id ?? null;
+        user.created_at = body.user_message?.created_at ?? null;
+        reply.id = body.message_id ?? null;
         if (body.model) reply.model = body.model;
-        if (body.demo === true) showDemoBanner(true);
         repaint();
       } else if (event === "delta") {
         accepted = true;
@@ -621,51 +882,118 @@ async function send(text) {
         repaint();
       } else if (event === "done") {
         finished = true;
-        reply.usage = body.usage ?? null;
-        reply.cost = body.cost ?? null;
-        reply.stop_reason = body.stop_reason ?? null;
-        reply.latency_ms = typeof body.latency_ms === "number" ? body.latency_ms : null;
-        if (body.stop_reason === "max_tokens") reply.note = "Cut off at the length limit";
+        adoptDetails(reply, body);
         applyGuardrail(body, user, reply, text);
       } else if (event === "error") {
-        // What the part that arrived cost, estimated by the server.
-        if (body.usage) reply.usage = body.usage;
-        if (body.cost) reply.cost = body.cost;
+        adoptDetails(reply, body);
+        reply.incomplete = true;
         throw classify(0, body.code ?? "", body.message ?? "");
       }
     }
     if (!finished) {
-      throw new ChatError("interrupted", "The connection closed before the reply was complete.");
+      reply.incomplete = true;
+      reply.stop_reason ??= "disconnected";
+      throw new ChatError("interrupted", "The connection closed before the reply was complete.", { retry: true });
     }
   } catch (error) {
     if (error.name === "AbortError") {
-      reply.note = "Stopped";
+      reply.stop_reason = "stopped";
+      reply.incomplete = true;
       announce("Reply stopped");
+      if (accepted) saveStop(reply);
     } else {
       const chatError = asChatError(error);
-      if (!accepted && !reply.content) {
-        // The server never took the message: give it back, so nothing typed is lost.
-        removeTurn(reply);
-        removeTurn(user);
-        const typed = ui.input.value;
-        ui.input.value = typed.trim() ? `${text}\n\n${typed}` : text;
-        autosize();
-        showError(chatError, chatError.kind === "budget_exhausted" ? null : () => submitComposer());
+      if (!accepted) {
+        failedBeforeAnswer(chatError, { text, user, reply, replaces, replaced });
       } else {
-        reply.note = "Reply interrupted";
-        showError(chatError, () => send(text));
+        reply.incomplete = true;
+        showError(chatError, chatError.retry ? retryAction(() => regenerate(reply)) : null);
       }
     }
   } finally {
     reply.streaming = false;
     reply.el.removeAttribute("aria-busy");
-    if (reply.el.isConnected) paintTurn(reply);
+    const follow = nearEnd();
+    if (reply.el.isConnected) {
+      // Stopped before a word arrived: there is no answer, here or on the server.
+      if (reply.stop_reason === "stopped" && !reply.content) removeTurns(reply);
+      else paintTurn(reply);
+    }
     renderChatCost();
     if (state.streaming?.controller === controller) state.streaming = null;
     setBusy(false);
+    refreshActions();
+    // The end of the answer, its footer included, stays in view for a reader following it.
+    if (follow) scrollToEnd(true);
     if (accepted && state.sessionId) upsertSession(state.sessionId, {});
+    rememberText();
     if (finished) announce(reply.blocked ? `${BLOCKED_NOTE}: ${reply.content}` : "Reply complete");
   }
+}
+
+/// A turn that got no answer at all: when the server kept the question, it stays with the
+/// error, and Retry asks for its answer; otherwise the page goes back to how it was (a replaced
+/// question and what followed it return) and the text goes back to the box.
+function failedBeforeAnswer(error, { text, user, reply, replaces, replaced }) {
+  removeTurns(reply);
+  if (error.saved) {
+    adoptSession(error.saved.sessionId, text);
+    user.id = error.saved.messageId;
+    refreshActions();
+    showError(error, error.retry ? retryAction(() => regenerate(null)) : null);
+    return;
+  }
+  removeTurns(user);
+  if (replaces) {
+    restoreTurns(replaced);
+    if (replaces.content !== text) startEdit(replaces, text);
+    showError(error, error.retry ? retryAction(() => send(text, { replaces })) : null);
+    return;
+  }
+  const typed = ui.input.value;
+  ui.input.value = typed.trim() ? `${text}\n\n${typed}` : text;
+  inputChanged();
+  showError(error, error.retry ? retryAction(() => submitComposer()) : null);
+}
+
+/// The answer's details from a `done` or `error` event (or a stopped answer as saved).
+function adoptDetails(reply, body) {
+  if (body.usage) reply.usage = body.usage;
+  if (body.cost) reply.cost = body.cost;
+  if (typeof body.latency_ms === "number") reply.latency_ms = body.latency_ms;
+  if (body.stop_reason) reply.stop_reason = body.stop_reason;
+  if (body.created_at) reply.created_at = body.created_at;
+}
+
+/// Tells the server where the reader stopped the answer, so it keeps what they saw. The server
+/// saves the answer once it notices the reader left: until then it answers 404, and this asks
+/// again a little later.
+async function saveStop(reply) {
+  const session = state.sessionId;
+  if (!reply.id || !session || !reply.content) return;
+  const path = `/api/sessions/${encodeURIComponent(session)}/messages/${encodeURIComponent(reply.id)}/stop`;
+  const chars = [...reply.content].length;
+  for (const pause of [0, ...STOP_RETRIES]) {
+    if (pause) await new Promise((resolve) => setTimeout(resolve, pause));
+    if (!reply.el?.isConnected || state.sessionId !== session) return;
+    try {
+      const saved = await (await sendJson("POST", path, { chars })).json();
+      adoptDetails(reply, saved);
+      reply.el.dataset.stopSaved = "true";
+      paintFooter(reply);
+      return;
+    } catch (error) {
+      if (!(error instanceof ChatError) || error.kind !== "not_found") return;
+    }
+  }
+}
+
+/// Asks again for the answer to `answer`'s question (the last question when `answer` is null),
+/// replacing that question and everything after it.
+function regenerate(answer) {
+  const question = answer ? questionOf(answer) : state.turns.findLast((t) => t.role === "user");
+  if (!question?.id || state.streaming) return;
+  send(question.content, { replaces: question });
 }
 
 function adoptSession(id, firstMessage) {
@@ -675,65 +1003,6 @@ function adoptSession(id, firstMessage) {
   upsertSession(id, { title: titleFrom(firstMessage) });
 }
 
-/// Server-sent events from a response body: `{event, data}` for each event, comments skipped.
-async function* sseEvents(body) {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += value;
-      // A lone "\r" at the end may be half of "\r\n": keep it for the next chunk.
-      const keep = buffer.endsWith("\r") ? "\r" : "";
-      buffer = buffer.slice(0, buffer.length - keep.length).replace(/\r\n?/g, "\n");
-      let end;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = parseEvent(block);
-        if (event) yield event;
-      }
-      buffer += keep;
-    }
-  } finally {
-    reader.releaseLock();
-  }
-}
-
-function parseEvent(block) {
-  let event = "message";
-  const data = [];
-  for (const line of block.split("\n")) {
-    if (line === "" || line.startsWith(":")) continue;
-    const colon = line.indexOf(":");
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? "" : line.slice(colon + 1);
-    if (value.startsWith(" ")) value = value.slice(1);
-    if (field === "event") event = value;
-    else if (field === "data") data.push(value);
-  }
-  return data.length ? { event, data: data.join("\n") } : null;
-}
-
-/// A JSON reply (a server that ignored `Accept`) as the same events a stream would give.
-async function* jsonAsEvents(response) {
-  const body = await response.json();
-  yield { event: "meta", data: JSON.stringify({ session_id: body.session_id, model: body.model }) };
-  yield { event: "delta", data: JSON.stringify({ text: body.reply ?? "" }) };
-  const blocked = body.guardrail === "blocked_input" || body.guardrail === "blocked_output";
-  yield {
-    event: "done",
-    data: JSON.stringify({
-      usage: body.usage,
-      cost: body.cost,
-      stop_reason: body.stop_reason,
-      guardrail: body.guardrail,
-      message: blocked ? body.reply : undefined,
-    }),
-  };
-}
-
 const BLOCKED_NOTE = "Blocked by the content filter";
 const WITHHELD = "This message was blocked by the content filter and is not kept.";
 
@@ -741,16 +1010,11 @@ const WITHHELD = "This message was blocked by the content filter and is not kept
 /// the `done` event: a blocked prompt or answer shows the filter's message in place of what
 /// streamed; a blocked prompt's text goes back to the composer to be reworded.
 function applyGuardrail(done, user, reply, text) {
-  if (done.guardrail === "masked_output") {
-    reply.note = "Some details were masked";
-    return;
-  }
   const source = { blocked_input: "input", blocked_output: "output" }[done.guardrail];
   if (!source) return;
   reply.blocked = source;
-  reply.note = BLOCKED_NOTE;
   if (typeof done.message === "string") {
-    // The filter's message replaces what streamed: render it whole, not through the stream view.
+    // The filter's message replaces what streamed: drawn anew, not as the stream's end.
     reply.content = done.message;
     reply.view = null;
   }
@@ -763,17 +1027,9 @@ function applyGuardrail(done, user, reply, text) {
     if (session?.title === titleFrom(text)) upsertSession(session.id, { title: "Blocked message" });
     if (!ui.input.value.trim()) {
       ui.input.value = text;
-      autosize();
+      inputChanged();
     }
   }
-}
-
-function asChatError(error) {
-  if (error instanceof ChatError) return error;
-  if (error instanceof TypeError) {
-    return new ChatError("network", "Cannot reach the chat server. Check your connection, then retry.");
-  }
-  return new ChatError("server", "Something went wrong. Try again.");
 }
 
 function abortStream() {
@@ -781,12 +1037,17 @@ function abortStream() {
 }
 
 function setBusy(busy) {
+  // Stop takes Send's place: focus on one moves to the other (hiding it would drop the focus
+  // to the page), and back to the message box when the answer is done.
+  const focused = document.activeElement;
+  // A button that started the answer (Regenerate, a suggestion) may be gone with its turn.
+  const lost = !focused || focused === document.body || !focused.isConnected;
   ui.send.hidden = busy;
   ui.stop.hidden = !busy;
   ui.app.classList.toggle("busy", busy);
-  // Keep focus where it was: the Stop button replaces Send at the same place.
-  if (busy && document.activeElement === ui.send) ui.stop.focus();
-  if (!busy && document.activeElement === ui.stop) ui.input.focus();
+  if (busy && (focused === ui.send || lost)) ui.stop.focus();
+  if (!busy && focused === ui.stop) ui.input.focus();
+  updateSendable();
 }
 
 function submitComposer() {
@@ -795,6 +1056,7 @@ function submitComposer() {
     ui.input.focus();
     return;
   }
+  if (Date.now() < state.coolingUntil) return;
   send(text);
 }
 
@@ -810,7 +1072,180 @@ function announce(text) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Models
+// The message box
+
+/// Why `text` cannot be sent as it is, or null.
+function lengthProblem(text) {
+  const chars = [...text].length;
+  const max = state.limits.messageChars;
+  if (chars > max) {
+    return `This message is ${(chars - max).toLocaleString("en")} characters over the limit of ${max.toLocaleString("en")}. Shorten it to send it.`;
+  }
+  const bytes = new TextEncoder().encode(JSON.stringify({ message: text, session_id: state.sessionId ?? undefined })).length;
+  if (bytes > state.limits.requestBytes - 512) return "This message is too large to send. Shorten it to send it.";
+  return null;
+}
+
+/// Resizes the box, and counts characters once a message nears the limit.
+function inputChanged() {
+  ui.input.style.height = "auto";
+  ui.input.style.height = `${Math.min(ui.input.scrollHeight + 2, 240)}px`;
+  const chars = [...ui.input.value].length;
+  const max = state.limits.messageChars;
+  const near = chars > max * 0.9;
+  ui.charCount.hidden = !near;
+  ui.composer.classList.toggle("over-limit", chars > max);
+  if (near) {
+    const count = `${chars.toLocaleString("en")} / ${max.toLocaleString("en")} characters`;
+    ui.charCount.textContent = chars > max ? `${count}: ${(chars - max).toLocaleString("en")} too many` : count;
+  }
+  updateSendable();
+}
+
+/// Send is off while a message cannot go: over the limit, or while a rate limit counts down.
+function updateSendable() {
+  const over = [...ui.input.value].length > state.limits.messageChars;
+  const cooling = Date.now() < state.coolingUntil;
+  ui.send.disabled = over || cooling;
+  ui.input.setAttribute("aria-invalid", String(over));
+}
+
+function updateHint() {
+  ui.hint.textContent = touch.matches
+    ? "Enter starts a new line; send with the Send button."
+    : "Enter sends, Shift+Enter starts a new line.";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Offline
+
+/// Keeps a message written offline on the page, marked, and sends it when the connection is
+/// back.
+function queueUntilOnline(text) {
+  if (state.queued) {
+    showError(new ChatError("offline", "You are offline, and one message already waits for the connection. Send this one when the connection is back."));
+    return;
+  }
+  const turn = addTurn({ role: "user", content: text, pending: true, id: null });
+  state.queued = { text, turn };
+  ui.input.value = "";
+  inputChanged();
+  refreshActions();
+  announce("You are offline. The message will be sent when the connection is back.");
+}
+
+function cancelQueued() {
+  const queued = state.queued;
+  if (!queued) return;
+  state.queued = null;
+  removeTurns(queued.turn);
+  refreshActions();
+  const typed = ui.input.value;
+  ui.input.value = typed.trim() ? `${queued.text}\n\n${typed}` : queued.text;
+  inputChanged();
+  ui.input.focus();
+}
+
+function backOnline() {
+  ui.offlineBanner.hidden = true;
+  // What failed for want of a connection is tried again.
+  if (ui.errorPanel.dataset.kind === "network" && !ui.errorPanel.hidden) {
+    const action = state.errorAction;
+    hideError();
+    action?.run();
+  }
+  const queued = state.queued;
+  if (!queued) return;
+  state.queued = null;
+  removeTurns(queued.turn);
+  send(queued.text);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Editing a question
+
+/// Turns a question into a box to edit it; sending it replaces the question and what followed.
+function startEdit(turn, text = turn.content) {
+  if (state.streaming || turn.editing) return;
+  turn.editing = true;
+  const form = document.createElement("form");
+  form.className = "edit-form";
+  const label = document.createElement("label");
+  label.className = "visually-hidden";
+  label.textContent = "Edit your message";
+  const area = document.createElement("textarea");
+  area.className = "edit-text";
+  area.value = text;
+  area.rows = Math.min(12, text.split("\n").length + 1);
+  label.htmlFor = area.id = `edit-${Math.random().toString(36).slice(2)}`;
+  const actions = document.createElement("div");
+  actions.className = "edit-actions";
+  const save = document.createElement("button");
+  save.type = "submit";
+  save.className = "button primary";
+  save.textContent = "Send";
+  const cancel = document.createElement("button");
+  cancel.type = "button";
+  cancel.className = "button ghost";
+  cancel.textContent = "Cancel";
+  actions.append(cancel, save);
+  form.append(label, area, actions);
+  const stopEditing = () => {
+    turn.editing = false;
+    form.replaceWith(turn.body, turn.footer);
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!area.value.trim() || state.streaming) return;
+    stopEditing();
+    send(area.value, { replaces: turn });
+  });
+  cancel.addEventListener("click", () => {
+    stopEditing();
+    turn.footer.querySelector(".edit-message")?.focus();
+  });
+  area.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.stopPropagation();
+      cancel.click();
+    } else if (event.key === "Enter" && sendsOnEnter(event)) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  turn.body.replaceWith(form);
+  turn.footer.remove();
+  area.focus();
+  area.setSelectionRange(area.value.length, area.value.length);
+}
+
+function sendsOnEnter(event) {
+  return !touch.matches && !event.shiftKey && !event.isComposing && !event.altKey && !event.ctrlKey;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ratings
+
+async function rate(turn, rating) {
+  if (!turn.id || !state.sessionId) return;
+  const before = turn.feedback ?? null;
+  const after = before === rating ? null : rating;
+  turn.feedback = after;
+  paintFooter(turn);
+  turn.footer.querySelector(`.rate-${rating}`)?.focus();
+  const path = `/api/sessions/${encodeURIComponent(state.sessionId)}/messages/${encodeURIComponent(turn.id)}/feedback`;
+  try {
+    await sendJson("PUT", path, { rating: after });
+    announce(after ? "Thanks for the rating" : "Rating taken back");
+  } catch {
+    turn.feedback = before;
+    paintFooter(turn);
+    announce("Could not save the rating");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Models and the page's settings
 
 async function loadModels() {
   try {
@@ -819,8 +1254,11 @@ async function loadModels() {
     const body = await response.json();
     state.models = Array.isArray(body.models) ? body.models.filter((m) => m && m.id) : [];
     state.defaultModel = body.default ?? state.models[0]?.id ?? null;
-    const demo = body.demo === true || state.models.some((m) => m.demo === true);
-    showDemoBanner(demo);
+    const limits = body.limits ?? {};
+    if (Number.isInteger(limits.message_chars)) state.limits.messageChars = limits.message_chars;
+    if (Number.isInteger(limits.request_bytes)) state.limits.requestBytes = limits.request_bytes;
+    showDemoBanner(body.demo === true);
+    renderStarterPrompts(Array.isArray(body.starter_prompts) ? body.starter_prompts : []);
     let saved = null;
     try {
       saved = localStorage.getItem(MODEL_KEY);
@@ -838,38 +1276,69 @@ async function loadModels() {
     const chosen = state.models.some((m) => m.id === saved) ? saved : state.defaultModel;
     if (chosen) ui.model.value = chosen;
     ui.modelPicker.hidden = state.models.length <= 1;
+    inputChanged();
     for (const turn of state.turns) if (turn.role === "assistant" && turn.footer) paintFooter(turn);
   } catch {
     // The picker stays hidden and requests use the server's default model.
   }
 }
 
+function renderStarterPrompts(prompts) {
+  const items = prompts
+    .filter((p) => typeof p === "string" && p.trim())
+    .map((prompt) => {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "starter-prompt";
+      button.textContent = prompt;
+      item.append(button);
+      return item;
+    });
+  ui.starterPrompts.replaceChildren(...items);
+  ui.starterPrompts.hidden = items.length === 0;
+}
+
 function showDemoBanner(on) {
   ui.demoBanner.hidden = !on;
+}
+
+function modelName(id) {
+  if (id === DEMO_MODEL_ID) return "Offline demo model";
+  return state.models.find((m) => m.id === id)?.name ?? id;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Export
 
+/// A turn as exported: what history gives for it, and nothing the page alone knows.
+function exported(turn) {
+  const m = { role: turn.role, content: turn.content };
+  if (turn.created_at) m.created_at = turn.created_at;
+  if (turn.role === "assistant") {
+    if (turn.model) m.model = turn.model;
+    if (turn.usage) {
+      m.usage = { input_tokens: turn.usage.input_tokens, output_tokens: turn.usage.output_tokens };
+      if (turn.usage.estimated) m.usage.estimated = true;
+    }
+    if (turn.cost) m.cost = turn.cost;
+    if (typeof turn.latency_ms === "number") m.latency_ms = turn.latency_ms;
+    if (turn.stop_reason) m.stop_reason = turn.stop_reason;
+    if (turn.feedback) m.feedback = turn.feedback;
+  }
+  if (turn.blocked) m.blocked = turn.blocked;
+  return m;
+}
+
 function exportConversation(format) {
   ui.exportMenu.open = false;
-  if (state.turns.length === 0) {
-    showError(new ChatError("invalid", "There is nothing to export yet: send a message first."), null);
+  const turns = state.turns.filter((t) => !t.pending);
+  if (turns.length === 0) {
+    showError(new ChatError("invalid", "There is nothing to export yet: send a message first."));
     return;
   }
-  const session = loadSessions().find((s) => s.id === state.sessionId);
-  const title = session?.title ?? titleFrom(state.turns.find((t) => t.role === "user")?.content ?? "");
-  const messages = state.turns.map((t) => {
-    const m = { role: t.role, content: t.content };
-    if (t.created_at) m.created_at = t.created_at;
-    if (t.model) m.model = t.model;
-    if (t.usage) m.usage = t.usage;
-    if (t.cost) m.cost = t.cost;
-    if (typeof t.latency_ms === "number") m.latency_ms = t.latency_ms;
-    if (t.stop_reason) m.stop_reason = t.stop_reason;
-    if (t.blocked) m.blocked = t.blocked;
-    return m;
-  });
+  const title = currentTitle() ?? titleFrom(turns.find((t) => t.role === "user")?.content ?? "");
+  const messages = turns.map(exported);
   const stamp = new Date().toISOString();
   const base = `chat-${stamp.slice(0, 10)}${state.sessionId ? `-${state.sessionId.slice(0, 8)}` : ""}`;
   const totals = chatTotals();
@@ -895,10 +1364,6 @@ function exportConversation(format) {
     }
     download(`${base}.md`, "text/markdown", parts.join("\n"));
   }
-}
-
-function modelName(id) {
-  return state.models.find((m) => m.id === id)?.name ?? id;
 }
 
 function download(name, type, text) {
@@ -948,6 +1413,7 @@ async function copyText(text, button) {
 function openSidebar() {
   ui.app.classList.add("sidebar-open");
   ui.sidebarToggle.setAttribute("aria-expanded", "true");
+  trapInDrawer(true);
   (ui.sessionList.querySelector(".session-open") ?? ui.sidebarClose).focus();
 }
 
@@ -955,11 +1421,35 @@ function closeSidebar() {
   if (!ui.app.classList.contains("sidebar-open")) return;
   ui.app.classList.remove("sidebar-open");
   ui.sidebarToggle.setAttribute("aria-expanded", "false");
+  trapInDrawer(false);
+  closeSessionMenus();
 }
 
-function autosize() {
-  ui.input.style.height = "auto";
-  ui.input.style.height = `${Math.min(ui.input.scrollHeight + 2, 240)}px`;
+/// While the drawer is open over the page, the rest of the page is inert: focus and screen
+/// readers stay in the drawer.
+function trapInDrawer(open) {
+  const modal = open && drawerLayout.matches;
+  for (const element of [ui.topbar, ui.main, ui.skipLink]) element.inert = modal;
+  ui.sidebar.classList.toggle("modal", modal);
+}
+
+/// Tab from the drawer's last control goes to its first, Shift+Tab from its first to its last.
+function keepFocusInDrawer(event) {
+  if (!ui.sidebar.classList.contains("modal")) return;
+  const focusable = [...ui.sidebar.querySelectorAll("a[href], button, input, select, textarea, [tabindex]")].filter(
+    (el) => !el.disabled && el.tabIndex >= 0 && el.getClientRects().length > 0,
+  );
+  if (!focusable.length) return;
+  const first = focusable[0];
+  const last = focusable.at(-1);
+  const inside = ui.sidebar.contains(document.activeElement);
+  if (event.shiftKey && (document.activeElement === first || !inside)) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && (document.activeElement === last || !inside)) {
+    event.preventDefault();
+    first.focus();
+  }
 }
 
 function routeFromHash() {
@@ -979,18 +1469,18 @@ ui.composer.addEventListener("submit", (event) => {
   submitComposer();
 });
 ui.input.addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.altKey && !event.ctrlKey) {
+  if (event.key === "Enter" && sendsOnEnter(event)) {
     event.preventDefault();
     if (!state.streaming) submitComposer();
   }
 });
-ui.input.addEventListener("input", autosize);
+ui.input.addEventListener("input", inputChanged);
 ui.stop.addEventListener("click", abortStream);
 ui.retry.addEventListener("click", () => {
-  const action = state.retryAction;
+  const action = state.errorAction;
   if (action) {
     hideError();
-    action();
+    action.run();
   }
 });
 ui.dismissError.addEventListener("click", () => {
@@ -1015,18 +1505,45 @@ ui.sidebarClose.addEventListener("click", () => {
   ui.sidebarToggle.focus();
 });
 ui.backdrop.addEventListener("click", closeSidebar);
+ui.search.addEventListener("input", renderSessions);
+ui.search.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && ui.search.value) {
+    event.stopPropagation();
+    ui.search.value = "";
+    renderSessions();
+  }
+});
+ui.starterPrompts.addEventListener("click", (event) => {
+  const button = event.target.closest(".starter-prompt");
+  if (button) send(button.textContent);
+});
 ui.messages.addEventListener("click", (event) => {
   const button = event.target.closest("button");
   if (!button) return;
+  const turn = state.turns.find((t) => t.el === button.closest(".turn"));
   if (button.classList.contains("copy-code")) {
     const code = button.closest(".code-block")?.querySelector("code");
     if (code) copyText(code.textContent.replace(/\n$/, ""), button);
+  } else if (!turn) {
+    return;
   } else if (button.classList.contains("copy-reply")) {
-    const turn = state.turns.find((t) => t.el === button.closest(".turn"));
-    if (turn) copyText(turn.content, button);
+    copyText(turn.content, button);
+  } else if (button.classList.contains("regenerate")) {
+    regenerate(turn.role === "assistant" ? turn : null);
+  } else if (button.classList.contains("edit-message")) {
+    startEdit(turn);
+  } else if (button.classList.contains("cancel-queued")) {
+    cancelQueued();
+  } else if (button.classList.contains("rate")) {
+    rate(turn, button.classList.contains("rate-up") ? "up" : "down");
+  } else if (button.classList.contains("fold")) {
+    turn.fold = !turn.fold;
+    paintTurn(turn);
+    turn.footer.querySelector(".fold")?.focus();
   }
 });
 document.addEventListener("keydown", (event) => {
+  if (event.key === "Tab") keepFocusInDrawer(event);
   if (event.key !== "Escape") return;
   if (state.streaming) {
     abortStream();
@@ -1040,21 +1557,25 @@ document.addEventListener("keydown", (event) => {
 });
 document.addEventListener("click", (event) => {
   if (ui.exportMenu.open && !ui.exportMenu.contains(event.target)) ui.exportMenu.open = false;
+  if (!event.target.closest?.(".session-more, .session-menu")) closeSessionMenus();
 });
 window.addEventListener("hashchange", routeFromHash);
-window.addEventListener("online", () => {
-  ui.offlineBanner.hidden = true;
-});
+window.addEventListener("online", backOnline);
 window.addEventListener("offline", () => {
   ui.offlineBanner.hidden = false;
 });
 window.addEventListener("storage", (event) => {
   if (event.key === SESSIONS_KEY) renderSessions();
 });
+touch.addEventListener("change", updateHint);
+drawerLayout.addEventListener("change", () => {
+  if (ui.app.classList.contains("sidebar-open")) trapInDrawer(true);
+});
 
 ui.offlineBanner.hidden = navigator.onLine !== false;
+updateHint();
 renderSessions();
 loadModels();
 routeFromHash();
-autosize();
+inputChanged();
 document.documentElement.dataset.ready = "true";

@@ -5,7 +5,8 @@
 //! Store calls on the critical path run at once where they do not depend on each other:
 //!
 //! - before the model: counting the request in its rate window, reading the day's spend and
-//!   reading the session's history are one round trip, not three;
+//!   reading the session's history are one round trip, not three (a question that replaces an
+//!   earlier one drops that one and what followed it once the request is admitted: one more);
 //! - the user's message is saved once the request is admitted: before the model is called for
 //!   a JSON answer, while the model's stream opens for a streamed one. The stream is handed to
 //!   the client only after the save succeeded, and dropped unread when it failed, so no answer
@@ -27,7 +28,7 @@ use crate::AppState;
 use crate::clock;
 use crate::config::ModelInfo;
 use crate::contract::metrics as names;
-use crate::cost::{ReplyCost, Spend};
+use crate::cost::{ModelPrice, ReplyCost, Spend};
 use crate::guardrail::{self, Assessment, Blocked, Outcome};
 use crate::http::{ApiError, sse, store_failed};
 use crate::metrics::Unit;
@@ -36,7 +37,7 @@ use crate::model::{
     Usage, estimate_tokens,
 };
 use crate::rate_bucket;
-use crate::store::{Admission, Message, Role, SessionId};
+use crate::store::{Admission, AnswerDetails, Message, MessageId, Role, SessionId, StopReason};
 
 /// A validated chat request.
 #[derive(Debug, Clone)]
@@ -44,6 +45,9 @@ pub struct ChatInput {
     pub message: String,
     /// The conversation to continue; a new one when absent.
     pub session: Option<SessionId>,
+    /// A user message of `session` this one replaces: it and everything after it are dropped
+    /// first (an edited question, or the same one asked again for a new answer).
+    pub replaces: Option<MessageId>,
     /// The allowlisted model to answer with.
     pub model: ModelInfo,
 }
@@ -52,23 +56,36 @@ pub struct ChatInput {
 /// to be called.
 pub struct ChatTurn {
     session: SessionId,
-    /// When the user's message was saved (its `created_at_ms`).
-    asked_at_ms: i64,
-    model: ModelInfo,
+    /// The user's message, as it will be saved.
+    question: Message,
+    /// When the user's message expires from history.
+    question_expires_at: i64,
+    /// The id the answer will be saved under, given out before it is written.
+    answer_id: MessageId,
+    /// The model id the answer is reported and saved with: the model's, or the demo model's.
+    answered_by: String,
+    /// What the answering model charges; `None` for a model without a price and for the
+    /// offline demo model, which costs nothing.
+    price: Option<ModelPrice>,
     request: ModelRequest,
-    question: Question,
 }
 
-/// The user's message as it is saved, and when it expires.
-struct Question {
-    message: Message,
-    expires_at: i64,
+impl ChatTurn {
+    /// The conversation and the user's message, once saved: a failure from then on leaves the
+    /// question without an answer, and a retry replaces it.
+    fn saved_question(&self) -> (SessionId, MessageId) {
+        (self.session, self.question.id.clone())
+    }
 }
 
 /// The JSON answer of `POST /api/chat`.
 #[derive(Debug, serde::Serialize)]
 pub struct ChatReply {
     pub session_id: String,
+    /// The answer's id, to rate it or to stop it.
+    pub message_id: String,
+    /// The question's id, to replace it (edit it, or ask for another answer).
+    pub user_message_id: String,
     pub reply: String,
     pub model: String,
     pub usage: Usage,
@@ -76,14 +93,17 @@ pub struct ChatReply {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost: Option<serde_json::Value>,
     pub stop_reason: String,
+    pub latency_ms: u64,
+    /// When the answer was saved (RFC 3339).
+    pub created_at: String,
     /// What the guardrail did, when it acted: `blocked_input`, `blocked_output` (then `reply`
     /// is the guardrail's message) or `masked_output`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guardrail: Option<&'static str>,
 }
 
-/// Admits the request (rate limit, budget) and reads the session's history, all at once.
-/// Nothing is saved yet: see [`answer_json`] and [`answer_stream`].
+/// Admits the request (rate limit, budget), then saves the user's message before any model
+/// call, so no later failure loses it.
 pub async fn start_turn(
     state: &AppState,
     client: Option<IpAddr>,
@@ -108,15 +128,18 @@ pub async fn start_turn(
     );
     let today = clock::utc_day(now);
     let spent = state.store.spent(&today);
+    let limit = state.tuning.history_messages;
+    let replaces = input.session.zip(input.replaces.as_ref());
     let history_read = async {
-        match input.session {
-            Some(session) => {
+        match (input.session, replaces) {
+            (Some(session), Some((_, replaced))) => {
                 state
                     .store
-                    .recent_messages(session, state.tuning.history_messages)
+                    .messages_before(session, Some(replaced), limit)
                     .await
             }
-            None => Ok(Vec::new()),
+            (Some(session), None) => state.store.recent_messages(session, limit).await,
+            (None, _) => Ok(Vec::new()),
         }
     };
     let (admission, spent, past) = tokio::join!(admission, spent, history_read);
@@ -143,32 +166,36 @@ pub async fn start_turn(
         );
         return Err(ApiError::budget_exhausted());
     }
+
     let past = past.map_err(|err| store_failed(state, &err))?;
+    if let Some((session, replaced)) = replaces {
+        drop_replaced(state, session, replaced).await?;
+    }
 
     let session = input.session.unwrap_or_else(SessionId::new_random);
-    let question = Question {
-        message: Message {
-            role: Role::User,
-            content: input.message.clone(),
-            created_at_ms: now_ms,
-            model: Some(input.model.id.clone()),
-            tokens: None,
-            input_tokens: None,
-            cost_micro_usd: None,
-            usage_estimated: false,
-            incomplete: false,
-            blocked: None,
-        },
-        expires_at: config.history_expiry(now),
+    let question = Message {
+        model: Some(input.model.id.clone()),
+        ..Message::new(Role::User, input.message.clone(), now_ms)
     };
+    let answer_id = MessageId::new(now_ms);
     let mut messages = history(&past, state.tuning.history_chars);
     messages.push(Turn {
         role: Role::User,
         text: input.message,
     });
+    // The demo model is not the model picked: its answers say so, here and in history.
+    let (answered_by, price) = if state.model.is_demo() {
+        (crate::model::DEMO_MODEL_ID.to_owned(), None)
+    } else {
+        (input.model.id.clone(), input.model.price.clone())
+    };
     Ok(ChatTurn {
         session,
-        asked_at_ms: now_ms,
+        question,
+        question_expires_at: config.history_expiry(now),
+        answer_id,
+        answered_by,
+        price,
         request: ModelRequest {
             model_id: input.model.id.clone(),
             system_prompt: config.system_prompt.clone(),
@@ -176,20 +203,39 @@ pub async fn start_turn(
             max_output_tokens: config.max_output_tokens,
             guardrail: config.guardrail.clone(),
         },
-        model: input.model,
-        question,
     })
+}
+
+/// Drops the question `replaced` and everything after it from the session, before the question
+/// that replaces it is saved.
+async fn drop_replaced(
+    state: &AppState,
+    session: SessionId,
+    replaced: &MessageId,
+) -> Result<(), ApiError> {
+    let dropped = state
+        .store
+        .truncate_session(session, replaced)
+        .await
+        .map_err(|err| store_failed(state, &err))?;
+    if !dropped {
+        return Err(ApiError::not_found(
+            "this conversation has no question with the id in replaces",
+        ));
+    }
+    Ok(())
 }
 
 /// Saves the user's message, so no later failure loses it.
 async fn save_question(
     state: &AppState,
     session: SessionId,
-    question: &Question,
+    question: &Message,
+    expires_at: i64,
 ) -> Result<(), ApiError> {
     state
         .store
-        .append_message(session, &question.message, question.expires_at)
+        .append_message(session, question, expires_at)
         .await
         .map_err(|err| store_failed(state, &err))
 }
@@ -318,9 +364,22 @@ where
 
 /// Saves the question, then answers the turn as one JSON object (Converse). The save comes
 /// first: the whole answer arrives at once, and it would be paid for and thrown away if the
-/// save then failed.
-pub async fn answer_json(state: &AppState, mut turn: ChatTurn) -> Result<ChatReply, ApiError> {
-    save_question(state, turn.session, &turn.question).await?;
+/// save then failed. An error after the save names the saved question.
+pub async fn answer_json(state: &AppState, turn: ChatTurn) -> Result<ChatReply, ApiError> {
+    save_question(
+        state,
+        turn.session,
+        &turn.question,
+        turn.question_expires_at,
+    )
+    .await?;
+    let saved = turn.saved_question();
+    answer_saved_json(state, turn)
+        .await
+        .map_err(|err| err.with_saved_question(saved))
+}
+
+async fn answer_saved_json(state: &AppState, mut turn: ChatTurn) -> Result<ChatReply, ApiError> {
     let started = Instant::now();
     let mut attempts = 0;
     let timeout = state.tuning.model_timeout;
@@ -354,35 +413,32 @@ pub async fn answer_json(state: &AppState, mut turn: ChatTurn) -> Result<ChatRep
         reply.guardrail.as_ref(),
         &reply.text,
     );
-    let (text, cost) = match outcome {
+    let answer = match outcome {
         Some(Outcome::Blocked(source)) => {
             let assessment = reply.guardrail.as_ref();
-            finish_blocked(state, &turn, source, assessment, reply.usage, latency_ms).await
+            let ending = Ending::new(&reply.stop_reason, reply.usage, latency_ms);
+            finish_blocked(state, &turn, source, assessment, ending).await
         }
         _ => {
             if outcome == Some(Outcome::Masked) {
                 log_masked(reply.guardrail.as_ref());
             }
-            let cost = finish(
-                state,
-                &turn,
-                &reply.text,
-                reply.usage,
-                false,
-                latency_ms,
-                None,
-            )
-            .await;
-            (reply.text, cost)
+            let ending = Ending::new(&reply.stop_reason, reply.usage, latency_ms);
+            finish(state, &turn, &reply.text, ending, None).await
         }
     };
+    let cost = answer_cost(&answer).map(ReplyCost::to_json);
     Ok(ChatReply {
         session_id: turn.session.to_string(),
-        reply: text,
-        model: turn.model.id,
+        message_id: answer.id.to_string(),
+        user_message_id: turn.question.id.to_string(),
+        reply: answer.content,
+        model: turn.answered_by,
         usage: reply.usage,
-        cost: cost.map(ReplyCost::to_json),
+        cost,
         stop_reason: reply.stop_reason,
+        latency_ms,
+        created_at: clock::rfc3339_ms(answer.created_at_ms),
         guardrail: outcome.map(Outcome::as_str),
     })
 }
@@ -400,15 +456,14 @@ fn intervention(
 
 /// Finishes a turn the guardrail blocked: counts and logs it, drops the text of a blocked
 /// prompt from history, and saves the guardrail's message marked blocked in place of an
-/// answer. Returns that message, which the client gets, and what the turn cost.
+/// answer. Returns that message as saved, which the client gets.
 async fn finish_blocked(
     state: &AppState,
     turn: &ChatTurn,
     source: Blocked,
     assessment: Option<&Assessment>,
-    usage: Usage,
-    latency_ms: u64,
-) -> (String, Option<ReplyCost>) {
+    ending: Ending<'_>,
+) -> Message {
     state.metrics.count(names::GUARDRAIL_BLOCKED);
     tracing::info!(
         source = source.as_str(),
@@ -418,7 +473,7 @@ async fn finish_blocked(
     if source == Blocked::Input
         && let Err(err) = state
             .store
-            .withhold_message(turn.session, turn.asked_at_ms)
+            .withhold_message(turn.session, &turn.question.id)
             .await
     {
         store_failed(state, &err);
@@ -429,17 +484,7 @@ async fn finish_blocked(
         .as_ref()
         .map(|g| g.blocked_message(source).to_owned())
         .unwrap_or_default();
-    let cost = finish(
-        state,
-        turn,
-        &message,
-        usage,
-        false,
-        latency_ms,
-        Some(source),
-    )
-    .await;
-    (message, cost)
+    finish(state, turn, &message, ending, Some(source)).await
 }
 
 fn log_masked(assessment: Option<&Assessment>) {
@@ -456,13 +501,18 @@ fn policies(assessment: Option<&Assessment>) -> String {
 
 /// Answers the turn as server-sent events (ConverseStream). The model's stream opens, with
 /// retries, while the question is saved, and before the response starts, so a refusal still
-/// gets its HTTP status; the response starts only once the question is saved. From the `meta`
-/// event on, failures become an `error` event.
+/// gets its HTTP status (naming the saved question); the response starts only once the question
+/// is saved. From the `meta` event on, failures become an `error` event.
 pub async fn answer_stream(state: Arc<AppState>, mut turn: ChatTurn) -> Result<Response, ApiError> {
     let started = Instant::now();
     let mut attempts = 0;
     let opened = {
-        let save = save_question(&state, turn.session, &turn.question);
+        let save = save_question(
+            &state,
+            turn.session,
+            &turn.question,
+            turn.question_expires_at,
+        );
         let open = open_stream(&state, &mut turn.request, &mut attempts);
         tokio::pin!(save, open);
         // The save always runs to its end, so a message is never left half-saved; the model's
@@ -483,13 +533,21 @@ pub async fn answer_stream(state: Arc<AppState>, mut turn: ChatTurn) -> Result<R
         Err(err) => {
             state.metrics.count(names::MODEL_ERRORS);
             tracing::error!(error = %err.message, kind = ?err.kind, attempts, "model call failed");
-            return Err(ApiError::model(&err));
+            return Err(ApiError::model(&err).with_saved_question(turn.saved_question()));
         }
     };
     let (events, receiver) = mpsc::channel::<Bytes>(64);
     let meta = sse::event(
         "meta",
-        &json!({"session_id": turn.session.to_string(), "model": turn.model.id}),
+        &json!({
+            "session_id": turn.session.to_string(),
+            "model": turn.answered_by,
+            "message_id": turn.answer_id.to_string(),
+            "user_message": {
+                "id": turn.question.id.to_string(),
+                "created_at": clock::rfc3339_ms(turn.question.created_at_ms),
+            },
+        }),
     );
     // The channel is empty, so the first event always fits.
     let _ = events.try_send(meta);
@@ -530,7 +588,14 @@ async fn relay(
     let policy = retry_policy(&state);
 
     loop {
-        let next = tokio::time::timeout(state.tuning.model_idle_timeout, stream.next()).await;
+        // A reader who left (Stop, a closed tab) is noticed at once, not at the next chunk.
+        let next = tokio::select! {
+            next = tokio::time::timeout(state.tuning.model_idle_timeout, stream.next()) => next,
+            () = events.closed() => {
+                client_gone = true;
+                break;
+            }
+        };
         match next {
             Ok(Ok(Some(StreamEvent::Text(delta)))) => {
                 text.push_str(&delta);
@@ -585,32 +650,27 @@ async fn relay(
     }
 
     let latency_ms = started.elapsed().as_millis() as u64;
-    let incomplete = failure.is_some() || client_gone;
     let usage = usage.unwrap_or_else(|| estimated_usage(&turn.request, &text));
-    let outcome = if incomplete {
+    if failure.is_some() {
+        stop_reason = StopReason::ERROR.to_owned();
+    } else if client_gone {
+        stop_reason = StopReason::DISCONNECTED.to_owned();
+    }
+    let ending = Ending::new(&stop_reason, usage, latency_ms);
+    let outcome = if ending.incomplete() {
         None
     } else {
         intervention(&state, &stop_reason, assessment.as_ref(), &text)
     };
-    let (blocked_message, cost) = match outcome {
+    let answer = match outcome {
         Some(Outcome::Blocked(source)) => {
-            let (message, cost) = finish_blocked(
-                &state,
-                &turn,
-                source,
-                assessment.as_ref(),
-                usage,
-                latency_ms,
-            )
-            .await;
-            (Some(message), cost)
+            finish_blocked(&state, &turn, source, assessment.as_ref(), ending).await
         }
         _ => {
             if outcome == Some(Outcome::Masked) {
                 log_masked(assessment.as_ref());
             }
-            let cost = finish(&state, &turn, &text, usage, incomplete, latency_ms, None).await;
-            (None, cost)
+            finish(&state, &turn, &text, ending, None).await
         }
     };
 
@@ -621,20 +681,27 @@ async fn relay(
         );
         return;
     }
+    // What the page shows under the answer, as history will show it.
+    let mut details = json!({
+        "usage": usage,
+        "stop_reason": stop_reason,
+        "latency_ms": latency_ms,
+        "created_at": clock::rfc3339_ms(answer.created_at_ms),
+    });
+    // On an error, what the part that streamed cost, so the page shows it beside what it keeps.
+    if let Some(cost) = answer_cost(&answer) {
+        details["cost"] = cost.to_json();
+    }
     let last = match failure {
         None => {
-            let mut done =
-                json!({"usage": usage, "stop_reason": stop_reason, "latency_ms": latency_ms});
-            if let Some(cost) = cost {
-                done["cost"] = cost.to_json();
-            }
+            let mut done = details;
             if let Some(outcome) = outcome {
                 done["guardrail"] = json!(outcome.as_str());
-            }
-            // The page shows this in place of what streamed (the blocked message, after any
-            // chunks the guardrail had let through).
-            if let Some(message) = blocked_message {
-                done["message"] = json!(message);
+                // The page shows this in place of what streamed (the blocked message, after
+                // any chunks the guardrail had let through).
+                if matches!(outcome, Outcome::Blocked(_)) {
+                    done["message"] = json!(answer.content);
+                }
             }
             sse::event("done", &done)
         }
@@ -642,11 +709,9 @@ async fn relay(
             state.metrics.count(names::MODEL_ERRORS);
             tracing::error!(error = %err.message, kind = ?err.kind, chars = text.len(), "model stream failed");
             let api = ApiError::model(&err);
-            // What the part that streamed cost, so the page can show it beside what it keeps.
-            let mut error = json!({"code": api.code, "message": api.message, "usage": usage});
-            if let Some(cost) = cost {
-                error["cost"] = cost.to_json();
-            }
+            let mut error = details;
+            error["code"] = json!(api.code);
+            error["message"] = json!(api.message);
             sse::event("error", &error)
         }
     };
@@ -677,46 +742,71 @@ fn estimated_usage(request: &ModelRequest, text: &str) -> Usage {
     }
 }
 
-/// Saves the answer (or, `blocked`, the guardrail's message in its place) with what it cost and
-/// adds its tokens and dollars to the day's spend, both at once, and writes the turn's metrics.
-/// A store failure here is logged and counted: the answer already reached the client. Returns
-/// the turn's cost, `None` for a model without a price (and for the offline demo model, which
-/// costs nothing).
+/// How a turn's model call ended.
+#[derive(Clone, Copy)]
+struct Ending<'a> {
+    stop_reason: &'a str,
+    usage: Usage,
+    latency_ms: u64,
+}
+
+impl<'a> Ending<'a> {
+    fn new(stop_reason: &'a str, usage: Usage, latency_ms: u64) -> Self {
+        Ending {
+            stop_reason,
+            usage,
+            latency_ms,
+        }
+    }
+
+    /// Whether the answer broke off (an error, or the reader left) rather than ended.
+    fn incomplete(&self) -> bool {
+        [StopReason::ERROR, StopReason::DISCONNECTED].contains(&self.stop_reason)
+    }
+}
+
+/// Saves the answer (or, `blocked`, the guardrail's message in its place) with how it ended
+/// and what it cost and adds its tokens and dollars to the day's spend, both at once, and
+/// writes the turn's metrics. An empty answer is not saved. A store failure here is logged and counted: the
+/// answer already reached the client. Returns the answer as saved.
 async fn finish(
     state: &AppState,
     turn: &ChatTurn,
     text: &str,
-    usage: Usage,
-    incomplete: bool,
-    latency_ms: u64,
+    ending: Ending<'_>,
     blocked: Option<Blocked>,
-) -> Option<ReplyCost> {
+) -> Message {
+    let Ending {
+        usage, latency_ms, ..
+    } = ending;
+    let incomplete = ending.incomplete();
     let now_ms = clock::now_ms();
     let now = now_ms.div_euclid(1000);
-    let cost = match (&turn.model.price, state.model.is_demo()) {
-        (Some(price), false) => Some(ReplyCost::of(price, &usage)),
-        _ => None,
-    };
-    let save_answer = async {
-        if text.is_empty() {
-            return;
-        }
-        let answer = Message {
-            role: Role::Assistant,
-            content: text.to_owned(),
-            created_at_ms: now_ms,
-            model: Some(turn.model.id.clone()),
-            tokens: Some(usage.output_tokens),
-            input_tokens: Some(usage.input_tokens),
+    let cost = turn
+        .price
+        .as_ref()
+        .map(|price| ReplyCost::of(price, &usage));
+    let answer = Message {
+        id: turn.answer_id.clone(),
+        model: Some(turn.answered_by.clone()),
+        incomplete,
+        blocked,
+        details: Some(AnswerDetails {
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
             cost_micro_usd: cost.map(|c| c.micro_usd),
             usage_estimated: usage.estimated,
-            incomplete,
-            blocked,
-        };
-        if let Err(err) = state
-            .store
-            .append_message(turn.session, &answer, state.config.history_expiry(now))
-            .await
+            latency_ms,
+            stop_reason: ending.stop_reason.to_owned(),
+        }),
+        ..Message::new(Role::Assistant, text, now_ms)
+    };
+    let save_answer = async {
+        if !text.is_empty()
+            && let Err(err) = state
+                .store
+                .append_message(turn.session, &answer, state.config.history_expiry(now))
+                .await
         {
             store_failed(state, &err);
         }
@@ -768,7 +858,7 @@ async fn finish(
     }
     state.metrics.put(&values);
     tracing::info!(
-        model = %turn.model.id,
+        model = %turn.answered_by,
         input_tokens = usage.input_tokens,
         output_tokens = usage.output_tokens,
         cost_micro_usd = cost.map(|c| c.micro_usd),
@@ -777,7 +867,16 @@ async fn finish(
         incomplete,
         "chat turn finished"
     );
-    cost
+    answer
+}
+
+/// What a saved answer cost, `None` for a model without a price.
+pub fn answer_cost(answer: &Message) -> Option<ReplyCost> {
+    let details = answer.details.as_ref()?;
+    Some(ReplyCost::stored(
+        details.cost_micro_usd?,
+        details.usage_estimated,
+    ))
 }
 
 #[cfg(test)]
@@ -785,18 +884,7 @@ mod tests {
     use super::*;
 
     fn message(role: Role, content: &str) -> Message {
-        Message {
-            role,
-            content: content.to_owned(),
-            created_at_ms: 0,
-            model: None,
-            tokens: None,
-            input_tokens: None,
-            cost_micro_usd: None,
-            usage_estimated: false,
-            incomplete: false,
-            blocked: None,
-        }
+        Message::new(role, content, 0)
     }
 
     fn turns(list: &[Turn]) -> Vec<(Role, &str)> {

@@ -43,6 +43,8 @@ pub struct Config {
     pub previous_origin_secret: Option<OriginSecret>,
     /// The Bedrock guardrail every model call goes through, when the environment has one.
     pub guardrail: Option<GuardrailConfig>,
+    /// Prompts the page offers on an empty chat.
+    pub starter_prompts: Vec<String>,
 }
 
 /// The shared secret CloudFront sends to the API origin. Its `Debug` form hides the value, so
@@ -246,6 +248,7 @@ impl Config {
             ));
         }
         let guardrail = GuardrailConfig::from_lookup(&lookup)?;
+        let starter_prompts = starter_prompts(&lookup)?;
 
         Ok(Config {
             environment,
@@ -264,6 +267,7 @@ impl Config {
             origin_secret,
             previous_origin_secret,
             guardrail,
+            starter_prompts,
         })
     }
 
@@ -291,6 +295,39 @@ impl Config {
     pub fn history_expiry(&self, now_secs: i64) -> i64 {
         now_secs + i64::from(self.history_days) * 86_400
     }
+}
+
+/// [`env_vars::STARTER_PROMPTS`]: a JSON array of prompts, none blank or longer than
+/// [`STARTER_PROMPT_MAX_CHARS`](chatbot_contract::STARTER_PROMPT_MAX_CHARS), at most
+/// [`STARTER_PROMPTS_MAX`](chatbot_contract::STARTER_PROMPTS_MAX); none when unset.
+fn starter_prompts(lookup: &impl Fn(&str) -> Option<String>) -> Result<Vec<String>, ConfigError> {
+    let name = env_vars::STARTER_PROMPTS;
+    let malformed = |reason: String| ConfigError::Malformed { name, reason };
+    let text = match lookup(name) {
+        Some(text) if !text.trim().is_empty() => text,
+        _ => return Ok(Vec::new()),
+    };
+    let prompts: Vec<String> = serde_json::from_str(&text)
+        .map_err(|err| malformed(format!("expected a JSON array of strings ({err})")))?;
+    if prompts.len() > chatbot_contract::STARTER_PROMPTS_MAX {
+        return Err(malformed(format!(
+            "{} prompts, at most {} are shown",
+            prompts.len(),
+            chatbot_contract::STARTER_PROMPTS_MAX
+        )));
+    }
+    for prompt in &prompts {
+        if prompt.trim().is_empty() {
+            return Err(malformed("a prompt is blank".to_owned()));
+        }
+        if prompt.chars().count() > chatbot_contract::STARTER_PROMPT_MAX_CHARS {
+            return Err(malformed(format!(
+                "a prompt is longer than {} characters",
+                chatbot_contract::STARTER_PROMPT_MAX_CHARS
+            )));
+        }
+    }
+    Ok(prompts)
 }
 
 fn number<T>(
@@ -430,6 +467,36 @@ mod tests {
     }
 
     #[test]
+    fn starter_prompts_are_optional_and_read_in_order() {
+        let mut vars = base();
+        assert!(load(&vars).unwrap().starter_prompts.is_empty());
+        vars.insert(env_vars::STARTER_PROMPTS, "[]".to_owned());
+        assert!(load(&vars).unwrap().starter_prompts.is_empty());
+        vars.insert(
+            env_vars::STARTER_PROMPTS,
+            r#"["Plan a trip", "Explain \"TTL\""]"#.to_owned(),
+        );
+        assert_eq!(
+            load(&vars).unwrap().starter_prompts,
+            ["Plan a trip", "Explain \"TTL\""]
+        );
+        let longest = "x".repeat(chatbot_contract::STARTER_PROMPT_MAX_CHARS);
+        vars.insert(
+            env_vars::STARTER_PROMPTS,
+            serde_json::json!([longest]).to_string(),
+        );
+        assert_eq!(
+            load(&vars).unwrap().starter_prompts,
+            std::slice::from_ref(&longest)
+        );
+        vars.insert(
+            env_vars::STARTER_PROMPTS,
+            serde_json::json!([format!("{longest}x")]).to_string(),
+        );
+        assert!(load(&vars).is_err());
+    }
+
+    #[test]
     fn prices_and_the_dollar_budget_are_read() {
         let mut vars = base();
         assert_eq!(load(&vars).unwrap().daily_cost_budget_micro_usd, None);
@@ -537,6 +604,7 @@ mod tests {
                 env_vars::ORIGIN_SECRET_PREVIOUS,
                 env_vars::IPV6_PREFIX_LENGTH,
                 env_vars::BUDGET_SHARDS,
+                env_vars::STARTER_PROMPTS,
             ]
             .contains(&name)
             {
@@ -577,6 +645,13 @@ mod tests {
             (env_vars::IPV6_PREFIX_LENGTH, "0"),
             (env_vars::IPV6_PREFIX_LENGTH, "129"),
             (env_vars::IPV6_PREFIX_LENGTH, "/64"),
+            (env_vars::STARTER_PROMPTS, "Say hi"),
+            (env_vars::STARTER_PROMPTS, r#"["ok", " "]"#),
+            (
+                env_vars::STARTER_PROMPTS,
+                r#"["1","2","3","4","5","6","7"]"#,
+            ),
+            (env_vars::STARTER_PROMPTS, r#"[1]"#),
             (env_vars::DAILY_COST_BUDGET_MICRO_USD, "0"),
             (env_vars::DAILY_COST_BUDGET_MICRO_USD, "1.5"),
             (

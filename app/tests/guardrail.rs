@@ -291,7 +291,7 @@ async fn a_guardrail_bedrock_does_not_know_fails_the_call_clearly() {
     let (service, _fake) = start(Some(unknown)).await;
     let reply = service.chat(json!({"message": "hello"}), false).await;
     assert_eq!(reply.status, StatusCode::BAD_GATEWAY);
-    assert_eq!(reply.error_code(), "model_error");
+    assert_eq!(reply.error_code(), "model_refused");
     let message = reply.json()["error"]["message"]
         .as_str()
         .unwrap()

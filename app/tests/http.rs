@@ -220,7 +220,12 @@ async fn model_errors_map_to_502_503_504() {
             "model_timeout",
             1,
         ),
-        ("[[error:403]]", StatusCode::BAD_GATEWAY, "model_error", 1),
+        (
+            "[[error:403]]",
+            StatusCode::BAD_GATEWAY,
+            "model_not_allowed",
+            1,
+        ),
         ("[[error:424]]", StatusCode::BAD_GATEWAY, "model_error", 1),
     ];
     for (directive, status, code, calls) in cases {
@@ -453,17 +458,21 @@ async fn sessions_can_be_read_and_deleted() {
 #[tokio::test]
 async fn every_contract_route_is_served() {
     let service = Service::start().await;
-    let session = session_of(&service.chat(json!({"message": "hi"})).await);
+    let chat = service.chat(json!({"message": "hi"})).await;
+    let session = session_of(&chat);
+    let answer = chat.json()["message_id"].as_str().unwrap().to_owned();
     for route in ROUTES {
-        let path = route.path.replace("{id}", &session);
+        let path = route
+            .path
+            .replace("{id}", &session)
+            .replace("{message_id}", &answer);
         let method = Method::from_bytes(route.method.as_bytes()).unwrap();
-        let (headers, body): (&[(&str, &str)], &str) = if route.method == "POST" {
-            (
-                &[("content-type", "application/json")],
-                r#"{"message":"hi"}"#,
-            )
-        } else {
-            (&[], "")
+        let json: &[(&str, &str)] = &[("content-type", "application/json")];
+        let (headers, body): (&[(&str, &str)], &str) = match (route.method, route.path) {
+            ("POST", "/api/chat") => (json, r#"{"message":"hi"}"#),
+            ("POST", _) => (json, r#"{"chars":0}"#),
+            ("PUT", _) => (json, r#"{"rating":"up"}"#),
+            _ => (&[], ""),
         };
         let reply = service
             .request(method, &path, headers, body.to_owned())

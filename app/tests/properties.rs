@@ -289,18 +289,7 @@ fn the_sse_encoding_carries_any_text_as_one_event() {
 }
 
 fn message(role: Role, content: String) -> Message {
-    Message {
-        role,
-        content,
-        created_at_ms: 0,
-        model: None,
-        tokens: None,
-        input_tokens: None,
-        cost_micro_usd: None,
-        usage_estimated: false,
-        incomplete: false,
-        blocked: None,
-    }
+    Message::new(role, content, 0)
 }
 
 #[test]

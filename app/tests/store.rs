@@ -1,7 +1,8 @@
 //! The store's contract, checked the same way on both back ends: the DynamoDB store through
 //! the real SDK against a `moto_server` this file starts, and the in-memory store. History
 //! order and limits, paging past DynamoDB's 1 MB page, the TTL attribute on every item,
-//! deletes, the exact rate limit under concurrency, the daily budget, unreadable items, and
+//! deletes, a conversation cut short to go on from an earlier question, ratings and stopped
+//! answers, the exact rate limit under concurrency, the daily budget, unreadable items, and
 //! DynamoDB's errors as the store reports them.
 
 mod common;
@@ -11,8 +12,9 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb as dynamo;
 use chatbot::store::{
-    Admission, Blocked, BudgetLayout, DynamoStore, MemoryStore, Message, Role, SessionId, Spend,
-    Store, StoreError,
+    Admission, AnswerDetails, Blocked, BudgetLayout, DynamoStore, Feedback, FeedbackSaved,
+    MemoryStore, Message, MessageId, Role, SessionId, Spend, StopReason, StopSaved, Store,
+    StoreError,
 };
 use dynamo::types::AttributeValue;
 use testkit::faulty_dynamo::{Fault, FaultyDynamo, Operation};
@@ -42,18 +44,36 @@ async fn all_items(client: &dynamo::Client) -> Vec<HashMap<String, AttributeValu
 }
 
 fn message(role: Role, content: &str, created_at_ms: i64) -> Message {
+    Message::new(role, content, created_at_ms)
+}
+
+/// An answer with its details, as a chat turn saves it.
+fn answer(content: &str, created_at_ms: i64) -> Message {
     Message {
-        role,
-        content: content.to_owned(),
-        created_at_ms,
-        model: None,
-        tokens: None,
-        input_tokens: None,
-        cost_micro_usd: None,
-        usage_estimated: false,
-        incomplete: false,
-        blocked: None,
+        model: Some("amazon.nova-lite-v1:0".to_owned()),
+        details: Some(AnswerDetails {
+            input_tokens: 12,
+            output_tokens: 7,
+            cost_micro_usd: Some(44),
+            usage_estimated: false,
+            latency_ms: 345,
+            stop_reason: "end_turn".to_owned(),
+        }),
+        ..message(Role::Assistant, content, created_at_ms)
     }
+}
+
+/// Writes `messages` to a new session, in order.
+async fn session_of(store: &Store, messages: &[&Message]) -> SessionId {
+    let session = SessionId::new_random();
+    for m in messages {
+        store.append_message(session, m, EXPIRES_AT).await.unwrap();
+    }
+    session
+}
+
+fn texts(messages: &[Message]) -> Vec<&str> {
+    messages.iter().map(|m| m.content.as_str()).collect()
 }
 
 /// Runs `check` on the in-memory store and on a DynamoDB store over `moto`, naming the back
@@ -80,6 +100,15 @@ async fn both_stores_keep_the_same_contract() {
     on_both(&dynamo, history_pages_past_one_megabyte).await;
     on_both(&dynamo, deletes_remove_a_whole_session_only).await;
     on_both(&dynamo, a_withheld_prompt_keeps_its_place_but_not_its_text).await;
+    on_both(
+        &dynamo,
+        history_before_a_message_leaves_it_and_later_ones_out,
+    )
+    .await;
+    on_both(&dynamo, truncating_drops_a_question_and_everything_after_it).await;
+    on_both(&dynamo, truncating_needs_a_question_of_the_session).await;
+    on_both(&dynamo, ratings_are_saved_on_answers_only).await;
+    on_both(&dynamo, a_stopped_answer_is_cut_to_what_the_reader_saw).await;
     on_both(&dynamo, rate_windows_admit_exactly_their_limit).await;
     on_both(&dynamo, budget_totals_add_up_under_concurrency).await;
 
@@ -178,16 +207,23 @@ async fn history_is_oldest_first_and_limited(backend: &'static str, store: &Stor
 async fn messages_keep_every_field(backend: &'static str, store: &Store) {
     let session = SessionId::new_random();
     let answer = Message {
-        role: Role::Assistant,
-        content: "партиал ✂ <b>&amp;</b>\n\"quoted\"".to_owned(),
-        created_at_ms: 1_700_000_123_456,
         model: Some("amazon.nova-lite-v1:0".to_owned()),
-        tokens: Some(4242),
-        input_tokens: Some(12_345),
-        cost_micro_usd: Some(37_194),
-        usage_estimated: true,
         incomplete: true,
         blocked: Some(Blocked::Output),
+        details: Some(AnswerDetails {
+            input_tokens: 12_345,
+            output_tokens: 4242,
+            cost_micro_usd: Some(37_194),
+            usage_estimated: true,
+            latency_ms: 98_765,
+            stop_reason: StopReason::ERROR.to_owned(),
+        }),
+        feedback: Some(Feedback::Down),
+        ..message(
+            Role::Assistant,
+            "партиал ✂ <b>&amp;</b>\n\"quoted\"",
+            1_700_000_123_456,
+        )
     };
     let question = message(Role::User, "", 1_700_000_123_000);
     store
@@ -220,31 +256,284 @@ async fn a_withheld_prompt_keeps_its_place_but_not_its_text(backend: &'static st
         store.append_message(session, m, EXPIRES_AT).await.unwrap();
     }
     assert!(
-        store.withhold_message(session, at).await.unwrap(),
+        store.withhold_message(session, &blocked.id).await.unwrap(),
         "{backend}"
     );
     let withheld = Message {
         content: String::new(),
         blocked: Some(Blocked::Input),
-        ..blocked
+        ..blocked.clone()
     };
     assert_eq!(
         store.recent_messages(session, 10).await.unwrap(),
-        [earlier, withheld, stand_in],
+        [earlier, withheld, stand_in.clone()],
         "{backend}"
     );
-    // No such message, or no such session: nothing is written.
+    // No such message, not a question, or no such session: nothing is written.
     assert!(
-        !store.withhold_message(session, at + 1).await.unwrap(),
+        !store
+            .withhold_message(session, &MessageId::new(at))
+            .await
+            .unwrap(),
+        "{backend}"
+    );
+    assert!(
+        !store.withhold_message(session, &stand_in.id).await.unwrap(),
         "{backend}"
     );
     let other = SessionId::new_random();
     assert!(
-        !store.withhold_message(other, at).await.unwrap(),
+        !store.withhold_message(other, &blocked.id).await.unwrap(),
         "{backend}"
     );
     assert!(
         store.recent_messages(other, 10).await.unwrap().is_empty(),
+        "{backend}"
+    );
+}
+
+async fn history_before_a_message_leaves_it_and_later_ones_out(
+    backend: &'static str,
+    store: &Store,
+) {
+    let list: Vec<Message> = (0..8)
+        .map(|i| message(Role::User, &format!("m{i}"), 1_700_000_000_000 + i / 3))
+        .collect();
+    let session = session_of(store, &list.iter().collect::<Vec<_>>()).await;
+    let before = |id, limit| store.messages_before(session, Some(id), limit);
+    assert_eq!(
+        texts(&before(&list[5].id, 10).await.unwrap()),
+        ["m0", "m1", "m2", "m3", "m4"],
+        "{backend}"
+    );
+    assert_eq!(
+        texts(&before(&list[5].id, 2).await.unwrap()),
+        ["m3", "m4"],
+        "{backend}"
+    );
+    assert!(
+        before(&list[0].id, 10).await.unwrap().is_empty(),
+        "{backend}"
+    );
+    // An id no message has still marks a place in time.
+    let between = MessageId::parse(&format!(
+        "{}-9999999999-ffffffff",
+        list[4].id.as_str().split('-').next().unwrap()
+    ))
+    .unwrap();
+    assert_eq!(
+        texts(&before(&between, 10).await.unwrap()),
+        ["m0", "m1", "m2", "m3", "m4", "m5"],
+        "{backend}"
+    );
+    assert_eq!(
+        texts(&store.messages_before(session, None, 3).await.unwrap()),
+        ["m5", "m6", "m7"],
+        "{backend}"
+    );
+}
+
+async fn truncating_drops_a_question_and_everything_after_it(backend: &'static str, store: &Store) {
+    let at = 1_700_000_200_000;
+    let q1 = message(Role::User, "q1", at);
+    let a1 = answer("a1", at);
+    let q2 = message(Role::User, "q2", at + 1);
+    let a2 = answer("a2", at + 1);
+    let q3 = message(Role::User, "q3", at + 2);
+    let session = session_of(store, &[&q1, &a1, &q2, &a2, &q3]).await;
+    // More than one BatchWriteItem of 25 after the question.
+    for i in 0..30 {
+        let m = answer(&format!("more {i}"), at + 3 + i);
+        store.append_message(session, &m, EXPIRES_AT).await.unwrap();
+    }
+    let other = session_of(store, &[&q2]).await;
+
+    assert!(
+        store.truncate_session(session, &q2.id).await.unwrap(),
+        "{backend}"
+    );
+    assert_eq!(
+        store.recent_messages(session, 100).await.unwrap(),
+        [q1.clone(), a1.clone()],
+        "{backend}"
+    );
+    // The conversation goes on after what is left.
+    let q2b = message(Role::User, "q2, edited", at + 100);
+    store
+        .append_message(session, &q2b, EXPIRES_AT)
+        .await
+        .unwrap();
+    assert_eq!(
+        texts(&store.recent_messages(session, 100).await.unwrap()),
+        ["q1", "a1", "q2, edited"],
+        "{backend}"
+    );
+    // From the first question on, nothing is left; another session is untouched.
+    assert!(
+        store.truncate_session(session, &q1.id).await.unwrap(),
+        "{backend}"
+    );
+    assert!(
+        store.recent_messages(session, 10).await.unwrap().is_empty(),
+        "{backend}"
+    );
+    assert_eq!(
+        store.recent_messages(other, 10).await.unwrap(),
+        [q2],
+        "{backend}"
+    );
+}
+
+async fn truncating_needs_a_question_of_the_session(backend: &'static str, store: &Store) {
+    let at = 1_700_000_300_000;
+    let q1 = message(Role::User, "q1", at);
+    let a1 = answer("a1", at);
+    let session = session_of(store, &[&q1, &a1]).await;
+    for (what, session, id) in [
+        ("an answer", session, a1.id.clone()),
+        ("an id no message has", session, MessageId::new(at)),
+        ("another session", SessionId::new_random(), q1.id.clone()),
+    ] {
+        assert!(
+            !store.truncate_session(session, &id).await.unwrap(),
+            "{backend}: {what}"
+        );
+    }
+    assert_eq!(
+        store.recent_messages(session, 10).await.unwrap(),
+        [q1, a1],
+        "{backend}: nothing was dropped"
+    );
+}
+
+async fn ratings_are_saved_on_answers_only(backend: &'static str, store: &Store) {
+    let at = 1_700_000_400_000;
+    let q1 = message(Role::User, "q1", at);
+    let a1 = answer("a1", at);
+    let session = session_of(store, &[&q1, &a1]).await;
+    let rate = |id, feedback| store.set_feedback(session, id, feedback);
+    assert_eq!(
+        rate(&a1.id, Some(Feedback::Up)).await.unwrap(),
+        FeedbackSaved::Saved { previous: None },
+        "{backend}"
+    );
+    assert_eq!(
+        rate(&a1.id, Some(Feedback::Down)).await.unwrap(),
+        FeedbackSaved::Saved {
+            previous: Some(Feedback::Up)
+        },
+        "{backend}"
+    );
+    let rated = store.recent_messages(session, 10).await.unwrap();
+    assert_eq!(rated[1].feedback, Some(Feedback::Down), "{backend}");
+    assert_eq!(
+        rated[1],
+        Message {
+            feedback: Some(Feedback::Down),
+            ..a1.clone()
+        },
+        "{backend}: nothing else changed"
+    );
+    assert_eq!(
+        rate(&a1.id, None).await.unwrap(),
+        FeedbackSaved::Saved {
+            previous: Some(Feedback::Down)
+        },
+        "{backend}"
+    );
+    assert_eq!(
+        store.recent_messages(session, 10).await.unwrap(),
+        [q1.clone(), a1.clone()],
+        "{backend}: the rating is taken back"
+    );
+    // A question, an unknown id, another session: nothing is written, nothing created.
+    for (what, session, id) in [
+        ("a question", session, q1.id.clone()),
+        ("an id no message has", session, MessageId::new(at)),
+        ("another session", SessionId::new_random(), a1.id.clone()),
+    ] {
+        assert_eq!(
+            store
+                .set_feedback(session, &id, Some(Feedback::Up))
+                .await
+                .unwrap(),
+            FeedbackSaved::NoSuchAnswer,
+            "{backend}: {what}"
+        );
+        assert_eq!(
+            store.recent_messages(session, 10).await.unwrap().len(),
+            if what == "another session" { 0 } else { 2 },
+            "{backend}: {what}"
+        );
+    }
+}
+
+async fn a_stopped_answer_is_cut_to_what_the_reader_saw(backend: &'static str, store: &Store) {
+    let at = 1_700_000_500_000;
+    let q1 = message(Role::User, "q1", at);
+    // What the service saved when it noticed the reader had left: more than they saw.
+    let saved = Message {
+        incomplete: true,
+        details: Some(AnswerDetails {
+            stop_reason: StopReason::DISCONNECTED.to_owned(),
+            ..answer("", at).details.unwrap()
+        }),
+        ..answer("Ça va très bien, merci 🙂 et vous", at)
+    };
+    let session = session_of(store, &[&q1, &saved]).await;
+    let cut = Message {
+        content: "Ça va très bien, merci 🙂".to_owned(),
+        incomplete: true,
+        details: Some(AnswerDetails {
+            stop_reason: StopReason::STOPPED.to_owned(),
+            ..saved.details.clone().unwrap()
+        }),
+        ..saved.clone()
+    };
+    // Characters, not bytes or UTF-16 units: the emoji is one.
+    assert_eq!(
+        store.stop_answer(session, &saved.id, 24).await.unwrap(),
+        StopSaved::Saved(cut.clone()),
+        "{backend}"
+    );
+    assert_eq!(
+        store.recent_messages(session, 10).await.unwrap(),
+        [q1.clone(), cut.clone()],
+        "{backend}"
+    );
+    // A second Stop with the same count changes nothing; asking to keep more than there is
+    // is refused.
+    assert_eq!(
+        store.stop_answer(session, &saved.id, 24).await.unwrap(),
+        StopSaved::Saved(cut.clone()),
+        "{backend}"
+    );
+    assert_eq!(
+        store.stop_answer(session, &saved.id, 25).await.unwrap(),
+        StopSaved::TooShort { chars: 24 },
+        "{backend}"
+    );
+    assert_eq!(
+        store.stop_answer(session, &q1.id, 1).await.unwrap(),
+        StopSaved::NoSuchAnswer,
+        "{backend}: a question"
+    );
+    assert_eq!(
+        store
+            .stop_answer(session, &MessageId::new(at), 0)
+            .await
+            .unwrap(),
+        StopSaved::NoSuchAnswer,
+        "{backend}: not saved (yet)"
+    );
+    // Stopped before any of it showed: nothing is kept.
+    let empty = Message {
+        content: String::new(),
+        ..cut
+    };
+    assert_eq!(
+        store.stop_answer(session, &saved.id, 0).await.unwrap(),
+        StopSaved::Saved(empty),
         "{backend}"
     );
 }

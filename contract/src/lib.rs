@@ -43,6 +43,8 @@ pub mod env_vars {
     pub const BUDGET_SHARDS: &str = "CHATBOT_BUDGET_SHARDS";
     /// Days a conversation is kept before DynamoDB's TTL removes it.
     pub const HISTORY_DAYS: &str = "CHATBOT_HISTORY_DAYS";
+    /// JSON array of strings: the prompts the page offers on an empty chat (`[]` for none).
+    pub const STARTER_PROMPTS: &str = "CHATBOT_STARTER_PROMPTS";
     /// The value CloudFront sends in [`ORIGIN_VERIFY_HEADER`](crate::ORIGIN_VERIFY_HEADER) with
     /// every request it passes to the API. When set, an `/api` request without it is refused,
     /// so a caller of the `execute-api` URL cannot skip CloudFront (and forge the viewer
@@ -80,7 +82,7 @@ pub mod env_vars {
 
     /// Every variable above but the guardrail's and [`DAILY_COST_BUDGET_MICRO_USD`] (set only
     /// when the environment has a dollar budget), for checks that the template sets all of them.
-    pub const ALL: [&str; 14] = [
+    pub const ALL: [&str; 15] = [
         ENVIRONMENT,
         TABLE_NAME,
         MODELS,
@@ -93,6 +95,7 @@ pub mod env_vars {
         DAILY_TOKEN_BUDGET,
         BUDGET_SHARDS,
         HISTORY_DAYS,
+        STARTER_PROMPTS,
         ORIGIN_SECRET,
         ORIGIN_SECRET_PREVIOUS,
     ];
@@ -107,9 +110,10 @@ pub mod table {
     /// The DynamoDB operations the service calls on its table, and so the only actions its role
     /// is granted (`dynamodb:<operation>`). Keep it exact: the store's contract tests record
     /// every operation that reaches DynamoDB and compare them with this list.
-    pub const OPERATIONS: [&str; 5] = [
+    pub const OPERATIONS: [&str; 6] = [
         "BatchGetItem",
         "BatchWriteItem",
+        "GetItem",
         "PutItem",
         "Query",
         "UpdateItem",
@@ -181,6 +185,10 @@ pub mod metrics {
     /// Count of API requests refused because they did not come through CloudFront (no or a
     /// wrong [`ORIGIN_VERIFY_HEADER`](crate::ORIGIN_VERIFY_HEADER)).
     pub const ORIGIN_REFUSED: &str = "OriginRefused";
+    /// Count of answers a reader rated good (thumbs up), each time a rating is given or changed.
+    pub const FEEDBACK_POSITIVE: &str = "FeedbackPositive";
+    /// Count of answers a reader rated bad (thumbs down), each time a rating is given or changed.
+    pub const FEEDBACK_NEGATIVE: &str = "FeedbackNegative";
 }
 
 /// How much text the service sends the model per turn, at most: the review of spend
@@ -318,6 +326,11 @@ pub struct Route {
 /// a `/64` is the smallest network an ISP or a cloud hands a single site or host.
 pub const DEFAULT_IPV6_PREFIX_LENGTH: u8 = 64;
 
+/// Most starter prompts an environment may offer ([`env_vars::STARTER_PROMPTS`]).
+pub const STARTER_PROMPTS_MAX: usize = 6;
+/// Most characters in one starter prompt.
+pub const STARTER_PROMPT_MAX_CHARS: usize = 200;
+
 /// Prefix of every API route; CloudFront sends `/api/*` to the API origin.
 pub const API_PREFIX: &str = "/api";
 
@@ -340,7 +353,7 @@ pub mod forbidden {
 }
 
 /// Every route the service answers. The OpenAPI body of the REST API is generated from this list.
-pub const ROUTES: [Route; 6] = [
+pub const ROUTES: [Route; 8] = [
     Route {
         method: "POST",
         path: "/api/chat",
@@ -350,6 +363,16 @@ pub const ROUTES: [Route; 6] = [
         method: "GET",
         path: "/api/sessions/{id}/messages",
         summary: "A session's history",
+    },
+    Route {
+        method: "PUT",
+        path: "/api/sessions/{id}/messages/{message_id}/feedback",
+        summary: "Rate an answer: thumbs up, down, or neither",
+    },
+    Route {
+        method: "POST",
+        path: "/api/sessions/{id}/messages/{message_id}/stop",
+        summary: "Cut a stopped answer to what the reader saw",
     },
     Route {
         method: "DELETE",

@@ -6,12 +6,12 @@
 // Screenshots and server logs go to target/browser-artifacts/.
 
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
-import path from "node:path";
+import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 
-import { CSP, launchChromium, recordViolations } from "./page.mjs";
-import { ARTIFACTS, startDev, startFakeBedrock, stopAll } from "./servers.mjs";
+import { expectCleanLoad, lastReply, openPage, repliesDone, send, shot } from "./chat-page.mjs";
+import { launchChromium } from "./page.mjs";
+import { startDev, startFakeBedrock, stopAll } from "./servers.mjs";
 
 const XSS = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>`;
 // With its price, which envs/dev.toml's dollar budget needs of every model.
@@ -35,8 +35,6 @@ const GUARDRAIL = {
 };
 
 before(async () => {
-  rmSync(ARTIFACTS, { recursive: true, force: true });
-  mkdirSync(ARTIFACTS, { recursive: true });
   const bedrock = await startFakeBedrock(["--guardrail", `${GUARDRAIL.CHATBOT_GUARDRAIL_ID}:1`]);
   const aws = {
     AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock,
@@ -67,51 +65,7 @@ after(async () => {
   await stopAll();
 });
 
-/// A fresh browser profile on `base`, with the page served under CloudFront's CSP (unless
-/// `csp: false`), and a record of every request, console message and CSP violation.
-async function open(base, { csp = true, viewport = { width: 1280, height: 800 }, colorScheme = "light" } = {}) {
-  const context = await browser.newContext({ viewport, colorScheme, acceptDownloads: true });
-  if (csp) {
-    await context.route(
-      (url) => !url.pathname.startsWith("/api/"),
-      async (route) => {
-        const response = await route.fetch();
-        await route.fulfill({ response, headers: { ...response.headers(), "content-security-policy": CSP } });
-      },
-    );
-  }
-  await recordViolations(context);
-  const page = await context.newPage();
-  const seen = { requests: [], console: [], errors: [] };
-  page.on("request", (request) => seen.requests.push(request.url()));
-  page.on("console", (message) => seen.console.push(`${message.type()}: ${message.text()}`));
-  page.on("pageerror", (error) => seen.errors.push(error.message));
-  await page.goto(`${base}/`);
-  await page.waitForSelector("html[data-ready=true]");
-  return { context, page, seen };
-}
-
-async function send(page, text) {
-  await page.fill("#message", text);
-  await page.press("#message", "Enter");
-}
-
-/// Waits until `count` replies are finished and Send is back.
-async function repliesDone(page, count) {
-  await page.waitForFunction(
-    (n) =>
-      document.querySelectorAll(".turn.assistant:not([aria-busy])").length >= n &&
-      document.querySelectorAll(".turn.assistant[aria-busy]").length === 0 &&
-      !document.getElementById("send").hidden,
-    count,
-  );
-}
-
-const lastReply = (page) => page.locator(".turn.assistant").last();
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
-}
+const open = (base, options) => openPage(browser, base, options);
 
 describe("chat page", () => {
   test("a message streams in token by token, with usage and latency under the reply", async () => {
@@ -202,6 +156,7 @@ describe("chat page", () => {
     // The list holds the session, titled by its first message; rename it.
     const item = page.locator(`.session[data-id="${sessionId}"]`);
     assert.equal(await item.locator(".session-open").evaluate((a) => a.firstChild.textContent), "remember the number 41");
+    await item.getByRole("button", { name: /^Options for chat/ }).click();
     await item.getByRole("button", { name: /^Rename/ }).click();
     await page.fill(`#rename-${sessionId}`, "Numbers");
     await page.press(`#rename-${sessionId}`, "Enter");
@@ -221,6 +176,7 @@ describe("chat page", () => {
     assert.equal(await lastReply(page).locator(".turn-body").innerText(), "Noted: 41.");
 
     // Delete it through the API.
+    await item.getByRole("button", { name: /^Options for chat/ }).click();
     await item.getByRole("button", { name: /^Delete/ }).click();
     const deleted = page.waitForResponse((r) => r.request().method() === "DELETE");
     await item.getByRole("button", { name: /^Yes, delete/ }).click();
@@ -349,7 +305,7 @@ describe("chat page", () => {
     // Once the code block has begun, the heading two blocks above it is finished: mark it.
     await page.waitForFunction(() => document.querySelector(".turn.assistant[aria-busy=true] .code-block"));
     await page.evaluate(() => {
-      document.querySelector(".turn.assistant h2").dataset.mark = "finished";
+      document.querySelector(".turn.assistant .turn-body h2").dataset.mark = "finished";
     });
     await repliesDone(page, 1);
     const body = lastReply(page).locator(".turn-body");
@@ -379,17 +335,17 @@ describe("chat page", () => {
     assert.ok(refused, "the rate-limited server refused a message");
     const retryAfter = Number(refused.headers()["retry-after"]);
     assert.ok(retryAfter >= 1, `Retry-After: ${retryAfter}`);
-    const text = await page.innerText("#error-text");
-    const left = Number(/You can try again in (\d+) s\./.exec(text)?.[1]);
+    const text = await page.innerText("#error-panel");
+    const left = Number(/You can send again in (\d+) s\./.exec(text)?.[1]);
     assert.ok(left >= 1 && left <= retryAfter, `countdown ${left} of ${retryAfter}: ${text}`);
-    assert.match(text, /faster than this chatbot allows/);
+    assert.match(await page.innerText("#error-text"), /faster than this chatbot allows/);
     assert.equal(await page.isDisabled("#retry"), true);
     const kept = await page.inputValue("#message");
     assert.match(kept, /^message \d$/, "the refused message is back in the box");
     await shot(page, "rate-limited");
 
     await page.waitForSelector("#retry:not([disabled])", { timeout: (retryAfter + 5) * 1000 });
-    assert.match(await page.innerText("#error-text"), /You can try again now\./);
+    assert.match(await page.innerText("#error-countdown"), /You can send again now\./);
     await page.click("#retry");
     await page.waitForFunction(
       (message) => [...document.querySelectorAll(".turn.user .turn-body")].some((t) => t.textContent === message),
@@ -447,9 +403,13 @@ describe("chat page", () => {
     await send(page, "please answer [[error:503]]");
     await page.waitForSelector("#error-panel:not([hidden])");
     assert.match(await page.innerText("#error-text"), /^The model is not available right now\./);
-    assert.equal(await page.inputValue("#message"), "please answer [[error:503]]");
-    assert.equal(await page.locator(".turn").count(), 0, "the unsent message is back in the box, not in the log");
+    // The server kept the question: it stays in the conversation, and Retry asks for its answer.
+    assert.equal(await page.inputValue("#message"), "");
+    assert.deepEqual(await page.locator(".turn").evaluateAll((els) => els.map((el) => el.className)), ["turn user"]);
+    assert.equal(await page.locator(".turn.user .note").innerText(), "No answer yet");
+    assert.equal(await page.isVisible("#retry"), true);
     await shot(page, "model-unavailable");
+    await page.click("#dismiss-error");
 
     await send(page, "[[stream-error:3]] tell me more");
     await page.waitForSelector("#error-panel:not([hidden])");
@@ -458,14 +418,13 @@ describe("chat page", () => {
     assert.ok((await lastReply(page).locator(".turn-body").innerText()).startsWith("Fake model"));
     assert.equal(await page.locator(".turn.user .turn-body").last().innerText(), "[[stream-error:3]] tell me more");
 
-    await context.setOffline(true);
-    await page.waitForSelector("#offline-banner:not([hidden])");
+    // The server cannot be reached (the page thinks it is online): the text comes back.
+    await page.route("**/api/chat", (route) => route.abort("connectionrefused"));
     await send(page, "are you there");
     await page.waitForFunction(() => /Cannot reach the chat server/.test(document.getElementById("error-text").textContent));
     assert.equal(await page.inputValue("#message"), "are you there");
-    await shot(page, "offline");
-    await context.setOffline(false);
-    await page.waitForSelector("#offline-banner", { state: "hidden" });
+    await shot(page, "unreachable");
+    await page.unroute("**/api/chat");
     await page.click("#retry");
     await page.waitForFunction(() =>
       [...document.querySelectorAll(".turn.user .turn-body")].some((t) => t.textContent === "are you there"),
@@ -642,13 +601,24 @@ describe("chat page", () => {
     assert.equal(await page.getByRole("button", { name: "New chat" }).count(), 1);
     assert.equal(await page.getByRole("log", { name: "Conversation" }).count(), 1);
 
-    // Tab order follows the layout: skip link, top bar, chats, then the message box.
+    // Tab order follows the layout: skip link, top bar, chats, the suggestions of the empty
+    // page, then the message box.
     const order = [];
-    for (let i = 0; i < 8; i += 1) {
+    for (let i = 0; i < 9; i += 1) {
       await page.keyboard.press("Tab");
       order.push(await page.evaluate(() => document.activeElement.id || document.activeElement.textContent.trim()));
     }
-    assert.deepEqual(order.slice(0, 6), ["Skip to the message box", "model", "Export", "new-chat", "message", "send"]);
+    assert.deepEqual(order, [
+      "Skip to the message box",
+      "model",
+      "Export",
+      "new-chat",
+      "Explain DynamoDB TTL in two sentences",
+      "Write a Rust function that reverses a string",
+      "Give me three ideas for a team lunch",
+      "message",
+      "send",
+    ]);
 
     // The skip link goes straight to the message box.
     await page.reload();
@@ -691,9 +661,3 @@ describe("chat page", () => {
     await context.close();
   });
 });
-
-/// The page loaded cleanly: no script error, no CSP report.
-async function expectCleanLoad(page, seen) {
-  assert.deepEqual(seen.errors, []);
-  assert.deepEqual(await page.evaluate(() => window.__violations), []);
-}

@@ -10,6 +10,7 @@ mod cold;
 mod cold_start;
 mod load;
 mod markdown;
+mod page;
 mod process;
 mod report;
 mod shipped;
@@ -31,9 +32,12 @@ pub struct Args {
     /// Cold starts timed per runtime (after one untimed warm-up)
     #[arg(long, default_value_t = 20)]
     runs: usize,
-    /// Only these groups, comma-separated: cold-start, load, artifact, deploy, markdown
+    /// Only these groups, comma-separated: cold-start, load, artifact, deploy, markdown, page
     #[arg(long, value_delimiter = ',', value_name = "GROUPS")]
     only: Vec<Group>,
+    /// The revision whose chat page the page group measures beside the page now
+    #[arg(long, value_name = "REV", default_value = "main")]
+    page_before: String,
     /// Also build `bootstrap` under release-profile variants (strip, LTO, codegen units,
     /// opt-level, panic) and measure each: a full release build per variant, many minutes
     #[arg(long)]
@@ -56,6 +60,7 @@ enum Group {
     Artifact,
     Deploy,
     Markdown,
+    Page,
 }
 
 /// The table stored for DynamoDB in the cold-start and burst runs.
@@ -78,7 +83,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let logs = load::logs_dir(&root);
     let _ = std::fs::remove_dir_all(&logs);
 
-    // The Markdown group runs in Chromium: it needs none of the service's programs.
+    // The Markdown and page groups run in Chromium: they need none of the service's programs.
     let service = args.profiles
         || [
             Group::ColdStart,
@@ -187,6 +192,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if wants(Group::Markdown) {
         rows.extend(markdown::rows(&root));
+    }
+    if wants(Group::Page) {
+        rows.extend(page::rows(&root, &args.page_before));
     }
 
     let report = Report {

@@ -10,6 +10,15 @@ use anyhow::{Context, bail};
 
 use crate::tools::{self, project_root};
 
+/// The test files of `frontend/tests/`: the page, its conversations, its accessibility (axe and
+/// screenshots), and the Markdown renderer.
+const TEST_FILES: [&str; 4] = [
+    "browser.test.mjs",
+    "conversation.test.mjs",
+    "accessibility.test.mjs",
+    "markdown.test.mjs",
+];
+
 /// Debian's Chromium; the tests launch this binary, never a downloaded browser build.
 pub const CHROMIUM: &str = tools::CHROMIUM.bin;
 
@@ -19,14 +28,16 @@ pub fn run_browser_tests() -> anyhow::Result<String> {
     let root = project_root();
     let tests = prepare_chromium_and_npm()?;
     build_servers(&root)?;
+    let artifacts = Path::new("target").join("browser-artifacts");
+    // Each run's screenshots, findings and server logs only.
+    let _ = std::fs::remove_dir_all(root.join(&artifacts));
+    std::fs::create_dir_all(root.join(&artifacts))
+        .with_context(|| format!("creating {}", artifacts.display()))?;
 
     let mut child = Command::new("node")
-        .args([
-            "--test",
-            "--test-reporter=spec",
-            "browser.test.mjs",
-            "markdown.test.mjs",
-        ])
+        .arg("--test")
+        .arg("--test-reporter=spec")
+        .args(TEST_FILES)
         .current_dir(&tests)
         .env("CHROMIUM_PATH", CHROMIUM)
         .stdout(Stdio::piped())
@@ -34,7 +45,6 @@ pub fn run_browser_tests() -> anyhow::Result<String> {
         .context("could not start `node`: install Node.js 20 or newer")?;
     let counts = child.stdout.take().map(echo_and_count).unwrap_or_default();
     let status = child.wait().context("waiting for node failed")?;
-    let artifacts = Path::new("target").join("browser-artifacts");
     match (status.success(), counts.pass, counts.fail) {
         (true, Some(pass), Some(0)) if pass > 0 => Ok(format!(
             "{pass} passed, 0 failed in Chromium (screenshots in {})",

@@ -671,6 +671,62 @@ fn a_guardrail_needs_a_policy_and_a_short_enough_stack_name() {
 }
 
 #[test]
+fn starter_prompts_are_read_in_order_and_optional() {
+    let dev = env::load(&root(), "dev").unwrap();
+    assert_eq!(
+        dev.starter_prompts,
+        [
+            "Explain DynamoDB TTL in two sentences",
+            "Write a Rust function that reverses a string",
+            "Give me three ideas for a team lunch",
+        ]
+    );
+    let start = dev_text().find("starter_prompts = [").unwrap();
+    let end = start + dev_text()[start..].find("]\n").unwrap() + 2;
+    let without = format!("{}{}", &dev_text()[..start], &dev_text()[end..]);
+    let env = env::parse("dev", "envs/dev.toml", &without).unwrap();
+    assert!(env.starter_prompts.is_empty());
+}
+
+#[test]
+fn starter_prompt_mistakes_name_their_key() {
+    let first = "    \"Explain DynamoDB TTL in two sentences\",";
+    let long = "x".repeat(env::STARTER_PROMPT_MAX_CHARS + 1);
+    for (to, message) in [
+        (
+            "    \"  \",".to_owned(),
+            "envs/dev.toml: site.starter_prompts[0]: \"  \" is not allowed, expected a prompt of 1 to 200 characters on one line",
+        ),
+        (
+            "    \"two\\nlines\",".to_owned(),
+            "envs/dev.toml: site.starter_prompts[0]: \"two\\nlines\" is not allowed, expected a prompt of 1 to 200 characters on one line",
+        ),
+        (format!("    \"{long}\","), ""),
+        (
+            format!("{first}\n{first}"),
+            "envs/dev.toml: site.starter_prompts[1]: \"Explain DynamoDB TTL in two sentences\" is listed twice",
+        ),
+        (
+            format!("{first}\n    \"a\",\n    \"b\",\n    \"c\",\n    \"d\","),
+            "envs/dev.toml: site.starter_prompts: has 7 prompts, allowed: at most 6",
+        ),
+    ] {
+        let text = dev_text().replacen(first, &to, 1);
+        let err = env::parse("dev", "envs/dev.toml", &text)
+            .unwrap_err()
+            .to_string();
+        if message.is_empty() {
+            assert!(
+                err.starts_with("envs/dev.toml: site.starter_prompts[0]: "),
+                "{err}"
+            );
+        } else {
+            assert_eq!(err, message);
+        }
+    }
+}
+
+#[test]
 fn model_prices_are_read_as_micro_dollars_per_million_tokens() {
     let dev = env::load(&root(), "dev").unwrap();
     let haiku = &dev.models[0].price;
@@ -694,6 +750,18 @@ fn model_prices_are_read_as_micro_dollars_per_million_tokens() {
         let env = env::load(&root(), name).unwrap();
         assert!(env.daily_cost_budget_micro_usd.is_some(), "{name}");
     }
+}
+
+#[test]
+fn starter_prompt_limits_are_the_services() {
+    assert_eq!(
+        env::STARTER_PROMPTS_MAX,
+        chatbot_contract::STARTER_PROMPTS_MAX
+    );
+    assert_eq!(
+        env::STARTER_PROMPT_MAX_CHARS,
+        chatbot_contract::STARTER_PROMPT_MAX_CHARS
+    );
 }
 
 #[test]

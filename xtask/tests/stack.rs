@@ -1602,8 +1602,10 @@ fn dashboard_body_is_json_once_substituted() {
         .replace("${AWS::Region}", "us-east-1")
         .replace("${AWS::StackName}", "chatbot-dev");
     let json: serde_json::Value = serde_json::from_str(&substituted).unwrap();
-    assert_eq!(json["widgets"].as_array().unwrap().len(), 9);
+    assert_eq!(json["widgets"].as_array().unwrap().len(), 10);
     assert!(substituted.contains(r#"["Chatbot","BudgetUsedPercent","Environment","dev""#));
+    assert!(substituted.contains(r#"["Chatbot","FeedbackPositive","Environment","dev""#));
+    assert!(substituted.contains(r#"["Chatbot","FeedbackNegative","Environment","dev""#));
     // Spend in dollars: the cost metric (micro-dollars) divided by a million.
     assert!(substituted.contains(r#"["Chatbot","CostMicroUsd","Environment","dev",{"id":"m1""#));
     assert!(substituted.contains(r#""expression":"m1 / 1000000""#));

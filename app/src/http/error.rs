@@ -6,7 +6,7 @@ use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 
 use crate::model::{FailureKind, ModelError};
-use crate::store::StoreError;
+use crate::store::{MessageId, SessionId, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -15,6 +15,9 @@ pub struct ApiError {
     pub message: String,
     /// Seconds, sent as `Retry-After`.
     pub retry_after: Option<u64>,
+    /// A chat turn that failed after the question was saved: its conversation and id, so a
+    /// retry replaces the question instead of asking it twice.
+    pub saved_question: Option<(SessionId, MessageId)>,
 }
 
 impl ApiError {
@@ -24,6 +27,15 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            saved_question: None,
+        }
+    }
+
+    /// This error, for a chat turn whose question `session` already holds as `id`.
+    pub fn with_saved_question(self, (session, id): (SessionId, MessageId)) -> Self {
+        ApiError {
+            saved_question: Some((session, id)),
+            ..self
         }
     }
 
@@ -136,6 +148,16 @@ impl ApiError {
                 "invalid_request",
                 "the message is too long for the model".to_owned(),
             ),
+            FailureKind::Refused => (
+                StatusCode::BAD_GATEWAY,
+                "model_refused",
+                format!("the model refused the request: {}", err.message),
+            ),
+            FailureKind::NotAllowed => (
+                StatusCode::BAD_GATEWAY,
+                "model_not_allowed",
+                format!("this chatbot may not use the model: {}", err.message),
+            ),
             FailureKind::ServerError | FailureKind::Connection | FailureKind::Failed => (
                 StatusCode::BAD_GATEWAY,
                 "model_error",
@@ -153,7 +175,12 @@ impl ApiError {
     }
 
     pub fn body(&self) -> serde_json::Value {
-        json!({"error": {"code": self.code, "message": self.message}})
+        let mut error = json!({"code": self.code, "message": self.message});
+        if let Some((session, id)) = &self.saved_question {
+            error["session_id"] = json!(session.to_string());
+            error["user_message_id"] = json!(id.to_string());
+        }
+        json!({ "error": error })
     }
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP face of the service: routes, request validation, the error body, SSE encoding.
 
 pub mod error;
+mod messages;
 mod openapi;
 mod site;
 pub mod sse;
@@ -13,7 +14,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{MatchedPath, Path, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -25,8 +26,7 @@ pub use error::ApiError;
 
 use crate::chat::{self, ChatInput};
 use crate::contract::{API_KEY_HEADER, API_PREFIX, ORIGIN_VERIFY_HEADER};
-use crate::cost::ReplyCost;
-use crate::store::SessionId;
+use crate::store::{MessageId, SessionId};
 use crate::{AppState, Config};
 
 /// The request id a log line and the `x-request-id` response header carry: Lambda's request
@@ -111,6 +111,14 @@ fn api(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/api/chat", post(chat))
         .route("/api/sessions/{id}/messages", get(session_messages))
+        .route(
+            "/api/sessions/{id}/messages/{message_id}/feedback",
+            put(messages::rate),
+        )
+        .route(
+            "/api/sessions/{id}/messages/{message_id}/stop",
+            post(messages::stop),
+        )
         .route("/api/sessions/{id}", delete(delete_session))
         .route("/api/models", get(models))
         .route("/api/health", get(health))
@@ -176,12 +184,16 @@ async fn chat(State(state): State<Arc<AppState>>, request: Request) -> Response 
         }
     };
     let client = crate::client_ip::of_request(&parts.extensions);
-    let result = match chat::start_turn(&state, client, input).await {
-        Ok(turn) if stream => chat::answer_stream(state.clone(), turn).await,
-        Ok(turn) => chat::answer_json(&state, turn)
+    let turn = match chat::start_turn(&state, client, input).await {
+        Ok(turn) => turn,
+        Err(err) => return err.into_response(),
+    };
+    let result = if stream {
+        chat::answer_stream(state.clone(), turn).await
+    } else {
+        chat::answer_json(&state, turn)
             .await
-            .map(|reply| Json(reply).into_response()),
-        Err(err) => Err(err),
+            .map(|reply| Json(reply).into_response())
     };
     result.unwrap_or_else(IntoResponse::into_response)
 }
@@ -202,6 +214,8 @@ struct ChatBody {
     session_id: Option<String>,
     #[serde(default)]
     model: Option<String>,
+    #[serde(default)]
+    replaces: Option<String>,
 }
 
 /// Checks a chat request from its headers to its fields; every failure is a 4xx.
@@ -210,6 +224,32 @@ async fn read_chat_input(
     headers: &HeaderMap,
     body: axum::body::Body,
 ) -> Result<ChatInput, ApiError> {
+    let bytes = read_body(state, headers, body).await?;
+    parse_chat_body(&bytes, &state.config, state.tuning.max_message_chars)
+}
+
+/// A JSON request body: `application/json` in UTF-8, within the size and time limits, and a
+/// `T` (`shape` shows one in the error when it is not). Every failure is a 4xx.
+async fn read_json_body<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    request: Request,
+    shape: &str,
+) -> Result<T, ApiError> {
+    let (parts, body) = request.into_parts();
+    let bytes = read_body(state, &parts.headers, body).await?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| ApiError::invalid("the request body is not valid UTF-8"))?;
+    serde_json::from_str(text)
+        .map_err(|err| ApiError::invalid(format!("the request body is not {shape} ({err})")))
+}
+
+/// The bytes of a request body sent as `application/json` in UTF-8, refused when larger than
+/// the limit or slower than the timeout.
+async fn read_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Result<Bytes, ApiError> {
     if !is_json_content_type(headers) {
         return Err(ApiError::unsupported_media_type());
     }
@@ -221,15 +261,15 @@ async fn read_chat_input(
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(ApiError::payload_too_large(limit));
     }
-    let bytes = tokio::time::timeout(state.tuning.body_timeout, read_limited(body, limit))
+    tokio::time::timeout(state.tuning.body_timeout, read_limited(body, limit))
         .await
-        .map_err(|_| ApiError::body_timeout(state.tuning.body_timeout))??;
-    parse_chat_body(&bytes, &state.config, state.tuning.max_message_chars)
+        .map_err(|_| ApiError::body_timeout(state.tuning.body_timeout))?
 }
 
 /// Checks the bytes of a chat request body: a JSON object with a non-empty `message` of at
-/// most `max_chars` characters, an optional `session_id` in UUID form and an optional `model`
-/// from `config`'s allowlist. Every refusal is a 400.
+/// most `max_chars` characters, an optional `session_id` in UUID form, an optional `model`
+/// from `config`'s allowlist and, with a `session_id`, an optional message id in `replaces`.
+/// Every refusal is a 400.
 pub fn parse_chat_body(
     bytes: &[u8],
     config: &Config,
@@ -269,6 +309,19 @@ pub fn parse_chat_body(
             ApiError::invalid("session_id is not a session id (a UUID such as 0b5e6f1c-8d1a-4c49-9c11-3f0d2d6e7a10)")
         })?),
     };
+    let replaces = match body.replaces.as_deref() {
+        None => None,
+        Some(_) if session.is_none() => {
+            return Err(ApiError::invalid(
+                "replaces names a message of a conversation: send its session_id too",
+            ));
+        }
+        Some(text) => Some(MessageId::parse(text).ok_or_else(|| {
+            ApiError::invalid(
+                "replaces is not a message id (such as 1744202096789-0000000042-a1b2c3d4)",
+            )
+        })?),
+    };
     let model = config
         .resolve_model(body.model.as_deref())
         .cloned()
@@ -281,6 +334,7 @@ pub fn parse_chat_body(
     Ok(ChatInput {
         message: body.message,
         session,
+        replaces,
         model,
     })
 }
@@ -335,34 +389,7 @@ async fn session_messages(
     if messages.is_empty() {
         return Err(ApiError::not_found("there is no session with this id"));
     }
-    let messages: Vec<Value> = messages
-        .iter()
-        .map(|m| {
-            let mut message = json!({
-                "role": m.role.as_str(),
-                "content": m.content,
-                "created_at": crate::clock::rfc3339_ms(m.created_at_ms),
-                "incomplete": m.incomplete,
-                "blocked": m.blocked.map(|b| b.as_str()),
-            });
-            if let Some(model) = &m.model {
-                message["model"] = json!(model);
-            }
-            // An answer keeps its tokens and cost, so the page shows them after a reload.
-            if m.role == crate::store::Role::Assistant
-                && let (Some(input), Some(output)) = (m.input_tokens, m.tokens)
-            {
-                message["usage"] = json!({"input_tokens": input, "output_tokens": output});
-                if m.usage_estimated {
-                    message["usage"]["estimated"] = json!(true);
-                }
-            }
-            if let Some(micro_usd) = m.cost_micro_usd {
-                message["cost"] = ReplyCost::stored(micro_usd, m.usage_estimated).to_json();
-            }
-            message
-        })
-        .collect();
+    let messages: Vec<Value> = messages.iter().map(messages::message_json).collect();
     Ok(Json(
         json!({"session_id": session.to_string(), "messages": messages}),
     ))
@@ -385,11 +412,18 @@ pub(crate) fn store_failed(state: &AppState, err: &crate::store::StoreError) -> 
     ApiError::store(err)
 }
 
+/// What the page needs before the first message: the models, whether the offline demo model
+/// answers, the prompts it offers on an empty chat and the largest message it may send.
 async fn models(State(state): State<Arc<AppState>>) -> Json<Value> {
     Json(json!({
         "default": state.config.default_model,
         "models": state.config.models,
         "demo": state.model.is_demo(),
+        "starter_prompts": state.config.starter_prompts,
+        "limits": {
+            "message_chars": state.tuning.max_message_chars,
+            "request_bytes": state.tuning.max_body_bytes,
+        },
     }))
 }
 

@@ -16,15 +16,30 @@ pub fn document(state: &AppState) -> Value {
             "summary": route.summary,
             "responses": responses(&method, route.path),
         });
+        let mut parameters = Vec::new();
         if route.path.contains("{id}") {
-            operation["parameters"] = json!([
+            parameters.push(json!(
                 {"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}
-            ]);
+            ));
         }
-        if method == "post" && route.path.ends_with("/chat") {
+        if route.path.contains("{message_id}") {
+            parameters.push(json!(
+                {"name": "message_id", "in": "path", "required": true, "schema": message_id()}
+            ));
+        }
+        if !parameters.is_empty() {
+            operation["parameters"] = Value::Array(parameters);
+        }
+        let body = match (method.as_str(), route.path) {
+            ("post", p) if p.ends_with("/chat") => Some(chat_request(state)),
+            ("put", p) if p.ends_with("/feedback") => Some(rating_request()),
+            ("post", p) if p.ends_with("/stop") => Some(stop_request()),
+            _ => None,
+        };
+        if let Some(schema) = body {
             operation["requestBody"] = json!({
                 "required": true,
-                "content": {"application/json": {"schema": chat_request(state)}},
+                "content": {"application/json": {"schema": schema}},
             });
         }
         let entry = paths
@@ -84,6 +99,50 @@ fn chat_request(state: &AppState) -> Value {
                 "nullable": true,
                 "description": "One of GET /api/models; the default when absent",
             },
+            "replaces": {
+                "type": "string",
+                "pattern": MESSAGE_ID_PATTERN,
+                "nullable": true,
+                "description": "A question of session_id (its user_message_id) that this message replaces: it and every message after it are dropped first. Edit a question by sending the new text; ask for another answer by sending the same text",
+            },
+        },
+    })
+}
+
+/// A message's id: when it was begun, a sequence number and a random part.
+const MESSAGE_ID_PATTERN: &str = "^[0-9]{13}-[0-9]{10}-[0-9a-f]{8}$";
+
+fn message_id() -> Value {
+    json!({"type": "string", "pattern": MESSAGE_ID_PATTERN})
+}
+
+fn rating_request() -> Value {
+    json!({
+        "type": "object",
+        "required": ["rating"],
+        "additionalProperties": false,
+        "properties": {
+            "rating": {
+                "type": "string",
+                "enum": ["up", "down", null],
+                "nullable": true,
+                "description": "The reader's rating of the answer; null takes it back",
+            },
+        },
+    })
+}
+
+fn stop_request() -> Value {
+    json!({
+        "type": "object",
+        "required": ["chars"],
+        "additionalProperties": false,
+        "properties": {
+            "chars": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Characters (Unicode code points) of the answer the reader saw before pressing Stop",
+            },
         },
     })
 }
@@ -101,6 +160,13 @@ fn responses(method: &str, path: &str) -> Value {
         ("get", p) if p.ends_with("/messages") => {
             json!({"200": json_response("The session's recent messages, oldest first", history())})
         }
+        ("put", p) if p.ends_with("/feedback") => {
+            json!({"204": {"description": "The rating is saved"}})
+        }
+        ("post", p) if p.ends_with("/stop") => json!({"200": json_response(
+            "The answer, cut to what the reader saw and marked stopped. 404 while the answer is not saved yet (it is once the service notices the reader left): ask again shortly; 409 when it is shorter than chars",
+            message(),
+        )}),
         ("delete", _) => json!({"204": {"description": "The session and its history are deleted"}}),
         ("get", p) if p.ends_with("/models") => {
             json!({"200": json_response("The models a request may name", models())})
@@ -138,7 +204,18 @@ fn object(properties: Value) -> Value {
 }
 
 fn error() -> Value {
-    object(json!({"error": object(json!({"code": string(), "message": string()}))}))
+    let mut error = object(json!({"code": string(), "message": string()}));
+    error["properties"]["session_id"] = json!({
+        "type": "string",
+        "format": "uuid",
+        "description": "A chat turn that failed after its question was saved: the conversation",
+    });
+    error["properties"]["user_message_id"] = json!({
+        "type": "string",
+        "pattern": MESSAGE_ID_PATTERN,
+        "description": "A chat turn that failed after its question was saved: the question, for replaces",
+    });
+    object(json!({ "error": error }))
 }
 
 /// What the guardrail did to a turn (absent when it did nothing).
@@ -186,13 +263,20 @@ fn cost() -> Value {
 fn chat_reply() -> Value {
     let mut reply = object(json!({
         "session_id": {"type": "string", "format": "uuid"},
+        "message_id": message_id(),
+        "user_message_id": message_id(),
         "reply": string(),
-        "model": string(),
+        "model": {
+            "type": "string",
+            "description": "The model that answered; offline-demo for the offline demo model of local runs",
+        },
         "usage": usage(),
         "stop_reason": {
             "type": "string",
             "description": "Bedrock's stop reason: end_turn, max_tokens, guardrail_intervened, ...",
         },
+        "latency_ms": {"type": "integer", "minimum": 0},
+        "created_at": {"type": "string", "format": "date-time"},
     }));
     reply["properties"]["guardrail"] = json!({
         "type": "string",
@@ -203,11 +287,21 @@ fn chat_reply() -> Value {
     reply
 }
 
-fn history() -> Value {
-    let mut message = object(json!({
+/// A message as the history lists it (`http::messages::message_json`).
+fn message() -> Value {
+    let mut usage = usage();
+    usage["nullable"] = json!(true);
+    let mut cost = cost();
+    cost["nullable"] = json!(true);
+    cost["description"] = json!(
+        "null for a model without a price, on questions, and on answers saved before costs were kept"
+    );
+    object(json!({
+        "id": message_id(),
         "role": {"type": "string", "enum": ["user", "assistant"]},
         "content": string(),
         "created_at": {"type": "string", "format": "date-time"},
+        "model": {"type": "string", "nullable": true},
         "incomplete": {"type": "boolean"},
         "blocked": {
             "type": "string",
@@ -215,14 +309,22 @@ fn history() -> Value {
             "nullable": true,
             "description": "Set when the guardrail blocked the turn: on the prompt (whose text is not kept) and on the guardrail's message that stands in for the answer",
         },
-    }));
-    // An answer's model, tokens and cost, as kept with it.
-    message["properties"]["model"] = string();
-    message["properties"]["usage"] = usage();
-    message["properties"]["cost"] = cost();
+        "usage": usage,
+        "latency_ms": {"type": "integer", "minimum": 0, "nullable": true},
+        "stop_reason": {
+            "type": "string",
+            "nullable": true,
+            "description": "Bedrock's stop reason, or stopped (the reader pressed Stop), disconnected (the reader left mid-answer), error (the model failed mid-answer); null on questions",
+        },
+        "feedback": {"type": "string", "enum": ["up", "down", null], "nullable": true},
+        "cost": cost,
+    }))
+}
+
+fn history() -> Value {
     object(json!({
         "session_id": {"type": "string", "format": "uuid"},
-        "messages": {"type": "array", "items": message},
+        "messages": {"type": "array", "items": message()},
     }))
 }
 
@@ -238,10 +340,18 @@ fn models() -> Value {
     price["description"] =
         json!("US$ 0.000001 units per million tokens, as read from the AWS price list on as_of");
     model["properties"]["price"] = price;
+    let positive = json!({"type": "integer", "minimum": 1});
     object(json!({
         "default": string(),
         "models": {"type": "array", "items": model},
         "demo": {"type": "boolean"},
+        "starter_prompts": {
+            "type": "array",
+            "items": string(),
+            "maxItems": chatbot_contract::STARTER_PROMPTS_MAX,
+            "description": "Prompts the page offers on an empty chat",
+        },
+        "limits": object(json!({"message_chars": positive, "request_bytes": positive})),
     }))
 }
 
@@ -326,6 +436,28 @@ mod tests {
             message["properties"]["blocked"]["enum"],
             json!(["input", "output", null])
         );
+        for key in ["id", "usage", "latency_ms", "stop_reason", "feedback"] {
+            assert!(
+                message["required"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!(key)),
+                "{key}"
+            );
+        }
+        let rating = &doc["paths"]["/api/sessions/{id}/messages/{message_id}/feedback"]["put"];
+        assert_eq!(
+            rating["requestBody"]["content"]["application/json"]["schema"]["properties"]["rating"]
+                ["enum"],
+            json!(["up", "down", null])
+        );
+        assert_eq!(rating["parameters"][1]["name"], "message_id");
+        let stop = &doc["paths"]["/api/sessions/{id}/messages/{message_id}/stop"]["post"];
+        assert_eq!(
+            stop["requestBody"]["content"]["application/json"]["schema"]["required"],
+            json!(["chars"])
+        );
+        assert_eq!(body["properties"]["replaces"]["nullable"], json!(true));
     }
 
     #[test]

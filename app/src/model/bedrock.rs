@@ -311,9 +311,13 @@ fn classify(code: &str, message: &str, status: Option<u16>) -> FailureKind {
         "validationexception" if message.to_ascii_lowercase().contains("too long") => {
             return FailureKind::InputTooLong;
         }
+        "validationexception" => return FailureKind::Refused,
+        "accessdeniedexception" | "resourcenotfoundexception" => return FailureKind::NotAllowed,
         _ => {}
     }
     match status {
+        Some(400) => FailureKind::Refused,
+        Some(403 | 404) => FailureKind::NotAllowed,
         Some(429) => FailureKind::Throttled,
         Some(503) => FailureKind::Unavailable,
         Some(408 | 504) => FailureKind::Timeout,
@@ -376,9 +380,22 @@ mod tests {
                 "ValidationException",
                 "bad role",
                 Some(400),
-                FailureKind::Failed,
+                FailureKind::Refused,
             ),
-            ("AccessDeniedException", "", Some(403), FailureKind::Failed),
+            ("", "", Some(400), FailureKind::Refused),
+            (
+                "AccessDeniedException",
+                "",
+                Some(403),
+                FailureKind::NotAllowed,
+            ),
+            (
+                "ResourceNotFoundException",
+                "",
+                Some(404),
+                FailureKind::NotAllowed,
+            ),
+            ("ModelErrorException", "", Some(424), FailureKind::Failed),
             ("", "", Some(502), FailureKind::ServerError),
             (
                 "modelStreamErrorException",

@@ -7,6 +7,10 @@ use std::time::Duration;
 use super::{ModelRequest, Reply, StreamEvent, Usage, estimate_tokens};
 use crate::store::Role;
 
+/// The model id the demo model's answers are reported and saved with, whichever model was
+/// picked: they are not that model's.
+pub const DEMO_MODEL_ID: &str = "offline-demo";
+
 /// How the demo model's answers begin, and what the log says when it is in use.
 pub const DEMO_NOTICE: &str = "This is the offline demo model, not a real model: no AWS credentials were found, so nothing was sent to Bedrock.";
 

@@ -7,7 +7,7 @@ mod guardrail_trace;
 mod retry;
 
 pub use bedrock::{Bedrock, bedrock_config};
-pub use demo::{DEMO_NOTICE, Demo};
+pub use demo::{DEMO_MODEL_ID, DEMO_NOTICE, Demo};
 pub use retry::RetryPolicy;
 
 use crate::guardrail::{Assessment, GuardrailConfig};
@@ -88,6 +88,11 @@ pub enum FailureKind {
     Timeout,
     /// The conversation does not fit the model's context window.
     InputTooLong,
+    /// The model refused the request as invalid (400): sending it again cannot help.
+    Refused,
+    /// This deployment may not use the model (403), or it does not exist here (404): sending
+    /// it again cannot help until whoever runs the chatbot fixes it.
+    NotAllowed,
     /// Anything else: a rejected request, a model error, an unreadable reply.
     Failed,
 }

@@ -3,9 +3,11 @@
 //! ```text
 //! pk                sk                                  attributes
 //! S#<session>       M#<13-digit ms>#<10-digit seq>#<rand>  role, content, created_at, model?,
-//!                                                        tokens?, input_tokens?,
-//!                                                        cost_micro_usd?, usage_estimated?,
-//!                                                        incomplete?, blocked?, expires_at
+//!                                                        incomplete?, blocked?, expires_at;
+//!                                                        answers: input_tokens?, tokens?
+//!                                                        (output), cost_micro_usd?,
+//!                                                        usage_estimated?, latency_ms?,
+//!                                                        stop_reason?, feedback?
 //! S#<session>       META                                created_at, updated_at, messages,
 //!                                                        expires_at
 //! RL#<client>       <window start, seconds>             n, expires_at
@@ -18,20 +20,23 @@
 //! counts; each other shard has its own partition key, since DynamoDB's per-partition
 //! throughput applies to a partition key, not to an item.
 //!
-//! Message sort keys sort by time, then by the order this process wrote them (two messages in
-//! the same millisecond keep their order), and end with a random part so two instances writing
-//! to one session at once never overwrite each other.
+//! A message's sort key is its [`MessageId`] with `#` between the parts, so messages sort as
+//! their ids do.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, KeysAndAttributes, ReturnValue, WriteRequest,
+};
 use chatbot_contract::table::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
 
 use super::budget::{self, BudgetLayout, BudgetShards};
-use super::{Admission, Blocked, Message, Role, SessionId, Spend, StoreError};
+use super::{
+    Admission, AnswerDetails, Blocked, Feedback, FeedbackSaved, Message, MessageId, Role,
+    SessionId, Spend, StopReason, StopSaved, StoreError,
+};
 
 /// BatchWriteItem takes at most this many requests.
 const BATCH_WRITE_LIMIT: usize = 25;
@@ -41,6 +46,8 @@ const BATCH_GET_LIMIT: usize = 100;
 const BATCH_RETRIES: u32 = 6;
 const META_SORT_KEY: &str = "META";
 const MESSAGE_PREFIX: &str = "M#";
+/// Sorts after every message's sort key (they go on with digits) and before `META`.
+const AFTER_LAST_MESSAGE: &str = "M#~";
 const BUDGET_PARTITION: &str = "BUDGET";
 
 pub struct DynamoStore {
@@ -76,10 +83,7 @@ impl DynamoStore {
     ) -> Result<(), StoreError> {
         let mut item = HashMap::from([
             (PARTITION_KEY.to_owned(), s(session_key(session))),
-            (
-                SORT_KEY.to_owned(),
-                s(message_sort_key(message.created_at_ms)),
-            ),
+            (SORT_KEY.to_owned(), s(message_sort_key(&message.id))),
             ("role".to_owned(), s(message.role.as_str())),
             ("content".to_owned(), s(&message.content)),
             ("created_at".to_owned(), n(message.created_at_ms)),
@@ -88,17 +92,20 @@ impl DynamoStore {
         if let Some(model) = &message.model {
             item.insert("model".to_owned(), s(model));
         }
-        if let Some(tokens) = message.tokens {
-            item.insert("tokens".to_owned(), n(tokens));
+        if let Some(details) = &message.details {
+            item.insert("input_tokens".to_owned(), n(details.input_tokens));
+            item.insert("tokens".to_owned(), n(details.output_tokens));
+            item.insert("latency_ms".to_owned(), n(details.latency_ms));
+            item.insert("stop_reason".to_owned(), s(&details.stop_reason));
+            if let Some(cost) = details.cost_micro_usd {
+                item.insert("cost_micro_usd".to_owned(), n(cost));
+            }
+            if details.usage_estimated {
+                item.insert("usage_estimated".to_owned(), AttributeValue::Bool(true));
+            }
         }
-        if let Some(tokens) = message.input_tokens {
-            item.insert("input_tokens".to_owned(), n(tokens));
-        }
-        if let Some(cost) = message.cost_micro_usd {
-            item.insert("cost_micro_usd".to_owned(), n(cost));
-        }
-        if message.usage_estimated {
-            item.insert("usage_estimated".to_owned(), AttributeValue::Bool(true));
+        if let Some(feedback) = message.feedback {
+            item.insert("feedback".to_owned(), s(feedback.as_str()));
         }
         if message.incomplete {
             item.insert("incomplete".to_owned(), AttributeValue::Bool(true));
@@ -133,26 +140,30 @@ impl DynamoStore {
         Ok(())
     }
 
-    pub(super) async fn recent_messages(
+    pub(super) async fn messages_before(
         &self,
         session: SessionId,
+        before: Option<&MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
+        let last = before.map_or_else(|| AFTER_LAST_MESSAGE.to_owned(), message_sort_key);
         let mut messages = Vec::new();
         let mut start_key = None;
-        // Newest first, page by page (a page stops at 1 MB), until `limit` are read.
+        // Newest first, page by page (a page stops at 1 MB), until `limit` are read. BETWEEN
+        // includes `before` itself, which is skipped.
         while messages.len() < limit {
-            let wanted = i32::try_from(limit - messages.len()).unwrap_or(i32::MAX);
+            let wanted = i32::try_from(limit - messages.len() + 1).unwrap_or(i32::MAX);
             let page = self
                 .client
                 .query()
                 .table_name(&self.table)
                 .consistent_read(true)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :first AND :last")
                 .expression_attribute_names("#pk", PARTITION_KEY)
                 .expression_attribute_names("#sk", SORT_KEY)
                 .expression_attribute_values(":pk", s(session_key(session)))
-                .expression_attribute_values(":prefix", s(MESSAGE_PREFIX))
+                .expression_attribute_values(":first", s(MESSAGE_PREFIX))
+                .expression_attribute_values(":last", s(&last))
                 .scan_index_forward(false)
                 .limit(wanted)
                 .set_exclusive_start_key(start_key)
@@ -160,7 +171,10 @@ impl DynamoStore {
                 .await
                 .map_err(|e| store_error("Query", e))?;
             for item in page.items() {
-                messages.push(read_message(item)?);
+                let message = read_message(item)?;
+                if before != Some(&message.id) {
+                    messages.push(message);
+                }
             }
             start_key = page.last_evaluated_key;
             if start_key.is_none() {
@@ -175,59 +189,197 @@ impl DynamoStore {
     pub(super) async fn withhold_message(
         &self,
         session: SessionId,
-        created_at_ms: i64,
+        id: &MessageId,
     ) -> Result<bool, StoreError> {
-        // The sort keys of the messages written in that millisecond start alike.
-        let written_then = format!("{MESSAGE_PREFIX}{:013}#", created_at_ms.max(0));
-        let page = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", PARTITION_KEY)
-            .expression_attribute_names("#sk", SORT_KEY)
-            .expression_attribute_values(":pk", s(session_key(session)))
-            .expression_attribute_values(":prefix", s(written_then))
-            .send()
-            .await
-            .map_err(|e| store_error("Query", e))?;
-        let Some(key) = page.items().iter().rev().find_map(|item| {
-            let is_user = item
-                .get("role")
-                .and_then(|v| v.as_s().ok())
-                .map(String::as_str)
-                == Some(Role::User.as_str());
-            let sort_key = item.get(SORT_KEY)?;
-            is_user.then(|| sort_key.clone())
-        }) else {
-            return Ok(false);
-        };
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(session_key(session)))
-            .key(SORT_KEY, key)
+            .update_message(session, id, Role::User)
             .update_expression("SET content = :empty, blocked = :blocked")
-            // Not recreated as a stub if the session was deleted meanwhile.
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PARTITION_KEY)
             .expression_attribute_values(":empty", s(""))
             .expression_attribute_values(":blocked", s(Blocked::Input.as_str()))
             .send()
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(err) if is_condition_failure(&err) => Ok(false),
             Err(err) => Err(store_error("UpdateItem", err)),
         }
+    }
+
+    /// An UpdateItem of the message `id` of `session`, on the condition that it exists (it is
+    /// not recreated as a stub if the session was deleted meanwhile) and has `role`.
+    fn update_message(
+        &self,
+        session: SessionId,
+        id: &MessageId,
+        role: Role,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(session_key(session)))
+            .key(SORT_KEY, s(message_sort_key(id)))
+            .condition_expression("attribute_exists(#pk) AND #role = :role")
+            .expression_attribute_names("#pk", PARTITION_KEY)
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_values(":role", s(role.as_str()))
+    }
+
+    pub(super) async fn truncate_session(
+        &self,
+        session: SessionId,
+        from: &MessageId,
+    ) -> Result<bool, StoreError> {
+        let first = message_sort_key(from);
+        let mut keys = Vec::new();
+        let mut start_key = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :first AND :last")
+                .projection_expression("#pk, #sk, #role")
+                .expression_attribute_names("#pk", PARTITION_KEY)
+                .expression_attribute_names("#sk", SORT_KEY)
+                .expression_attribute_names("#role", "role")
+                .expression_attribute_values(":pk", s(session_key(session)))
+                .expression_attribute_values(":first", s(&first))
+                .expression_attribute_values(":last", s(AFTER_LAST_MESSAGE))
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(|e| store_error("Query", e))?;
+            if keys.is_empty() {
+                let starts_with_the_prompt = page.items().first().is_some_and(|item| {
+                    item.get(SORT_KEY).and_then(|v| v.as_s().ok()) == Some(&first)
+                        && item
+                            .get("role")
+                            .and_then(|v| v.as_s().ok())
+                            .map(String::as_str)
+                            == Some(Role::User.as_str())
+                });
+                if !starts_with_the_prompt {
+                    return Ok(false);
+                }
+            }
+            keys.extend(page.items().iter().map(item_key));
+            start_key = page.last_evaluated_key;
+            if start_key.is_none() {
+                break;
+            }
+        }
+        for chunk in keys.chunks(BATCH_WRITE_LIMIT) {
+            self.delete_keys(chunk).await?;
+        }
+        // The count is kept for people reading the table; a session deleted meanwhile is not
+        // recreated for it.
+        let count = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(session_key(session)))
+            .key(SORT_KEY, s(META_SORT_KEY))
+            .update_expression("ADD messages :dropped")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PARTITION_KEY)
+            .expression_attribute_values(":dropped", n(-(keys.len() as i64)))
+            .send()
+            .await;
+        match count {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(true),
+            Err(err) => Err(store_error("UpdateItem", err)),
+        }
+    }
+
+    pub(super) async fn set_feedback(
+        &self,
+        session: SessionId,
+        id: &MessageId,
+        feedback: Option<Feedback>,
+    ) -> Result<FeedbackSaved, StoreError> {
+        let update = self
+            .update_message(session, id, Role::Assistant)
+            .return_values(ReturnValue::UpdatedOld);
+        let update = match feedback {
+            Some(feedback) => update
+                .update_expression("SET feedback = :feedback")
+                .expression_attribute_values(":feedback", s(feedback.as_str())),
+            None => update.update_expression("REMOVE feedback"),
+        };
+        match update.send().await {
+            Ok(output) => {
+                let old = output.attributes.unwrap_or_default();
+                Ok(FeedbackSaved::Saved {
+                    previous: old
+                        .get("feedback")
+                        .and_then(|v| v.as_s().ok())
+                        .and_then(|text| Feedback::parse(text)),
+                })
+            }
+            Err(err) if is_condition_failure(&err) => Ok(FeedbackSaved::NoSuchAnswer),
+            Err(err) => Err(store_error("UpdateItem", err)),
+        }
+    }
+
+    pub(super) async fn stop_answer(
+        &self,
+        session: SessionId,
+        id: &MessageId,
+        chars: usize,
+    ) -> Result<StopSaved, StoreError> {
+        // Read, cut, and write on the condition that nothing changed the text meanwhile (a
+        // second Stop for the same answer, say); then read again.
+        for _ in 0..3 {
+            let output = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .key(PARTITION_KEY, s(session_key(session)))
+                .key(SORT_KEY, s(message_sort_key(id)))
+                .send()
+                .await
+                .map_err(|e| store_error("GetItem", e))?;
+            let Some(item) = output.item else {
+                return Ok(StopSaved::NoSuchAnswer);
+            };
+            let answer = read_message(&item)?;
+            if answer.role != Role::Assistant {
+                return Ok(StopSaved::NoSuchAnswer);
+            }
+            let Some(kept) = super::first_chars(&answer.content, chars) else {
+                return Ok(StopSaved::TooShort {
+                    chars: answer.content.chars().count(),
+                });
+            };
+            let result = self
+                .update_message(session, id, Role::Assistant)
+                .update_expression(
+                    "SET content = :kept, incomplete = :true, stop_reason = :stopped",
+                )
+                .condition_expression("attribute_exists(#pk) AND #role = :role AND content = :was")
+                .expression_attribute_values(":kept", s(kept))
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
+                .expression_attribute_values(":stopped", s(StopReason::STOPPED))
+                .expression_attribute_values(":was", s(&answer.content))
+                .return_values(ReturnValue::AllNew)
+                .send()
+                .await;
+            match result {
+                Ok(output) => {
+                    return Ok(StopSaved::Saved(read_message(
+                        &output.attributes.unwrap_or_default(),
+                    )?));
+                }
+                Err(err) if is_condition_failure(&err) => continue,
+                Err(err) => return Err(store_error("UpdateItem", err)),
+            }
+        }
+        Err(StoreError::Throttled(
+            "the answer kept changing while it was being cut".to_owned(),
+        ))
     }
 
     pub(super) async fn delete_session(&self, session: SessionId) -> Result<bool, StoreError> {
@@ -248,18 +400,7 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(|e| store_error("Query", e))?;
-            let keys: Vec<_> = page
-                .items()
-                .iter()
-                .map(|item| {
-                    let key: HashMap<_, _> = item
-                        .iter()
-                        .filter(|(name, _)| *name == PARTITION_KEY || *name == SORT_KEY)
-                        .map(|(name, value)| (name.clone(), value.clone()))
-                        .collect();
-                    key
-                })
-                .collect();
+            let keys: Vec<_> = page.items().iter().map(item_key).collect();
             found |= !keys.is_empty();
             for chunk in keys.chunks(BATCH_WRITE_LIMIT) {
                 self.delete_keys(chunk).await?;
@@ -334,13 +475,7 @@ impl DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(Admission::Admitted),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Admission::Limited)
-            }
+            Err(err) if is_condition_failure(&err) => Ok(Admission::Limited),
             Err(err) => Err(store_error("UpdateItem", err)),
         }
     }
@@ -489,15 +624,23 @@ fn session_key(session: SessionId) -> String {
     format!("S#{session}")
 }
 
-fn message_sort_key(created_at_ms: i64) -> String {
-    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
-    let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed) % 10_000_000_000;
-    let random = uuid::Uuid::new_v4().simple().to_string();
-    format!(
-        "{MESSAGE_PREFIX}{:013}#{seq:010}#{}",
-        created_at_ms.max(0),
-        &random[..8]
-    )
+fn message_sort_key(id: &MessageId) -> String {
+    format!("{MESSAGE_PREFIX}{}", id.as_str().replace('-', "#"))
+}
+
+/// The key attributes of `item`.
+fn item_key(item: &HashMap<String, AttributeValue>) -> HashMap<String, AttributeValue> {
+    item.iter()
+        .filter(|(name, _)| *name == PARTITION_KEY || *name == SORT_KEY)
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
+}
+
+fn is_condition_failure<R>(
+    err: &SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>,
+) -> bool {
+    err.as_service_error()
+        .is_some_and(|e| e.is_conditional_check_failed_exception())
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -527,19 +670,49 @@ fn read_message(item: &HashMap<String, AttributeValue>) -> Result<Message, Store
         .ok_or_else(|| StoreError::Corrupt(format!("message {key} has no text content")))?;
     let created_at_ms = number(item, "created_at")?
         .ok_or_else(|| StoreError::Corrupt(format!("message {key} has no created_at")))?;
+    let id = key
+        .strip_prefix(MESSAGE_PREFIX)
+        .and_then(|rest| MessageId::parse(&rest.replace('#', "-")))
+        .ok_or_else(|| StoreError::Corrupt(format!("message {key} has a malformed sort key")))?;
+    // Answers saved before these were kept have only their output tokens: no details.
+    let details = match (
+        number(item, "input_tokens")?,
+        number(item, "tokens")?,
+        number(item, "latency_ms")?,
+        text("stop_reason"),
+    ) {
+        (Some(input_tokens), Some(output_tokens), Some(latency_ms), Some(stop_reason)) => {
+            Some(AnswerDetails {
+                input_tokens,
+                output_tokens,
+                cost_micro_usd: number(item, "cost_micro_usd")?,
+                usage_estimated: item
+                    .get("usage_estimated")
+                    .and_then(|v| v.as_bool().ok())
+                    .copied()
+                    .unwrap_or(false),
+                latency_ms,
+                stop_reason,
+            })
+        }
+        _ => None,
+    };
+    let feedback = match text("feedback").as_deref() {
+        None => None,
+        Some(value) => Some(Feedback::parse(value).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "message {key} has feedback {value:?}, not \"up\" or \"down\""
+            ))
+        })?),
+    };
     Ok(Message {
+        id,
         role,
         content,
         created_at_ms,
         model: text("model"),
-        tokens: number(item, "tokens")?,
-        input_tokens: number(item, "input_tokens")?,
-        cost_micro_usd: number(item, "cost_micro_usd")?,
-        usage_estimated: item
-            .get("usage_estimated")
-            .and_then(|v| v.as_bool().ok())
-            .copied()
-            .unwrap_or(false),
+        details,
+        feedback,
         incomplete: item
             .get("incomplete")
             .and_then(|v| v.as_bool().ok())

@@ -6,7 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::budget::{self, BudgetLayout, BudgetShards};
-use super::{Admission, Blocked, Message, Role, SessionId, Spend, StoreError};
+use super::{
+    Admission, Blocked, Feedback, FeedbackSaved, Message, MessageId, Role, SessionId, Spend,
+    StopReason, StopSaved, StoreError,
+};
 
 /// Data lives as long as the process; the budget is sharded and cached like DynamoDB's, so
 /// the two behave alike (one unsharded, uncached item by default).
@@ -30,6 +33,20 @@ struct State {
     rate_windows: HashMap<(String, i64), u32>,
     /// The spend of each (day, shard).
     budget: HashMap<(String, u32), Spend>,
+}
+
+/// The message `id` of `session` if it has `role`.
+fn find<'a>(
+    state: &'a mut State,
+    session: SessionId,
+    id: &MessageId,
+    role: Role,
+) -> Option<&'a mut Message> {
+    state
+        .sessions
+        .get_mut(&session)?
+        .iter_mut()
+        .find(|m| m.id == *id && m.role == role)
 }
 
 impl MemoryStore {
@@ -72,33 +89,35 @@ impl MemoryStore {
         Ok(())
     }
 
-    pub(super) fn recent_messages(
+    pub(super) fn messages_before(
         &self,
         session: SessionId,
+        before: Option<&MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
         let state = self.state();
-        let messages = state
+        let messages: Vec<&Message> = state
             .sessions
             .get(&session)
-            .map(Vec::as_slice)
+            .map(|list| {
+                list.iter()
+                    .filter(|m| before.is_none_or(|before| m.id < *before))
+                    .collect()
+            })
             .unwrap_or_default();
-        Ok(messages[messages.len().saturating_sub(limit)..].to_vec())
+        Ok(messages[messages.len().saturating_sub(limit)..]
+            .iter()
+            .map(|m| (*m).clone())
+            .collect())
     }
 
     pub(super) fn withhold_message(
         &self,
         session: SessionId,
-        created_at_ms: i64,
+        id: &MessageId,
     ) -> Result<bool, StoreError> {
         let mut state = self.state();
-        let found = state.sessions.get_mut(&session).and_then(|messages| {
-            messages
-                .iter_mut()
-                .rev()
-                .find(|m| m.role == Role::User && m.created_at_ms == created_at_ms)
-        });
-        Ok(match found {
+        Ok(match find(&mut state, session, id, Role::User) {
             Some(message) => {
                 message.content.clear();
                 message.blocked = Some(Blocked::Input);
@@ -106,6 +125,59 @@ impl MemoryStore {
             }
             None => false,
         })
+    }
+
+    pub(super) fn truncate_session(
+        &self,
+        session: SessionId,
+        from: &MessageId,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if find(&mut state, session, from, Role::User).is_none() {
+            return Ok(false);
+        }
+        if let Some(messages) = state.sessions.get_mut(&session) {
+            messages.retain(|m| m.id < *from);
+        }
+        Ok(true)
+    }
+
+    pub(super) fn set_feedback(
+        &self,
+        session: SessionId,
+        id: &MessageId,
+        feedback: Option<Feedback>,
+    ) -> Result<FeedbackSaved, StoreError> {
+        let mut state = self.state();
+        Ok(match find(&mut state, session, id, Role::Assistant) {
+            Some(answer) => FeedbackSaved::Saved {
+                previous: std::mem::replace(&mut answer.feedback, feedback),
+            },
+            None => FeedbackSaved::NoSuchAnswer,
+        })
+    }
+
+    pub(super) fn stop_answer(
+        &self,
+        session: SessionId,
+        id: &MessageId,
+        chars: usize,
+    ) -> Result<StopSaved, StoreError> {
+        let mut state = self.state();
+        let Some(answer) = find(&mut state, session, id, Role::Assistant) else {
+            return Ok(StopSaved::NoSuchAnswer);
+        };
+        let Some(kept) = super::first_chars(&answer.content, chars) else {
+            return Ok(StopSaved::TooShort {
+                chars: answer.content.chars().count(),
+            });
+        };
+        answer.content = kept.to_owned();
+        answer.incomplete = true;
+        if let Some(details) = &mut answer.details {
+            details.stop_reason = StopReason::STOPPED.to_owned();
+        }
+        Ok(StopSaved::Saved(answer.clone()))
     }
 
     pub(super) fn delete_session(&self, session: SessionId) -> Result<bool, StoreError> {

@@ -13,6 +13,7 @@ pub use dynamo::DynamoStore;
 pub use memory::MemoryStore;
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use crate::cost::Spend;
 pub use crate::guardrail::Blocked;
@@ -41,6 +42,48 @@ impl fmt::Display for SessionId {
     }
 }
 
+/// A message's id within its session, as clients see it: `<13-digit ms>-<10-digit sequence>-
+/// <8 hex digits>`. Ids sort as the conversation does: by the time the message was begun, then
+/// by the order this process made them (two in the same millisecond keep their order), and end
+/// with a random part so two instances writing to one session at once never collide.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MessageId(String);
+
+impl MessageId {
+    /// A fresh id for a message begun at `at_ms`; each call gives a later id than the one
+    /// before it for the same millisecond.
+    pub fn new(at_ms: i64) -> Self {
+        static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+        let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed) % 10_000_000_000;
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        MessageId(format!("{:013}-{seq:010}-{}", at_ms.max(0), &random[..8]))
+    }
+
+    /// Parses the form [`MessageId::new`] writes, and nothing else.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.split('-');
+        let well_formed = matches!(
+            (parts.next(), parts.next(), parts.next(), parts.next()),
+            (Some(ms), Some(seq), Some(random), None)
+                if ms.len() == 13 && ms.bytes().all(|b| b.is_ascii_digit())
+                    && seq.len() == 10 && seq.bytes().all(|b| b.is_ascii_digit())
+                    && random.len() == 8
+                    && random.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
+        well_formed.then(|| MessageId(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -60,26 +103,128 @@ impl Role {
 /// One message of a conversation, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
+    pub id: MessageId,
     pub role: Role,
     pub content: String,
-    /// Milliseconds since the Unix epoch.
+    /// Milliseconds since the Unix epoch: when a prompt was received, when an answer was saved.
     pub created_at_ms: i64,
-    /// The model that wrote an assistant message.
+    /// The model asked (a prompt) or that wrote the answer.
     pub model: Option<String>,
-    /// Tokens the model reported for this message (output tokens for an answer).
-    pub tokens: Option<u64>,
-    /// An answer's input tokens (the prompt, history and system prompt it was given).
-    pub input_tokens: Option<u64>,
-    /// What an answer cost in micro-dollars, at its model's price when it was written.
-    pub cost_micro_usd: Option<u64>,
-    /// An answer's token counts (and so its cost) are the service's estimate: the model's own
-    /// never arrived.
-    pub usage_estimated: bool,
-    /// An answer cut short by an error after part of it was streamed.
+    /// An answer cut short (by an error, the reader leaving, or Stop) after part of it was
+    /// streamed.
     pub incomplete: bool,
     /// Set when a guardrail blocked this turn: on the prompt (whose text is then not kept) and
     /// on the guardrail's message that stands in for the answer. Never sent to the model again.
     pub blocked: Option<Blocked>,
+    /// How an answer came about, shown under it and exported with it; `None` on prompts and on
+    /// answers saved before these were kept.
+    pub details: Option<AnswerDetails>,
+    /// The reader's rating of an answer.
+    pub feedback: Option<Feedback>,
+}
+
+impl Message {
+    /// A message with a fresh id, no details and no rating.
+    pub fn new(role: Role, content: impl Into<String>, created_at_ms: i64) -> Self {
+        Message {
+            id: MessageId::new(created_at_ms),
+            role,
+            content: content.into(),
+            created_at_ms,
+            model: None,
+            incomplete: false,
+            blocked: None,
+            details: None,
+            feedback: None,
+        }
+    }
+}
+
+/// What the page shows under an answer: its token counts, what it cost, how long the model took
+/// and why it stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerDetails {
+    /// The prompt, history and system prompt the model was given (cache reads and writes
+    /// included).
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// What the answer cost in micro-dollars at its model's price when it was written; `None`
+    /// when the model has no price.
+    pub cost_micro_usd: Option<u64>,
+    /// The token counts (and so the cost) are the service's estimate: the model's own never
+    /// arrived.
+    pub usage_estimated: bool,
+    /// From the model call to the answer's last token.
+    pub latency_ms: u64,
+    /// Bedrock's stop reason (`end_turn`, `max_tokens`, `guardrail_intervened`, ...) or one of
+    /// [`StopReason`]'s for an answer that did not end by itself.
+    pub stop_reason: String,
+}
+
+/// Why an answer ended when the model did not end it.
+pub struct StopReason;
+
+impl StopReason {
+    /// The reader pressed Stop; the answer was cut to what they saw.
+    pub const STOPPED: &'static str = "stopped";
+    /// The reader's connection went away mid-answer.
+    pub const DISCONNECTED: &'static str = "disconnected";
+    /// The model failed mid-answer.
+    pub const ERROR: &'static str = "error";
+}
+
+/// A reader's rating of an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feedback {
+    Up,
+    Down,
+}
+
+impl Feedback {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feedback::Up => "up",
+            Feedback::Down => "down",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "up" => Some(Feedback::Up),
+            "down" => Some(Feedback::Down),
+            _ => None,
+        }
+    }
+}
+
+/// What saving a rating found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedbackSaved {
+    /// The rating is saved; it replaced `previous`.
+    Saved { previous: Option<Feedback> },
+    /// The session has no answer with that id.
+    NoSuchAnswer,
+}
+
+/// What cutting a stopped answer found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopSaved {
+    /// The answer is cut and marked stopped; this is it now.
+    Saved(Message),
+    /// The session has no answer with that id (not yet, maybe: an answer is saved when the
+    /// service notices the reader left).
+    NoSuchAnswer,
+    /// The answer is shorter than the characters asked to keep.
+    TooShort { chars: usize },
+}
+
+/// The first `chars` characters of `text`, or `None` when it has fewer.
+fn first_chars(text: &str, chars: usize) -> Option<&str> {
+    if chars == 0 {
+        return Some("");
+    }
+    let (end, c) = text.char_indices().nth(chars - 1)?;
+    Some(&text[..end + c.len_utf8()])
 }
 
 /// Whether a request fits in its client's rate window.
@@ -125,23 +270,75 @@ impl Store {
         session: SessionId,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
+        self.messages_before(session, None, limit).await
+    }
+
+    /// The session's last `limit` messages before `before` (all of them when `None`), oldest
+    /// first.
+    pub async fn messages_before(
+        &self,
+        session: SessionId,
+        before: Option<&MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
         match self {
-            Store::Memory(s) => s.recent_messages(session, limit),
-            Store::Dynamo(s) => s.recent_messages(session, limit).await,
+            Store::Memory(s) => s.messages_before(session, before, limit),
+            Store::Dynamo(s) => s.messages_before(session, before, limit).await,
         }
     }
 
-    /// Marks the user's message written at `created_at_ms` as blocked by the guardrail
-    /// ([`Blocked::Input`]) and drops its text, so a prompt the guardrail refused (a card
-    /// number, say) is not kept. `false` when there is no such message.
+    /// Marks the user's message `id` as blocked by the guardrail ([`Blocked::Input`]) and drops
+    /// its text, so a prompt the guardrail refused (a card number, say) is not kept. `false`
+    /// when there is no such message.
     pub async fn withhold_message(
         &self,
         session: SessionId,
-        created_at_ms: i64,
+        id: &MessageId,
     ) -> Result<bool, StoreError> {
         match self {
-            Store::Memory(s) => s.withhold_message(session, created_at_ms),
-            Store::Dynamo(s) => s.withhold_message(session, created_at_ms).await,
+            Store::Memory(s) => s.withhold_message(session, id),
+            Store::Dynamo(s) => s.withhold_message(session, id).await,
+        }
+    }
+
+    /// Drops the user's message `from` and every message after it, so the conversation goes on
+    /// from the message before it (an edited question, an answer asked for again). `false`,
+    /// with nothing dropped, when the session has no user message `from`.
+    pub async fn truncate_session(
+        &self,
+        session: SessionId,
+        from: &MessageId,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Store::Memory(s) => s.truncate_session(session, from),
+            Store::Dynamo(s) => s.truncate_session(session, from).await,
+        }
+    }
+
+    /// Saves (or, `None`, clears) the reader's rating of the answer `id`.
+    pub async fn set_feedback(
+        &self,
+        session: SessionId,
+        id: &MessageId,
+        feedback: Option<Feedback>,
+    ) -> Result<FeedbackSaved, StoreError> {
+        match self {
+            Store::Memory(s) => s.set_feedback(session, id, feedback),
+            Store::Dynamo(s) => s.set_feedback(session, id, feedback).await,
+        }
+    }
+
+    /// Cuts the answer `id` to its first `chars` characters (what the reader saw before
+    /// pressing Stop) and marks it stopped ([`StopReason::STOPPED`], incomplete).
+    pub async fn stop_answer(
+        &self,
+        session: SessionId,
+        id: &MessageId,
+        chars: usize,
+    ) -> Result<StopSaved, StoreError> {
+        match self {
+            Store::Memory(s) => s.stop_answer(session, id, chars),
+            Store::Dynamo(s) => s.stop_answer(session, id, chars).await,
         }
     }
 

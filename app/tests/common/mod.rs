@@ -157,12 +157,29 @@ impl Service {
         let mut config = config();
         let mut tuning = tuning();
         adjust(&mut config, &mut tuning);
+        let model = Model::Bedrock(Bedrock::new(bedrock_client(&fake.endpoint())));
+        Service::serve(fake, config, tuning, model).await
+    }
+
+    /// The service with the offline demo model of local runs (the fake Bedrock is started but
+    /// never called).
+    pub async fn start_demo() -> Service {
+        let fake = FakeBedrock::start_with(Options::default())
+            .await
+            .expect("the fake Bedrock starts");
+        let demo = chatbot::model::Demo {
+            word_delay: Duration::ZERO,
+        };
+        Service::serve(fake, config(), tuning(), Model::Demo(demo)).await
+    }
+
+    async fn serve(fake: FakeBedrock, config: Config, tuning: Tuning, model: Model) -> Service {
         let state = Arc::new(AppState {
             metrics: Metrics::in_memory(&config.environment),
             config,
             tuning,
             store: Store::Memory(MemoryStore::default()),
-            model: Model::Bedrock(Bedrock::new(bedrock_client(&fake.endpoint()))),
+            model,
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -241,6 +258,58 @@ impl Service {
             body.to_string(),
         )
         .await
+    }
+
+    /// `POST /api/chat` asking for server-sent events, read until `enough` says so for the
+    /// events so far; then the connection is dropped, as a page's Stop does.
+    pub async fn chat_stream_until(
+        &self,
+        body: Value,
+        enough: impl Fn(&[(String, Value)]) -> bool,
+    ) -> Vec<(String, Value)> {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("{}/api/chat", self.base))
+            .header("content-type", "application/json")
+            .header("accept", "text/event-stream")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .unwrap();
+        let response = self
+            .client
+            .request(request)
+            .await
+            .expect("the service answers");
+        assert_eq!(response.status(), StatusCode::OK);
+        let mut body = response.into_body();
+        let mut text = String::new();
+        loop {
+            let frame = body
+                .frame()
+                .await
+                .expect("the stream goes on until enough was read")
+                .expect("the stream is readable");
+            if let Ok(data) = frame.into_data() {
+                text.push_str(std::str::from_utf8(&data).unwrap());
+            }
+            // Only whole events count.
+            let whole = &text[..text.rfind("\n\n").map_or(0, |end| end + 2)];
+            let events = parse_sse(whole);
+            if enough(&events) {
+                return events;
+            }
+        }
+    }
+
+    /// The stored messages of a session as the history route lists them.
+    pub async fn history_json(&self, session: &str) -> Vec<Value> {
+        let reply = self.get(&format!("/api/sessions/{session}/messages")).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        reply.json()["messages"].as_array().unwrap().clone()
     }
 
     /// The stored messages of a session as `(role, content, incomplete)`.

@@ -545,6 +545,8 @@ fn app_metrics(env: &Environment) -> u128 {
         names::MODEL_THROTTLES,
         names::STORE_ERRORS,
         names::ORIGIN_REFUSED,
+        names::FEEDBACK_POSITIVE,
+        names::FEEDBACK_NEGATIVE,
     ];
     if env.guardrail.is_some() {
         metrics.push(names::GUARDRAIL_BLOCKED);

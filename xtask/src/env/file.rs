@@ -155,6 +155,8 @@ pub struct Table {
 #[serde(deny_unknown_fields)]
 pub struct Site {
     pub versioning: bool,
+    #[serde(default)]
+    pub starter_prompts: Vec<String>,
 }
 
 #[derive(Deserialize)]

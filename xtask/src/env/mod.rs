@@ -52,6 +52,8 @@ pub struct Environment {
     pub table: TableSettings,
     /// Keep earlier versions of the site's files in its bucket.
     pub site_versioning: bool,
+    /// Prompts the page offers on an empty chat, in order.
+    pub starter_prompts: Vec<String>,
     pub domain: Option<Domain>,
     /// An Amazon Bedrock guardrail on every model call, when the env file has a `[guardrail]`.
     pub guardrail: Option<GuardrailSettings>,
@@ -676,6 +678,8 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         " ms (the function's timeout)",
     )?;
 
+    check_starter_prompts(&c, &raw.site.starter_prompts)?;
+
     if let Some(domain) = &raw.domain {
         c.check(
             "domain.name",
@@ -770,12 +774,47 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
             budget_shards,
         },
         site_versioning: raw.site.versioning,
+        starter_prompts: raw.site.starter_prompts,
         domain: raw.domain.map(|d| Domain {
             name: d.name,
             certificate_arn: d.certificate_arn,
         }),
         guardrail,
     })
+}
+
+/// Most starter prompts and characters in one: the service's own limits
+/// (`chatbot_contract::STARTER_PROMPTS_MAX` and `STARTER_PROMPT_MAX_CHARS`, written out: the
+/// `env_file` fuzz target compiles this module without the contract; `xtask/tests/envs.rs`
+/// checks they agree).
+pub const STARTER_PROMPTS_MAX: usize = 6;
+pub const STARTER_PROMPT_MAX_CHARS: usize = 200;
+
+fn check_starter_prompts(c: &Checker<'_>, prompts: &[String]) -> Result<(), EnvError> {
+    if prompts.len() > STARTER_PROMPTS_MAX {
+        return Err(c.fail(
+            "site.starter_prompts",
+            format!(
+                "has {} prompts, allowed: at most {STARTER_PROMPTS_MAX}",
+                prompts.len()
+            ),
+        ));
+    }
+    for (i, prompt) in prompts.iter().enumerate() {
+        let key = format!("site.starter_prompts[{i}]");
+        c.check(
+            &key,
+            !prompt.trim().is_empty()
+                && prompt.chars().count() <= STARTER_PROMPT_MAX_CHARS
+                && !prompt.chars().any(char::is_control),
+            prompt,
+            &format!("a prompt of 1 to {STARTER_PROMPT_MAX_CHARS} characters on one line"),
+        )?;
+        if prompts[..i].contains(prompt) {
+            return Err(c.fail(&key, format!("{prompt:?} is listed twice")));
+        }
+    }
+    Ok(())
 }
 
 /// CloudFront gives up on the API after its read timeout; a JSON reply comes in one piece, up

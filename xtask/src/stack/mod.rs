@@ -209,6 +209,10 @@ pub fn function_environment(env: &Environment) -> BTreeMap<&'static str, String>
         ),
         (env_vars::HISTORY_DAYS, env.history_days.to_string()),
         (env_vars::BUDGET_SHARDS, env.table.budget_shards.to_string()),
+        (
+            env_vars::STARTER_PROMPTS,
+            serde_json::Value::from(env.starter_prompts.clone()).to_string(),
+        ),
     ]);
     if let Some(budget) = env.daily_cost_budget_micro_usd {
         variables.insert(env_vars::DAILY_COST_BUDGET_MICRO_USD, budget.to_string());

@@ -420,6 +420,15 @@ fn dashboard_body(env: &Environment) -> String {
                 ["AWS/DynamoDB", "WriteThrottleEvents", "TableName", table, {"stat": "Sum"}]
             ]),
         ),
+        widget(
+            0,
+            24,
+            "Answers rated by readers (thumbs up, down)",
+            json!([
+                app(metrics::FEEDBACK_POSITIVE, "Sum"),
+                app(metrics::FEEDBACK_NEGATIVE, "Sum")
+            ]),
+        ),
     ];
     // One widget per line: readable in the template and in diffs.
     let lines: Vec<String> = widgets.iter().map(|w| format!("    {w}")).collect();
