@@ -3,12 +3,7 @@
 
 #![no_main]
 
-// The very source of `xtask::env`, compiled here without the rest of xtask.
-#[path = "../../xtask/src/env/mod.rs"]
-#[allow(dead_code, unused_imports)]
-mod env;
-
-use env::{EnvError, LOG_RETENTION_DAYS, parse};
+use chatbot_envfile::{EnvError, LOG_RETENTION_DAYS, parse};
 use libfuzzer_sys::fuzz_target;
 
 const FILE: &str = "envs/fuzz.toml";

@@ -1,35 +1,21 @@
-//! `cargo xtask build`: the Lambda bundle for an environment's architecture.
-//!
-//! `cargo lambda build --release` cross-compiles `bootstrap` with zig; the bundle is then
-//! zipped deterministically (fixed timestamp, fixed order, fixed permissions), so the same
-//! code gives the same bytes and its SHA-256 can name the S3 key.
+//! `cargo xtask build`: the Lambda bundle for an environment's architecture ([`crate::bundle`]).
 
-use std::io::{Cursor, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
-use anyhow::Context;
-use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, DateTime, ZipWriter};
-
-use crate::aws::plan::sha256_hex;
-use crate::env::{self, Architecture};
-use crate::tools;
+use crate::args::EnvArgs;
+use crate::bundle;
+use crate::digest::sha256_hex;
 
 #[derive(clap::Args, Debug)]
+#[command(mut_arg("env", |env| env.default_value("dev")))]
 pub struct Args {
-    /// Environment whose architecture to build for: envs/ENV.toml
-    #[arg(long = "env", value_name = "ENV", default_value = "dev")]
-    pub env: String,
-    /// Project folder holding envs/ (the workspace by default)
-    #[arg(long, value_name = "DIR", hide = true)]
-    pub root: Option<PathBuf>,
+    #[command(flatten)]
+    pub env: EnvArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let root = args.root.unwrap_or_else(tools::project_root);
-    let env = env::load(&root, &args.env)?;
-    let path = build(env.function.architecture)?;
+    let env = args.env.load()?;
+    let path = bundle::build(env.function.architecture)?;
     let bytes = std::fs::read(&path)?;
     println!(
         "{} ({:.2} MB, sha256 {})",
@@ -38,130 +24,4 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         sha256_hex(&bytes)
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Where the bundle for `architecture` is written.
-pub fn bundle_path(architecture: Architecture) -> PathBuf {
-    tools::project_root()
-        .join("target")
-        .join("lambda")
-        .join(format!("bootstrap-{}.zip", architecture.as_str()))
-}
-
-fn rust_target(architecture: Architecture) -> &'static str {
-    match architecture {
-        Architecture::X86_64 => "x86_64-unknown-linux-gnu",
-        Architecture::Arm64 => "aarch64-unknown-linux-gnu",
-    }
-}
-
-/// Builds `bootstrap` for `architecture` and writes its deterministic zip; returns its path.
-pub fn build(architecture: Architecture) -> anyhow::Result<PathBuf> {
-    ensure_target(architecture)?;
-    let cargo_lambda = tools::ensure(&tools::CARGO_LAMBDA)?;
-    let venv_bin = cargo_lambda
-        .parent()
-        .context("cargo-lambda lives in a venv's bin/")?;
-    // zig comes with the venv (PyPI `ziglang`): its bin/ must be on PATH.
-    let path = std::env::join_paths(std::iter::once(venv_bin.to_path_buf()).chain(
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
-    ))?;
-    let root = tools::project_root();
-    let mut command = Command::new(&cargo_lambda);
-    command
-        .args([
-            "lambda",
-            "build",
-            "--release",
-            "--package",
-            "chatbot",
-            "--bin",
-            "bootstrap",
-        ])
-        .arg(match architecture {
-            Architecture::X86_64 => "--x86-64",
-            Architecture::Arm64 => "--arm64",
-        })
-        .env("PATH", path)
-        .current_dir(&root);
-    eprintln!(
-        "Building bootstrap for {} with cargo lambda (release, LTO: minutes the first time)",
-        architecture.as_str()
-    );
-    let status = command
-        .status()
-        .with_context(|| format!("running {}", cargo_lambda.display()))?;
-    if !status.success() {
-        anyhow::bail!("`cargo lambda build --release` failed with {status}");
-    }
-    let binary = root.join("target/lambda/bootstrap/bootstrap");
-    let bytes = std::fs::read(&binary)
-        .with_context(|| format!("reading the built binary {}", binary.display()))?;
-    let zip = deterministic_zip(&[("bootstrap", &bytes, 0o755)])?;
-    let out = bundle_path(architecture);
-    std::fs::create_dir_all(out.parent().expect("bundle path has a folder"))?;
-    std::fs::write(&out, zip).with_context(|| format!("writing {}", out.display()))?;
-    Ok(out)
-}
-
-/// Makes sure rustup can build for `architecture`, or says how to fix it.
-fn ensure_target(architecture: Architecture) -> anyhow::Result<()> {
-    let target = rust_target(architecture);
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output();
-    let Ok(installed) = installed else {
-        // Without rustup the toolchain is what it is; cargo lambda reports what is missing.
-        return Ok(());
-    };
-    if String::from_utf8_lossy(&installed.stdout)
-        .lines()
-        .any(|line| line.trim() == target)
-    {
-        return Ok(());
-    }
-    eprintln!("Adding the Rust target {target}");
-    let added = Command::new("rustup")
-        .args(["target", "add", target])
-        .status()
-        .with_context(|| format!("running rustup target add {target}"))?;
-    if !added.success() {
-        let other = match architecture {
-            Architecture::Arm64 => "x86_64",
-            Architecture::X86_64 => "arm64",
-        };
-        anyhow::bail!(
-            "this machine cannot build for {} (rustup could not add {target}): run `rustup \
-             target add {target}` where the network allows it, or set architecture = \"{other}\" \
-             under [function] in the env file",
-            architecture.as_str()
-        );
-    }
-    Ok(())
-}
-
-/// A zip of `files` (name, bytes, unix mode) whose bytes depend only on them: entries in the
-/// given order, every timestamp 1980-01-01 00:00:00, deflate at a fixed level.
-pub fn deterministic_zip(files: &[(&str, &[u8], u32)]) -> anyhow::Result<Vec<u8>> {
-    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
-    for (name, bytes, mode) in files {
-        let options = SimpleFileOptions::default()
-            .compression_method(CompressionMethod::Deflated)
-            .compression_level(Some(9))
-            .last_modified_time(DateTime::DEFAULT)
-            .unix_permissions(*mode);
-        writer.start_file(*name, options)?;
-        writer.write_all(bytes)?;
-    }
-    Ok(writer.finish()?.into_inner())
-}
-
-/// Whether `path` is a zip holding an executable `bootstrap` at its root.
-pub fn looks_like_bundle(path: &Path) -> bool {
-    let Ok(file) = std::fs::File::open(path) else {
-        return false;
-    };
-    zip::ZipArchive::new(file)
-        .map(|mut archive| archive.by_name("bootstrap").is_ok())
-        .unwrap_or(false)
 }

@@ -4,45 +4,20 @@
 //! all; the site is still compared file by file and only what changed is uploaded.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::aws::cfn::{self, DeployedStack};
-use crate::aws::follow::{self, Display};
-use crate::aws::plan::{self, Bundle, Inputs, PlanFile, Situation};
-use crate::aws::preflight;
-use crate::aws::rollout::RolloutWatch;
-use crate::aws::{self, Clients, Elapsed, artifacts, site};
-use crate::review::{self, AlarmRouting, ChangeKind, Palette, Verdict};
+use crate::args::PreflightFlag;
+use crate::aws::{self, Clients, artifacts, cfn, site};
+use crate::follow::{self, Ended, Operation};
+use crate::plan::{self, Executed, Execution, Inputs, PlanFile, Situation, Target};
+use crate::review::{self, AlarmRouting, ChangeKind, DeployedStack, StackStatus, Verdict};
 use crate::stack::OUTPUT_SITE_URL;
-use crate::{build, env, tools};
-
-/// How long a stack may take before we stop following it (it goes on in AWS).
-const FOLLOW_LIMIT: Duration = Duration::from_secs(60 * 60);
-
-/// What `diff` and `deploy` deploy: an environment, and optionally a prebuilt bundle.
-#[derive(clap::Args, Debug, Clone)]
-pub struct Target {
-    /// Environment to deploy: envs/ENV.toml
-    #[arg(long = "env", value_name = "ENV")]
-    pub env: String,
-    /// Use this Lambda bundle (a zip) instead of building one
-    #[arg(long, value_name = "ZIP", conflicts_with = "no_build")]
-    pub artifact: Option<PathBuf>,
-    /// Use the bundle the last `cargo xtask build` made instead of building
-    #[arg(long)]
-    pub no_build: bool,
-    /// Deploy this template instead of rendering one from the environment (rehearsals)
-    #[arg(long, value_name = "FILE", hide = true)]
-    pub template: Option<PathBuf>,
-    /// Project folder holding envs/ and frontend/ (the workspace by default)
-    #[arg(long, value_name = "DIR", hide = true)]
-    pub root: Option<PathBuf>,
-}
+use crate::terminal::{self, Elapsed};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -58,18 +33,18 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub outputs_file: Option<PathBuf>,
     #[command(flatten)]
-    pub preflight: preflight::Flag,
+    pub preflight: PreflightFlag,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Before building or asking AWS anything: an environment whose alarms must reach someone
     // and would not is not deployed.
-    let root = args.target.root.clone().unwrap_or_else(tools::project_root);
-    let alarms = AlarmRouting::of(&env::load(&root, &args.target.env)?);
+    let env = args.target.env.load()?;
+    let alarms = AlarmRouting::of(&env);
     if alarms.verdict == Verdict::Refuse {
         anyhow::bail!(alarms.message);
     }
-    let inputs = resolve(&args.target)?;
+    let inputs = args.target.resolve(env)?;
     let runtime = aws::runtime()?;
     let result = runtime.block_on(async {
         let clients = aws::connect(&inputs.env.region).await;
@@ -80,58 +55,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     result
 }
 
-/// Reads the environment, renders its template and finds or builds the bundle.
-pub fn resolve(target: &Target) -> anyhow::Result<Inputs> {
-    let root = target.root.clone().unwrap_or_else(tools::project_root);
-    let env = env::load(&root, &target.env)?;
-    let template = match &target.template {
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("reading the template {}", path.display()))?,
-        None => crate::stack::render(&env)
-            .with_context(|| format!("rendering the template of {}", env.name))?,
-    };
-    let bundle = match (&target.artifact, target.no_build) {
-        (Some(path), _) => {
-            if !build::looks_like_bundle(path) {
-                anyhow::bail!(
-                    "{} is not a Lambda bundle: a zip with `bootstrap` at its root",
-                    path.display()
-                );
-            }
-            Bundle::read(path)?
-        }
-        (None, true) => {
-            let path = build::bundle_path(env.function.architecture);
-            if !path.is_file() {
-                anyhow::bail!(
-                    "--no-build: there is no bundle at {} yet; run `cargo xtask build --env {}` first",
-                    path.display(),
-                    env.name
-                );
-            }
-            Bundle::read(&path)?
-        }
-        (None, false) => Bundle::read(&build::build(env.function.architecture)?)?,
-    };
-    Ok(Inputs {
-        template_name: format!("templates/{}.yaml (rendered)", env.name),
-        env,
-        root,
-        template,
-        bundle,
-    })
-}
-
-pub(crate) fn palette() -> Palette {
-    Palette::new(
-        std::io::stdout().is_terminal(),
-        std::env::var("NO_COLOR").ok().as_deref(),
-    )
-}
-
 async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let palette = palette();
+    let palette = terminal::palette();
     let env = &inputs.env;
     let mut situation = plan::survey(clients, inputs).await?;
     println!(
@@ -154,10 +80,10 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
         }
     }
     if !args.preflight.skip_preflight {
-        preflight::gate(clients, inputs, &situation, "deploy", palette).await?;
+        plan::gate(clients, inputs, &situation, "deploy", palette).await?;
     }
     if let Some(stack) = &situation.deployed
-        && stack.status == "ROLLBACK_COMPLETE"
+        && stack.status == StackStatus::RollbackComplete
     {
         if let Some(stopped) =
             recreate_after_failed_create(clients, inputs, stack, args.yes).await?
@@ -180,8 +106,7 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
             situation
                 .deployed
                 .as_ref()
-                .map(|s| s.status.as_str())
-                .unwrap_or("")
+                .map_or("", |s| s.status.as_str())
         );
         let stack = situation
             .deployed
@@ -217,7 +142,7 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
     }
 
     let (confirmed, interrupted) =
-        match follow::unless_interrupted(confirm(&env.name, args.yes)).await {
+        match follow::unless_interrupted(terminal::confirm_deploy(&env.name, args.yes)).await {
             follow::Waited::Done(answer) => (answer, false),
             follow::Waited::Interrupted => {
                 // A line of its own after the prompt.
@@ -261,18 +186,18 @@ async fn recreate_after_failed_create(
     stack: &DeployedStack,
     yes: bool,
 ) -> anyhow::Result<Option<ExitCode>> {
-    let palette = palette();
+    let palette = terminal::palette();
     print!("{}", review::explain_rollback_complete(&stack.name));
     let events = cfn::events_after(&clients.cfn, &stack.id, None).await?;
-    let failures = review::failures_or_reason(
-        &events,
-        &stack.name,
-        &stack.status,
-        stack.status_reason.as_deref(),
-    );
     print!(
         "{}",
-        review::render_failures(&stack.name, &stack.status, &failures, palette)
+        review::render_failure_report(
+            &stack.name,
+            &stack.status,
+            stack.status_reason.as_deref(),
+            &events,
+            palette
+        )
     );
     if !yes && !std::io::stdin().is_terminal() {
         anyhow::bail!(
@@ -283,7 +208,7 @@ async fn recreate_after_failed_create(
         );
     }
     println!("Delete it and create it again?");
-    if !confirm(&inputs.env.name, yes).await? {
+    if !terminal::confirm_deploy(&inputs.env.name, yes).await? {
         anyhow::bail!(
             "stack {} stays in ROLLBACK_COMPLETE; delete it (`cargo xtask destroy --env {}`) or \
              confirm to let deploy do it",
@@ -293,41 +218,19 @@ async fn recreate_after_failed_create(
     }
     let since = cfn::newest_event_id(&clients.cfn, &stack.id).await?;
     cfn::delete_stack(&clients.cfn, &stack.id).await?;
-    let display = Display {
-        palette,
-        live: std::io::stdout().is_terminal(),
+    let operation = Operation {
+        name: "the delete",
+        env_name: &inputs.env.name,
     };
-    let followed = match follow::unless_interrupted(follow::follow(
-        &clients.cfn,
-        &stack.id,
-        since,
-        display,
-        FOLLOW_LIMIT,
-        None,
-    ))
-    .await
-    {
-        follow::Waited::Done(followed) => followed?,
-        follow::Waited::Interrupted => {
-            return Ok(Some(interrupted(
-                &stack.name,
-                "the delete",
-                &inputs.env.name,
-                display,
-            )));
-        }
-    };
-    if followed.status != "DELETE_COMPLETE" {
-        let failures = review::failures_or_reason(
-            &followed.events,
-            &stack.name,
-            &followed.status,
-            followed.reason.as_deref(),
-        );
-        print!(
-            "{}",
-            review::render_failures(&stack.name, &followed.status, &failures, palette)
-        );
+    let followed =
+        match follow::operation(&clients.cfn, &stack.id, &stack.name, since, operation, None)
+            .await?
+        {
+            Ended::Settled(followed) => followed,
+            Ended::Interrupted(code) => return Ok(Some(code)),
+        };
+    if followed.status != StackStatus::DeleteComplete {
+        print!("{}", followed.failure_report(&stack.name, palette));
         anyhow::bail!(
             "deleting stack {} ended in {}: it cannot be created again until it is gone; fix the \
              cause above and run `cargo xtask destroy --env {}`",
@@ -338,18 +241,6 @@ async fn recreate_after_failed_create(
     }
     println!("Deleted {}; creating it again", stack.name);
     Ok(None)
-}
-
-/// After Ctrl-C: say that the operation goes on in AWS and how to follow it; exit code 130.
-fn interrupted(stack_name: &str, operation: &str, env_name: &str, display: Display) -> ExitCode {
-    if display.live {
-        println!();
-    }
-    eprintln!(
-        "{}",
-        follow::interrupted_message(stack_name, operation, env_name)
-    );
-    ExitCode::from(130)
 }
 
 async fn upload_bundle(
@@ -377,40 +268,6 @@ async fn upload_bundle(
         }
     );
     Ok(())
-}
-
-/// Asks on the terminal; without one, only `--yes` goes ahead. Prod wants its name typed.
-/// The answer is read off the runtime's thread, so Ctrl-C still ends the deploy at the prompt.
-pub(crate) async fn confirm(env_name: &str, yes: bool) -> anyhow::Result<bool> {
-    if yes {
-        return Ok(true);
-    }
-    if !std::io::stdin().is_terminal() {
-        anyhow::bail!(
-            "refusing to deploy without a terminal to confirm on: review with `cargo xtask diff \
-             --env {env_name}`, then pass --yes"
-        );
-    }
-    let env_name = env_name.to_owned();
-    tokio::task::spawn_blocking(move || ask(&env_name)).await?
-}
-
-fn ask(env_name: &str) -> anyhow::Result<bool> {
-    let mut stderr = std::io::stderr();
-    if env_name == "prod" {
-        write!(stderr, "Type '{env_name}' to deploy these changes: ")?;
-    } else {
-        write!(stderr, "Deploy these changes to {env_name}? [y/N] ")?;
-    }
-    stderr.flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    let answer = answer.trim();
-    Ok(if env_name == "prod" {
-        answer == env_name
-    } else {
-        matches!(answer, "y" | "Y" | "yes")
-    })
 }
 
 async fn execute_plan(
@@ -451,7 +308,7 @@ async fn execute_plan(
         );
     }
     println!("Executing the reviewed plan: {}", plan.plan);
-    if !confirm(&inputs.env.name, args.yes).await? {
+    if !terminal::confirm_deploy(&inputs.env.name, args.yes).await? {
         println!("Not deployed; the reviewed change set is kept");
         return Ok(ExitCode::FAILURE);
     }
@@ -469,13 +326,6 @@ async fn execute_plan(
     .await
 }
 
-/// The change set to execute.
-pub(crate) struct Execution<'a> {
-    pub arn: &'a str,
-    pub stack_id: &'a str,
-    pub kind: ChangeKind,
-}
-
 async fn execute(
     clients: &Clients,
     inputs: &Inputs,
@@ -485,7 +335,7 @@ async fn execute(
 ) -> anyhow::Result<ExitCode> {
     let again = format!("cargo xtask deploy --env {}", inputs.env.name);
     if let Executed::Stopped(code) =
-        run_change_set(clients, &inputs.env, execution, &again, started).await?
+        plan::run_change_set(clients, &inputs.env, execution, &again, started).await?
     {
         return Ok(code);
     }
@@ -493,122 +343,6 @@ async fn execute(
         .await?
         .context("the stack disappeared after deploying")?;
     finish(clients, inputs, &stack, args, started).await
-}
-
-/// How executing a change set ended.
-pub(crate) enum Executed {
-    /// The stack is `CREATE_COMPLETE` or `UPDATE_COMPLETE`.
-    Succeeded,
-    /// It failed (what and why were printed) or Ctrl-C stopped the following: exit with this.
-    Stopped(ExitCode),
-}
-
-/// Executes the change set and follows the stack until it settles, printing its events, and
-/// on failure the failed resources with CloudFormation's reasons and what to do; `again` is
-/// the command that updates a rolled-back stack.
-pub(crate) async fn run_change_set(
-    clients: &Clients,
-    env: &env::Environment,
-    execution: &Execution<'_>,
-    again: &str,
-    started: Instant,
-) -> anyhow::Result<Executed> {
-    let palette = palette();
-    let stack_id = execution.stack_id;
-    let since = cfn::newest_event_id(&clients.cfn, stack_id).await?;
-    if let Err(err) = cfn::execute_change_set(&clients.cfn, execution.arn).await {
-        // It cannot run any more (the stack changed, or it is busy): leave nothing behind.
-        cfn::delete_change_set(&clients.cfn, execution.arn)
-            .await
-            .ok();
-        return Err(err);
-    }
-    let display = Display {
-        palette,
-        live: std::io::stdout().is_terminal(),
-    };
-    // A create points the new alias at the first version at once; only updates shift.
-    let started_at = SystemTime::now()
-        .checked_sub(started.elapsed())
-        .unwrap_or_else(SystemTime::now);
-    let mut rollout = crate::stack::deployment_type(env.function.rollout)
-        .filter(|_| execution.kind == ChangeKind::Update)
-        .map(|kind| RolloutWatch::new(clients, stack_id, kind.as_str(), started_at, palette));
-    let followed = match follow::unless_interrupted(follow::follow(
-        &clients.cfn,
-        stack_id,
-        since,
-        display,
-        FOLLOW_LIMIT,
-        rollout.as_mut(),
-    ))
-    .await
-    {
-        follow::Waited::Done(followed) => followed?,
-        follow::Waited::Interrupted => {
-            let operation = match execution.kind {
-                ChangeKind::Create => "the create",
-                ChangeKind::Update => "the update",
-            };
-            return Ok(Executed::Stopped(interrupted(
-                &env.stack_name,
-                operation,
-                &env.name,
-                display,
-            )));
-        }
-    };
-    let succeeded = matches!(
-        followed.status.as_str(),
-        "CREATE_COMPLETE" | "UPDATE_COMPLETE"
-    );
-    if !succeeded {
-        let failures = review::failures_or_reason(
-            &followed.events,
-            &env.stack_name,
-            &followed.status,
-            followed.reason.as_deref(),
-        );
-        print!(
-            "{}",
-            review::render_failures(&env.stack_name, &followed.status, &failures, palette)
-        );
-        if let Some(report) = match rollout.as_mut() {
-            Some(watch) => watch.rollback_report().await,
-            None => None,
-        } {
-            print!("{report}");
-        }
-        match followed.status.as_str() {
-            "ROLLBACK_COMPLETE" => {
-                print!("{}", review::explain_rollback_complete(&env.stack_name));
-                println!(
-                    "The next `cargo xtask deploy --env {}` deletes it and creates it again after \
-                     asking (--yes: without asking)",
-                    env.name
-                );
-            }
-            "UPDATE_ROLLBACK_COMPLETE" => {
-                println!("Fix the cause and run `{again}` again: it updates the rolled-back stack")
-            }
-            _ => {
-                if let Some(stuck) = cfn::describe_stack(&clients.cfn, stack_id)
-                    .await?
-                    .and_then(|stack| stack.stuck(&env.name))
-                {
-                    println!("{stuck}");
-                }
-            }
-        }
-        return Ok(Executed::Stopped(ExitCode::FAILURE));
-    }
-    println!(
-        "Stack {}: {} after {}",
-        env.stack_name,
-        palette.green(&followed.status),
-        Elapsed(started.elapsed())
-    );
-    Ok(Executed::Succeeded)
 }
 
 /// After the stack: write the outputs, publish the site, invalidate CloudFront, print the URL.

@@ -1,38 +1,33 @@
 //! `cargo xtask destroy`: empty the buckets the stack owns, delete the stack, wait.
 
-use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::aws::follow::{self, Display};
-use crate::aws::{self, Clients, Elapsed, cfn, publish};
-use crate::deploy::palette;
-use crate::{env, review, tools};
+use crate::args::EnvArgs;
+use crate::aws::{self, Clients, cfn, publish};
+use crate::env::Environment;
+use crate::follow::{self, Ended, Operation};
+use crate::review::StackStatus;
+use crate::terminal::{self, Elapsed};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Environment to delete: envs/ENV.toml
-    #[arg(long = "env", value_name = "ENV")]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvArgs,
     /// Do not ask first (prod still needs its name typed on a terminal unless given)
     #[arg(long)]
     pub yes: bool,
-    /// Project folder holding envs/ (the workspace by default)
-    #[arg(long, value_name = "DIR", hide = true)]
-    pub root: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let root = args.root.clone().unwrap_or_else(tools::project_root);
-    let env = env::load(&root, &args.env)?;
+    let env = args.env.load()?;
     aws::runtime()?.block_on(async {
         let clients = aws::connect(&env.region).await;
         destroy(&clients, &env, args.yes).await
     })
 }
 
-async fn destroy(clients: &Clients, env: &env::Environment, yes: bool) -> anyhow::Result<ExitCode> {
+async fn destroy(clients: &Clients, env: &Environment, yes: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let account = aws::caller_account(clients).await?;
     aws::check_account(&env.name, env.account_id.as_deref(), &account)?;
@@ -64,7 +59,7 @@ async fn destroy(clients: &Clients, env: &env::Environment, yes: bool) -> anyhow
             "buckets"
         }
     );
-    if !confirm(&env.name, yes)? {
+    if !terminal::confirm_delete(&env.name, yes)? {
         println!("Nothing deleted");
         return Ok(ExitCode::FAILURE);
     }
@@ -74,42 +69,21 @@ async fn destroy(clients: &Clients, env: &env::Environment, yes: bool) -> anyhow
     }
     let since = cfn::newest_event_id(&clients.cfn, &stack.id).await?;
     cfn::delete_stack(&clients.cfn, &stack.id).await?;
-    let display = Display {
-        palette: palette(),
-        live: std::io::stdout().is_terminal(),
+    let operation = Operation {
+        name: "the delete",
+        env_name: &env.name,
     };
-    let followed = match follow::unless_interrupted(follow::follow(
-        &clients.cfn,
-        &stack.id,
-        since,
-        display,
-        Duration::from_secs(3600),
-        None,
-    ))
-    .await
-    {
-        follow::Waited::Done(followed) => followed?,
-        follow::Waited::Interrupted => {
-            if display.live {
-                println!();
-            }
-            eprintln!(
-                "{}",
-                follow::interrupted_message(&stack.name, "the delete", &env.name)
-            );
-            return Ok(ExitCode::from(130));
-        }
-    };
-    if followed.status != "DELETE_COMPLETE" {
-        let failures = review::failures_or_reason(
-            &followed.events,
-            &stack.name,
-            &followed.status,
-            followed.reason.as_deref(),
-        );
+    let followed =
+        match follow::operation(&clients.cfn, &stack.id, &stack.name, since, operation, None)
+            .await?
+        {
+            Ended::Settled(followed) => followed,
+            Ended::Interrupted(code) => return Ok(code),
+        };
+    if followed.status != StackStatus::DeleteComplete {
         print!(
             "{}",
-            review::render_failures(&stack.name, &followed.status, &failures, palette())
+            followed.failure_report(&stack.name, terminal::palette())
         );
         return Ok(ExitCode::FAILURE);
     }
@@ -119,35 +93,4 @@ async fn destroy(clients: &Clients, env: &env::Environment, yes: bool) -> anyhow
         Elapsed(started.elapsed())
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Prod asks twice: a yes, then its name.
-fn confirm(env_name: &str, yes: bool) -> anyhow::Result<bool> {
-    if yes {
-        return Ok(true);
-    }
-    if !std::io::stdin().is_terminal() {
-        anyhow::bail!("refusing to delete without a terminal to confirm on: pass --yes");
-    }
-    let ask = |question: &str| -> anyhow::Result<String> {
-        let mut stderr = std::io::stderr();
-        write!(stderr, "{question}")?;
-        stderr.flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        Ok(answer.trim().to_owned())
-    };
-    if !matches!(
-        ask(&format!(
-            "Delete environment {env_name} and all its data? [y/N] "
-        ))?
-        .as_str(),
-        "y" | "Y" | "yes"
-    ) {
-        return Ok(false);
-    }
-    if env_name == "prod" {
-        return Ok(ask("Type 'prod' to delete it: ")? == env_name);
-    }
-    Ok(true)
 }

@@ -15,25 +15,26 @@ use std::process::{Command, ExitCode, ExitStatus};
 
 use anyhow::Context;
 
-use crate::env::{self, Environment};
-use crate::{stack, tools};
+use crate::args::EnvArgs;
+use crate::env::Environment;
+use crate::stack;
 
 #[derive(clap::Args)]
+#[command(mut_arg("env", |env| env.default_value("dev")))]
 pub struct Args {
     /// Port to listen on, on 127.0.0.1 only
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
-    /// Environment whose models and limits to use (envs/ENV.toml)
-    #[arg(long, default_value = "dev")]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvArgs,
     /// Answer with the offline demo model even when AWS credentials resolve
     #[arg(long)]
     pub demo: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let root = tools::project_root();
-    let environment = env::load(&root, &args.env)?;
+    let root = args.env.root();
+    let environment = args.env.load()?;
     let vars = service_environment(&environment, |name| std::env::var(name).ok());
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
@@ -152,6 +153,7 @@ fn exit_code(status: ExitStatus) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{env, tools};
     use chatbot_contract::env_vars;
 
     fn dev() -> Environment {

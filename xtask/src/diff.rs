@@ -6,10 +6,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::aws::plan::{self, Inputs, PlanFile};
-use crate::aws::{self, Clients, artifacts, cfn, preflight};
-use crate::deploy::{Target, palette, resolve};
+use crate::args::PreflightFlag;
+use crate::aws::{self, Clients, artifacts, cfn};
+use crate::plan::{self, Inputs, PlanFile, Target};
 use crate::review::{self, AlarmRouting, Verdict};
+use crate::terminal::palette;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -25,11 +26,11 @@ pub struct Args {
     #[arg(long, value_name = "PLAN")]
     pub out: Option<PathBuf>,
     #[command(flatten)]
-    pub preflight: preflight::Flag,
+    pub preflight: PreflightFlag,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let inputs = resolve(&args.target)?;
+    let inputs = args.target.resolve(args.target.env.load()?)?;
     // Said before AWS is asked anything, so even a diff that fails shows it.
     let alarms = AlarmRouting::of(&inputs.env);
     if !args.json {
@@ -61,7 +62,7 @@ async fn diff(
     }
     let preflight = match args.preflight.skip_preflight {
         true => None,
-        false => Some(preflight::run(clients, inputs, &situation).await),
+        false => Some(plan::preflight(clients, inputs, &situation).await),
     };
     let preflight_json = preflight.as_ref().map_or_else(
         crate::preflight::skipped_json,

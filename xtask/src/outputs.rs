@@ -1,30 +1,25 @@
 //! `cargo xtask outputs` (or `status`): the environment's capacity from its env file, then the
 //! stack's state and outputs.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::aws::{self, cfn, plan};
-use crate::capacity::{self, Capacity};
-use crate::deploy::palette;
-use crate::{env, tools};
+use crate::args::EnvArgs;
+use crate::aws::{self, cfn};
+use crate::plan;
+use crate::terminal::palette;
+use chatbot_envfile::capacity::{self, Capacity};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Environment to show: envs/ENV.toml
-    #[arg(long = "env", value_name = "ENV")]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvArgs,
     /// Print the state and outputs as JSON
     #[arg(long)]
     pub json: bool,
-    /// Project folder holding envs/ (the workspace by default)
-    #[arg(long, value_name = "DIR", hide = true)]
-    pub root: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let root = args.root.clone().unwrap_or_else(tools::project_root);
-    let env = env::load(&root, &args.env)?;
+    let env = args.env.load()?;
     // From the env file alone, so it is shown even when the stack cannot be reached.
     let capacity = Capacity::of(capacity::Settings::of(&env));
     if !args.json {
@@ -39,7 +34,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if args.json {
                 println!(
                     "{}",
-                    serde_json::json!({"stack_name": env.stack_name, "status": null, "outputs": {}, "capacity": capacity.to_json()})
+                    serde_json::json!({"stack_name": env.stack_name, "status": null, "outputs": {}, "capacity": capacity_json(&capacity)})
                 );
             } else {
                 println!("Stack {} does not exist in {}", env.stack_name, env.region);
@@ -56,11 +51,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let json = serde_json::json!({
                 "stack_name": stack.name,
                 "stack_id": stack.id,
-                "status": stack.status,
+                "status": stack.status.as_str(),
                 "status_reason": stack.status_reason,
                 "last_updated": stack.last_updated.as_ref().unwrap_or(&stack.created),
                 "outputs": outputs,
-                "capacity": capacity.to_json(),
+                "capacity": capacity_json(&capacity),
             });
             println!("{}", serde_json::to_string_pretty(&json)?);
             return Ok(ExitCode::SUCCESS);
@@ -83,5 +78,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             println!("  {name:<width$}  {value}");
         }
         Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The capacity figures for `--json`.
+fn capacity_json(capacity: &Capacity) -> serde_json::Value {
+    let s = &capacity.settings;
+    serde_json::json!({
+        "simultaneous_streams": capacity.simultaneous_streams,
+        "answers_per_second_at_timeout": capacity.answers_per_second_at_timeout,
+        "timeout_seconds": s.timeout_seconds,
+        "stage_rate": s.throttle_rate,
+        "stage_burst": s.throttle_burst,
+        "budget_shards": s.budget_shards,
+        "budget_writes_per_second": capacity.budget_writes_per_second,
+        "budget_reader_instances": capacity.budget_reader_instances,
+        "break_even_seconds": capacity.break_even_seconds,
+        "first_ceiling": capacity.first_at_timeout.setting(),
     })
 }

@@ -9,36 +9,32 @@
 //! safe, and running the command again finishes the rotation.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::aws::cfn::{self, ChangeSetRequest, DeployedStack, TemplateSource};
-use crate::aws::{self, Clients, Elapsed, follow, plan};
-use crate::deploy::{self, Executed, Execution, palette};
-use crate::env::{self, Environment};
-use crate::review::{self, ChangeKind};
+use crate::args::EnvArgs;
+use crate::aws::cfn::{self, ChangeSetRequest, TemplateSource};
+use crate::aws::{self, Clients};
+use crate::env::Environment;
+use crate::follow;
+use crate::plan::{self, Executed, Execution};
+use crate::review::{self, ChangeKind, DeployedStack};
 use crate::stack::origin::{OriginSecrets, PARAM_ORIGIN_SECRETS};
-use crate::tools;
+use crate::terminal::{self, Elapsed};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Environment whose origin secret to rotate: envs/ENV.toml
-    #[arg(long = "env", value_name = "ENV")]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvArgs,
     /// Do not ask before the first update (for CI)
     #[arg(long)]
     pub yes: bool,
-    /// Project folder holding envs/ (the workspace by default)
-    #[arg(long, value_name = "DIR", hide = true)]
-    pub root: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let root = args.root.clone().unwrap_or_else(tools::project_root);
-    let env = env::load(&root, &args.env)?;
+    let env = args.env.load()?;
     let runtime = aws::runtime()?;
     let result = runtime.block_on(async {
         let clients = aws::connect(&env.region).await;
@@ -51,7 +47,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 async fn rotate(clients: &Clients, env: &Environment, yes: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let palette = palette();
+    let palette = terminal::palette();
     let account = aws::caller_account(clients).await?;
     aws::check_account(&env.name, env.account_id.as_deref(), &account)?;
     let stack = settled_stack(clients, env).await?;
@@ -83,7 +79,7 @@ async fn rotate(clients: &Clients, env: &Environment, yes: bool) -> anyhow::Resu
         );
         before = *step;
     }
-    if !deploy::confirm(&env.name, yes).await? {
+    if !terminal::confirm_deploy(&env.name, yes).await? {
         println!("Not rotated; nothing was changed");
         return Ok(ExitCode::FAILURE);
     }
@@ -247,7 +243,7 @@ async fn apply(
         Vec::new(),
         String::new(),
     );
-    print!("{}", review::render_review(&review, palette()));
+    print!("{}", review::render_review(&review, terminal::palette()));
     let again = format!("cargo xtask rotate-secret --env {}", env.name);
     let execution = Execution {
         arn: &proposal.arn,
@@ -255,7 +251,7 @@ async fn apply(
         kind: ChangeKind::Update,
     };
     Ok(
-        match deploy::run_change_set(clients, env, &execution, &again, started).await? {
+        match plan::run_change_set(clients, env, &execution, &again, started).await? {
             Executed::Succeeded => None,
             Executed::Stopped(code) => Some(code),
         },

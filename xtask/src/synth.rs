@@ -8,20 +8,15 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
+use crate::args::{GeneratedArgs, load_with_warnings};
 use crate::tools::project_root;
 use crate::{env, stack};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The environment to render (envs/ENV.toml)
-    #[arg(long = "env", value_name = "ENV", conflicts_with = "all")]
-    pub env: Option<String>,
-    /// Render every environment in envs/
-    #[arg(long)]
-    pub all: bool,
-    /// Write nothing; fail with a diff when a template is not up to date
-    #[arg(long)]
-    pub check: bool,
+    /// The environments, and whether to only check their templates (printing a diff)
+    #[command(flatten)]
+    pub envs: GeneratedArgs,
 }
 
 /// Write the templates, or only compare them.
@@ -45,12 +40,12 @@ pub enum Outcome {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let root = project_root();
-    let names = match (&args.env, args.all) {
-        (Some(name), false) => vec![name.clone()],
-        (None, true) => env::names(&root)?,
-        _ => bail!("say which environment to render: --env ENV or --all"),
+    let names = args.envs.names(&root, "render")?;
+    let mode = if args.envs.check {
+        Mode::Check
+    } else {
+        Mode::Write
     };
-    let mode = if args.check { Mode::Check } else { Mode::Write };
     let results = synth(&root, &names, mode)?;
     let mut stale = Vec::new();
     for (name, outcome) in &results {
@@ -64,7 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    if args.all && mode == Mode::Check {
+    if args.envs.all && mode == Mode::Check {
         for orphan in orphans(&root, &names)? {
             stale.push(orphan.clone());
             eprintln!("{orphan}: no envs file renders it; delete it");
@@ -80,7 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 pub fn synth(root: &Path, names: &[String], mode: Mode) -> anyhow::Result<Vec<(String, Outcome)>> {
     let mut results = Vec::new();
     for name in names {
-        let environment = env::load(root, name)?;
+        let environment = load_with_warnings(root, name)?;
         let rendered = stack::render(&environment)?;
         let file = template_path(name);
         let path = root.join(&file);

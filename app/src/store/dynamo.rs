@@ -1,4 +1,4 @@
-//! The DynamoDB store: one table, items as ARCHITECTURE.md ("The table and its hot keys") lays them out.
+//! The DynamoDB store: one table, items as in docs/storage.md.
 //!
 //! ```text
 //! pk                sk                                  attributes

@@ -1,7 +1,7 @@
 //! Conversation history, rate windows and the daily budget (tokens and dollars).
 //!
 //! One `Store` with two back ends that behave the same: DynamoDB in Lambda (items as in
-//! ARCHITECTURE.md), and memory for local runs and tests. An enum rather than a trait object keeps
+//! docs/storage.md), and memory for local runs and tests. An enum rather than a trait object keeps
 //! async methods simple and the dispatch visible.
 
 mod budget;

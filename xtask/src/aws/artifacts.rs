@@ -11,7 +11,7 @@ use aws_sdk_cloudformation::types::Capability;
 use aws_sdk_s3::primitives::ByteStream;
 
 use super::{Clients, api_error, cfn, is_error};
-use crate::review;
+use crate::review::{self, StackStatus};
 
 /// The bootstrap stack's name; one per account and region, shared by every environment there.
 pub const BOOTSTRAP_STACK: &str = "chatbot-artifacts";
@@ -164,7 +164,7 @@ pub async fn ensure_bucket(clients: &Clients, account: &str) -> anyhow::Result<S
         .send()
         .await
         .map_err(|e| api_error("creating the bootstrap stack", e))?;
-    settled(clients, "CREATE_COMPLETE", "creating").await?;
+    settled(clients, StackStatus::CreateComplete, "creating").await?;
     Ok(bucket)
 }
 
@@ -178,7 +178,7 @@ async fn update_bootstrap(clients: &Clients) -> anyhow::Result<()> {
         .send()
         .await
     {
-        Ok(_) => settled(clients, "UPDATE_COMPLETE", "updating").await,
+        Ok(_) => settled(clients, StackStatus::UpdateComplete, "updating").await,
         // Only the text differs (a comment): nothing to do.
         Err(err)
             if is_error(
@@ -195,7 +195,7 @@ async fn update_bootstrap(clients: &Clients) -> anyhow::Result<()> {
 
 /// Waits for the bootstrap stack to settle; anything but `wanted` is an error naming the
 /// resources that failed and why.
-async fn settled(clients: &Clients, wanted: &str, doing: &str) -> anyhow::Result<()> {
+async fn settled(clients: &Clients, wanted: StackStatus, doing: &str) -> anyhow::Result<()> {
     let status = cfn::wait_settled(&clients.cfn, BOOTSTRAP_STACK, Duration::from_secs(600)).await?;
     if status == wanted {
         return Ok(());
@@ -214,7 +214,7 @@ async fn settled(clients: &Clients, wanted: &str, doing: &str) -> anyhow::Result
         })
         .collect::<Vec<_>>()
         .join("; ");
-    let fix = if status == "UPDATE_ROLLBACK_COMPLETE" {
+    let fix = if status == StackStatus::UpdateRollbackComplete {
         "it still serves the previous version; fix the cause and deploy again"
     } else {
         "delete it in the CloudFormation console, then deploy again"

@@ -9,112 +9,7 @@ use aws_smithy_types::date_time::Format;
 
 use super::{api_error, is_error};
 use crate::review::wire::{self, DescribeChangeSet};
-use crate::review::{ChangeKind, StackEvent};
-
-/// A stack as DescribeStacks tells it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeployedStack {
-    pub id: String,
-    pub name: String,
-    pub status: String,
-    pub status_reason: Option<String>,
-    pub parameters: BTreeMap<String, String>,
-    pub outputs: BTreeMap<String, String>,
-    pub created: String,
-    pub last_updated: Option<String>,
-}
-
-impl DeployedStack {
-    /// Settled in a state that a change set can update.
-    pub fn is_updatable(&self) -> bool {
-        matches!(
-            self.status.as_str(),
-            "CREATE_COMPLETE"
-                | "UPDATE_COMPLETE"
-                | "UPDATE_ROLLBACK_COMPLETE"
-                | "IMPORT_COMPLETE"
-                | "IMPORT_ROLLBACK_COMPLETE"
-        )
-    }
-
-    /// Made by a change set that was never executed: a CREATE change set is still needed.
-    pub fn is_under_review(&self) -> bool {
-        self.status == "REVIEW_IN_PROGRESS"
-    }
-
-    pub fn is_busy(&self) -> bool {
-        self.status.ends_with("_IN_PROGRESS") && !self.is_under_review()
-    }
-
-    /// The operation a busy stack is in, as people say it: `an update`, `a delete`.
-    pub fn operation(&self) -> &'static str {
-        match self.status.as_str() {
-            "CREATE_IN_PROGRESS" => "a create",
-            "ROLLBACK_IN_PROGRESS" => "the rollback of a failed create",
-            "DELETE_IN_PROGRESS" => "a delete",
-            "UPDATE_IN_PROGRESS" => "an update",
-            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" => "the clean-up after an update",
-            "UPDATE_ROLLBACK_IN_PROGRESS" => "the rollback of a failed update",
-            "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS" => {
-                "the clean-up after a rolled-back update"
-            }
-            "IMPORT_IN_PROGRESS" => "an import",
-            "IMPORT_ROLLBACK_IN_PROGRESS" => "the rollback of a failed import",
-            _ => "another operation",
-        }
-    }
-
-    /// The refusal to touch a busy stack: which operation runs, and to wait for it.
-    pub fn busy_message(&self, env_name: &str) -> String {
-        format!(
-            "stack {} is {}: {} is running on it; wait for it to finish (see where it is with \
-             `cargo xtask status --env {env_name}`), then run the command again",
-            self.name,
-            self.status,
-            self.operation()
-        )
-    }
-
-    /// Why a stack in a failed state no change set can fix (`*_FAILED`) blocks deploys, with
-    /// what to do; `None` for every other state.
-    pub fn stuck(&self, env_name: &str) -> Option<String> {
-        let why = self
-            .status_reason
-            .as_deref()
-            .map(|r| format!(" ({})", r.trim().trim_end_matches('.')))
-            .unwrap_or_default();
-        let (what, fix) = match self.status.as_str() {
-            "ROLLBACK_FAILED" => (
-                "its first create failed and the rollback could not delete everything",
-                format!(
-                    "delete it with `cargo xtask destroy --env {env_name}` (in the console, \
-                     retain the resources that cannot be deleted), then deploy again"
-                ),
-            ),
-            "DELETE_FAILED" => (
-                "deleting it failed",
-                format!(
-                    "fix what kept its resources from being deleted, delete it again with \
-                     `cargo xtask destroy --env {env_name}`, then deploy"
-                ),
-            ),
-            "UPDATE_ROLLBACK_FAILED" | "IMPORT_ROLLBACK_FAILED" => (
-                "a failed change could not be rolled back",
-                format!(
-                    "fix the cause, then `aws cloudformation continue-update-rollback \
-                     --stack-name {}` (add --resources-to-skip for resources that cannot go back), \
-                     then deploy again",
-                    self.name
-                ),
-            ),
-            _ => return None,
-        };
-        Some(format!(
-            "stack {} is {}{why}: {what}; no change can be deployed until it is settled: {fix}",
-            self.name, self.status
-        ))
-    }
-}
+use crate::review::{ChangeKind, DeployedStack, StackEvent, StackStatus};
 
 fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<String> {
     t.and_then(|t| t.fmt(Format::DateTime).ok())
@@ -130,11 +25,8 @@ pub async fn describe_stack(cfn: &Client, name: &str) -> anyhow::Result<Option<D
     let Some(stack) = answer.stacks().first() else {
         return Ok(None);
     };
-    let status = stack
-        .stack_status()
-        .map(|s| s.as_str().to_owned())
-        .unwrap_or_default();
-    if status == "DELETE_COMPLETE" {
+    let status = StackStatus::parse(stack.stack_status().map_or("", |s| s.as_str()));
+    if status == StackStatus::DeleteComplete {
         return Ok(None);
     }
     Ok(Some(DeployedStack {
@@ -262,10 +154,10 @@ pub async fn wait_for_change_set(cfn: &Client, arn: &str) -> anyhow::Result<Desc
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
         let described = describe_change_set(cfn, arn).await?;
-        let status = described.status.as_deref().unwrap_or("");
-        if !status.ends_with("_PENDING") && !status.ends_with("_IN_PROGRESS") {
+        if !described.is_pending() {
             return Ok(described);
         }
+        let status = described.status.as_deref().unwrap_or("");
         if Instant::now() > deadline {
             anyhow::bail!("change set {arn} was still {status} after 10 minutes");
         }
@@ -480,15 +372,19 @@ pub async fn delete_stack(cfn: &Client, stack: &str) -> anyhow::Result<()> {
 
 /// Polls until `stack` (a name or id) is in no `_IN_PROGRESS` state; returns that state,
 /// `DELETE_COMPLETE` when it is gone.
-pub async fn wait_settled(cfn: &Client, stack: &str, limit: Duration) -> anyhow::Result<String> {
+pub async fn wait_settled(
+    cfn: &Client,
+    stack: &str,
+    limit: Duration,
+) -> anyhow::Result<StackStatus> {
     let deadline = Instant::now() + limit;
     let mut delay = Backoff::new();
     loop {
         let status = match describe_stack(cfn, stack).await? {
             Some(found) => found.status,
-            None => return Ok("DELETE_COMPLETE".to_owned()),
+            None => return Ok(StackStatus::DeleteComplete),
         };
-        if !status.ends_with("_IN_PROGRESS") {
+        if !status.is_in_progress() {
             return Ok(status);
         }
         if Instant::now() > deadline {

@@ -1,23 +1,20 @@
 //! Everything that talks to AWS: the clients, the artifacts bucket, change sets, stack events,
-//! gradual rollouts and publishing the site. Clients are built once, by [`connect`], in the tasks' entry points
-//! and handed down; the rendering of what comes back lives in `crate::review`.
+//! gradual rollouts and publishing the site. Clients are built once, by [`connect`], in the
+//! tasks' entry points and handed down. Only calls and their conversions into our types live
+//! here: what the answers mean is decided in `crate::review`, `crate::preflight` and the
+//! tasks.
 //!
 //! Endpoints follow the SDK's standard chain (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`),
 //! which is how tests point the tasks at a local `moto_server`.
 
 pub mod artifacts;
-pub mod bench;
 mod call_log;
-pub mod cfn;
+pub(crate) mod cfn;
 pub mod errors;
-pub mod follow;
-pub mod plan;
-pub mod preflight;
+pub(crate) mod preflight;
 pub mod publish;
-pub mod rollout;
-pub mod site;
-
-use std::fmt;
+pub(crate) mod rollout;
+pub(crate) mod site;
 
 use aws_config::{BehaviorVersion, Region};
 
@@ -126,21 +123,5 @@ pub fn check_account(env_name: &str, wanted: Option<&str>, actual: &str) -> anyh
              account_id = \"{wanted}\": switch profile (AWS_PROFILE) or fix the file"
         ),
         _ => Ok(()),
-    }
-}
-
-/// A short duration as people read it: `850 ms`, `4.2 s`, `2 min 5 s`.
-pub struct Elapsed(pub std::time::Duration);
-
-impl fmt::Display for Elapsed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ms = self.0.as_millis();
-        if ms < 1000 {
-            write!(f, "{ms} ms")
-        } else if ms < 60_000 {
-            write!(f, "{:.1} s", self.0.as_secs_f64())
-        } else {
-            write!(f, "{} min {} s", ms / 60_000, (ms % 60_000) / 1000)
-        }
     }
 }

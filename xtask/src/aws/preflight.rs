@@ -3,65 +3,24 @@
 //! every answer becomes a [`Reply`] and the checks are `crate::preflight`'s. A refused call is
 //! [`Reply::Denied`] with the IAM action it needs; a failed one [`Reply::Failed`].
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
-use super::plan::{Inputs, Situation};
 use super::{Clients, cfn, errors};
-use crate::env::Model;
+use crate::env::{Environment, Model};
 use crate::preflight::{
     self, AccountConcurrency, Answers, Availability, Certificate, FoundationModel,
-    InferenceProfile, ModelAnswers, Reply, Report,
+    InferenceProfile, ModelAnswers, Reply,
 };
-use crate::review::Palette;
+use crate::review::DeployedStack;
 
-/// `--skip-preflight`, shared by `diff` and `deploy`.
-#[derive(clap::Args, Debug, Clone, Copy)]
-pub struct Flag {
-    /// Do not check model access, Lambda concurrency, names and the certificate first
-    #[arg(long)]
-    pub skip_preflight: bool,
-}
-
-/// Runs preflight, prints its report and refuses to go on when it found problems.
-pub async fn gate(
+/// Asks AWS what preflight checks for `env`, whose stack is `deployed` (when it exists).
+pub async fn answers(
     clients: &Clients,
-    inputs: &Inputs,
-    situation: &Situation,
-    command: &str,
-    palette: Palette,
-) -> anyhow::Result<()> {
-    let report = run(clients, inputs, situation).await;
-    print!("{}", preflight::render(&report, palette));
-    match report.refusal(command) {
-        Some(refusal) => anyhow::bail!(refusal),
-        None => Ok(()),
-    }
-}
-
-/// Asks AWS what preflight needs and checks it.
-pub async fn run(clients: &Clients, inputs: &Inputs, situation: &Situation) -> Report {
-    let answers = gather(clients, inputs, situation).await;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default();
-    preflight::check(
-        &preflight::Facts {
-            env: &inputs.env,
-            account: &situation.account,
-            template: &inputs.template,
-            now,
-        },
-        &answers,
-    )
-}
-
-async fn gather(clients: &Clients, inputs: &Inputs, situation: &Situation) -> Answers {
-    let env = &inputs.env;
+    env: &Environment,
+    deployed: Option<&DeployedStack>,
+) -> Answers {
     // The models are looked up at once, each on its own task.
     let lookups: Vec<_> = env
         .models
@@ -73,7 +32,7 @@ async fn gather(clients: &Clients, inputs: &Inputs, situation: &Situation) -> An
         })
         .collect();
     let concurrency = account_concurrency(clients);
-    let stack_reserved = stack_reserved(clients, situation);
+    let stack_reserved = stack_reserved(clients, deployed);
     let certificate = async {
         match &env.domain {
             Some(domain) => Some(certificate(clients, &domain.certificate_arn).await),
@@ -280,12 +239,8 @@ async fn account_concurrency(clients: &Clients) -> Reply<AccountConcurrency> {
 }
 
 /// What the deployed stack's functions reserve today: 0 for a stack not created yet.
-async fn stack_reserved(clients: &Clients, situation: &Situation) -> Reply<u32> {
-    let Some(stack) = situation
-        .deployed
-        .as_ref()
-        .filter(|stack| !stack.is_under_review())
-    else {
+async fn stack_reserved(clients: &Clients, deployed: Option<&DeployedStack>) -> Reply<u32> {
+    let Some(stack) = deployed.filter(|stack| !stack.is_under_review()) else {
         return Reply::Answered(0);
     };
     let resources = match cfn::stack_resources(&clients.cfn, &stack.id).await {

@@ -14,7 +14,7 @@ use aws_smithy_types::DateTime;
 use super::{Clients, api_error, cfn};
 use crate::review::wire::{DeploymentInfo, ErrorInformation, RollbackInfo};
 use crate::review::{
-    self, AlarmState, Palette, RolloutEnd, RolloutState, StackEvent, render_rollback,
+    self, AlarmState, Palette, RolloutEnd, RolloutState, StackEvent, StackStatus, render_rollback,
     render_rollout_state,
 };
 use crate::stack::{ALIAS_NAME, ids};
@@ -106,7 +106,8 @@ impl RolloutWatch {
     async fn look(&mut self, events: &[StackEvent]) -> anyhow::Result<Vec<String>> {
         if matches!(self.stage, Stage::Waiting) {
             let moving = events.iter().any(|e| {
-                e.logical_id == ids::generated::FUNCTION_ALIAS && e.status == "UPDATE_IN_PROGRESS"
+                e.logical_id == ids::generated::FUNCTION_ALIAS
+                    && e.status == StackStatus::UpdateInProgress
             });
             if !moving {
                 return Ok(Vec::new());

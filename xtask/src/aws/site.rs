@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::Clients;
-use super::plan::sha256_hex;
 use super::publish::{self, Published};
-use crate::aws::cfn::DeployedStack;
+use crate::digest::sha256_hex;
+use crate::review::DeployedStack;
 use crate::stack::{OUTPUT_DISTRIBUTION_ID, OUTPUT_SITE_BUCKET};
 
 /// What did not happen after the stack was deployed.

@@ -18,7 +18,7 @@ const PROFILES_GROUP: &str = "release profile (opt-in: --profiles)";
 pub fn zip_bootstrap(binary: &Path) -> anyhow::Result<Vec<u8>> {
     let bytes =
         std::fs::read(binary).with_context(|| format!("could not read {}", binary.display()))?;
-    crate::build::deterministic_zip(&[("bootstrap", &bytes, 0o755)])
+    crate::bundle::deterministic_zip(&[("bootstrap", &bytes, 0o755)])
 }
 
 /// Sizes of a `bootstrap` given with `--bin-dir` and of its zip, made here as `cargo xtask

@@ -5,11 +5,12 @@
 
 use std::path::{Path, PathBuf};
 
+use super::binaries::Binaries;
 use super::cold_start::{self, Sample, Turns};
 use super::process::Launch;
 use super::report::{self, Limit, Row, Stats};
+use super::service::{BENCH_ORIGIN_SECRET, TABLE, lambda_env, read_event, service_env};
 use super::stand_ins::StandIns;
-use super::{BENCH_ORIGIN_SECRET, Binaries, TABLE, lambda_env, read_event, service_env};
 use crate::env;
 
 const HEALTH: &str = "cold start: GET /api/health";

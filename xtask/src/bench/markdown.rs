@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use super::report::{Limit, Row};
-use crate::browser;
+use crate::tools::{CHROMIUM, browser};
 
 const GROUP: &str = "markdown";
 /// A run the old renderer does not finish within this is stopped.
@@ -40,7 +40,7 @@ fn measure(root: &Path) -> anyhow::Result<NodeReport> {
         .arg(&json)
         .args(["--timeout-ms", &TIMEOUT_MS.to_string()])
         .current_dir(&tests)
-        .env("CHROMIUM_PATH", browser::CHROMIUM)
+        .env("CHROMIUM_PATH", CHROMIUM.bin)
         .status()
         .context("could not start `node`: install Node.js 20 or newer")?;
     if !status.success() {

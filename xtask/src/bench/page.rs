@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use super::report::Row;
-use crate::browser;
+use crate::tools::{CHROMIUM, browser};
 
 const GROUP: &str = "page";
 
@@ -43,7 +43,7 @@ fn measure(root: &Path, before: &str) -> anyhow::Result<NodeReport> {
         .arg("--json")
         .arg(&json)
         .current_dir(&tests)
-        .env("CHROMIUM_PATH", browser::CHROMIUM)
+        .env("CHROMIUM_PATH", CHROMIUM.bin)
         .status()
         .context("could not start `node`: install Node.js 20 or newer")?;
     if !status.success() {

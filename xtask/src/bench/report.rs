@@ -56,7 +56,7 @@ pub struct Baseline {
     pub value: f64,
 }
 
-/// A limit from DESIGN.md and whether the figure keeps it.
+/// A target a figure is held to (BENCHMARKS.md's last column) and whether the figure keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Target {
     pub text: String,

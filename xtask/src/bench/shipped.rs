@@ -29,7 +29,7 @@ impl Bundles {
             .into_iter()
             .map(|arch| {
                 eprintln!("bench: cargo xtask build for {}", arch.as_str());
-                let built = crate::build::build(arch).map_err(|err| format!("{err:#}"));
+                let built = crate::bundle::build(arch).map_err(|err| format!("{err:#}"));
                 (arch, built)
             })
             .collect();
@@ -42,8 +42,8 @@ impl Bundles {
         let outcomes = ARCHITECTURES
             .into_iter()
             .map(|arch| {
-                let path = crate::build::bundle_path(arch);
-                let found = if crate::build::looks_like_bundle(&path) {
+                let path = crate::bundle::bundle_path(arch);
+                let found = if crate::bundle::looks_like_bundle(&path) {
                     Ok(path)
                 } else {
                     Err(format!(

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use testkit::tls::{PrivateCa, Protocols, TlsProxy};
 
-use super::TABLE;
 use super::process::{Launch, stop, url_in};
+use super::service::TABLE;
 use crate::tools;
 
 /// Where a Linux system keeps its CA bundle: Debian and Ubuntu, then Amazon Linux, Fedora and

@@ -7,16 +7,16 @@
 //! SAM resources ([`serverless`]) make it a SAM template: it then declares the transform, and
 //! the references SAM resolves (`Ref: Function.Alias`) are checked like any other.
 
-mod bedrock;
 mod expr;
 pub mod resources;
-pub mod serverless;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::Serialize;
 use serde_yaml::{Mapping, Value};
+
+use resources::serverless;
 
 pub use expr::{Expr, PSEUDO_PARAMETERS};
 pub use resources::Properties;

@@ -13,14 +13,14 @@ pub use estimate::{Estimate, Line, ModelChatCost, ServiceCost, Workload, estimat
 pub use prices::{Price, PriceTable, pico_dollars};
 pub use render::render_estimate;
 
-use crate::tools::project_root;
-use crate::{env, stack};
+use crate::args::EnvArgs;
+use crate::stack;
+use crate::terminal::palette;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The environment to price (envs/ENV.toml)
-    #[arg(long = "env", value_name = "ENV")]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvArgs,
     /// Chats (a message and its answer) per day
     #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(0..=100_000_000))]
     pub chats_per_day: u64,
@@ -30,19 +30,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let root = project_root();
-    let environment = env::load(&root, &args.env)?;
-    let table = PriceTable::load(&root, &environment.region)?;
+    let environment = args.env.load()?;
+    let table = PriceTable::load(&args.env.root(), &environment.region)?;
     let template = stack::template(&environment);
     let workload = Workload::assume(args.chats_per_day);
     let estimate = estimate(&environment, &template, &table, &workload)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&estimate)?);
     } else {
-        print!(
-            "{}",
-            render_estimate(&estimate, &table, crate::deploy::palette())
-        );
+        print!("{}", render_estimate(&estimate, &table, palette()));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::Palette;
+use super::{Palette, StackStatus};
 
 /// One entry of DescribeStackEvents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -15,7 +15,7 @@ pub struct StackEvent {
     pub logical_id: String,
     pub physical_id: Option<String>,
     pub resource_type: String,
-    pub status: String,
+    pub status: StackStatus,
     pub reason: Option<String>,
 }
 
@@ -29,7 +29,7 @@ impl StackEvent {
 /// One event on one line: time, status, logical ID, type, reason.
 pub fn render_event(event: &StackEvent, palette: Palette) -> String {
     let time = event.timestamp.get(11..19).unwrap_or(&event.timestamp);
-    let status = format!("{:<28}", event.status);
+    let status = format!("{:<28}", event.status.as_str());
     let status = paint_status(&event.status, &status, palette);
     let mut line = format!(
         "{}  {status}  {:<24}  {}",
@@ -44,12 +44,12 @@ pub fn render_event(event: &StackEvent, palette: Palette) -> String {
     line
 }
 
-fn paint_status(status: &str, text: &str, palette: Palette) -> String {
-    if status.ends_with("_FAILED") {
+fn paint_status(status: &StackStatus, text: &str, palette: Palette) -> String {
+    if status.is_failed() {
         palette.red(text)
-    } else if status.contains("ROLLBACK") || status.starts_with("DELETE_") {
+    } else if status.is_undoing() {
         palette.yellow(text)
-    } else if status.ends_with("_COMPLETE") {
+    } else if status.is_complete() {
         palette.green(text)
     } else {
         text.to_owned()
@@ -61,7 +61,7 @@ fn paint_status(status: &str, text: &str, palette: Palette) -> String {
 pub struct Failure {
     pub logical_id: String,
     pub resource_type: String,
-    pub status: String,
+    pub status: StackStatus,
     pub reason: String,
 }
 
@@ -69,10 +69,7 @@ pub struct Failure {
 /// order they happened. Resources CloudFormation only cancelled because another one failed
 /// are left out when a real cause is there. When no resource failed, the stack's own failure.
 pub fn failures(events: &[StackEvent]) -> Vec<Failure> {
-    let failed: Vec<&StackEvent> = events
-        .iter()
-        .filter(|e| e.status.ends_with("_FAILED"))
-        .collect();
+    let failed: Vec<&StackEvent> = events.iter().filter(|e| e.status.is_failed()).collect();
     let resources: Vec<&StackEvent> = failed.iter().copied().filter(|e| !e.is_stack()).collect();
     let real: Vec<&StackEvent> = resources
         .iter()
@@ -113,7 +110,7 @@ pub fn failures(events: &[StackEvent]) -> Vec<Failure> {
 pub fn failures_or_reason(
     events: &[StackEvent],
     stack_name: &str,
-    final_status: &str,
+    final_status: &StackStatus,
     stack_reason: Option<&str>,
 ) -> Vec<Failure> {
     let found = failures(events);
@@ -121,7 +118,7 @@ pub fn failures_or_reason(
         Some(reason) if found.is_empty() => vec![Failure {
             logical_id: stack_name.to_owned(),
             resource_type: "AWS::CloudFormation::Stack".to_owned(),
-            status: final_status.to_owned(),
+            status: final_status.clone(),
             reason: reason.to_owned(),
         }],
         _ => found,
@@ -136,11 +133,11 @@ fn is_cancellation(reason: &str) -> bool {
 /// What failed, one block per resource, under a line naming the stack's final state.
 pub fn render_failures(
     stack_name: &str,
-    final_status: &str,
+    final_status: &StackStatus,
     failures: &[Failure],
     palette: Palette,
 ) -> String {
-    let doing = if final_status.starts_with("DELETE_") {
+    let doing = if final_status.is_delete() {
         "Deleting"
     } else {
         "Deploying"
@@ -164,10 +161,24 @@ pub fn render_failures(
             out.push_str(&format!("      {line}\n"));
         }
     }
-    if final_status.ends_with("ROLLBACK_COMPLETE") && final_status.starts_with("UPDATE") {
+    if *final_status == StackStatus::UpdateRollbackComplete {
         out.push_str("  The stack was rolled back to its previous state and still serves it\n");
     }
     out
+}
+
+/// The one report of an operation on `stack_name` that ended in `status` rather than as asked:
+/// the resources that failed with CloudFormation's reasons (or the stack's own reason), under
+/// a line naming the state.
+pub fn render_failure_report(
+    stack_name: &str,
+    status: &StackStatus,
+    reason: Option<&str>,
+    events: &[StackEvent],
+    palette: Palette,
+) -> String {
+    let failures = failures_or_reason(events, stack_name, status, reason);
+    render_failures(stack_name, status, &failures, palette)
 }
 
 /// Why a stack in `ROLLBACK_COMPLETE` must be deleted before it can be deployed again.
@@ -183,7 +194,7 @@ pub fn explain_rollback_complete(stack_name: &str) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Progress {
     pub stack_name: String,
-    pub stack_status: String,
+    pub stack_status: StackStatus,
     pub done: usize,
     pub in_progress: usize,
     pub failed: usize,
@@ -194,21 +205,21 @@ impl Progress {
     /// Counts each resource by its latest status in `events` (oldest first).
     pub fn from_events(
         stack_name: &str,
-        stack_status: &str,
+        stack_status: &StackStatus,
         events: &[StackEvent],
         elapsed_seconds: f64,
     ) -> Progress {
-        let mut latest: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut latest: BTreeMap<&str, &StackStatus> = BTreeMap::new();
         for event in events.iter().filter(|e| !e.is_stack()) {
             latest.insert(&event.logical_id, &event.status);
         }
-        let count = |f: fn(&str) -> bool| latest.values().filter(|s| f(s)).count();
+        let count = |f: fn(&StackStatus) -> bool| latest.values().filter(|s| f(s)).count();
         Progress {
             stack_name: stack_name.to_owned(),
-            stack_status: stack_status.to_owned(),
-            done: count(|s| s.ends_with("_COMPLETE") || s.ends_with("_SKIPPED")),
-            in_progress: count(|s| s.ends_with("_IN_PROGRESS")),
-            failed: count(|s| s.ends_with("_FAILED")),
+            stack_status: stack_status.clone(),
+            done: count(StackStatus::is_done),
+            in_progress: count(StackStatus::is_in_progress),
+            failed: count(StackStatus::is_failed),
             elapsed_seconds,
         }
     }
@@ -229,7 +240,11 @@ pub fn render_progress(progress: &Progress, tick: usize, palette: Palette) -> St
         "{} {} {}  {}  {}",
         palette.cyan(SPINNER[tick % SPINNER.len()]),
         palette.bold(&progress.stack_name),
-        paint_status(&progress.stack_status, &progress.stack_status, palette),
+        paint_status(
+            &progress.stack_status,
+            progress.stack_status.as_str(),
+            palette
+        ),
         counts.join(", "),
         palette.dim(&format!("{:.1}s", progress.elapsed_seconds))
     )

@@ -13,6 +13,8 @@ mod events;
 mod iam;
 mod rollout;
 mod spend;
+mod stack;
+mod status;
 mod table;
 mod text_diff;
 pub mod wire;
@@ -27,7 +29,7 @@ pub use errors::{
 };
 pub use events::{
     Failure, Progress, StackEvent, explain_rollback_complete, failures, failures_or_reason,
-    render_event, render_failures, render_progress,
+    render_event, render_failure_report, render_failures, render_progress,
 };
 pub use iam::{Statement, StatementChange, diff_statements, render_iam, statements};
 pub use rollout::{
@@ -37,6 +39,8 @@ pub use spend::{
     SpendChange, SpendReview, SpendSettings, WorstCase, render_spend, spend_changes, spend_review,
     spend_settings, worst_case,
 };
+pub use stack::DeployedStack;
+pub use status::StackStatus;
 pub use text_diff::template_diff;
 
 /// Whether output gets ANSI colours: only on a terminal, and never when `NO_COLOR` is set.

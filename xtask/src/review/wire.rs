@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::change_set::{Action, PropertyChange, Recreation, Replacement, ResourceChange};
 use super::events::StackEvent;
 use super::rollout::RolloutEnd;
+use super::status::StackStatus;
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -137,6 +138,13 @@ impl DescribeChangeSet {
                 )
             })
             .collect()
+    }
+
+    /// Whether CloudFormation is still making the change set (`CREATE_PENDING`,
+    /// `CREATE_IN_PROGRESS`, and the same while deleting it).
+    pub fn is_pending(&self) -> bool {
+        let status = self.status.as_deref().unwrap_or("");
+        status.ends_with("_PENDING") || status.ends_with("_IN_PROGRESS")
     }
 
     /// Whether CloudFormation refused the change set only because nothing changes.
@@ -294,7 +302,7 @@ impl WireStackEvent {
             logical_id: self.logical_resource_id.clone().unwrap_or_default(),
             physical_id: self.physical_resource_id.clone().filter(|p| !p.is_empty()),
             resource_type: self.resource_type.clone().unwrap_or_default(),
-            status: self.resource_status.clone().unwrap_or_default(),
+            status: StackStatus::parse(self.resource_status.as_deref().unwrap_or_default()),
             reason: self.resource_status_reason.clone(),
         }
     }

@@ -7,8 +7,8 @@
 //! served nothing.
 
 use super::{add, allow, get_att, ids, trust};
+use crate::cfn::resources::serverless::{DeploymentPreference, DeploymentType};
 use crate::cfn::resources::*;
-use crate::cfn::serverless::{DeploymentPreference, DeploymentType};
 use crate::cfn::{Expr, Resource, Template};
 use crate::env::{Environment, Rollout};
 
