@@ -819,7 +819,7 @@ async fn finish(
             + usage.cache_write_input_tokens,
         micro_usd: cost.map_or(0, |c| c.micro_usd),
     };
-    // The budget item lives a day past its day, then expires.
+    // Each budget shard lives a day past its day, then expires.
     let count_spend = async {
         if spend == Spend::default() {
             return None;

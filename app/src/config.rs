@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
-use chatbot_contract::env_vars;
+use chatbot_contract::{budget, env_vars};
 
 use crate::cost::{Budget, ModelPrice};
 use crate::guardrail::GuardrailConfig;
 use crate::rate_bucket::Ipv6Prefix;
+use crate::store::BudgetLayout;
 
 /// Settings that differ per environment, from the Lambda environment variables.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +31,8 @@ pub struct Config {
     /// Micro-dollars of model spend the environment may spend per UTC day; `None`: only the
     /// token budget applies. Every model has a price when this is set.
     pub daily_cost_budget_micro_usd: Option<u64>,
+    /// Items the day's budget is spread over (1 when unset).
+    pub budget_shards: u32,
     /// Days a conversation is kept.
     pub history_days: u32,
     /// The value every `/api` request must carry in `x-origin-verify` (CloudFront adds it);
@@ -220,6 +223,12 @@ impl Config {
                 ),
             ));
         }
+        let budget_shards = match lookup(env_vars::BUDGET_SHARDS) {
+            Some(text) if !text.trim().is_empty() => {
+                number(&lookup, env_vars::BUDGET_SHARDS, 1, budget::MAX_SHARDS)?
+            }
+            _ => 1,
+        };
         let history_days = number(&lookup, env_vars::HISTORY_DAYS, 1, 3_650)?;
         let secret = |name: &'static str| match lookup(name) {
             Some(value) if !value.is_empty() => OriginSecret::new(value)
@@ -253,6 +262,7 @@ impl Config {
             ipv6_prefix,
             daily_token_budget,
             daily_cost_budget_micro_usd,
+            budget_shards,
             history_days,
             origin_secret,
             previous_origin_secret,
@@ -273,6 +283,12 @@ impl Config {
             tokens: self.daily_token_budget,
             micro_usd: self.daily_cost_budget_micro_usd,
         }
+    }
+
+    /// How the store spreads and caches the day's budget: the configured shards, read back at
+    /// most once per [`budget::CACHE_MILLIS`].
+    pub fn budget_layout(&self) -> BudgetLayout {
+        BudgetLayout::sharded(self.budget_shards).unwrap_or_default()
     }
 
     /// Seconds since the epoch at which an item written at `now_secs` expires.
@@ -438,6 +454,19 @@ mod tests {
     }
 
     #[test]
+    fn the_budget_shards_are_optional_and_read_when_set() {
+        let mut vars = base();
+        assert_eq!(load(&vars).unwrap().budget_layout().shards(), 1);
+        vars.insert(env_vars::BUDGET_SHARDS, "16".to_owned());
+        let layout = load(&vars).unwrap().budget_layout();
+        assert_eq!(layout.shards(), 16);
+        assert_eq!(
+            layout.cache,
+            Duration::from_millis(chatbot_contract::budget::CACHE_MILLIS)
+        );
+    }
+
+    #[test]
     fn starter_prompts_are_optional_and_read_in_order() {
         let mut vars = base();
         assert!(load(&vars).unwrap().starter_prompts.is_empty());
@@ -574,6 +603,7 @@ mod tests {
                 env_vars::ORIGIN_SECRET,
                 env_vars::ORIGIN_SECRET_PREVIOUS,
                 env_vars::IPV6_PREFIX_LENGTH,
+                env_vars::BUDGET_SHARDS,
                 env_vars::STARTER_PROMPTS,
             ]
             .contains(&name)
@@ -597,6 +627,9 @@ mod tests {
             (env_vars::MAX_OUTPUT_TOKENS, "1.5"),
             (env_vars::DAILY_TOKEN_BUDGET, "lots"),
             (env_vars::HISTORY_DAYS, "99999"),
+            (env_vars::BUDGET_SHARDS, "0"),
+            (env_vars::BUDGET_SHARDS, "1001"),
+            (env_vars::BUDGET_SHARDS, "many"),
             (env_vars::MODELS, "m1,m2"),
             (env_vars::MODELS, "[]"),
             (

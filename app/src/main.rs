@@ -62,10 +62,10 @@ async fn main() -> ExitCode {
     let bedrock = aws_sdk_bedrockruntime::Client::from_conf(bedrock_config);
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let state = AppState {
+        store: Store::Dynamo(DynamoStore::new(dynamo, table).with_budget(config.budget_layout())),
         metrics: Metrics::stdout(&config.environment),
         config,
         tuning: Tuning::default(),
-        store: Store::Dynamo(DynamoStore::new(dynamo, table)),
         model: Model::Bedrock(Bedrock::new(bedrock)),
     };
     let warm_up = warm::open_connections(&state.store, &https, model_endpoint).await;

@@ -495,7 +495,7 @@ const STORE_FAULTS: &[StoreFault] = &[
     },
     StoreFault {
         name: "dynamodb_budget_read_throttled",
-        operation: Operation::GetItem,
+        operation: Operation::BatchGetItem,
         fault: Fault::Throttling,
         times: 3,
         status: 503,
@@ -629,7 +629,7 @@ async fn the_init_warm_up_reads_the_store_once_and_never_retries() {
             .proxy
             .handled()
             .iter()
-            .filter(|h| h.operation == Operation::GetItem)
+            .filter(|h| h.operation == Operation::BatchGetItem)
             .count()
     };
     assert_eq!(
@@ -644,7 +644,7 @@ async fn the_init_warm_up_reads_the_store_once_and_never_retries() {
     // A throttled store: one attempt, an error, and the function starts anyway.
     stack
         .proxy
-        .fail_next(Operation::GetItem, Fault::Throttling, 3);
+        .fail_next(Operation::BatchGetItem, Fault::Throttling, 3);
     let refused = store.open_connection("2026-01-01").await;
     stack.proxy.clear_faults();
     assert!(refused.is_err(), "{refused:?}");

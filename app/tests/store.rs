@@ -8,11 +8,13 @@
 mod common;
 
 use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
 
 use aws_sdk_dynamodb as dynamo;
 use chatbot::store::{
-    Admission, AnswerDetails, Blocked, DynamoStore, Feedback, FeedbackSaved, MemoryStore, Message,
-    MessageId, Role, SessionId, Spend, StopReason, StopSaved, Store, StoreError,
+    Admission, AnswerDetails, Blocked, BudgetLayout, DynamoStore, Feedback, FeedbackSaved,
+    MemoryStore, Message, MessageId, Role, SessionId, Spend, StopReason, StopSaved, Store,
+    StoreError,
 };
 use dynamo::types::AttributeValue;
 use testkit::faulty_dynamo::{Fault, FaultyDynamo, Operation};
@@ -643,18 +645,7 @@ async fn budget_totals_add_up_under_concurrency(backend: &'static str, store: &S
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    let mut sorted = totals.clone();
-    sorted.sort_unstable_by_key(|s| s.tokens);
-    assert_eq!(
-        sorted,
-        (1..=50)
-            .map(|i| Spend {
-                tokens: i * 7,
-                micro_usd: i * 24
-            })
-            .collect::<Vec<_>>(),
-        "{backend}: each add sees its own new totals, tokens and micro-dollars together"
-    );
+    check_totals(backend, &totals, spend);
     assert_eq!(
         store.spent(&day).await.unwrap(),
         Spend {
@@ -663,6 +654,26 @@ async fn budget_totals_add_up_under_concurrency(backend: &'static str, store: &S
         },
         "{backend}"
     );
+}
+
+/// Each add's total counts at least its own addition and every add that finished before it,
+/// tokens and micro-dollars together, and never more than all of them.
+fn check_totals(backend: &str, totals: &[Spend], each: Spend) {
+    let mut sorted = totals.to_vec();
+    sorted.sort_unstable_by_key(|s| s.tokens);
+    let adds = sorted.len() as u64;
+    for (i, total) in (1..).zip(&sorted) {
+        let at_least = i * each.tokens;
+        assert!(
+            (at_least..=adds * each.tokens).contains(&total.tokens),
+            "{backend}: add {i} of {adds} saw {total:?}"
+        );
+        assert_eq!(
+            total.tokens * each.micro_usd,
+            total.micro_usd * each.tokens,
+            "{backend}: tokens and micro-dollars are added together: {total:?}"
+        );
+    }
 }
 
 fn rand_octet() -> u8 {
@@ -733,4 +744,140 @@ async fn unreadable_items_and_dynamodb_errors_are_reported_not_panicked() {
     assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
     proxy.set_down(false);
     assert_eq!(store.spent("2026-11-29").await.unwrap(), Spend::default());
+}
+
+/// Builds another instance of one store (its own budget cache, the same data) with a layout.
+type Instances<'a> = &'a dyn Fn(BudgetLayout) -> Store;
+
+#[tokio::test]
+async fn the_sharded_budget_keeps_the_contract_on_both_stores() {
+    let moto = MotoServer::start().unwrap();
+    let raw = common::dynamo_client(&moto.endpoint(), 3);
+    common::create_table(&raw, TABLE).await;
+    let memory = MemoryStore::default();
+    let on_memory = |layout| Store::Memory(memory.instance().with_budget(layout));
+    let on_dynamo =
+        |layout| Store::Dynamo(DynamoStore::new(raw.clone(), TABLE).with_budget(layout));
+    let backends: [(&str, Instances); 2] = [("memory", &on_memory), ("dynamodb", &on_dynamo)];
+
+    for (backend, instances) in backends {
+        let day = sharded_totals_are_exact_without_a_cache(backend, instances).await;
+        // Every shard is its own item with its own partition key, and each expires.
+        if backend == "dynamodb" {
+            let shards: BTreeSet<String> = all_items(&raw)
+                .await
+                .iter()
+                .filter(|item| item["sk"].as_s().unwrap() == &day)
+                .map(|item| {
+                    assert_eq!(
+                        item["expires_at"].as_n().unwrap(),
+                        &EXPIRES_AT.to_string(),
+                        "{item:?}"
+                    );
+                    item["pk"].as_s().unwrap().clone()
+                })
+                .collect();
+            let expected: BTreeSet<String> = std::iter::once("BUDGET".to_owned())
+                .chain((1..8).map(|i| format!("BUDGET#{i}")))
+                .collect();
+            assert_eq!(shards, expected);
+        }
+        a_cached_total_misses_only_what_others_added_within_its_window(backend, instances).await;
+        a_day_counted_in_one_item_still_counts_once_sharded(backend, instances).await;
+    }
+}
+
+/// Returns the day it counted.
+async fn sharded_totals_are_exact_without_a_cache(
+    backend: &str,
+    instances: Instances<'_>,
+) -> String {
+    let day = format!("2026-10-{:02}", 1 + rand_octet() % 28);
+    let layout = BudgetLayout::new(8, Duration::ZERO).unwrap();
+    let each = Spend {
+        tokens: 11,
+        micro_usd: 5,
+    };
+    // Three instances at once, 40 adds each: 120 adds over 8 shards.
+    let stores: Vec<Store> = (0..3).map(|_| instances(layout)).collect();
+    let adds = stores
+        .iter()
+        .flat_map(|store| (0..40).map(|_| store.add_spend(&day, each, EXPIRES_AT)));
+    let totals: Vec<Spend> = futures_util::future::join_all(adds)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    check_totals(backend, &totals, each);
+    let exact = Spend {
+        tokens: 120 * 11,
+        micro_usd: 120 * 5,
+    };
+    for store in &stores {
+        assert_eq!(store.spent(&day).await.unwrap(), exact, "{backend}");
+    }
+    assert_eq!(
+        instances(layout).spent(&day).await.unwrap(),
+        exact,
+        "{backend}"
+    );
+    day
+}
+
+/// The bound the cache allows: an instance's total misses at most what other instances added
+/// since its last read of the shards began, counts its own additions at once, and is exact
+/// again once its window has passed.
+async fn a_cached_total_misses_only_what_others_added_within_its_window(
+    backend: &str,
+    instances: Instances<'_>,
+) {
+    let day = format!("2026-09-{:02}", 1 + rand_octet() % 28);
+    let spend = |tokens: u64| Spend {
+        tokens,
+        micro_usd: tokens * 3,
+    };
+    let long = instances(BudgetLayout::new(4, Duration::from_secs(3_600)).unwrap());
+    let short = instances(BudgetLayout::new(4, Duration::from_millis(50)).unwrap());
+    let other = instances(BudgetLayout::new(4, Duration::ZERO).unwrap());
+
+    other.add_spend(&day, spend(100), EXPIRES_AT).await.unwrap();
+    assert_eq!(long.spent(&day).await.unwrap(), spend(100), "{backend}");
+    assert_eq!(short.spent(&day).await.unwrap(), spend(100), "{backend}");
+    // Another instance adds within both windows: the cached totals miss exactly that.
+    other.add_spend(&day, spend(40), EXPIRES_AT).await.unwrap();
+    assert_eq!(long.spent(&day).await.unwrap(), spend(100), "{backend}");
+    // The instance's own addition counts at once, on top of what it read.
+    assert_eq!(
+        long.add_spend(&day, spend(2), EXPIRES_AT).await.unwrap(),
+        spend(102),
+        "{backend}"
+    );
+    assert_eq!(long.spent(&day).await.unwrap(), spend(102), "{backend}");
+    // Exact for an instance without a cache, and for one whose window has passed.
+    assert_eq!(other.spent(&day).await.unwrap(), spend(142), "{backend}");
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    assert_eq!(short.spent(&day).await.unwrap(), spend(142), "{backend}");
+    // Another day is never answered from the cache.
+    assert_eq!(
+        long.spent("2000-01-01").await.unwrap(),
+        Spend::default(),
+        "{backend}"
+    );
+}
+
+/// Shard 0 is the one-item layout's item: what was counted before the budget was sharded
+/// still counts after.
+async fn a_day_counted_in_one_item_still_counts_once_sharded(
+    backend: &str,
+    instances: Instances<'_>,
+) {
+    let day = format!("2026-08-{:02}", 1 + rand_octet() % 28);
+    let spend = Spend {
+        tokens: 9,
+        micro_usd: 1,
+    };
+    let single = instances(BudgetLayout::default());
+    single.add_spend(&day, spend, EXPIRES_AT).await.unwrap();
+    let sharded = instances(BudgetLayout::new(16, Duration::ZERO).unwrap());
+    assert_eq!(sharded.spent(&day).await.unwrap(), spend, "{backend}");
 }

@@ -37,6 +37,10 @@ pub mod env_vars {
     /// whichever of the two is reached first stops the day's chats, and every model must have
     /// a price.
     pub const DAILY_COST_BUDGET_MICRO_USD: &str = "CHATBOT_DAILY_COST_BUDGET_MICRO_USD";
+    /// Items the day's budget is spread over (1 to [`MAX_BUDGET_SHARDS`](crate::budget::MAX_SHARDS)):
+    /// each answer adds its spend to one of them and the total is read from all, so no single
+    /// item takes every answer's write (see [`crate::budget`]). Unset: one item.
+    pub const BUDGET_SHARDS: &str = "CHATBOT_BUDGET_SHARDS";
     /// Days a conversation is kept before DynamoDB's TTL removes it.
     pub const HISTORY_DAYS: &str = "CHATBOT_HISTORY_DAYS";
     /// JSON array of strings: the prompts the page offers on an empty chat (`[]` for none).
@@ -78,7 +82,7 @@ pub mod env_vars {
 
     /// Every variable above but the guardrail's and [`DAILY_COST_BUDGET_MICRO_USD`] (set only
     /// when the environment has a dollar budget), for checks that the template sets all of them.
-    pub const ALL: [&str; 14] = [
+    pub const ALL: [&str; 15] = [
         ENVIRONMENT,
         TABLE_NAME,
         MODELS,
@@ -89,6 +93,7 @@ pub mod env_vars {
         RATE_WINDOW_SECONDS,
         IPV6_PREFIX_LENGTH,
         DAILY_TOKEN_BUDGET,
+        BUDGET_SHARDS,
         HISTORY_DAYS,
         STARTER_PROMPTS,
         ORIGIN_SECRET,
@@ -105,13 +110,47 @@ pub mod table {
     /// The DynamoDB operations the service calls on its table, and so the only actions its role
     /// is granted (`dynamodb:<operation>`). Keep it exact: the store's contract tests record
     /// every operation that reaches DynamoDB and compare them with this list.
-    pub const OPERATIONS: [&str; 5] = [
+    pub const OPERATIONS: [&str; 6] = [
+        "BatchGetItem",
         "BatchWriteItem",
         "GetItem",
         "PutItem",
         "Query",
         "UpdateItem",
     ];
+}
+
+/// How the day's budget is laid out in the table, and the ceilings DynamoDB puts on it.
+///
+/// DynamoDB serves at most [`PARTITION_WRITES_PER_SECOND`] writes and
+/// [`PARTITION_READS_PER_SECOND`] strongly consistent reads per second to one partition key,
+/// however much on-demand capacity the table has. An item every answer writes caps the whole
+/// environment at that rate; spread over `shards` items (each answer adds to one), the ceiling
+/// is `shards` times higher. Every instance reads all shards at most once per
+/// [`CACHE_MILLIS`], so reads per shard grow with instances, not with answers.
+pub mod budget {
+    /// Partition-key writes per second DynamoDB serves (1 KB items; the budget's are smaller).
+    pub const PARTITION_WRITES_PER_SECOND: u64 = 1_000;
+    /// Strongly consistent partition-key reads per second DynamoDB serves.
+    pub const PARTITION_READS_PER_SECOND: u64 = 3_000;
+    /// Largest shard count the service and the env files accept.
+    pub const MAX_SHARDS: u32 = 1_000;
+    /// How long an instance reuses the day's total it read from the shards before reading
+    /// them again (its own additions are counted at once).
+    pub const CACHE_MILLIS: u64 = 1_000;
+    /// Share of a shard's write ceiling a derived shard count plans for at the stage's
+    /// steady rate, so the budget item is never what throttles first.
+    pub const PLANNED_WRITES_PER_SHARD: u64 = PARTITION_WRITES_PER_SECOND / 2;
+
+    /// The shard count an environment gets when its env file names none: enough for every
+    /// request the API stage lets through per second to be an answer, each shard planned at
+    /// half its write ceiling.
+    pub fn shards_for_rate(requests_per_second: u64) -> u32 {
+        let shards = requests_per_second
+            .div_ceil(PLANNED_WRITES_PER_SHARD)
+            .max(1);
+        u32::try_from(shards).unwrap_or(MAX_SHARDS).min(MAX_SHARDS)
+    }
 }
 
 /// CloudWatch embedded-metric-format names the service writes and the template's alarms read.
@@ -360,6 +399,17 @@ pub const ROUTES: [Route; 8] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_derived_budget_shard_count_plans_each_shard_at_half_its_writes() {
+        let check = |rate, expect| assert_eq!(budget::shards_for_rate(rate), expect, "{rate}");
+        check(0, 1);
+        check(50, 1);
+        check(500, 1);
+        check(501, 2);
+        check(10_000, 20);
+        check(u64::MAX, budget::MAX_SHARDS);
+    }
 
     #[test]
     fn environment_variables_are_distinct_and_prefixed() {

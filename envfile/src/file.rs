@@ -148,6 +148,9 @@ pub struct Alarms {
 pub struct Table {
     pub point_in_time_recovery: bool,
     pub deletion_protection: bool,
+    /// Items the day's budget is spread over; derived from `api.throttle_rate` when absent.
+    #[serde(default)]
+    pub budget_shards: Option<u32>,
 }
 
 #[derive(Deserialize)]

@@ -9,6 +9,7 @@
 
 mod alarms;
 mod api;
+pub mod capacity;
 mod chat;
 mod check;
 mod domain;
@@ -92,6 +93,10 @@ pub struct TableSettings {
     pub point_in_time_recovery: bool,
     /// Also keeps the table when the stack is deleted (`DeletionPolicy: Retain`).
     pub deletion_protection: bool,
+    /// Items the day's budget is spread over, so no one item takes every answer's write
+    /// (`table.budget_shards`, or enough for `api.throttle_rate`: see
+    /// [`chatbot_contract::budget::shards_for_rate`]).
+    pub budget_shards: u32,
 }
 
 /// Why an environment could not be loaded.
@@ -285,6 +290,27 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
     let chat = chat::check(&c, raw.chat, &mut deprecations)?;
     let function = function::check(&c, raw.function)?;
     let api = api::check(&c, raw.api, function.timeout_seconds)?;
+    let budget_shards = raw
+        .table
+        .budget_shards
+        .unwrap_or_else(|| chatbot_contract::budget::shards_for_rate(api.throttle_rate.into()));
+    c.range(
+        "table.budget_shards",
+        budget_shards.into(),
+        1,
+        chatbot_contract::budget::MAX_SHARDS.into(),
+        " shards",
+    )?;
+    let ceilings = capacity::Settings {
+        reserved_concurrency: function.reserved_concurrency,
+        timeout_seconds: function.timeout_seconds,
+        throttle_rate: api.throttle_rate,
+        throttle_burst: api.throttle_burst,
+        budget_shards,
+    };
+    if let Some((key, message)) = capacity::contradiction(&ceilings) {
+        return Err(c.fail(key, message));
+    }
     let log_retention_days = logs::check(&c, raw.logs)?;
     let alarms = alarms::check(&c, raw.alarms, &raw.region, function.timeout_seconds)?;
     site::check(&c, &raw.site)?;
@@ -313,6 +339,7 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         table: TableSettings {
             point_in_time_recovery: raw.table.point_in_time_recovery,
             deletion_protection: raw.table.deletion_protection,
+            budget_shards,
         },
         site_versioning: raw.site.versioning,
         starter_prompts: raw.site.starter_prompts,

@@ -22,6 +22,12 @@
 //! - [`Fault::InternalServerError`]: 500 `InternalServerError`;
 //! - [`Fault::Drop`]: the connection is closed without an answer.
 //!
+//! [`FaultyDynamo::limit_partitions`] makes it enforce DynamoDB's per-partition throughput:
+//! a request that would take one partition key past its reads or writes per second is answered
+//! with `ProvisionedThroughputExceededException`, as DynamoDB answers it (see
+//! [`crate::partition_meter`]); [`FaultyDynamo::partition_report`] tells what each key was
+//! asked for.
+//!
 //! [`FaultyDynamo::set_down`] makes the whole endpoint unreachable until it is set up again: a
 //! new connection is closed as soon as it is accepted, before a byte is read, and an open one
 //! at its next request.
@@ -42,6 +48,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
+
+use crate::partition_meter::{
+    PartitionLimits, PartitionMeter, PartitionReport, touched_partitions,
+};
 
 /// A DynamoDB operation, as named in `X-Amz-Target`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -158,6 +168,7 @@ struct State {
     /// The operation name of every request, as `X-Amz-Target` gave it.
     names: Mutex<Vec<String>>,
     down: AtomicBool,
+    meter: Mutex<Option<PartitionMeter>>,
     request_ids: AtomicU64,
     client: Client<HttpConnector, Full<Bytes>>,
 }
@@ -184,6 +195,7 @@ impl FaultyDynamo {
             handled: Mutex::new(Vec::new()),
             names: Mutex::new(Vec::new()),
             down: AtomicBool::new(false),
+            meter: Mutex::new(None),
             request_ids: AtomicU64::new(1),
             client: Client::builder(TokioExecutor::new()).build_http(),
         });
@@ -220,6 +232,21 @@ impl FaultyDynamo {
     /// next request.
     pub fn set_down(&self, down: bool) {
         self.state.down.store(down, Ordering::SeqCst);
+    }
+
+    /// From now on, a request that would take one partition key past `limits` is answered with
+    /// 400 `ProvisionedThroughputExceededException`; counts start afresh.
+    pub fn limit_partitions(&self, limits: PartitionLimits) {
+        *lock(&self.state.meter) = Some(PartitionMeter::new(limits));
+    }
+
+    /// What the partitions were asked for and served since [`Self::limit_partitions`]; the
+    /// default (all zero) without limits.
+    pub fn partition_report(&self) -> PartitionReport {
+        lock(&self.state.meter)
+            .as_ref()
+            .map(PartitionMeter::report)
+            .unwrap_or_default()
     }
 
     /// Every request received so far and what was done with it, oldest first.
@@ -311,11 +338,14 @@ async fn handle(
     if state.down.load(Ordering::SeqCst) {
         return Err(Dropped);
     }
-    let fault = take_fault(&state, operation);
-    lock(&state.handled).push(Handled { operation, fault });
+    let name = target.and_then(|t| t.rsplit('.').next()).unwrap_or("?");
+    let name = name.to_owned();
     let (parts, body) = request.into_parts();
     // Read the whole request first, as DynamoDB does, whatever the answer.
     let body = body.collect().await.map_err(|_| Dropped)?.to_bytes();
+    let fault =
+        take_fault(&state, operation).or_else(|| over_partition_limit(&state, &name, &body));
+    lock(&state.handled).push(Handled { operation, fault });
 
     let request_id = format!(
         "FAULTYDYNAMO{:012}",
@@ -358,6 +388,16 @@ async fn handle(
         // The upstream is gone: to the client that is the endpoint failing.
         Err(_) => Err(Dropped),
     }
+}
+
+/// [`Fault::Throughput`] when the request would take a partition past its limit.
+fn over_partition_limit(state: &State, operation: &str, body: &[u8]) -> Option<Fault> {
+    let mut meter = lock(&state.meter);
+    let meter = meter.as_mut()?;
+    let body: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let units = touched_partitions(operation, &body, meter.limits().key_attribute);
+    (!units.is_empty() && !meter.admit(&units, std::time::Instant::now()))
+        .then_some(Fault::Throughput)
 }
 
 fn take_fault(state: &State, operation: Operation) -> Option<Fault> {

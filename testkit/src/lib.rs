@@ -4,5 +4,6 @@ pub mod bedrock;
 pub mod evidence;
 pub mod faulty_dynamo;
 pub mod moto;
+pub mod partition_meter;
 pub mod runtime_api;
 pub mod tls;

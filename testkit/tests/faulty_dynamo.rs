@@ -9,6 +9,7 @@ use dynamo::types::{
 };
 use testkit::faulty_dynamo::{Fault, FaultyDynamo, Operation};
 use testkit::moto::MotoServer;
+use testkit::partition_meter::PartitionLimits;
 
 fn client(endpoint: &str, attempts: u32) -> dynamo::Client {
     let config = dynamo::Config::builder()
@@ -139,4 +140,54 @@ async fn forwards_fails_on_demand_and_goes_down() {
     assert!(!down.is_empty());
     proxy.set_down(false);
     assert_eq!(put(&once, "e").await, Ok(()));
+}
+
+#[tokio::test]
+async fn a_partition_key_past_its_limit_is_throttled_as_dynamodb_throttles_it() {
+    let moto = MotoServer::start().unwrap();
+    let proxy = FaultyDynamo::start(&moto.endpoint()).await.unwrap();
+    let client = client(&proxy.endpoint(), 1);
+    create_table(&client).await;
+    proxy.limit_partitions(PartitionLimits {
+        writes: 5,
+        reads: 3,
+        // Long enough that the requests below fall in one window on a loaded machine.
+        per: std::time::Duration::from_secs(60),
+        key_attribute: "pk",
+    });
+
+    // Eight writes to one key within a window: five served, three refused with DynamoDB's
+    // own error; another key is not held back by the hot one.
+    let mut results = Vec::new();
+    for _ in 0..8 {
+        results.push(put(&client, "hot").await);
+    }
+    let refused = results.iter().filter(|r| r.is_err()).count();
+    assert_eq!(results[..5], [Ok(()), Ok(()), Ok(()), Ok(()), Ok(())]);
+    assert_eq!(refused, 3, "{results:?}");
+    assert_eq!(
+        results[7],
+        Err("ProvisionedThroughputExceededException".to_owned())
+    );
+    assert_eq!(put(&client, "cold").await, Ok(()));
+
+    // Reads have their own limit per key.
+    for _ in 0..3 {
+        assert!(exists(&client, "cold").await);
+    }
+    let err = client
+        .get_item()
+        .table_name("t")
+        .key("pk", AttributeValue::S("cold".to_owned()))
+        .send()
+        .await
+        .unwrap_err();
+    use dynamo::error::ProvideErrorMetadata;
+    assert_eq!(err.code(), Some("ProvisionedThroughputExceededException"));
+
+    let report = proxy.partition_report();
+    assert_eq!(report.throttled, 4);
+    assert_eq!(report.max_writes, Some(("hot".to_owned(), 8)));
+    assert_eq!(report.max_served_writes, 5);
+    assert_eq!(report.max_served_reads, 3);
 }

@@ -1,4 +1,5 @@
-//! `cargo xtask outputs` (or `status`): the stack's state and outputs.
+//! `cargo xtask outputs` (or `status`): the environment's capacity from its env file, then the
+//! stack's state and outputs.
 
 use std::process::ExitCode;
 
@@ -6,6 +7,7 @@ use crate::args::EnvArgs;
 use crate::aws::{self, cfn};
 use crate::plan;
 use crate::terminal::palette;
+use chatbot_envfile::capacity::{self, Capacity};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -18,13 +20,21 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let env = args.env.load()?;
+    // From the env file alone, so it is shown even when the stack cannot be reached.
+    let capacity = Capacity::of(capacity::Settings::of(&env));
+    if !args.json {
+        println!(
+            "Capacity of {} (envs/{}.toml)\n{capacity}",
+            env.name, env.name
+        );
+    }
     aws::runtime()?.block_on(async {
         let clients = aws::connect(&env.region).await;
         let Some(stack) = cfn::describe_stack(&clients.cfn, &env.stack_name).await? else {
             if args.json {
                 println!(
                     "{}",
-                    serde_json::json!({"stack_name": env.stack_name, "status": null, "outputs": {}})
+                    serde_json::json!({"stack_name": env.stack_name, "status": null, "outputs": {}, "capacity": capacity_json(&capacity)})
                 );
             } else {
                 println!("Stack {} does not exist in {}", env.stack_name, env.region);
@@ -45,6 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "status_reason": stack.status_reason,
                 "last_updated": stack.last_updated.as_ref().unwrap_or(&stack.created),
                 "outputs": outputs,
+                "capacity": capacity_json(&capacity),
             });
             println!("{}", serde_json::to_string_pretty(&json)?);
             return Ok(ExitCode::SUCCESS);
@@ -67,5 +78,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             println!("  {name:<width$}  {value}");
         }
         Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The capacity figures for `--json`.
+fn capacity_json(capacity: &Capacity) -> serde_json::Value {
+    let s = &capacity.settings;
+    serde_json::json!({
+        "simultaneous_streams": capacity.simultaneous_streams,
+        "answers_per_second_at_timeout": capacity.answers_per_second_at_timeout,
+        "timeout_seconds": s.timeout_seconds,
+        "stage_rate": s.throttle_rate,
+        "stage_burst": s.throttle_burst,
+        "budget_shards": s.budget_shards,
+        "budget_writes_per_second": capacity.budget_writes_per_second,
+        "budget_reader_instances": capacity.budget_reader_instances,
+        "break_even_seconds": capacity.break_even_seconds,
+        "first_ceiling": capacity.first_at_timeout.setting(),
     })
 }

@@ -94,9 +94,12 @@ async fn run(args: Args) -> Result<(), String> {
                 }
             };
             tracing::info!(%endpoint, %table, "history in DynamoDB");
-            Store::Dynamo(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table))
+            Store::Dynamo(
+                DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)
+                    .with_budget(config.budget_layout()),
+            )
         }
-        _ => Store::Memory(MemoryStore::default()),
+        _ => Store::Memory(MemoryStore::default().with_budget(config.budget_layout())),
     };
 
     let model = match &sdk {

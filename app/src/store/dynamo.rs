@@ -12,18 +12,27 @@
 //!                                                        expires_at
 //! RL#<client>       <window start, seconds>             n, expires_at
 //! BUDGET            <yyyy-mm-dd>                        tokens, cost_micro_usd, expires_at
+//! BUDGET#<shard>    <yyyy-mm-dd>                        tokens, cost_micro_usd, expires_at
 //! ```
+//!
+//! The day's budget is spread over shards 0 to N-1 (see `budget.rs`): shard 0 keeps the
+//! one-item layout's key `BUDGET`, so a day counted before the budget was sharded still
+//! counts; each other shard has its own partition key, since DynamoDB's per-partition
+//! throughput applies to a partition key, not to an item.
 //!
 //! A message's sort key is its [`MessageId`] with `#` between the parts, so messages sort as
 //! their ids do.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, KeysAndAttributes, ReturnValue, WriteRequest,
+};
 use chatbot_contract::table::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
 
+use super::budget::{self, BudgetLayout, BudgetShards};
 use super::{
     Admission, AnswerDetails, Blocked, Feedback, FeedbackSaved, Message, MessageId, Role,
     SessionId, Spend, StopReason, StopSaved, StoreError,
@@ -31,7 +40,9 @@ use super::{
 
 /// BatchWriteItem takes at most this many requests.
 const BATCH_WRITE_LIMIT: usize = 25;
-/// How often unprocessed deletes are sent again before the store reports throttling.
+/// BatchGetItem reads at most this many items.
+const BATCH_GET_LIMIT: usize = 100;
+/// How often unprocessed deletes or reads are sent again before the store reports throttling.
 const BATCH_RETRIES: u32 = 6;
 const META_SORT_KEY: &str = "META";
 const MESSAGE_PREFIX: &str = "M#";
@@ -42,13 +53,25 @@ const BUDGET_PARTITION: &str = "BUDGET";
 pub struct DynamoStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    budget: BudgetShards,
 }
 
 impl DynamoStore {
+    /// The store on `table`, with the day's budget in one uncached item until
+    /// [`with_budget`](Self::with_budget) says otherwise.
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
         Self {
             client,
             table: table.into(),
+            budget: BudgetShards::new(BudgetLayout::default()),
+        }
+    }
+
+    /// Spreads and caches the day's budget as `layout` says.
+    pub fn with_budget(self, layout: BudgetLayout) -> Self {
+        Self {
+            budget: BudgetShards::new(layout),
+            ..self
         }
     }
 
@@ -463,54 +486,114 @@ impl DynamoStore {
         spend: Spend,
         expires_at: i64,
     ) -> Result<Spend, StoreError> {
-        let output = self
-            .client
+        self.client
             .update_item()
             .table_name(&self.table)
-            .key(PARTITION_KEY, s(BUDGET_PARTITION))
+            .key(PARTITION_KEY, s(budget_partition(self.budget.pick())))
             .key(SORT_KEY, s(day))
             .update_expression("ADD tokens :tokens, cost_micro_usd :cost SET #expires = :expires")
             .expression_attribute_names("#expires", TTL_ATTRIBUTE)
             .expression_attribute_values(":tokens", n(spend.tokens))
             .expression_attribute_values(":cost", n(spend.micro_usd))
             .expression_attribute_values(":expires", n(expires_at))
-            .return_values(ReturnValue::UpdatedNew)
             .send()
             .await
             .map_err(|e| store_error("UpdateItem", e))?;
-        let attributes = output.attributes.unwrap_or_default();
-        let total = |name: &str| {
-            number(&attributes, name)?
-                .ok_or_else(|| StoreError::Corrupt(format!("the budget update returned no {name}")))
-        };
-        Ok(Spend {
-            tokens: total("tokens")?,
-            micro_usd: total("cost_micro_usd")?,
-        })
+        self.budget.added(day, spend);
+        self.spent(day).await
     }
 
     pub(super) async fn spent(&self, day: &str) -> Result<Spend, StoreError> {
-        let output = self
-            .budget_read(day)
-            .send()
-            .await
-            .map_err(|e| store_error("GetItem", e))?;
-        let Some(item) = output.item else {
-            return Ok(Spend::default());
-        };
-        // A day's item written before dollars were counted has no cost attribute.
-        Ok(Spend {
-            tokens: number(&item, "tokens")?.unwrap_or(0),
-            micro_usd: number(&item, "cost_micro_usd")?.unwrap_or(0),
-        })
+        if let Some(total) = self.budget.cached(day) {
+            return Ok(total);
+        }
+        let _reading = self.budget.read_alone().await;
+        if let Some(total) = self.budget.cached(day) {
+            return Ok(total);
+        }
+        let read_at = Instant::now();
+        let keys: Vec<_> = (0..self.budget.layout().shards())
+            .map(|shard| {
+                HashMap::from([
+                    (PARTITION_KEY.to_owned(), s(budget_partition(shard))),
+                    (SORT_KEY.to_owned(), s(day)),
+                ])
+            })
+            .collect();
+        let mut total = Spend::default();
+        for chunk in keys.chunks(BATCH_GET_LIMIT) {
+            for item in self.get_items(chunk).await? {
+                // A day's item written before dollars were counted has no cost attribute.
+                let shard = Spend {
+                    tokens: number(&item, "tokens")?.unwrap_or(0),
+                    micro_usd: number(&item, "cost_micro_usd")?.unwrap_or(0),
+                };
+                total = budget::add(total, shard);
+            }
+        }
+        Ok(self.budget.store(day, total, read_at))
+    }
+
+    /// Reads up to 100 items with strong consistency, asking again with backoff for what
+    /// DynamoDB leaves unprocessed. Items that do not exist are left out.
+    async fn get_items(
+        &self,
+        keys: &[HashMap<String, AttributeValue>],
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut pending = budget_read(keys.to_vec())?;
+        let mut items = Vec::new();
+        for attempt in 0..=BATCH_RETRIES {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
+            }
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, pending)
+                .send()
+                .await
+                .map_err(|e| store_error("BatchGetItem", e))?;
+            items.extend(
+                output
+                    .responses
+                    .and_then(|mut found| found.remove(&self.table))
+                    .unwrap_or_default(),
+            );
+            match output
+                .unprocessed_keys
+                .and_then(|mut left| left.remove(&self.table))
+                .filter(|left| !left.keys().is_empty())
+            {
+                Some(left) => pending = left,
+                None => return Ok(items),
+            }
+        }
+        Err(StoreError::Throttled(format!(
+            "BatchGetItem left {} budget shards unread after {BATCH_RETRIES} retries",
+            pending.keys().len()
+        )))
+    }
+}
+
+/// Shard 0 is the one-item layout's key.
+fn budget_partition(shard: u32) -> String {
+    match shard {
+        0 => BUDGET_PARTITION.to_owned(),
+        shard => format!("{BUDGET_PARTITION}#{shard}"),
     }
 }
 
 impl DynamoStore {
-    /// The budget read of [`DynamoStore::spent`], in one attempt: it only opens the
-    /// connection, and a store that does not answer at once is left for the first request.
+    /// A read of the day's first budget shard, in one attempt: it only opens the connection,
+    /// and a store that does not answer at once is left for the first request.
     pub(super) async fn open_connection(&self, day: &str) -> Result<(), StoreError> {
-        self.budget_read(day)
+        let key = HashMap::from([
+            (PARTITION_KEY.to_owned(), s(budget_partition(0))),
+            (SORT_KEY.to_owned(), s(day)),
+        ]);
+        self.client
+            .batch_get_item()
+            .request_items(&self.table, budget_read(vec![key])?)
             .customize()
             .config_override(
                 aws_sdk_dynamodb::Config::builder()
@@ -519,20 +602,22 @@ impl DynamoStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| store_error("GetItem", e))
+            .map_err(|e| store_error("BatchGetItem", e))
     }
+}
 
-    fn budget_read(
-        &self,
-        day: &str,
-    ) -> aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder {
-        self.client
-            .get_item()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .key(PARTITION_KEY, s(BUDGET_PARTITION))
-            .key(SORT_KEY, s(day))
-    }
+/// A strongly consistent read of budget shards' totals.
+fn budget_read(
+    keys: Vec<HashMap<String, AttributeValue>>,
+) -> Result<KeysAndAttributes, StoreError> {
+    KeysAndAttributes::builder()
+        .set_keys(Some(keys))
+        .consistent_read(true)
+        .projection_expression("#tokens, #cost")
+        .expression_attribute_names("#tokens", "tokens")
+        .expression_attribute_names("#cost", "cost_micro_usd")
+        .build()
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
 }
 
 fn session_key(session: SessionId) -> String {

@@ -2,23 +2,37 @@
 //! process-lifetime store has nothing to expire.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
+use super::budget::{self, BudgetLayout, BudgetShards};
 use super::{
     Admission, Blocked, Feedback, FeedbackSaved, Message, MessageId, Role, SessionId, Spend,
     StopReason, StopSaved, StoreError,
 };
 
-#[derive(Default)]
+/// Data lives as long as the process; the budget is sharded and cached like DynamoDB's, so
+/// the two behave alike (one unsharded, uncached item by default).
 pub struct MemoryStore {
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
+    budget: BudgetShards,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            state: Arc::default(),
+            budget: BudgetShards::new(BudgetLayout::default()),
+        }
+    }
 }
 
 #[derive(Default)]
 struct State {
     sessions: HashMap<SessionId, Vec<Message>>,
     rate_windows: HashMap<(String, i64), u32>,
-    budget: HashMap<String, Spend>,
+    /// The spend of each (day, shard).
+    budget: HashMap<(String, u32), Spend>,
 }
 
 /// The message `id` of `session` if it has `role`.
@@ -36,6 +50,23 @@ fn find<'a>(
 }
 
 impl MemoryStore {
+    /// Spreads and caches the day's budget as `layout` says.
+    pub fn with_budget(self, layout: BudgetLayout) -> Self {
+        Self {
+            state: self.state,
+            budget: BudgetShards::new(layout),
+        }
+    }
+
+    /// Another instance on the same data, with its own budget cache (as a second Lambda
+    /// instance has).
+    pub fn instance(&self) -> Self {
+        Self {
+            state: Arc::clone(&self.state),
+            budget: BudgetShards::new(self.budget.layout()),
+        }
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the maps half-updated (each update is a
         // single insert), so a poisoned lock is still safe to use.
@@ -178,14 +209,27 @@ impl MemoryStore {
         spend: Spend,
         _expires_at: i64,
     ) -> Result<Spend, StoreError> {
-        let mut state = self.state();
-        let total = state.budget.entry(day.to_owned()).or_default();
-        total.tokens += spend.tokens;
-        total.micro_usd += spend.micro_usd;
-        Ok(*total)
+        {
+            let mut state = self.state();
+            let shard = state
+                .budget
+                .entry((day.to_owned(), self.budget.pick()))
+                .or_default();
+            *shard = budget::add(*shard, spend);
+        }
+        self.budget.added(day, spend);
+        self.spent(day)
     }
 
     pub(super) fn spent(&self, day: &str) -> Result<Spend, StoreError> {
-        Ok(self.state().budget.get(day).copied().unwrap_or_default())
+        if let Some(total) = self.budget.cached(day) {
+            return Ok(total);
+        }
+        let read_at = Instant::now();
+        let state = self.state();
+        let total = (0..self.budget.layout().shards())
+            .filter_map(|shard| state.budget.get(&(day.to_owned(), shard)))
+            .fold(Spend::default(), |total, shard| budget::add(total, *shard));
+        Ok(self.budget.store(day, total, read_at))
     }
 }

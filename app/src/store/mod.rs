@@ -4,9 +4,11 @@
 //! docs/storage.md), and memory for local runs and tests. An enum rather than a trait object keeps
 //! async methods simple and the dispatch visible.
 
+mod budget;
 mod dynamo;
 mod memory;
 
+pub use budget::BudgetLayout;
 pub use dynamo::DynamoStore;
 pub use memory::MemoryStore;
 
@@ -366,8 +368,9 @@ impl Store {
         }
     }
 
-    /// Adds `spend` (tokens and micro-dollars) to the spend of `day` (`yyyy-mm-dd`, UTC) and
-    /// returns the new totals.
+    /// Adds `spend` (tokens and micro-dollars) to one shard of the spend of `day`
+    /// (`yyyy-mm-dd`, UTC) and returns the day's totals as this instance knows them (see
+    /// [`spent`](Self::spent)). Every shard written expires at `expires_at`.
     pub async fn add_spend(
         &self,
         day: &str,
@@ -389,7 +392,9 @@ impl Store {
         }
     }
 
-    /// What was spent on `day` so far: tokens and micro-dollars.
+    /// What was spent on `day` so far: tokens and micro-dollars, summed over the budget's
+    /// shards. With a cache window, the sum read at most that long ago plus what this
+    /// instance added since (see [`BudgetLayout`]); without one, exact.
     pub async fn spent(&self, day: &str) -> Result<Spend, StoreError> {
         match self {
             Store::Memory(s) => s.spent(day),

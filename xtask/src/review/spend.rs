@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chatbot_contract::budget::CACHE_MILLIS;
 use chatbot_contract::env_vars;
 use chatbot_contract::limits::{MAX_HISTORY_CHARS, MAX_MESSAGE_CHARS};
 use chatbot_contract::pricing::{
@@ -86,6 +87,10 @@ pub struct SpendSettings {
     pub alarms: BTreeSet<String>,
     /// Characters of the system prompt (sent with every turn).
     pub system_prompt_chars: u64,
+    /// The service spreads its budget over shards and checks it through a per-instance cache
+    /// (the template sets the shard count): turns can start on a total up to one cache window
+    /// old.
+    pub budget_cached: bool,
 }
 
 /// The spend settings of `template`; `None` when it is empty or not a template with a chat
@@ -134,6 +139,7 @@ pub fn spend_settings(template: &str) -> Option<SpendSettings> {
         settings.daily_token_budget = count(env_vars::DAILY_TOKEN_BUDGET);
         settings.daily_cost_budget_micro_usd = count(env_vars::DAILY_COST_BUDGET_MICRO_USD);
         settings.rate_limit = count(env_vars::RATE_LIMIT).zip(count(env_vars::RATE_WINDOW_SECONDS));
+        settings.budget_cached = variable(env_vars::BUDGET_SHARDS).is_some();
         settings.guardrail |= variable(env_vars::GUARDRAIL_ID).is_some();
         settings.system_prompt_chars = variable(env_vars::SYSTEM_PROMPT)
             .and_then(Value::as_str)
@@ -502,15 +508,27 @@ pub fn worst_case(settings: &SpendSettings, prices_from: Option<&SpendSettings>)
         }
         (None, None) => None,
     };
+    // Turns started on a cached budget total, at most one cache window after it ran out.
+    let cached_turns = match settings.api_throttle {
+        Some((rate, _)) if settings.budget_cached => rate * CACHE_MILLIS / 1_000,
+        _ => 0,
+    };
     let overshoot = match (settings.reserved_concurrency, turn) {
         (Some(concurrency), Some(turn)) if budget_cap.is_some() => {
+            let cached = if cached_turns > 0 {
+                format!(
+                    " and {cached_turns} more started on the budget total cached for {CACHE_MILLIS} ms (the API stage's rate)"
+                )
+            } else {
+                String::new()
+            };
             reasoning.push(format!(
-                "plus up to {concurrency} turns in flight when it does, at up to {} each ({} tokens out, {} in)",
+                "plus up to {concurrency} turns in flight when it does{cached}, at up to {} each ({} tokens out, {} in)",
                 usd(turn),
                 grouped(settings.max_output_tokens.unwrap_or(0)),
                 grouped(input_ceiling)
             ));
-            Some(u128::from(concurrency) * turn)
+            Some(u128::from(concurrency + cached_turns) * turn)
         }
         _ => None,
     };

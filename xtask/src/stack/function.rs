@@ -53,6 +53,7 @@ pub fn function_environment(env: &Environment) -> BTreeMap<&'static str, String>
             env.daily_token_budget.to_string(),
         ),
         (env_vars::HISTORY_DAYS, env.history_days.to_string()),
+        (env_vars::BUDGET_SHARDS, env.table.budget_shards.to_string()),
         (
             env_vars::STARTER_PROMPTS,
             serde_json::Value::from(env.starter_prompts.clone()).to_string(),

@@ -825,6 +825,84 @@ fn price_mistakes_name_their_key() {
 }
 
 #[test]
+fn budget_shards_are_derived_from_the_stage_rate_unless_set() {
+    let load = |edits: &[(&str, &str)]| env::parse("dev", "envs/dev.toml", &edited(edits)).unwrap();
+    assert_eq!(load(&[]).table.budget_shards, 1);
+    assert_eq!(
+        load(&[("# budget_shards = 1", "budget_shards = 6")])
+            .table
+            .budget_shards,
+        6
+    );
+    // 2,400 requests/s at half of a shard's 1,000 writes/s: 5 shards.
+    let fast = load(&[
+        ("throttle_rate = 5 ", "throttle_rate = 2400 "),
+        (
+            "reserved_concurrency = 5\n",
+            "reserved_concurrency = 1000\n",
+        ),
+    ]);
+    assert_eq!(fast.table.budget_shards, 5);
+}
+
+#[test]
+fn budget_shards_out_of_range() {
+    check_error(
+        "# budget_shards = 1",
+        "budget_shards = 0",
+        "envs/dev.toml: table.budget_shards: 0 is out of range, allowed: 1 to 1000 shards",
+    );
+}
+
+/// dev.toml with each `(from, to)` edit made once.
+#[track_caller]
+fn edited(edits: &[(&str, &str)]) -> String {
+    let mut text = dev_text();
+    for (from, to) in edits {
+        assert!(text.contains(from), "dev.toml has no {from:?}");
+        text = text.replacen(from, to, 1);
+    }
+    text
+}
+
+/// Loads dev.toml with each edit made and expects `message`.
+#[track_caller]
+fn check_edits_error(edits: &[(&str, &str)], message: &str) {
+    match env::parse("dev", "envs/dev.toml", &edited(edits)) {
+        Ok(_) => panic!("accepted dev.toml with {edits:?}"),
+        Err(err) => assert_eq!(err.to_string(), message),
+    }
+}
+
+#[test]
+fn a_stage_rate_above_the_budget_shards_ceiling() {
+    check_edits_error(
+        &[
+            ("# budget_shards = 1", "budget_shards = 2"),
+            ("throttle_rate = 5 ", "throttle_rate = 2500 "),
+        ],
+        "envs/dev.toml: table.budget_shards: 2 shard(s) x 1000 writes/s = 2000 answers/s, below \
+         api.throttle_rate = 2500 requests/s: DynamoDB would throttle the budget before the API \
+         throttles requests; set table.budget_shards to at least 3, or leave it out to derive it \
+         from the rate",
+    );
+}
+
+#[test]
+fn reserved_concurrency_the_stage_can_never_keep_busy() {
+    // 5 requests/s x 60 s + a burst of 10: 310 requests in flight at most.
+    check_edits_error(
+        &[("reserved_concurrency = 5\n", "reserved_concurrency = 311\n")],
+        "envs/dev.toml: function.reserved_concurrency: 311 is more than the API stage can ever \
+         keep busy: api.throttle_rate 5 requests/s x function.timeout_seconds 60 s + \
+         api.throttle_burst 10 = 310 requests in flight at most; lower it to 310 or raise the \
+         stage's rate",
+    );
+    let text = edited(&[("reserved_concurrency = 5\n", "reserved_concurrency = 310\n")]);
+    assert!(env::parse("dev", "envs/dev.toml", &text).is_ok());
+}
+
+#[test]
 fn a_task_warns_about_an_old_key_name_and_refuses_both_names() {
     let project = std::env::temp_dir().join(format!("xtask-old-key-names-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&project);

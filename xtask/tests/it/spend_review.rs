@@ -285,19 +285,21 @@ fn the_worst_case_per_day_is_worked_out_exactly() {
     // up to 50 (reserved concurrency), each at most 2,048 tokens out at $5.50 per million
     // (11,264 micro-dollars) and the service's largest input, (60,000 + 8,000 + 37) / 4 =
     // 17,010 tokens, at the dearest input price, Haiku's cache write at $1.375 (23,388.75):
-    // 34,652.75 micro-dollars a turn, 1,732,637.5 for 50; with the budget 51,732,637.5 → 51,732,638.
+    // 34,652.75 micro-dollars a turn. Up to 50 more start on the budget total each instance
+    // caches for a second (the API stage's 50 requests/s): 100 turns, 3,465,275; with the
+    // budget 53,465,275.
     let after = &review.after;
-    assert_eq!(after.micro_usd_per_day, Some(51_732_638));
+    assert_eq!(after.micro_usd_per_day, Some(53_465_275));
     assert_eq!(
         after.usd_per_day.as_deref(),
-        Some("$51.73"),
+        Some("$53.47"),
         "to the cent for people"
     );
     assert_eq!(
         after.reasoning,
         [
             "the $50.00 dollar budget stops the day first (the token budget allows $110.00 at $5.50 per M)",
-            "plus up to 50 turns in flight when it does, at up to $0.034653 each (2,048 tokens out, 17,010 in)",
+            "plus up to 50 turns in flight when it does and 50 more started on the budget total cached for 1000 ms (the API stage's rate), at up to $0.034653 each (2,048 tokens out, 17,010 in)",
         ]
     );
 
@@ -306,8 +308,8 @@ fn the_worst_case_per_day_is_worked_out_exactly() {
         &[("daily_cost_budget_usd = 50.00", "")],
         &[("daily dollar budget", true)],
     );
-    assert_eq!(review.after.micro_usd_per_day, Some(111_732_638));
-    assert_eq!(review.before.unwrap().micro_usd_per_day, Some(51_732_638));
+    assert_eq!(review.after.micro_usd_per_day, Some(113_465_275));
+    assert_eq!(review.before.unwrap().micro_usd_per_day, Some(53_465_275));
 
     // A budget so high that the API's steady 1 request a second is the tighter bound:
     // 86,400 turns a day at 34,652.75 micro-dollars = 2,993,997,600 → $2,993.9976.
