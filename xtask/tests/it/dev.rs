@@ -69,7 +69,8 @@ fn start() -> Server {
     command
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .args(["run", "--quiet", "--package", "xtask", "--", "dev"])
-        .args(["--port", &port.to_string(), "--env", "dev"])
+        // No --env: `cargo xtask dev` as the README gives it runs envs/dev.toml.
+        .args(["--port", &port.to_string()])
         .env("AWS_CONFIG_FILE", scratch.join("no-config"))
         .env(
             "AWS_SHARED_CREDENTIALS_FILE",
@@ -77,6 +78,8 @@ fn start() -> Server {
         )
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("CHATBOT_RATE_LIMIT", "2")
+        // One window a day, so the three chats below never straddle two windows.
+        .env("CHATBOT_RATE_WINDOW_SECONDS", "86400")
         .stdin(Stdio::null())
         .stdout(out.try_clone().unwrap())
         .stderr(out);
@@ -162,6 +165,7 @@ fn dev_serves_the_page_and_a_demo_chat_without_aws_and_stops_on_interrupt() {
     assert!(stream.contains("event: done"), "{stream}");
     let output = server.output();
     assert!(output.contains("NOT a real model"), "{output}");
+    assert!(output.contains("with envs/dev.toml"), "{output}");
 
     // CHATBOT_RATE_LIMIT=2 from the caller's environment: the second chat is the last one.
     let (status, reply) = http(port, "POST", "/api/chat", &[JSON], r#"{"message":"again"}"#);
