@@ -21,6 +21,17 @@ pub struct EnvFile {
     pub site: Site,
     pub domain: Option<Domain>,
     pub guardrail: Option<Guardrail>,
+    /// `[deploy]`: how `cargo xtask deploy` may change the environment; absent, the defaults.
+    #[serde(default)]
+    pub deploy: Deploy,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Deploy {
+    /// `deploy --hotswap` may update the function's code directly (no change set).
+    #[serde(default)]
+    pub hotswap: bool,
 }
 
 #[derive(Deserialize)]

@@ -83,6 +83,9 @@ pub struct Environment {
     pub domain: Option<Domain>,
     /// An Amazon Bedrock guardrail on every model call, when the env file has a `[guardrail]`.
     pub guardrail: Option<GuardrailSettings>,
+    /// `deploy.hotswap`: `cargo xtask deploy --hotswap` may push new code straight to the
+    /// function, outside CloudFormation, when nothing else changed.
+    pub hotswap: bool,
     /// What the file says in a way a later version will stop reading (a key's old name), one
     /// sentence each, for the tasks to show.
     pub deprecations: Vec<String>,
@@ -316,6 +319,14 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
     site::check(&c, &raw.site)?;
     let domain = raw.domain.map(|d| domain::check(&c, d)).transpose()?;
     let guardrail = raw.guardrail.map(|g| guardrail::check(&c, g)).transpose()?;
+    if raw.deploy.hotswap && function.rollout != Rollout::AllAtOnce {
+        return Err(c.fail(
+            "deploy.hotswap",
+            "must be false while function.rollout shifts traffic gradually: a hotswap moves the \
+             alias at once, past the rollout and its alarms"
+                .to_owned(),
+        ));
+    }
 
     Ok(Environment {
         name: name.to_owned(),
@@ -345,6 +356,7 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         starter_prompts: raw.site.starter_prompts,
         domain,
         guardrail,
+        hotswap: raw.deploy.hotswap,
         deprecations,
     })
 }
