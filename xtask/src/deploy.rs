@@ -48,13 +48,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    // Before building or asking AWS anything: an environment whose alarms must reach someone
-    // and would not is not deployed.
+    // Before building or asking AWS anything: a hotswap the env file does not allow, and an
+    // environment whose alarms must reach someone and would not, are refused.
     let env = args.target.env.load()?;
-    let alarms = AlarmRouting::of(&env);
-    if alarms.verdict == Verdict::Refuse {
-        anyhow::bail!(alarms.message);
-    }
     if args.hotswap && !env.hotswap {
         anyhow::bail!(
             "--hotswap is not allowed for {name}: envs/{name}.toml does not set `[deploy] \
@@ -62,6 +58,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
              deploy without --hotswap",
             name = env.name
         );
+    }
+    let alarms = AlarmRouting::of(&env);
+    if alarms.verdict == Verdict::Refuse {
+        anyhow::bail!(alarms.message);
     }
     let inputs = args.target.resolve(env)?;
     run_inputs(&inputs, &args)

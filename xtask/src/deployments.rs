@@ -40,7 +40,7 @@ impl Kind {
 /// One deployment as recorded. Fields are only ever added, so older records stay readable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
-    /// `<UTC time>-<random>`, sortable: `20261203T143327Z-3fa9c1`.
+    /// `<UTC time>-<random>`, sortable: `20261203T143327.041Z-3fa9c1`.
     pub id: String,
     pub env: String,
     pub stack_name: String,
@@ -105,20 +105,22 @@ pub fn key(env: &str, id: &str) -> String {
     format!("{}{id}.json", prefix(env))
 }
 
-/// A new record id for a deployment finished at `time` (RFC 3339 UTC): the time, compact, and
-/// six hex digits so two deployments in one second do not collide.
+/// A new record id for a deployment finished at `time` (RFC 3339 UTC): the time to the
+/// millisecond, compact, and six hex digits so two deployments at once do not collide. Ids of
+/// one environment sort as their deployments happened.
 pub fn new_id(time: &str) -> String {
-    let compact: String = time
-        .chars()
-        .take_while(|c| *c != '.' && *c != 'Z')
-        .filter(|c| *c != '-' && *c != ':')
-        .collect();
+    let (seconds, fraction) = time
+        .trim_end_matches('Z')
+        .split_once('.')
+        .unwrap_or((time.trim_end_matches('Z'), ""));
+    let compact: String = seconds.chars().filter(|c| *c != '-' && *c != ':').collect();
+    let millis: String = fraction.chars().chain("000".chars()).take(3).collect();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or_default();
     let salt = crate::digest::sha256_hex(format!("{nanos}-{}", std::process::id()).as_bytes());
-    format!("{compact}Z-{}", &salt[..6])
+    format!("{compact}.{millis}Z-{}", &salt[..6])
 }
 
 impl Record {
@@ -241,9 +243,8 @@ pub fn render_list(records: &[Record], hotswapped: Option<&Record>, palette: Pal
             (kind, _) => kind.as_str().to_owned(),
         };
         out.push_str(&format!(
-            "  {}  {}  {:<30}  {:<13}  code {}  template {}  by {}\n",
+            "  {}  {:<30}  {:<13}  code {}  template {}  by {}\n",
             record.id,
-            record.time,
             what,
             record.commit(),
             &record.code.sha256[..record.code.sha256.len().min(12)],
