@@ -16,8 +16,8 @@ use crate::aws::deployments as deployments_store;
 use crate::aws::{self, Clients, artifacts, cfn, site};
 use crate::deployments::{self, Artifact, FunctionVersion, GitState, Kind, Record};
 use crate::digest::sha256_hex;
-use crate::hotswap::{self as hotswap_plan, CodeTarget, Comparison, Decision};
 use crate::follow::{self, Ended, Operation};
+use crate::hotswap::{self as hotswap_plan, CodeTarget, Comparison, Decision};
 use crate::plan::{self, Executed, Execution, Inputs, PlanFile, Situation, Target};
 use crate::review::{self, AlarmRouting, ChangeKind, DeployedStack, StackStatus, Verdict};
 use crate::stack::{OUTPUT_SITE_URL, PARAM_CODE_KEY};
@@ -153,7 +153,14 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
                 .clone()
                 .expect("unchanged means deployed");
             restore_code(clients, inputs, &situation, hotswap).await?;
-            write_record(clients, inputs, &situation, &stack, Recorded::deploy(args, None)).await;
+            write_record(
+                clients,
+                inputs,
+                &situation,
+                &stack,
+                Recorded::deploy(args, None),
+            )
+            .await;
             return finish(clients, inputs, &stack, args, started).await;
         }
         println!(
@@ -408,10 +415,9 @@ async fn execute(
     // An update that left CodeKey as it was does not give the function its code again: after
     // a hotswap it would keep running (and publish) the hotswapped code.
     if let Some(hotswap) = hotswapped
-        && situation
-            .deployed
-            .as_ref()
-            .is_some_and(|before| before.parameters.get(PARAM_CODE_KEY) == stack.parameters.get(PARAM_CODE_KEY))
+        && situation.deployed.as_ref().is_some_and(|before| {
+            before.parameters.get(PARAM_CODE_KEY) == stack.parameters.get(PARAM_CODE_KEY)
+        })
     {
         restore_code(clients, inputs, situation, hotswap).await?;
     }
@@ -614,7 +620,10 @@ async fn restore_code(
     situation: &Situation,
     hotswap: &Record,
 ) -> anyhow::Result<()> {
-    let stack = situation.deployed.as_ref().expect("a hotswap needs a stack");
+    let stack = situation
+        .deployed
+        .as_ref()
+        .expect("a hotswap needs a stack");
     let key = inputs.bundle.key();
     println!(
         "The function runs code hotswapped by deployment {} ({}): putting back the code stack \
@@ -745,7 +754,10 @@ async fn try_write_record(
         function: recorded.function,
     };
     let key = deployments_store::write(clients, &situation.bucket, &record).await?;
-    println!("Deployment {} recorded (s3://{}/{key})", record.id, situation.bucket);
+    println!(
+        "Deployment {} recorded (s3://{}/{key})",
+        record.id, situation.bucket
+    );
     Ok(())
 }
 

@@ -74,7 +74,10 @@ pub fn decide(comparison: &Comparison<'_>) -> Decision {
             changed.join(", ")
         ));
     }
-    let new_key = comparison.parameters.get(PARAM_CODE_KEY).map(String::as_str);
+    let new_key = comparison
+        .parameters
+        .get(PARAM_CODE_KEY)
+        .map(String::as_str);
     if new_key == comparison.live_code_key {
         return Decision::NothingToDo;
     }
@@ -108,9 +111,7 @@ pub fn code_targets(template: &str) -> Vec<CodeTarget> {
         let Some(properties) = resource.get("Properties") else {
             continue;
         };
-        let code = properties
-            .get("CodeUri")
-            .or_else(|| properties.get("Code"));
+        let code = properties.get("CodeUri").or_else(|| properties.get("Code"));
         if !code.is_some_and(|c| refers_to(c, PARAM_CODE_KEY)) {
             continue;
         }

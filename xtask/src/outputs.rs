@@ -7,8 +7,8 @@ use crate::args::EnvArgs;
 use crate::aws::deployments as store;
 use crate::aws::{self, artifacts, cfn, drift};
 use crate::deployments;
-use crate::review::{self, DriftCheck};
 use crate::plan;
+use crate::review::{self, DriftCheck};
 use crate::terminal::palette;
 use chatbot_envfile::capacity::{self, Capacity};
 

@@ -123,7 +123,8 @@ async fn artifact(
 /// `deploy`'s flags for this rollback, parsed as `deploy` parses them so each keeps its
 /// default.
 fn deploy_args(args: &Args) -> anyhow::Result<crate::deploy::Args> {
-    let mut argv: Vec<std::ffi::OsString> = vec!["deploy".into(), "--env".into(), args.env.env.clone().into()];
+    let mut argv: Vec<std::ffi::OsString> =
+        vec!["deploy".into(), "--env".into(), args.env.env.clone().into()];
     if let Some(root) = &args.env.root {
         argv.extend(["--root".into(), root.clone().into_os_string()]);
     }

@@ -19,7 +19,12 @@ pub async fn write(clients: &Clients, bucket: &str, record: &Record) -> anyhow::
         .body(ByteStream::from(body))
         .send()
         .await
-        .map_err(|e| api_error(&format!("writing the deployment record s3://{bucket}/{key}"), e))?;
+        .map_err(|e| {
+            api_error(
+                &format!("writing the deployment record s3://{bucket}/{key}"),
+                e,
+            )
+        })?;
     Ok(key)
 }
 

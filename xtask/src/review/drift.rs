@@ -11,9 +11,13 @@ use super::{Palette, shorten};
 pub enum DriftCheck {
     Checked(DriftReport),
     /// The API refused or is missing (a local server), the stack is busy, detection timed out.
-    NotChecked { reason: String },
+    NotChecked {
+        reason: String,
+    },
     /// `--no-drift`, or no stack to check.
-    Skipped { reason: String },
+    Skipped {
+        reason: String,
+    },
 }
 
 /// The stack's resources as drift detection saw them.
@@ -126,8 +130,9 @@ pub fn render_drift(check: &DriftCheck, palette: Palette) -> String {
         .count();
     if drifted.is_empty() {
         out.push_str(&format!(
-            "Drift: none; {in_sync} resource{} as the template says\n",
-            plural(in_sync)
+            "Drift: none found; {in_sync} resource{} checked match{} the template\n",
+            plural(in_sync),
+            if in_sync == 1 { "es" } else { "" }
         ));
     } else {
         out.push_str(&format!(
@@ -153,7 +158,10 @@ pub fn render_drift(check: &DriftCheck, palette: Palette) -> String {
         }
         out.push('\n');
         if resource.status == DriftStatus::Deleted {
-            out.push_str("      deleted outside CloudFormation; the next update fails on it until it is put back or the stack is told (import, or remove it from the template)\n");
+            out.push_str(
+                "      deleted outside CloudFormation: an update that changes it fails until it is \
+                 put back or the template no longer has it\n",
+            );
         }
         for difference in &resource.differences {
             out.push_str(&format!(

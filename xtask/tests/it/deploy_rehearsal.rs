@@ -962,8 +962,7 @@ Outputs:
 /// A stand-in bundle of its own content, written to `root/<name>`.
 fn bundle_saying(root: &Path, name: &str, text: &str) -> PathBuf {
     let path = root.join(name);
-    let zip =
-        xtask::bundle::deterministic_zip(&[("bootstrap", text.as_bytes(), 0o755)]).unwrap();
+    let zip = xtask::bundle::deterministic_zip(&[("bootstrap", text.as_bytes(), 0o755)]).unwrap();
     std::fs::write(&path, zip).unwrap();
     path
 }
@@ -1070,7 +1069,11 @@ impl Rehearsal {
 fn hotswap_against_moto() {
     let moto = Moto::start();
     let r = Rehearsal::new(&moto.endpoint);
-    std::fs::write(r.root.join("template.yaml"), expanded_function_template("256")).unwrap();
+    std::fs::write(
+        r.root.join("template.yaml"),
+        expanded_function_template("256"),
+    )
+    .unwrap();
     let first = bundle_saying(&r.root, "first.zip", "#!/bin/sh\necho first\n");
     let second = bundle_saying(&r.root, "second.zip", "#!/bin/sh\necho second\n");
 
@@ -1106,8 +1109,15 @@ fn hotswap_against_moto() {
         .shows("now differs from its template")
         .hides("Plan: ")
         .hides("UPDATE_IN_PROGRESS");
-    assert_eq!(r.live(&function), ("2".to_owned(), lambda_code_sha256(&second)));
-    assert_eq!(r.parameters()["CodeKey"], stack_code_key, "the stack is untouched");
+    assert_eq!(
+        r.live(&function),
+        ("2".to_owned(), lambda_code_sha256(&second))
+    );
+    assert_eq!(
+        r.parameters()["CodeKey"],
+        stack_code_key,
+        "the stack is untouched"
+    );
 
     // status and diff say so, and diff counts it as a change.
     let status = r.xtask_lambda_at_moto(&["status", "--env", "dev"]);
@@ -1154,7 +1164,11 @@ fn hotswap_against_moto() {
         .hides("Hotswapped:");
 
     // Anything else changed: a normal deploy, saying why.
-    std::fs::write(r.root.join("template.yaml"), expanded_function_template("512")).unwrap();
+    std::fs::write(
+        r.root.join("template.yaml"),
+        expanded_function_template("512"),
+    )
+    .unwrap();
     r.deploy_code("dev", &second, &["--hotswap", "--yes"])
         .expect(0, "hotswap with a changed template")
         .shows("Not hotswapping: the template changed; deploying through a change set")
@@ -1265,7 +1279,9 @@ fn rollback_against_moto() {
     });
     let gone = r.xtask(&["rollback", "--env", "dev", "--to", &first_id, "--yes"]);
     gone.expect(1, "rollback to a deployment whose code is gone")
-        .shows(&format!("the code of deployment {first_id} is gone from s3://"));
+        .shows(&format!(
+            "the code of deployment {first_id} is gone from s3://"
+        ));
     r.xtask(&["rollback", "--env", "dev", "--to", "1999", "--yes"])
         .expect(1, "rollback to an unknown id")
         .shows("no deployment 1999 of dev is recorded");

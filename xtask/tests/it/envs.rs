@@ -104,7 +104,7 @@ fn unknown_top_level_key() {
     check_error(
         "region = \"us-east-1\"",
         "region = \"us-east-1\"\nzone = \"a\"",
-        "envs/dev.toml:6: zone: unknown key, expected one of `stack_name`, `region`, `account_id`, `models`, `chat`, `function`, `api`, `logs`, `alarms`, `table`, `site`, `domain`, `guardrail`",
+        "envs/dev.toml:6: zone: unknown key, expected one of `stack_name`, `region`, `account_id`, `models`, `chat`, `function`, `api`, `logs`, `alarms`, `table`, `site`, `domain`, `guardrail`, `deploy`",
     );
 }
 
@@ -1005,4 +1005,43 @@ fn starter_prompt_mistakes_name_their_key() {
             assert_eq!(err, message);
         }
     }
+}
+
+#[test]
+fn hotswap_is_allowed_where_the_env_file_says_so() {
+    assert!(env::load(&root(), "dev").unwrap().hotswap);
+    for name in ["staging", "prod"] {
+        assert!(!env::load(&root(), name).unwrap().hotswap, "{name}");
+    }
+    let text = dev_text()
+        .replace("[deploy]\n", "")
+        .replace("hotswap = true\n", "");
+    assert!(!env::parse("dev", "envs/dev.toml", &text).unwrap().hotswap);
+}
+
+#[test]
+fn hotswap_is_refused_with_a_gradual_rollout() {
+    check_error(
+        "rollout = \"all-at-once\"",
+        "rollout = \"canary-10-percent-5-minutes\"",
+        "envs/dev.toml: deploy.hotswap: must be false while function.rollout shifts traffic gradually: a hotswap moves the alias at once, past the rollout and its alarms",
+    );
+}
+
+#[test]
+fn hotswap_must_be_a_bool() {
+    check_error(
+        "hotswap = true",
+        "hotswap = \"yes\"",
+        "envs/dev.toml:119: deploy.hotswap: invalid type: string \"yes\", expected a boolean",
+    );
+}
+
+#[test]
+fn deploy_section_refuses_unknown_keys() {
+    check_error(
+        "hotswap = true",
+        "hotswap = true\nhot_swap = true",
+        "envs/dev.toml:120: deploy.hot_swap: unknown key, expected `hotswap`",
+    );
 }
