@@ -37,7 +37,7 @@ fn modified_deleted_and_unchecked_resources() {
         expect![[r#"
             Drift: 2 resources changed outside CloudFormation (1 in sync)
               - AlarmTopic (AWS::SNS::Topic) DELETED [arn:aws:sns:us-east-1:123456789012:chatbot-dev-AlarmTopic-9Y8T7R6E5W4Q]
-                  deleted outside CloudFormation; the next update fails on it until it is put back or the stack is told (import, or remove it from the template)
+                  deleted outside CloudFormation: an update that changes it fails until it is put back or the template no longer has it
               ~ Function (AWS::Lambda::Function) MODIFIED [chatbot-dev-Function-8ZxKq2LmN3pR]
                   /MemorySize: 256 → 1024
                   /Environment/Variables/CHATBOT_RATE_LIMIT: 20 → 2000
@@ -54,7 +54,7 @@ fn in_sync_with_a_resource_type_drift_detection_skips() {
         &DriftCheck::Checked(only(&["IN_SYNC", "NOT_CHECKED"]).report(None)),
         false,
         expect![[r#"
-            Drift: none; 1 resource as the template says
+            Drift: none found; 1 resource checked matches the template
               Not checked (drift detection does not support them): FunctionAliaslive (AWS::Lambda::Alias)
         "#]],
     );
@@ -68,7 +68,7 @@ fn only_deleted() {
         expect![[r#"
             Drift: 1 resource changed outside CloudFormation (0 in sync)
               - AlarmTopic (AWS::SNS::Topic) DELETED [arn:aws:sns:us-east-1:123456789012:chatbot-dev-AlarmTopic-9Y8T7R6E5W4Q]
-                  deleted outside CloudFormation; the next update fails on it until it is put back or the stack is told (import, or remove it from the template)
+                  deleted outside CloudFormation: an update that changes it fails until it is put back or the template no longer has it
         "#]],
     );
 }
@@ -82,7 +82,7 @@ fn detection_that_failed_part_way_says_so() {
         ))),
         false,
         expect![[r#"
-            Drift: none; 1 resource as the template says
+            Drift: none found; 1 resource checked matches the template
               Detection incomplete: Failed to detect drift on resource [Function]: the caller lacks lambda:GetFunction
         "#]],
     );
