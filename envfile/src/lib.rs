@@ -319,14 +319,6 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
     site::check(&c, &raw.site)?;
     let domain = raw.domain.map(|d| domain::check(&c, d)).transpose()?;
     let guardrail = raw.guardrail.map(|g| guardrail::check(&c, g)).transpose()?;
-    if raw.deploy.hotswap && function.rollout != Rollout::AllAtOnce {
-        return Err(c.fail(
-            "deploy.hotswap",
-            "must be false while function.rollout shifts traffic gradually: a hotswap moves the \
-             alias at once, past the rollout and its alarms"
-                .to_owned(),
-        ));
-    }
 
     Ok(Environment {
         name: name.to_owned(),

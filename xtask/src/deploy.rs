@@ -59,6 +59,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             name = env.name
         );
     }
+    if args.hotswap && env.function.rollout != crate::env::Rollout::AllAtOnce {
+        anyhow::bail!(
+            "--hotswap is refused while envs/{}.toml sets a gradual function.rollout: a hotswap \
+             would move the alias at once, past the rollout and its alarms; deploy without \
+             --hotswap",
+            env.name
+        );
+    }
     let alarms = AlarmRouting::of(&env);
     if alarms.verdict == Verdict::Refuse {
         anyhow::bail!(alarms.message);

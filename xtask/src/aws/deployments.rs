@@ -62,7 +62,7 @@ pub async fn newest(
             page.contents()
                 .iter()
                 .filter_map(|o| o.key())
-                .filter(|k| k.ends_with(".json"))
+                .filter(|k| k.starts_with(&prefix) && k.ends_with(".json"))
                 .map(str::to_owned),
         );
         token = page.next_continuation_token().map(str::to_owned);

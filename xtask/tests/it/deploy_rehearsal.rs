@@ -320,8 +320,25 @@ fn deploy_life_against_moto() {
         "index.html".to_owned(),
         "text/html; charset=utf-8".to_owned()
     )));
-    let bundles = r.objects("chatbot-artifacts-123456789012-us-east-1");
-    assert_eq!(bundles.len(), 1, "one bundle uploaded: {bundles:?}");
+    let artifacts = r.objects("chatbot-artifacts-123456789012-us-east-1");
+    let bundles: Vec<_> = artifacts
+        .iter()
+        .filter(|(k, _)| k.starts_with("bootstrap/"))
+        .collect();
+    assert_eq!(bundles.len(), 1, "one bundle uploaded: {artifacts:?}");
+    // The deployment's record, and its template kept for a rollback.
+    assert!(
+        artifacts
+            .iter()
+            .any(|(k, t)| k.starts_with("deployments/dev/") && t == "application/json"),
+        "{artifacts:?}"
+    );
+    assert!(
+        artifacts
+            .iter()
+            .any(|(k, _)| k.starts_with("templates/chatbot-dev/")),
+        "{artifacts:?}"
+    );
     assert!(bundles[0].0.starts_with("bootstrap/") && bundles[0].0.ends_with(".zip"));
     let outputs: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(r.root.join("outputs.json")).unwrap())

@@ -1020,15 +1020,6 @@ fn hotswap_is_allowed_where_the_env_file_says_so() {
 }
 
 #[test]
-fn hotswap_is_refused_with_a_gradual_rollout() {
-    check_error(
-        "rollout = \"all-at-once\"",
-        "rollout = \"canary-10-percent-5-minutes\"",
-        "envs/dev.toml: deploy.hotswap: must be false while function.rollout shifts traffic gradually: a hotswap moves the alias at once, past the rollout and its alarms",
-    );
-}
-
-#[test]
 fn hotswap_must_be_a_bool() {
     check_error(
         "hotswap = true",
