@@ -6,4 +6,5 @@ pub mod faulty_dynamo;
 pub mod moto;
 pub mod partition_meter;
 pub mod runtime_api;
+pub mod server;
 pub mod tls;
