@@ -321,6 +321,13 @@ mod tests {
         assert_eq!(got, expect, "for {text:?}");
     }
 
+    /// What [`check`] says of a one-chunk answer that ends in `mid` and `fault`.
+    fn one_chunk(mid: &str, fault: &str) -> String {
+        format!(
+            r#""t1" chunks=1 first=0ms slow=0ms out=1 cache=None mid={mid} fault={fault} stop=end_turn"#
+        )
+    }
+
     #[test]
     fn no_directive_echoes_the_text() {
         check(
@@ -367,11 +374,7 @@ mod tests {
 
     #[test]
     fn faults_answered_instead_of_a_reply() {
-        let ok = |fault: &str| {
-            format!(
-                r#""t1" chunks=1 first=0ms slow=0ms out=1 cache=None mid=None fault={fault} stop=end_turn"#
-            )
-        };
+        let ok = |fault: &str| one_chunk("None", fault);
         check("[[chunks:1]] [[throttle]]", &ok("429 ThrottlingException"));
         check(
             "[[chunks:1]] [[throttle:1]]",
@@ -400,11 +403,7 @@ mod tests {
 
     #[test]
     fn mid_stream_breaks_and_exceptions() {
-        let ok = |mid: &str| {
-            format!(
-                r#""t1" chunks=1 first=0ms slow=0ms out=1 cache=None mid={mid} fault=- stop=end_turn"#
-            )
-        };
+        let ok = |mid: &str| one_chunk(mid, "-");
         check("[[chunks:1]] [[break:2]]", &ok("Some(Break(2))"));
         check(
             "[[chunks:1]] [[stream-error:1]]",

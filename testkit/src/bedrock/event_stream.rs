@@ -164,34 +164,33 @@ pub(super) fn usage(input_tokens: u64, output_tokens: u64) -> Value {
 }
 
 pub(super) fn event_frame(event_type: &'static str, payload: &Value) -> Bytes {
-    frame(
-        Message::new(Bytes::from(payload.to_string()))
-            .add_header(Header::new(
-                ":message-type",
-                HeaderValue::String("event".into()),
-            ))
-            .add_header(Header::new(
-                ":event-type",
-                HeaderValue::String(event_type.into()),
-            ))
-            .add_header(Header::new(
-                ":content-type",
-                HeaderValue::String("application/json".into()),
-            )),
-    )
+    json_frame("event", (":event-type", event_type), payload)
 }
 
 pub(super) fn exception_frame(kind: ExceptionKind) -> Bytes {
     let (exception_type, message) = kind.describe();
+    json_frame(
+        "exception",
+        (":exception-type", exception_type),
+        &json!({"message": message}),
+    )
+}
+
+/// A frame of `message_type` with a JSON payload, its type named by the `(header, value)`.
+fn json_frame(
+    message_type: &'static str,
+    (type_header, type_value): (&'static str, &'static str),
+    payload: &Value,
+) -> Bytes {
     frame(
-        Message::new(Bytes::from(json!({"message": message}).to_string()))
+        Message::new(Bytes::from(payload.to_string()))
             .add_header(Header::new(
                 ":message-type",
-                HeaderValue::String("exception".into()),
+                HeaderValue::String(message_type.into()),
             ))
             .add_header(Header::new(
-                ":exception-type",
-                HeaderValue::String(exception_type.into()),
+                type_header,
+                HeaderValue::String(type_value.into()),
             ))
             .add_header(Header::new(
                 ":content-type",
