@@ -1,6 +1,7 @@
 //! Local stand-ins for AWS services, for tests and benchmarks.
 
 pub mod bedrock;
+pub mod cloudformation;
 pub mod evidence;
 pub mod faulty_dynamo;
 pub mod moto;
