@@ -7,8 +7,6 @@ use std::sync::Arc;
 use axum::Router;
 use chatbot::contract::env_vars as var;
 use chatbot::metrics::Metrics;
-use chatbot::model::{Bedrock, Model};
-use chatbot::store::{MemoryStore, Store};
 use chatbot::{AppState, Config};
 use futures_util::StreamExt;
 use http::StatusCode;
@@ -43,8 +41,8 @@ async fn router(adjust: impl FnOnce(&mut Config)) -> (Router, FakeBedrock) {
         metrics: Metrics::in_memory(&config.environment),
         config,
         tuning: support::tuning(),
-        store: Store::Memory(MemoryStore::default()),
-        model: Model::Bedrock(Bedrock::new(support::bedrock_client(&fake.endpoint()))),
+        store: support::memory_store(),
+        model: support::fake_model(&fake),
     };
     (chatbot::router(Arc::new(state)), fake)
 }
