@@ -87,7 +87,8 @@ const MAX_PREFIX_CHARS: usize = 63;
 const ACCOUNT_SUFFIX_CHARS: usize = 13;
 /// The scopes asked of an OIDC provider when `scopes` is not set.
 const DEFAULT_OIDC_SCOPES: [&str; 3] = ["openid", "email", "profile"];
-const SAML_EMAIL_ATTRIBUTE: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress";
+const SAML_EMAIL_ATTRIBUTE: &str =
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress";
 
 /// The part of the default domain prefix known before deploy: the stack name, lowercase. The
 /// stack appends `-<account id>`, since a prefix is unique across all accounts of a region.
@@ -113,7 +114,10 @@ pub(crate) fn check(
             ),
             ("auth.domain_prefix", auth.domain_prefix.is_some()),
             ("auth.rate_limit", auth.rate_limit.is_some()),
-            ("auth.rate_window_seconds", auth.rate_window_seconds.is_some()),
+            (
+                "auth.rate_window_seconds",
+                auth.rate_window_seconds.is_some(),
+            ),
             (
                 "auth.daily_tokens_per_user",
                 auth.daily_tokens_per_user.is_some(),
@@ -257,78 +261,81 @@ fn federation(c: &Checker, f: file::Federation, region: &str) -> Result<Federati
         )?;
     }
 
-    let protocol = match f.kind {
-        file::FederationType::Oidc => {
-            let issuer = required("issuer", f.issuer)?;
-            c.check(
-                "auth.federation.issuer",
-                is_https_url(&issuer),
-                &issuer,
-                "an https:// URL, the provider's issuer (its discovery document is at \
+    let protocol =
+        match f.kind {
+            file::FederationType::Oidc => {
+                let issuer = required("issuer", f.issuer)?;
+                c.check(
+                    "auth.federation.issuer",
+                    is_https_url(&issuer),
+                    &issuer,
+                    "an https:// URL, the provider's issuer (its discovery document is at \
                  <issuer>/.well-known/openid-configuration)",
-            )?;
-            let client_id = required("client_id", f.client_id)?;
-            c.check(
+                )?;
+                let client_id = required("client_id", f.client_id)?;
+                c.check(
                 "auth.federation.client_id",
                 (1..=255).contains(&client_id.len())
                     && !client_id.chars().any(|ch| ch.is_whitespace() || ch.is_control()),
                 &client_id,
                 "the client id the provider gave this user pool: 1 to 255 characters, no spaces",
             )?;
-            let client_secret_arn = required("client_secret_arn", f.client_secret_arn)?;
-            c.check(
-                "auth.federation.client_secret_arn",
-                is_secret_arn_in(&client_secret_arn, region),
-                &client_secret_arn,
-                &format!(
-                    "a Secrets Manager secret ARN in {region} \
+                let client_secret_arn = required("client_secret_arn", f.client_secret_arn)?;
+                c.check(
+                    "auth.federation.client_secret_arn",
+                    is_secret_arn_in(&client_secret_arn, region),
+                    &client_secret_arn,
+                    &format!(
+                        "a Secrets Manager secret ARN in {region} \
                      (arn:aws:secretsmanager:{region}:<account>:secret:<name>) whose value is the \
                      client secret; the secret itself never goes in the env file"
-                ),
-            )?;
-            let scopes = match f.scopes {
-                Some(scopes) => scopes,
-                None => DEFAULT_OIDC_SCOPES.map(str::to_owned).to_vec(),
-            };
-            for (i, scope) in scopes.iter().enumerate() {
-                let key = format!("auth.federation.scopes[{i}]");
-                c.check(
-                    &key,
-                    !scope.is_empty()
-                        && scope.len() <= 256
-                        && scope.chars().all(|ch| ch.is_ascii_graphic() && ch != '"' && ch != '\\'),
-                    scope,
-                    "a scope name without spaces",
+                    ),
                 )?;
-                if scopes[..i].contains(scope) {
-                    return Err(c.fail(&key, format!("{scope:?} is listed twice")));
+                let scopes = match f.scopes {
+                    Some(scopes) => scopes,
+                    None => DEFAULT_OIDC_SCOPES.map(str::to_owned).to_vec(),
+                };
+                for (i, scope) in scopes.iter().enumerate() {
+                    let key = format!("auth.federation.scopes[{i}]");
+                    c.check(
+                        &key,
+                        !scope.is_empty()
+                            && scope.len() <= 256
+                            && scope
+                                .chars()
+                                .all(|ch| ch.is_ascii_graphic() && ch != '"' && ch != '\\'),
+                        scope,
+                        "a scope name without spaces",
+                    )?;
+                    if scopes[..i].contains(scope) {
+                        return Err(c.fail(&key, format!("{scope:?} is listed twice")));
+                    }
                 }
-            }
-            if !scopes.iter().any(|s| s == "openid") {
-                return Err(c.fail(
+                if !scopes.iter().any(|s| s == "openid") {
+                    return Err(c.fail(
                     "auth.federation.scopes",
                     "must include \"openid\": the user pool signs people in with OpenID Connect"
                         .to_owned(),
                 ));
+                }
+                FederationProtocol::Oidc {
+                    issuer,
+                    client_id,
+                    client_secret_arn,
+                    scopes,
+                }
             }
-            FederationProtocol::Oidc {
-                issuer,
-                client_id,
-                client_secret_arn,
-                scopes,
+            file::FederationType::Saml => {
+                let metadata_url = required("metadata_url", f.metadata_url)?;
+                c.check(
+                    "auth.federation.metadata_url",
+                    is_https_url(&metadata_url),
+                    &metadata_url,
+                    "an https:// URL of the provider's SAML metadata document",
+                )?;
+                FederationProtocol::Saml { metadata_url }
             }
-        }
-        file::FederationType::Saml => {
-            let metadata_url = required("metadata_url", f.metadata_url)?;
-            c.check(
-                "auth.federation.metadata_url",
-                is_https_url(&metadata_url),
-                &metadata_url,
-                "an https:// URL of the provider's SAML metadata document",
-            )?;
-            FederationProtocol::Saml { metadata_url }
-        }
-    };
+        };
     let email_attribute = f.email_attribute.unwrap_or_else(|| match protocol {
         FederationProtocol::Oidc { .. } => "email".to_owned(),
         FederationProtocol::Saml { .. } => SAML_EMAIL_ATTRIBUTE.to_owned(),
@@ -383,7 +390,7 @@ fn is_secret_arn_in(s: &str, region: &str) -> bool {
         && parts[4].bytes().all(|b| b.is_ascii_digit())
         && parts[5] == "secret"
         && !parts[6].is_empty()
-        && parts[6]
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '+' | '=' | '.' | '@' | '-'))
+        && parts[6].chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '+' | '=' | '.' | '@' | '-')
+        })
 }

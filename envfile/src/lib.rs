@@ -23,8 +23,8 @@ mod price;
 mod site;
 
 pub use alarms::{AlarmDestination, AlarmSettings};
-pub use auth::{Auth, Federation, FederationProtocol, UserSignIn, default_domain_prefix};
 pub use api::{ApiSettings, ORIGIN_READ_TIMEOUT_DEFAULT_MAX, ORIGIN_READ_TIMEOUT_MAX};
+pub use auth::{Auth, Federation, FederationProtocol, UserSignIn, default_domain_prefix};
 pub use domain::Domain;
 pub use function::{Architecture, FunctionSettings, Rollout};
 pub use guardrail::{

@@ -1084,7 +1084,10 @@ fn staging_signs_users_in() {
     assert_eq!(users.rate_window_seconds, 60);
     assert_eq!(users.daily_tokens_per_user, 200_000);
     assert_eq!(users.federation, None);
-    assert_eq!(env::default_domain_prefix(&staging.stack_name), "chatbot-staging");
+    assert_eq!(
+        env::default_domain_prefix(&staging.stack_name),
+        "chatbot-staging"
+    );
 }
 
 #[test]
@@ -1095,7 +1098,11 @@ fn a_users_section_is_read_into_its_fields() {
     assert_eq!(users.allowed_email_domains, ["example.com", "example.org"]);
     assert_eq!(users.domain_prefix.as_deref(), Some("acme-chat-dev"));
     assert_eq!(
-        (users.rate_limit, users.rate_window_seconds, users.daily_tokens_per_user),
+        (
+            users.rate_limit,
+            users.rate_window_seconds,
+            users.daily_tokens_per_user
+        ),
         (5, 30, 100_000)
     );
     let minimal = "[auth]\nmode = \"users\"\nrate_limit = 1\nrate_window_seconds = 1\ndaily_tokens_per_user = 1\n";
@@ -1254,7 +1261,15 @@ fn allowed_email_domains_are_dns_names() {
 #[test]
 fn domain_prefix_follows_cognitos_rules() {
     let expected = ": auth.domain_prefix: {:?} is not allowed, expected 1 to 63 lowercase letters, digits and hyphens, not starting or ending with a hyphen, without the words aws, amazon or cognito";
-    for bad in ["Acme", "-acme", "acme-", "my-aws-chat", "cognito-chat", "a.b", &"a".repeat(64)] {
+    for bad in [
+        "Acme",
+        "-acme",
+        "acme-",
+        "my-aws-chat",
+        "cognito-chat",
+        "a.b",
+        &"a".repeat(64),
+    ] {
         check_auth_error(
             "domain_prefix = \"acme-chat-dev\"",
             &format!("domain_prefix = {bad:?}"),
