@@ -12,7 +12,7 @@ pub enum Auth {
     #[default]
     Public,
     /// People signed in through the environment's user pool.
-    Users(UserSignIn),
+    Users(Box<UserSignIn>),
 }
 
 impl Auth {
@@ -20,7 +20,7 @@ impl Auth {
     pub fn users(&self) -> Option<&UserSignIn> {
         match self {
             Auth::Public => None,
-            Auth::Users(users) => Some(users),
+            Auth::Users(users) => Some(&**users),
         }
     }
 
@@ -206,7 +206,7 @@ pub(crate) fn check(
         .map(|f| federation(c, f, region))
         .transpose()?;
 
-    Ok(Auth::Users(UserSignIn {
+    Ok(Auth::Users(Box::new(UserSignIn {
         self_sign_up: auth.self_sign_up.unwrap_or(false),
         allowed_email_domains,
         domain_prefix: auth.domain_prefix,
@@ -214,7 +214,7 @@ pub(crate) fn check(
         rate_window_seconds: u32::try_from(rate_window_seconds).unwrap_or(u32::MAX),
         daily_tokens_per_user,
         federation,
-    }))
+    })))
 }
 
 fn federation(c: &Checker, f: file::Federation, region: &str) -> Result<Federation, EnvError> {

@@ -2365,8 +2365,8 @@ fn the_page_is_a_public_pkce_client_sent_back_to_the_site() {
     assert_eq!(client.allowed_oauth_flows, ["code"]);
     assert_eq!(client.allowed_oauth_scopes, ["openid", "email", "profile"]);
     let site = Expr::sub("https://${Distribution.DomainName}/");
-    assert_eq!(client.callback_urls, [site.clone()]);
-    assert_eq!(client.logout_urls, [site.clone()]);
+    assert_eq!(client.callback_urls, std::slice::from_ref(&site));
+    assert_eq!(client.logout_urls, std::slice::from_ref(&site));
     assert_eq!(client.supported_identity_providers, [Expr::str("COGNITO")]);
     assert!(client.enable_token_revocation);
 
