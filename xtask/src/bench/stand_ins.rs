@@ -3,11 +3,16 @@
 //! a private CA made for this run. Runtimes trust it the standard way: `SSL_CERT_FILE` (the
 //! service) and `AWS_CA_BUNDLE` (botocore) name one bundle, this machine's CA bundle with the
 //! private root appended, so loading it costs what loading the system's roots costs.
+//!
+//! Between moto and its TLS proxy a `testkit::faulty_dynamo` proxy, with no faults set, records
+//! when each DynamoDB request arrived and when its answer was ready, so the bench counts the
+//! store's round trips from what the store received ([`StandIns::store_exchanges`]).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use testkit::faulty_dynamo::{Exchange, FaultyDynamo};
 use testkit::tls::{PrivateCa, Protocols, TlsProxy};
 
 use super::process::{Launch, stop, url_in};
@@ -24,10 +29,17 @@ const SYSTEM_BUNDLES: [&str; 5] = [
     "/etc/ssl/cert.pem",
 ];
 
+/// moto, the proxy recording its exchanges, and the TLS proxy in front of both.
+struct Moto {
+    server: tokio::process::Child,
+    recorder: FaultyDynamo,
+    tls: TlsProxy,
+}
+
 pub struct StandIns {
     fake: tokio::process::Child,
     bedrock: TlsProxy,
-    moto: Option<(tokio::process::Child, TlsProxy)>,
+    moto: Option<Moto>,
     /// Why moto is missing, when it is.
     pub moto_error: Option<String>,
     /// The system's CA bundle with the private root appended.
@@ -59,13 +71,19 @@ impl StandIns {
         let fake_url = url_in(&line).context("fake-bedrock did not print its address")?;
         let bedrock = TlsProxy::start(&ca, address(&fake_url)?, Protocols::Http2AndHttp1).await?;
         let (moto, moto_error) = match start_moto(logs).await {
-            Ok((child, url)) => (
-                Some((
-                    child,
-                    TlsProxy::start(&ca, address(&url)?, Protocols::Http1).await?,
-                )),
-                None,
-            ),
+            Ok((server, url)) => {
+                let recorder = FaultyDynamo::start(&url).await?;
+                let tls =
+                    TlsProxy::start(&ca, address(&recorder.endpoint())?, Protocols::Http1).await?;
+                (
+                    Some(Moto {
+                        server,
+                        recorder,
+                        tls,
+                    }),
+                    None,
+                )
+            }
             Err(err) => (None, Some(format!("{err:#}"))),
         };
         Ok(StandIns {
@@ -80,7 +98,7 @@ impl StandIns {
     /// The endpoint and trust variables a runtime needs to reach the stand-ins.
     pub fn env(&self) -> Vec<(String, String)> {
         let dynamo = match &self.moto {
-            Some((_, proxy)) => proxy.endpoint(),
+            Some(moto) => moto.tls.endpoint(),
             // Nothing listens on the discard port: calls fail at once.
             None => "https://localhost:9".to_owned(),
         };
@@ -96,10 +114,18 @@ impl StandIns {
         ]
     }
 
+    /// Every DynamoDB request received so far, oldest first; none without moto.
+    pub fn store_exchanges(&self) -> Vec<Exchange> {
+        self.moto
+            .as_ref()
+            .map(|moto| moto.recorder.exchanges())
+            .unwrap_or_default()
+    }
+
     pub async fn stop(self) {
         stop(self.fake).await;
-        if let Some((moto, _)) = self.moto {
-            stop(moto).await;
+        if let Some(moto) = self.moto {
+            stop(moto.server).await;
         }
     }
 }
