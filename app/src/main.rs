@@ -86,7 +86,9 @@ async fn main() -> ExitCode {
         Schedule::BesideFirstInvoke => warm::in_background(warm_up),
     };
     let router = chatbot::router(state);
-    match lambda_http::run_with_streaming_response(chatbot::lambda::handler_after(router, ready)).await {
+    match lambda_http::run_with_streaming_response(chatbot::lambda::handler_after(router, ready))
+        .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("the Lambda runtime stopped: {err}");

@@ -214,13 +214,11 @@ async fn requests_that_call_aws_wait_for_the_warm_up_and_the_others_answer_at_on
     let handler = chatbot::lambda::handler_after(router, ready.clone());
     for path in chatbot::lambda::WITHOUT_AWS {
         let request = lambda_http::request::from_str(&get_event(path)).unwrap();
-        let response = tokio::time::timeout(
-            Duration::from_secs(30),
-            handler.clone().oneshot(request),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("{path} waited for the warm-up"))
-        .unwrap();
+        let response =
+            tokio::time::timeout(Duration::from_secs(30), handler.clone().oneshot(request))
+                .await
+                .unwrap_or_else(|_| panic!("{path} waited for the warm-up"))
+                .unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
     }
     assert!(!ready.is_open());
@@ -234,7 +232,11 @@ async fn requests_that_call_aws_wait_for_the_warm_up_and_the_others_answer_at_on
     finish.send(()).unwrap();
     let response = waiting.await.unwrap().unwrap();
     assert!(ready.is_open());
-    assert_eq!(response.status(), StatusCode::NOT_FOUND, "an unknown session");
+    assert_eq!(
+        response.status(),
+        StatusCode::NOT_FOUND,
+        "an unknown session"
+    );
 }
 
 #[test]
@@ -248,7 +250,10 @@ fn the_warm_up_holds_init_back_only_when_lambda_initialises_ahead_of_demand() {
     };
     check(Some("provisioned-concurrency"), Schedule::DuringInit);
     check(Some("on-demand"), Schedule::BesideFirstInvoke);
-    check(Some("lambda-managed-instances"), Schedule::BesideFirstInvoke);
+    check(
+        Some("lambda-managed-instances"),
+        Schedule::BesideFirstInvoke,
+    );
     check(Some("snap-start"), Schedule::BesideFirstInvoke);
     check(Some(""), Schedule::BesideFirstInvoke);
     // A local run: nothing freezes the process.

@@ -200,7 +200,10 @@ impl ColdStart {
             ] {
                 match cold_start::two_turns(launch, &self.chat_event, log).await {
                     Ok(turns) if round > 0 => {
-                        store.push(StoreCalls::of(&self.stand_ins.store_exchanges(), turns.warm));
+                        store.push(StoreCalls::of(
+                            &self.stand_ins.store_exchanges(),
+                            turns.warm,
+                        ));
                         samples.push(Ok(turns));
                     }
                     Ok(_) => {}
@@ -399,13 +402,19 @@ fn store_rows(rust: &[StoreCalls], python: &[StoreCalls]) -> Vec<Row> {
             "event handed out → first delta",
             |c| c.before_first_delta,
         ),
-        ("after_last_delta", "last delta → end", |c| c.after_last_delta),
+        ("after_last_delta", "last delta → end", |c| {
+            c.after_last_delta
+        }),
         ("whole_turn", "event handed out → end", |c| c.whole_turn),
     ];
     let mut rows = Vec::new();
     for (id, span, phase) in phases {
         for (what, unit, count) in [
-            ("round_trips", "round trips", (|t: Trips| t.round_trips) as fn(Trips) -> usize),
+            (
+                "round_trips",
+                "round trips",
+                (|t: Trips| t.round_trips) as fn(Trips) -> usize,
+            ),
             ("requests", "requests", |t: Trips| t.requests),
         ] {
             let of = |calls: &[StoreCalls]| -> Vec<f64> {
