@@ -14,7 +14,7 @@ use testkit::tls::{PrivateCa, Protocols, TlsProxy};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/roots")
+        .join("tests/it/fixtures/roots")
         .join(name)
 }
 
