@@ -10,8 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::support::{Harness, record_bad_input};
 use bytes::Bytes;
 use chatbot::contract::metrics as names;
-use chatbot::model::{Bedrock, Model};
-use chatbot::store::{MemoryStore, Store};
+use chatbot::store::Store;
 use chatbot::{Config, Tuning};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -28,7 +27,7 @@ async fn service(
     let mut config = support::config();
     let mut tuning = support::tuning();
     adjust(&mut config, &mut tuning);
-    let model = Model::Bedrock(Bedrock::new(support::bedrock_client(&fake.endpoint())));
+    let model = support::fake_model(&fake);
     (
         Arc::new(Harness::start(config, tuning, store, model).await),
         fake,
@@ -36,7 +35,7 @@ async fn service(
 }
 
 fn memory() -> Store {
-    Store::Memory(MemoryStore::default())
+    support::memory_store()
 }
 
 fn now_ms() -> i64 {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::support::{Harness, Logs, record_fault};
 use chatbot::contract::metrics as names;
 use chatbot::model::{Bedrock, Model};
-use chatbot::store::{DynamoStore, MemoryStore, Store};
+use chatbot::store::{DynamoStore, Store};
 use chatbot::{Config, Tuning};
 use http::StatusCode;
 use serde_json::json;
@@ -33,7 +33,7 @@ fn tuning() -> Tuning {
 
 async fn with_fake_bedrock(config: Config, store: Store) -> (Harness, FakeBedrock) {
     let fake = FakeBedrock::start().await.expect("the fake Bedrock starts");
-    let model = Model::Bedrock(Bedrock::new(support::bedrock_client(&fake.endpoint())));
+    let model = support::fake_model(&fake);
     (Harness::start(config, tuning(), store, model).await, fake)
 }
 
@@ -236,8 +236,7 @@ async fn model_faults_answer_clearly_log_count_and_keep_the_message() {
     let logs = Logs::capture();
     let mut lost = Vec::new();
     for fault in MODEL_FAULTS {
-        let (service, fake) =
-            with_fake_bedrock(support::config(), Store::Memory(MemoryStore::default())).await;
+        let (service, fake) = with_fake_bedrock(support::config(), support::memory_store()).await;
         logs.clear();
         let session = uuid::Uuid::new_v4().to_string();
         let reply = service
@@ -331,12 +330,12 @@ async fn model_faults_answer_clearly_log_count_and_keep_the_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throttling_storm_keeps_every_message_and_the_service_recovers() {
     let fake = FakeBedrock::start().await.expect("the fake Bedrock starts");
-    let model = Model::Bedrock(Bedrock::new(support::bedrock_client(&fake.endpoint())));
+    let model = support::fake_model(&fake);
     // The usual model timeouts: forty requests at once on a small machine are slow ones.
     let service = Harness::start(
         support::config(),
         support::tuning(),
-        Store::Memory(MemoryStore::default()),
+        support::memory_store(),
         model,
     )
     .await;
@@ -393,13 +392,7 @@ async fn bedrock_unreachable_is_a_502_and_the_message_is_kept() {
     let endpoint = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
     let model = Model::Bedrock(Bedrock::new(support::bedrock_client(&endpoint)));
-    let service = Harness::start(
-        support::config(),
-        tuning(),
-        Store::Memory(MemoryStore::default()),
-        model,
-    )
-    .await;
+    let service = Harness::start(support::config(), tuning(), support::memory_store(), model).await;
     for stream in [false, true] {
         logs.clear();
         let session = uuid::Uuid::new_v4().to_string();

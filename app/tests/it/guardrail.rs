@@ -8,8 +8,6 @@ use crate::support;
 use crate::support::{Harness, Logs, Reply};
 use chatbot::contract::metrics as names;
 use chatbot::guardrail::{GuardrailConfig, StreamProcessing};
-use chatbot::model::{Bedrock, Model};
-use chatbot::store::{MemoryStore, Store};
 use http::StatusCode;
 use serde_json::{Value, json};
 use testkit::bedrock::{FakeBedrock, Guardrail};
@@ -41,14 +39,8 @@ async fn start(guardrail: Option<GuardrailConfig>) -> (Harness, FakeBedrock) {
     });
     let mut config = support::config();
     config.guardrail = guardrail;
-    let model = Model::Bedrock(Bedrock::new(support::bedrock_client(&fake.endpoint())));
-    let harness = Harness::start(
-        config,
-        support::tuning(),
-        Store::Memory(MemoryStore::default()),
-        model,
-    )
-    .await;
+    let model = support::fake_model(&fake);
+    let harness = Harness::start(config, support::tuning(), support::memory_store(), model).await;
     (harness, fake)
 }
 

@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use chatbot::contract::metrics as names;
 use chatbot::metrics::Metrics;
-use chatbot::model::{Bedrock, Model};
 use chatbot::store::{BudgetLayout, DynamoStore, Store};
 use chatbot::{AppState, Config};
 use testkit::bedrock::FakeBedrock;
@@ -120,7 +119,7 @@ async fn run(shards: u32) -> Run {
             config,
             tuning: support::tuning(),
             store: Store::Dynamo(DynamoStore::new(client.clone(), TABLE).with_budget(layout)),
-            model: Model::Bedrock(Bedrock::new(support::bedrock_client(&fake.endpoint()))),
+            model: support::fake_model(&fake),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -8,8 +8,6 @@ use std::time::Duration;
 use axum::Router;
 use chatbot::contract::env_vars as var;
 use chatbot::metrics::Metrics;
-use chatbot::model::{Bedrock, Model};
-use chatbot::store::{MemoryStore, Store};
 use chatbot::warm::{self, Schedule};
 use chatbot::{AppState, Config};
 use futures_util::StreamExt;
@@ -45,8 +43,8 @@ async fn router(adjust: impl FnOnce(&mut Config)) -> (Router, FakeBedrock) {
         metrics: Metrics::in_memory(&config.environment),
         config,
         tuning: support::tuning(),
-        store: Store::Memory(MemoryStore::default()),
-        model: Model::Bedrock(Bedrock::new(support::bedrock_client(&fake.endpoint()))),
+        store: support::memory_store(),
+        model: support::fake_model(&fake),
     };
     (chatbot::router(Arc::new(state)), fake)
 }

@@ -3,8 +3,6 @@
 
 use crate::support;
 use crate::support::{Harness, Logs};
-use chatbot::model::{Bedrock, Model};
-use chatbot::store::{MemoryStore, Store};
 use http::StatusCode;
 use serde_json::{Value, json};
 use testkit::bedrock::FakeBedrock;
@@ -13,11 +11,11 @@ use testkit::bedrock::FakeBedrock;
 async fn neither_messages_nor_answers_reach_the_logs() {
     let logs = Logs::capture();
     let fake = FakeBedrock::start().await.unwrap();
-    let model = Model::Bedrock(Bedrock::new(support::bedrock_client(&fake.endpoint())));
+    let model = support::fake_model(&fake);
     let service = Harness::start(
         support::config(),
         support::tuning(),
-        Store::Memory(MemoryStore::default()),
+        support::memory_store(),
         model,
     )
     .await;
@@ -145,11 +143,11 @@ async fn through_lambda(
 async fn no_log_line_or_metric_of_a_whole_conversation_carries_a_session_id() {
     let logs = Logs::capture();
     let fake = FakeBedrock::start().await.unwrap();
-    let model = Model::Bedrock(Bedrock::new(support::bedrock_client(&fake.endpoint())));
+    let model = support::fake_model(&fake);
     let service = Harness::start(
         support::config(),
         support::tuning(),
-        Store::Memory(MemoryStore::default()),
+        support::memory_store(),
         model,
     )
     .await;

@@ -10,8 +10,6 @@ use crate::support::{Harness, Logs, record_bad_input};
 use bytes::Bytes;
 use chatbot::config::OriginSecret;
 use chatbot::contract::{ORIGIN_VERIFY_HEADER, metrics as names};
-use chatbot::model::{Bedrock, Model};
-use chatbot::store::{MemoryStore, Store};
 use chatbot::{AppState, Config};
 use http::{Method, StatusCode};
 use lambda_http::tower::ServiceExt;
@@ -31,14 +29,8 @@ async fn service(adjust: impl FnOnce(&mut Config)) -> (Harness, FakeBedrock) {
     let mut config = support::config();
     config.origin_secret = Some(OriginSecret::new(SECRET).unwrap());
     adjust(&mut config);
-    let model = Model::Bedrock(Bedrock::new(support::bedrock_client(&fake.endpoint())));
-    let harness = Harness::start(
-        config,
-        support::tuning(),
-        Store::Memory(MemoryStore::default()),
-        model,
-    )
-    .await;
+    let model = support::fake_model(&fake);
+    let harness = Harness::start(config, support::tuning(), support::memory_store(), model).await;
     (harness, fake)
 }
 
@@ -234,8 +226,8 @@ async fn the_local_page_is_served_without_the_header_but_its_api_is_not() {
         metrics: chatbot::metrics::Metrics::in_memory(&config.environment),
         config,
         tuning: support::tuning(),
-        store: Store::Memory(MemoryStore::default()),
-        model: Model::Bedrock(Bedrock::new(support::bedrock_client(&fake.endpoint()))),
+        store: support::memory_store(),
+        model: support::fake_model(&fake),
     };
     // A site folder of its own, so nothing else touching `frontend/` can change the answer.
     let site = std::env::temp_dir().join(format!("chatbot-origin-site-{}", std::process::id()));

@@ -10,12 +10,12 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::support::{ConfigVars, Harness, record_bad_input};
+use crate::support::{self, ConfigVars, Harness, record_bad_input};
 use chatbot::chat::history;
 use chatbot::contract::env_vars as var;
 use chatbot::http::sse;
 use chatbot::model::{Demo, Model};
-use chatbot::store::{Admission, MemoryStore, Message, Role, SessionId, Store};
+use chatbot::store::{Admission, Message, Role, SessionId};
 use chatbot::{Config, Tuning};
 use http::{Method, StatusCode};
 use proptest::prelude::*;
@@ -79,7 +79,7 @@ fn service() -> (tokio::runtime::Runtime, Harness) {
             max_message_chars: 300,
             ..Tuning::default()
         },
-        Store::Memory(MemoryStore::default()),
+        support::memory_store(),
         Model::Demo(Demo {
             word_delay: Duration::ZERO,
         }),
@@ -365,7 +365,7 @@ fn the_rate_limit_admits_exactly_the_limit_per_client_and_window() {
         200,
         (1u32..6, requests),
         |(limit, requests)| {
-            let store = Store::Memory(MemoryStore::default());
+            let store = support::memory_store();
             let mut counts: HashMap<(u8, i64), u32> = HashMap::new();
             let mut admitted: HashMap<(u8, i64), u32> = HashMap::new();
             for (client, window) in requests {

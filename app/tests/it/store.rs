@@ -78,7 +78,7 @@ fn texts(messages: &[Message]) -> Vec<&str> {
 /// Runs `check` on the in-memory store and on a DynamoDB store over `moto`, naming the back
 /// end when it fails.
 async fn on_both(dynamo: &Store, check: impl AsyncFn(&'static str, &Store)) {
-    check("memory", &Store::Memory(MemoryStore::default())).await;
+    check("memory", &support::memory_store()).await;
     check("dynamodb", dynamo).await;
 }
 

@@ -9,10 +9,10 @@
 //! store's round trips from what the store received ([`StandIns::store_exchanges`]).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use testkit::faulty_dynamo::{Exchange, FaultyDynamo};
+use testkit::moto::{Mode, MotoOptions, MotoServer};
 use testkit::tls::{PrivateCa, Protocols, TlsProxy};
 
 use super::process::{Launch, stop, url_in};
@@ -31,7 +31,8 @@ const SYSTEM_BUNDLES: [&str; 5] = [
 
 /// moto, the proxy recording its exchanges, and the TLS proxy in front of both.
 struct Moto {
-    server: tokio::process::Child,
+    // Held for its lifetime: moto stops when dropped.
+    _server: MotoServer,
     recorder: FaultyDynamo,
     tls: TlsProxy,
 }
@@ -77,7 +78,7 @@ impl StandIns {
                     TlsProxy::start(&ca, address(&recorder.endpoint())?, Protocols::Http1).await?;
                 (
                     Some(Moto {
-                        server,
+                        _server: server,
                         recorder,
                         tls,
                     }),
@@ -124,9 +125,8 @@ impl StandIns {
 
     pub async fn stop(self) {
         stop(self.fake).await;
-        if let Some(moto) = self.moto {
-            stop(moto.server).await;
-        }
+        // moto stops when dropped.
+        drop(self.moto);
     }
 }
 
@@ -137,31 +137,18 @@ fn address(url: &str) -> anyhow::Result<std::net::SocketAddr> {
 }
 
 /// moto_server on a free port of 127.0.0.1 with the service's table created in it.
-async fn start_moto(logs: &Path) -> anyhow::Result<(tokio::process::Child, String)> {
+async fn start_moto(logs: &Path) -> anyhow::Result<(MotoServer, String)> {
     let bin = tools::ensure(&tools::MOTO_SERVER)?;
-    let port = std::net::TcpListener::bind(("127.0.0.1", 0))?
-        .local_addr()?
-        .port();
-    let child = Launch::new(&bin)
-        .arg("-H")
-        .arg("127.0.0.1")
-        .arg("-p")
-        .arg(port.to_string())
-        .command(&logs.join("moto.log"))?
-        .spawn()
-        .context("could not start moto_server")?;
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+    let options = MotoOptions {
+        binary: bin.clone(),
+        mode: Mode::Threaded,
+        log: Some(logs.join("moto.log")),
+    };
+    // Waiting for moto to listen blocks.
+    let moto = tokio::task::spawn_blocking(move || MotoServer::start_with(options))
         .await
-        .is_err()
-    {
-        if Instant::now() > deadline {
-            stop(child).await;
-            bail!("moto_server did not listen on port {port} within 30 s");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        .context("starting moto_server")??;
+    let url = format!("http://{}", moto.address());
     // moto's venv has boto3: create the table the way any client would.
     let python = bin.with_file_name("python");
     let script = format!(
@@ -180,11 +167,10 @@ async fn start_moto(logs: &Path) -> anyhow::Result<(tokio::process::Child, Strin
         .await
         .context("could not run moto's Python")?;
     if !output.status.success() {
-        stop(child).await;
         bail!(
             "could not create the table in moto: {}",
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
-    Ok((child, url))
+    Ok((moto, url))
 }

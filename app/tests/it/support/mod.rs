@@ -18,4 +18,4 @@ pub use evidence::{record_bad_input, record_fault};
 pub use harness::Harness;
 pub use logs::Logs;
 pub use reply::{Reply, parse_sse, streamed_text};
-pub use service::{Service, bedrock_client, create_table, dynamo_client};
+pub use service::{Service, bedrock_client, create_table, dynamo_client, fake_model, memory_store};

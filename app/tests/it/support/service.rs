@@ -35,6 +35,16 @@ pub fn bedrock_client(endpoint: &str) -> sdk::Client {
     sdk::Client::from_conf(bedrock_config(builder).build())
 }
 
+/// The service's Bedrock model, talking to `fake`.
+pub fn fake_model(fake: &FakeBedrock) -> Model {
+    Model::Bedrock(Bedrock::new(bedrock_client(&fake.endpoint())))
+}
+
+/// An empty in-memory store.
+pub fn memory_store() -> Store {
+    Store::Memory(MemoryStore::default())
+}
+
 /// A [`Harness`] with the fake Bedrock it calls and an in-memory store.
 pub struct Service {
     pub fake: FakeBedrock,
@@ -64,7 +74,7 @@ impl Service {
         let mut config = config();
         let mut tuning = tuning();
         adjust(&mut config, &mut tuning);
-        let model = Model::Bedrock(Bedrock::new(bedrock_client(&fake.endpoint())));
+        let model = fake_model(&fake);
         Service::serve(fake, config, tuning, model).await
     }
 
@@ -81,8 +91,7 @@ impl Service {
     }
 
     async fn serve(fake: FakeBedrock, config: Config, tuning: Tuning, model: Model) -> Service {
-        let store = Store::Memory(MemoryStore::default());
-        let harness = Harness::start(config, tuning, store, model).await;
+        let harness = Harness::start(config, tuning, memory_store(), model).await;
         Service { fake, harness }
     }
 
