@@ -34,6 +34,9 @@ pub struct Args {
     pub outputs_file: Option<PathBuf>,
     #[command(flatten)]
     pub preflight: PreflightFlag,
+    /// Do not run the smoke test (`cargo xtask smoke`) once deployed
+    #[arg(long)]
+    pub no_smoke: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -371,6 +374,12 @@ async fn finish(
     match outputs.get(OUTPUT_SITE_URL) {
         Some(url) => println!("Site URL: {url}"),
         None => println!("Site URL: none yet (the stack has no {OUTPUT_SITE_URL} output)"),
+    }
+    if !args.no_smoke
+        && let Some(failed) =
+            crate::probe::after_deploy(&inputs.env, &outputs, terminal::palette()).await
+    {
+        return Ok(failed);
     }
     println!("Done in {}", Elapsed(started.elapsed()));
     Ok(ExitCode::SUCCESS)

@@ -15,8 +15,10 @@ pub mod destroy;
 pub mod dev;
 pub mod diagram;
 pub mod diff;
+pub mod logs;
 pub mod outputs;
 pub mod rotate;
+pub mod smoke;
 pub mod synth;
 pub mod test;
 
@@ -41,6 +43,7 @@ pub mod bundle;
 pub(crate) mod digest;
 pub(crate) mod follow;
 pub(crate) mod plan;
+pub(crate) mod probe;
 pub(crate) mod terminal;
 
 // I/O: AWS, and the tools the tasks install.
