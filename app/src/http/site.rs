@@ -39,11 +39,31 @@ pub(super) async fn serve(root: PathBuf, request: Request) -> Response {
                 HeaderValue::from_static(content_type(&file)),
             );
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            for (name, value) in SECURITY_HEADERS {
+                headers.insert(name, HeaderValue::from_static(value));
+            }
             response
         }
         Err(_) => not_found().into_response(),
     }
 }
+
+/// The headers CloudFront's response headers policy adds to the page when deployed
+/// (`SecurityHeadersPolicy` in `xtask/src/stack/cdn.rs`), so a local run breaks where the
+/// deployed page would. `cargo xtask smoke --url` checks the two agree.
+const SECURITY_HEADERS: [(&str, &str); 5] = [
+    (
+        "content-security-policy",
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "strict-origin-when-cross-origin"),
+    (
+        "strict-transport-security",
+        "max-age=63072000; includeSubDomains",
+    ),
+];
 
 /// The file under `root` a URL path names; `None` for paths that climb out of it or name
 /// hidden files.

@@ -21,7 +21,7 @@ pub struct Line {
     /// The request it was written for: the id of `x-request-id` and of the page's errors.
     pub request_id: Option<String>,
     pub message: String,
-    /// `name=value` pairs, in the order shown.
+    /// `name=value` pairs: the route first, then the event's fields by name.
     pub fields: Vec<(String, String)>,
     /// The HTTP status the line reports, when it reports one.
     pub status: Option<u16>,
@@ -214,11 +214,16 @@ fn field_value(value: &Value) -> Option<String> {
     }
 }
 
-/// `2026-12-03T14:33:28.123Z`.
+/// `2026-12-03T14:33:28.120Z`: always three digits of milliseconds, so lines align.
 pub fn timestamp(ms: i64) -> String {
-    DateTime::from_millis(ms)
-        .fmt(Format::DateTime)
-        .unwrap_or_else(|_| ms.to_string())
+    match DateTime::from_secs(ms.div_euclid(1000)).fmt(Format::DateTime) {
+        Ok(seconds) => format!(
+            "{}.{:03}Z",
+            seconds.trim_end_matches('Z'),
+            ms.rem_euclid(1000)
+        ),
+        Err(_) => ms.to_string(),
+    }
 }
 
 /// One line of output: `time  LEVEL  request-id  message  name=value ...`.

@@ -36,7 +36,7 @@ pub struct Args {
     /// Only the lines of one request: the id of the page's error or of the x-request-id header
     #[arg(long, value_name = "ID", value_parser = select::parse_request_id)]
     pub request_id: Option<String>,
-    /// Only warnings, errors and 5xx answers
+    /// Only warnings, errors and 5xx answers (with --api: 4xx and 5xx answers)
     #[arg(long)]
     pub errors: bool,
     /// API Gateway's access log instead of the function's log

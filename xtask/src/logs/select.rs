@@ -84,7 +84,8 @@ pub fn parse_request_id(text: &str) -> Result<String, String> {
 /// The lines wanted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selection {
-    /// Only warnings, errors and 5xx answers.
+    /// Only warnings, errors and 5xx answers (in the access log, where a line's level is its
+    /// status's, 4xx and 5xx answers).
     pub errors: bool,
     /// Only this request's lines.
     pub request_id: Option<String>,
@@ -103,7 +104,7 @@ impl Selection {
                     Group::Function => {
                         r#"{ ($.level = "ERROR") || ($.level = "WARN") || ($.status >= 500) || ($.record.status = "error") || ($.record.status = "timeout") }"#
                     }
-                    Group::Api => r#"{ $.status = "5*" }"#,
+                    Group::Api => r#"{ ($.status = "4*") || ($.status = "5*") }"#,
                 }
                 .to_owned(),
             );

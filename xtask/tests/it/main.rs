@@ -10,6 +10,7 @@ mod deploy_rehearsal;
 mod dev;
 mod diagram;
 mod envs;
+mod logs;
 mod fake_cloudformation;
 mod preflight;
 mod review;
