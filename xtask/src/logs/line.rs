@@ -139,8 +139,8 @@ fn access_line(timestamp_ms: i64, object: &Map<String, Value>) -> Line {
         ("error", "error"),
         ("integrationError", "integration_error"),
     ] {
-        if let Some(value) = given(key) {
-            fields.push((name.to_owned(), value.to_owned()));
+        if let Some(value) = given(key).and_then(|v| field_value(&Value::from(v))) {
+            fields.push((name.to_owned(), value));
         }
     }
     Line {
@@ -260,7 +260,7 @@ mod tests {
     fn a_function_line_shows_level_request_route_and_fields() {
         check(
             r#"{"timestamp":"2025-12-03T14:33:28.123456Z","level":"INFO","status":200,"elapsed_ms":812,"message":"request answered","span":{"request_id":"7d1c","method":"POST","route":"/api/chat","name":"request"}}"#,
-            "2025-12-03T14:33:28.123Z  INFO   7d1c  request answered  route=POST /api/chat  status=200  elapsed_ms=812",
+            "2025-12-03T14:33:28.123Z  INFO   7d1c  request answered  route=POST /api/chat  elapsed_ms=812  status=200",
         );
     }
 

@@ -59,10 +59,29 @@ pub fn parse_since(text: &str) -> Result<Since, String> {
             count.checked_mul(seconds).ok_or_else(bad)?,
         )));
     }
-    let at = DateTime::from_str(text, Format::DateTime).map_err(|_| bad())?;
+    // The SDK's parser reads UTC times only: an offset (`+01:00`) is applied here.
+    let (utc, offset_minutes) = split_offset(text).ok_or_else(bad)?;
+    let at = DateTime::from_str(&utc, Format::DateTime).map_err(|_| bad())?;
     Ok(Since::At {
-        epoch_ms: at.to_millis().map_err(|_| bad())?,
+        epoch_ms: at.to_millis().map_err(|_| bad())? - offset_minutes * 60_000,
     })
+}
+
+/// `2026-12-03T15:00:00+01:00` as (`2026-12-03T15:00:00Z`, 60).
+fn split_offset(text: &str) -> Option<(String, i64)> {
+    if text.ends_with(['Z', 'z']) {
+        return Some((text.to_owned(), 0));
+    }
+    let at = text.len().checked_sub(6)?;
+    let (time, offset) = text.split_at_checked(at)?;
+    let sign = match offset.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (hours, minutes) = offset[1..].split_once(':')?;
+    let minutes = hours.parse::<i64>().ok()? * 60 + minutes.parse::<i64>().ok()?;
+    Some((format!("{time}Z"), sign * minutes))
 }
 
 /// Checks `--request-id`: ids are letters, digits and dashes (Lambda's and API Gateway's are
@@ -162,7 +181,16 @@ mod tests {
 
     #[test]
     fn since_refuses_what_is_no_time() {
-        for bad in ["", "m", "30", "30x", "-5m", "yesterday", "2026-13-01T00:00:00Z"] {
+        for bad in [
+            "",
+            "m",
+            "30",
+            "30x",
+            "-5m",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "2026-12-03T15:00:00*01:00",
+        ] {
             check_since(bad, Err(()));
         }
     }
