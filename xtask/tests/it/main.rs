@@ -16,6 +16,7 @@ mod preflight;
 mod review;
 mod role_policy;
 mod sam;
+mod smoke;
 mod spend_review;
 mod stack;
 mod support;
