@@ -306,9 +306,27 @@ async fn the_log_fixture_of_xtask_is_what_the_service_writes() {
     for (method, path, body, stream, status) in [
         ("GET", "/api/health", None, false, StatusCode::OK),
         ("POST", "/api/chat", chat("hello"), true, StatusCode::OK),
-        ("POST", "/api/chat", chat("[[error:500]] fail"), false, StatusCode::BAD_GATEWAY),
-        ("POST", "/api/chat", chat("[[stream-error:1]] break"), true, StatusCode::OK),
-        ("POST", "/api/chat", Some(json!({"message": ""})), false, StatusCode::BAD_REQUEST),
+        (
+            "POST",
+            "/api/chat",
+            chat("[[error:500]] fail"),
+            false,
+            StatusCode::BAD_GATEWAY,
+        ),
+        (
+            "POST",
+            "/api/chat",
+            chat("[[stream-error:1]] break"),
+            true,
+            StatusCode::OK,
+        ),
+        (
+            "POST",
+            "/api/chat",
+            Some(json!({"message": ""})),
+            false,
+            StatusCode::BAD_REQUEST,
+        ),
     ] {
         let (got, answer) = through_lambda(&router, method, path, body, stream).await;
         assert_eq!(got, status, "{method} {path}: {answer}");
@@ -341,7 +359,12 @@ fn shapes(text: &str) -> Vec<String> {
                 keys.extend(span.keys().map(|k| format!("span.{k}")));
             }
             keys.sort();
-            format!("{} {:?} {}", value["level"], value["message"].as_str(), keys.join(","))
+            format!(
+                "{} {:?} {}",
+                value["level"],
+                value["message"].as_str(),
+                keys.join(",")
+            )
         })
         .collect()
 }

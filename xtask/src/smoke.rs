@@ -33,9 +33,7 @@ pub struct Args {
 }
 
 fn parse_url(text: &str) -> Result<String, String> {
-    let uri: http::Uri = text
-        .parse()
-        .map_err(|_| format!("{text:?} is not a URL"))?;
+    let uri: http::Uri = text.parse().map_err(|_| format!("{text:?} is not a URL"))?;
     match (uri.scheme_str(), uri.host()) {
         (Some("http" | "https"), Some(_)) => Ok(text.trim_end_matches('/').to_owned()),
         _ => Err(format!(

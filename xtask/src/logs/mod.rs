@@ -58,7 +58,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let runtime = aws::runtime()?;
     runtime.block_on(async {
         let clients = aws::connect(&env.region).await;
-        let group = if args.api { Group::Api } else { Group::Function };
+        let group = if args.api {
+            Group::Api
+        } else {
+            Group::Function
+        };
         let name = log_group(&clients, &env.stack_name, &env.region, &env.name, group).await?;
         let selection = Selection {
             errors: args.errors,

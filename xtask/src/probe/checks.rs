@@ -163,7 +163,11 @@ impl Probe<'_> {
                 if answer.status != http::StatusCode::OK {
                     return Err(unexpected(answer.status, &body));
                 }
-                if !answer.header("content-type").unwrap_or_default().starts_with("text/html") {
+                if !answer
+                    .header("content-type")
+                    .unwrap_or_default()
+                    .starts_with("text/html")
+                {
                     return Err(format!(
                         "the page is not HTML (content-type {})",
                         answer.header("content-type").unwrap_or("missing")
@@ -202,8 +206,9 @@ impl Probe<'_> {
                 if answer.status != http::StatusCode::OK {
                     return Err(unexpected(answer.status, &body));
                 }
-                let json: Value = serde_json::from_str(&body)
-                    .map_err(|_| format!("200 but not JSON: {}", crate::review::sanitize(&body, 80)))?;
+                let json: Value = serde_json::from_str(&body).map_err(|_| {
+                    format!("200 but not JSON: {}", crate::review::sanitize(&body, 80))
+                })?;
                 if json["status"] != "ok" {
                     return Err(format!("status is {}, not \"ok\"", json["status"]));
                 }
@@ -211,7 +216,11 @@ impl Probe<'_> {
                     "ok, version {}, environment {}{}",
                     json["version"].as_str().unwrap_or("?"),
                     json["environment"].as_str().unwrap_or("?"),
-                    if json["demo"] == true { ", offline demo model" } else { "" }
+                    if json["demo"] == true {
+                        ", offline demo model"
+                    } else {
+                        ""
+                    }
                 ))
             }
             .await;
@@ -229,8 +238,9 @@ impl Probe<'_> {
                 if answer.status != http::StatusCode::OK {
                     return Err(unexpected(answer.status, &body));
                 }
-                let json: Value = serde_json::from_str(&body)
-                    .map_err(|_| format!("200 but not JSON: {}", crate::review::sanitize(&body, 80)))?;
+                let json: Value = serde_json::from_str(&body).map_err(|_| {
+                    format!("200 but not JSON: {}", crate::review::sanitize(&body, 80))
+                })?;
                 let default = json["default"]
                     .as_str()
                     .ok_or("the answer names no default model")?
@@ -260,13 +270,14 @@ impl Probe<'_> {
         let url = format!("{}/api/chat", self.site);
         let request_line = format!("POST {url} (streamed)");
         timed(async {
-            let result = match tokio::time::timeout(CHAT_TOTAL, self.stream_chat(&url, models)).await {
-                Ok(result) => result,
-                Err(_) => Err(format!(
-                    "the answer did not finish within {} s",
-                    CHAT_TOTAL.as_secs()
-                )),
-            };
+            let result =
+                match tokio::time::timeout(CHAT_TOTAL, self.stream_chat(&url, models)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(format!(
+                        "the answer did not finish within {} s",
+                        CHAT_TOTAL.as_secs()
+                    )),
+                };
             check("chat", request_line, result)
         })
         .await
@@ -370,9 +381,11 @@ impl Probe<'_> {
                         unexpected(answer.status, &body)
                     ));
                 }
-                Ok("sign-in environment: a chat without signing in is refused with 401 (no chat \
+                Ok(
+                    "sign-in environment: a chat without signing in is refused with 401 (no chat \
                     was answered)"
-                    .to_owned())
+                        .to_owned(),
+                )
             }
             .await;
             check("chat", format!("POST {url} (not signed in)"), result)

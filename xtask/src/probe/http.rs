@@ -77,7 +77,9 @@ impl Answer {
             match tokio::time::timeout(idle, self.body.frame()).await {
                 Err(_) => return Err(format!("nothing arrived for {} s", idle.as_secs())),
                 Ok(None) => return Ok(None),
-                Ok(Some(Err(err))) => return Err(format!("the body broke off: {}", innermost(&err))),
+                Ok(Some(Err(err))) => {
+                    return Err(format!("the body broke off: {}", innermost(&err)));
+                }
                 Ok(Some(Ok(frame))) => {
                     if let Ok(data) = frame.into_data() {
                         return Ok(Some(data));

@@ -83,7 +83,9 @@ pub fn security_headers(env: &Environment) -> Vec<(&'static str, String)> {
     else {
         return Vec::new();
     };
-    let config = &policy.response_headers_policy_config.security_headers_config;
+    let config = &policy
+        .response_headers_policy_config
+        .security_headers_config;
     let hsts = &config.strict_transport_security;
     let mut transport = format!("max-age={}", hsts.access_control_max_age_sec);
     if hsts.include_subdomains {

@@ -78,7 +78,8 @@ mod tests {
     fn events_split_across_chunks_come_out_whole() {
         let mut parser = Parser::default();
         assert!(parser.feed(b"event: meta\ndata: {\"a\"").is_empty());
-        let events = parser.feed(b":1}\n\n: keep-alive\n\nevent: delta\r\ndata: {}\r\n\r\nevent: do");
+        let events =
+            parser.feed(b":1}\n\n: keep-alive\n\nevent: delta\r\ndata: {}\r\n\r\nevent: do");
         assert_eq!(
             events,
             vec![

@@ -19,8 +19,8 @@ mod rollout;
 mod site;
 mod table;
 
-pub use function::{bedrock_resources, function_environment};
 pub use api::ACCESS_LOG_FORMAT;
+pub use function::{bedrock_resources, function_environment};
 pub use rollout::{ROLLBACK_ALARMS, deployment_type};
 
 use crate::cfn::resources::serverless;

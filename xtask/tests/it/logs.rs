@@ -32,7 +32,8 @@ const STACK: &str = r#"{
 }"#;
 
 fn fixture() -> Vec<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/logs/function.jsonl");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/logs/function.jsonl");
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
@@ -64,7 +65,10 @@ fn access_line(request_id: &str, status: &str, error_type: &str) -> String {
         ("$context.responseLatency", "31"),
         ("$context.integrationLatency", "29"),
         ("$context.error.messageString", "-"),
-        ("$context.error.message", if error_type == "-" { "-" } else { "Forbidden" }),
+        (
+            "$context.error.message",
+            if error_type == "-" { "-" } else { "Forbidden" },
+        ),
         ("$context.error.responseType", error_type),
         ("$context.integrationErrorMessage", "-"),
         ("$context.apiId", "abc123"),
@@ -237,7 +241,9 @@ fn logs_since_reaches_as_far_back_as_asked() {
         .expect(0, "--since 2m: nothing that recent")
         .shows("No log events in /chatbot/chatbot-dev/function since");
     let refused = logged.run(&["--since", "yesterday"]);
-    refused.expect(2, "a --since that is no time").shows("is not a time");
+    refused
+        .expect(2, "a --since that is no time")
+        .shows("is not a time");
 }
 
 #[test]
@@ -286,7 +292,10 @@ fn logs_json_prints_the_raw_events_one_a_line() {
         .lines()
         .map(|l| {
             let event: serde_json::Value = serde_json::from_str(l).unwrap();
-            assert!(event["eventId"].is_string() && event["timestamp"].is_i64(), "{l}");
+            assert!(
+                event["eventId"].is_string() && event["timestamp"].is_i64(),
+                "{l}"
+            );
             event["message"].as_str().unwrap().to_owned()
         })
         .collect();
@@ -302,7 +311,11 @@ fn logs_api_reads_the_access_log() {
         now_ms() - 60_000,
         &[
             access_line("5b1f0c2e-6a1d-4a57-9e0e-1d2c3b4a5f60", "200", "-"),
-            access_line("0e9d8c7b-6a5f-4e3d-2c1b-0a9f8e7d6c5b", "403", "INVALID_API_KEY"),
+            access_line(
+                "0e9d8c7b-6a5f-4e3d-2c1b-0a9f8e7d6c5b",
+                "403",
+                "INVALID_API_KEY",
+            ),
             access_line("1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d", "502", "-"),
         ],
     );
@@ -349,13 +362,20 @@ fn logs_follow_shows_new_events_once_and_ends_on_ctrl_c() {
     };
     wait_for("chat turn finished", &mut seen);
     let late = r#"{"timestamp":"2026-12-03T15:00:00.000000Z","level":"WARN","message":"a line written while following","span":{"method":"POST","request_id":"live-request","route":"/api/chat","name":"request"}}"#;
-    logged.seed(FUNCTION_GROUP, "2026/12/03/[$LATEST]live", now_ms(), &[late.to_owned()]);
+    logged.seed(
+        FUNCTION_GROUP,
+        "2026/12/03/[$LATEST]live",
+        now_ms(),
+        &[late.to_owned()],
+    );
     wait_for("a line written while following", &mut seen);
     // Two more polls: the new line stays shown once.
     std::thread::sleep(Duration::from_secs(5));
     seen.extend(lines.try_iter());
     assert_eq!(
-        seen.iter().filter(|l| l.contains("a line written while following")).count(),
+        seen.iter()
+            .filter(|l| l.contains("a line written while following"))
+            .count(),
         1,
         "{}",
         seen.join("\n")
@@ -371,7 +391,10 @@ fn logs_follow_shows_new_events_once_and_ends_on_ctrl_c() {
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("error"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("error"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -103,7 +103,12 @@ fn serve(stream: TcpStream, faults: Faults) {
             } else {
                 format!("content-type: text/html; charset=utf-8\r\n{SECURITY_HEADERS}")
             };
-            reply(&mut out, "200 OK", &headers, "<!doctype html><html><title>Chat</title></html>");
+            reply(
+                &mut out,
+                "200 OK",
+                &headers,
+                "<!doctype html><html><title>Chat</title></html>",
+            );
         }
         ("GET", "/api/health") if faults.health_500 => reply(
             &mut out,
@@ -118,7 +123,11 @@ fn serve(stream: TcpStream, faults: Faults) {
             r#"{"status":"ok","version":"0.1.0","environment":"dev","demo":false}"#,
         ),
         ("GET", "/api/models") => {
-            let auth = if faults.sign_in { r#","auth":{"mode":"users"}"# } else { "" };
+            let auth = if faults.sign_in {
+                r#","auth":{"mode":"users"}"#
+            } else {
+                ""
+            };
             reply(
                 &mut out,
                 "200 OK",
@@ -189,7 +198,10 @@ fn smoke_names_a_500_on_health() {
             ..Faults::default()
         },
         "1 of 4 checks failed: health",
-        &["FAIL  health", "got 500 (internal_error: the service failed)"],
+        &[
+            "FAIL  health",
+            "got 500 (internal_error: the service failed)",
+        ],
     );
 }
 
@@ -239,10 +251,12 @@ fn smoke_names_every_check_when_no_server_answers() {
         report["failed"],
         serde_json::json!(["page", "health", "models", "chat"])
     );
-    assert!(report["checks"][0]["detail"]
-        .as_str()
-        .unwrap()
-        .contains("Connection refused"));
+    assert!(
+        report["checks"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Connection refused")
+    );
 }
 
 #[test]
@@ -315,7 +329,10 @@ fn smoke_passes_against_cargo_xtask_dev_with_the_bedrock_stand_in() {
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", bedrock.endpoint())
         .env("AWS_CONFIG_FILE", scratch.join("no-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", scratch.join("no-credentials"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            scratch.join("no-credentials"),
+        )
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_ENDPOINT_URL")
@@ -349,9 +366,10 @@ fn smoke_passes_against_cargo_xtask_dev_with_the_bedrock_stand_in() {
     // The chat went through the Bedrock stand-in, with the environment's default model.
     let calls = bedrock.calls();
     assert!(
-        calls.iter().any(|c| c.model_id
-            == "us.anthropic.claude-haiku-4-5-20251001-v1:0"
-            && c.operation == testkit::bedrock::Operation::ConverseStream),
+        calls.iter().any(
+            |c| c.model_id == "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+                && c.operation == testkit::bedrock::Operation::ConverseStream
+        ),
         "{calls:?}"
     );
     let json = smoke(&["--url", &url, "--json"]);
