@@ -1,5 +1,6 @@
 //! The HTTP face of the service: routes, request validation, the error body, SSE encoding.
 
+mod answer;
 pub mod error;
 mod messages;
 mod openapi;
@@ -186,16 +187,18 @@ async fn chat(State(state): State<Arc<AppState>>, request: Request) -> Response 
     let client = crate::client_ip::of_request(&parts.extensions);
     let turn = match chat::start_turn(&state, client, input).await {
         Ok(turn) => turn,
-        Err(err) => return err.into_response(),
+        Err(err) => return ApiError::from(err).into_response(),
     };
     let result = if stream {
-        chat::answer_stream(state.clone(), turn).await
+        chat::answer_stream(state.clone(), turn)
+            .await
+            .map(|events| answer::event_stream(events, state.tuning.heartbeat))
     } else {
         chat::answer_json(&state, turn)
             .await
-            .map(|reply| Json(reply).into_response())
+            .map(|answer| Json(answer::ChatReply::from(answer)).into_response())
     };
-    result.unwrap_or_else(IntoResponse::into_response)
+    result.unwrap_or_else(|err| ApiError::from(err).into_response())
 }
 
 fn wants_event_stream(headers: &HeaderMap) -> bool {
@@ -407,9 +410,10 @@ async fn delete_session(
     }
 }
 
+/// Counts and logs a store failure that ends the request, and answers it.
 pub(crate) fn store_failed(state: &AppState, err: &crate::store::StoreError) -> ApiError {
-    state.metrics.count(crate::contract::metrics::STORE_ERRORS);
-    ApiError::store(err)
+    state.store_failed(err);
+    ApiError::store_unavailable()
 }
 
 /// What the page needs before the first message: the models, whether the offline demo model
