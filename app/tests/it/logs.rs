@@ -289,11 +289,11 @@ async fn no_log_line_or_metric_of_a_whole_conversation_carries_a_session_id() {
 async fn the_log_fixture_of_xtask_is_what_the_service_writes() {
     let logs = Logs::capture();
     let fake = FakeBedrock::start().await.unwrap();
-    let model = Model::Bedrock(Bedrock::new(common::bedrock_client(&fake.endpoint())));
+    let model = support::fake_model(&fake);
     let service = Harness::start(
-        common::config(),
-        common::tuning(),
-        Store::Memory(MemoryStore::default()),
+        support::config(),
+        support::tuning(),
+        support::memory_store(),
         model,
     )
     .await;
