@@ -13,12 +13,39 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
         attribute_name: name.into(),
         attribute_type: "S".into(),
     };
+    let mut attribute_definitions = vec![
+        string_attribute(keys::PARTITION_KEY),
+        string_attribute(keys::SORT_KEY),
+    ];
+    // In `users` mode a sparse index lists each person's chats, newest activity first: only a
+    // chat's summary item has an owner (docs/storage.md).
+    let mut global_secondary_indexes = Vec::new();
+    if env.auth.users().is_some() {
+        attribute_definitions.push(string_attribute(keys::OWNER_ATTRIBUTE));
+        attribute_definitions.push(AttributeDefinition {
+            attribute_name: keys::ACTIVITY_ATTRIBUTE.into(),
+            attribute_type: "N".into(),
+        });
+        global_secondary_indexes.push(GlobalSecondaryIndex {
+            index_name: keys::OWNER_INDEX.into(),
+            key_schema: vec![
+                KeySchemaElement {
+                    attribute_name: keys::OWNER_ATTRIBUTE.into(),
+                    key_type: "HASH".into(),
+                },
+                KeySchemaElement {
+                    attribute_name: keys::ACTIVITY_ATTRIBUTE.into(),
+                    key_type: "RANGE".into(),
+                },
+            ],
+            projection: Projection {
+                projection_type: "ALL".into(),
+            },
+        });
+    }
     let mut table = Resource::new(Properties::Table(Table {
         billing_mode: "PAY_PER_REQUEST".into(),
-        attribute_definitions: vec![
-            string_attribute(keys::PARTITION_KEY),
-            string_attribute(keys::SORT_KEY),
-        ],
+        attribute_definitions,
         key_schema: vec![
             KeySchemaElement {
                 attribute_name: keys::PARTITION_KEY.into(),
@@ -38,6 +65,7 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
             point_in_time_recovery_enabled: env.table.point_in_time_recovery,
         },
         deletion_protection_enabled: env.table.deletion_protection,
+        global_secondary_indexes,
     }))
     .keep(if env.table.deletion_protection {
         Policy::Retain

@@ -15,6 +15,8 @@ pub struct Table {
     pub sse_specification: SseSpecification,
     pub point_in_time_recovery_specification: PointInTimeRecoverySpecification,
     pub deletion_protection_enabled: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub global_secondary_indexes: Vec<GlobalSecondaryIndex>,
 }
 
 impl ResourceType for Table {
@@ -53,4 +55,19 @@ pub struct SseSpecification {
 #[serde(rename_all = "PascalCase")]
 pub struct PointInTimeRecoverySpecification {
     pub point_in_time_recovery_enabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GlobalSecondaryIndex {
+    pub index_name: String,
+    pub key_schema: Vec<KeySchemaElement>,
+    pub projection: Projection,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Projection {
+    /// `ALL`, `KEYS_ONLY` or `INCLUDE`.
+    pub projection_type: String,
 }
