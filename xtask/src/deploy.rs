@@ -45,6 +45,9 @@ pub struct Args {
     /// Set by `rollback`: the id of the deployment being put back.
     #[arg(skip)]
     pub rollback_to: Option<String>,
+    /// Do not run the smoke test (`cargo xtask smoke`) once deployed
+    #[arg(long)]
+    pub no_smoke: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -468,6 +471,12 @@ async fn finish(
     match outputs.get(OUTPUT_SITE_URL) {
         Some(url) => println!("Site URL: {url}"),
         None => println!("Site URL: none yet (the stack has no {OUTPUT_SITE_URL} output)"),
+    }
+    if !args.no_smoke
+        && let Some(failed) =
+            crate::probe::after_deploy(&inputs.env, &outputs, terminal::palette()).await
+    {
+        return Ok(failed);
     }
     println!("Done in {}", Elapsed(started.elapsed()));
     Ok(ExitCode::SUCCESS)

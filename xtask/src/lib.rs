@@ -15,9 +15,11 @@ pub mod destroy;
 pub mod dev;
 pub mod diagram;
 pub mod diff;
+pub mod logs;
 pub mod outputs;
 pub mod rollback;
 pub mod rotate;
+pub mod smoke;
 pub mod synth;
 pub mod test;
 
@@ -44,6 +46,7 @@ pub(crate) mod digest;
 pub(crate) mod follow;
 pub mod hotswap;
 pub(crate) mod plan;
+pub(crate) mod probe;
 pub(crate) mod terminal;
 
 // I/O: AWS, and the tools the tasks install.

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use xtask::{
-    bench, build, cost, deploy, destroy, dev, diagram, diff, outputs, rollback, rotate, synth, test,
+    bench, build, cost, deploy, destroy, dev, diagram, diff, logs, outputs, rollback, rotate,
+    smoke, synth, test,
 };
 
 #[derive(Parser)]
@@ -49,6 +50,10 @@ enum Command {
     Test(test::Args),
     /// Run the benchmarks and print the figures
     Bench(bench::Args),
+    /// Show the function's (or the API's) logs from CloudWatch Logs, or follow them
+    Logs(logs::Args),
+    /// Check that a deployed environment (or any URL) serves the page and answers a chat
+    Smoke(smoke::Args),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +72,8 @@ fn main() -> ExitCode {
         Command::Dev(args) => dev::run(args),
         Command::Test(args) => test::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Logs(args) => logs::run(args),
+        Command::Smoke(args) => smoke::run(args),
     };
     match result {
         Ok(code) => code,

@@ -49,10 +49,15 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// The API plus the files of `site_dir` at `/` (local runs): `cargo xtask dev`.
 pub fn router_with_site(state: Arc<AppState>, site_dir: Option<PathBuf>) -> Router {
     match site_dir {
-        Some(dir) => api(state.clone())
-            .fallback(move |request: Request| site::serve(dir.clone(), request))
-            .layer(middleware::from_fn_with_state(state, require_origin))
-            .layer(middleware::from_fn(request_span)),
+        Some(dir) => {
+            let headers = site::SiteHeaders::new(&state.config.auth);
+            api(state.clone())
+                .fallback(move |request: Request| {
+                    site::serve(dir.clone(), headers.clone(), request)
+                })
+                .layer(middleware::from_fn_with_state(state, require_origin))
+                .layer(middleware::from_fn(request_span))
+        }
         None => router(state),
     }
 }

@@ -2,6 +2,7 @@
 //! S3 bucket when deployed.
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -9,9 +10,10 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
 
 use super::{ApiError, not_found};
+use crate::config::Auth;
 use crate::contract::API_PREFIX;
 
-pub(super) async fn serve(root: PathBuf, request: Request) -> Response {
+pub(super) async fn serve(root: PathBuf, headers: SiteHeaders, request: Request) -> Response {
     let path = request.uri().path();
     if path == API_PREFIX || path.starts_with(&format!("{API_PREFIX}/")) {
         return not_found().into_response();
@@ -33,17 +35,71 @@ pub(super) async fn serve(root: PathBuf, request: Request) -> Response {
                 Body::from(bytes)
             });
             *response.status_mut() = StatusCode::OK;
+            let site_headers = headers;
             let headers = response.headers_mut();
             headers.insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static(content_type(&file)),
             );
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            for (name, value) in site_headers.0.iter() {
+                headers.insert(*name, value.clone());
+            }
             response
         }
         Err(_) => not_found().into_response(),
     }
 }
+
+/// The security headers of every page file, built once per server.
+#[derive(Clone)]
+pub(super) struct SiteHeaders(Arc<Vec<(&'static str, HeaderValue)>>);
+
+impl SiteHeaders {
+    /// The headers CloudFront's response headers policy adds to the page when deployed
+    /// (`SecurityHeadersPolicy` in `xtask/src/stack/cdn.rs`), so a local run breaks where the
+    /// deployed page would. As deployed, a sign-in environment's policy lets the page reach
+    /// the token endpoint's origin. `cargo xtask smoke --url` checks the two agree.
+    pub(super) fn new(auth: &Auth) -> Self {
+        let connect = match auth {
+            Auth::Public => "connect-src 'self'".to_owned(),
+            Auth::Users(users) => format!("connect-src 'self' {}", origin(&users.token_url)),
+        };
+        let policy = CONTENT_SECURITY_POLICY.replace("connect-src 'self'", &connect);
+        let mut headers = vec![(
+            "content-security-policy",
+            HeaderValue::from_str(&policy)
+                .unwrap_or(HeaderValue::from_static(CONTENT_SECURITY_POLICY)),
+        )];
+        headers.extend(
+            OTHER_SECURITY_HEADERS
+                .iter()
+                .map(|(name, value)| (*name, HeaderValue::from_static(value))),
+        );
+        Self(Arc::new(headers))
+    }
+}
+
+/// The scheme, host and port of `url`: what a Content-Security-Policy source names.
+fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |at| at + 3);
+    match url[after_scheme..].find('/') {
+        Some(path) => &url[..after_scheme + path],
+        None => url,
+    }
+}
+
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+const OTHER_SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "strict-origin-when-cross-origin"),
+    (
+        "strict-transport-security",
+        "max-age=63072000; includeSubDomains",
+    ),
+];
 
 /// The file under `root` a URL path names; `None` for paths that climb out of it or name
 /// hidden files.

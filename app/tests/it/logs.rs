@@ -280,3 +280,87 @@ async fn no_log_line_or_metric_of_a_whole_conversation_carries_a_session_id() {
         }
     }
 }
+
+/// The lines `cargo xtask logs` is tested on (`xtask/tests/it/fixtures/logs/function.jsonl`)
+/// are what the service writes: a conversation's lines through the Lambda adapter, written
+/// there by `UPDATE_EXPECT=1`, and otherwise compared with it by shape (level, message, field
+/// names), so a change to what the service logs fails here until the fixture is refreshed.
+#[tokio::test]
+async fn the_log_fixture_of_xtask_is_what_the_service_writes() {
+    let logs = Logs::capture();
+    let fake = FakeBedrock::start().await.unwrap();
+    let model = support::fake_model(&fake);
+    let service = Harness::start(
+        support::config(),
+        support::tuning(),
+        support::memory_store(),
+        model,
+    )
+    .await;
+    let router = chatbot::router(service.state.clone());
+    let chat = |message: &str| Some(json!({"message": message}));
+    for (method, path, body, stream, status) in [
+        ("GET", "/api/health", None, false, StatusCode::OK),
+        ("POST", "/api/chat", chat("hello"), true, StatusCode::OK),
+        (
+            "POST",
+            "/api/chat",
+            chat("[[error:500]] fail"),
+            false,
+            StatusCode::BAD_GATEWAY,
+        ),
+        (
+            "POST",
+            "/api/chat",
+            chat("[[stream-error:1]] break"),
+            true,
+            StatusCode::OK,
+        ),
+        (
+            "POST",
+            "/api/chat",
+            Some(json!({"message": ""})),
+            false,
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (got, answer) = through_lambda(&router, method, path, body, stream).await;
+        assert_eq!(got, status, "{method} {path}: {answer}");
+    }
+    let written = logs.text();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../xtask/tests/it/fixtures/logs/function.jsonl");
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &written).unwrap();
+        return;
+    }
+    let fixture = std::fs::read_to_string(&path).expect("the fixture exists: UPDATE_EXPECT=1");
+    assert_eq!(
+        shapes(&fixture),
+        shapes(&written),
+        "{} is stale: refresh it with UPDATE_EXPECT=1 cargo test -p chatbot --test it the_log_fixture",
+        path.display()
+    );
+}
+
+/// Each line's level, message and field names (the span's too), in order.
+fn shapes(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|line| {
+            let value: Value = serde_json::from_str(line).expect("a JSON line");
+            let object = value.as_object().expect("an object");
+            let mut keys: Vec<String> = object.keys().cloned().collect();
+            if let Some(span) = object.get("span").and_then(Value::as_object) {
+                keys.extend(span.keys().map(|k| format!("span.{k}")));
+            }
+            keys.sort();
+            format!(
+                "{} {:?} {}",
+                value["level"],
+                value["message"].as_str(),
+                keys.join(",")
+            )
+        })
+        .collect()
+}

@@ -14,6 +14,7 @@ pub(crate) mod deployments;
 pub(crate) mod drift;
 pub mod errors;
 pub(crate) mod hotswap;
+pub(crate) mod logs;
 pub(crate) mod preflight;
 pub mod publish;
 pub(crate) mod rollout;
@@ -37,6 +38,8 @@ pub struct Clients {
     /// A gradual rollout: CodeDeploy's deployment, the alias's split, the rollback alarms.
     pub codedeploy: aws_sdk_codedeploy::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// `cargo xtask logs`: the function's and the API's log groups.
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     pub region: String,
     /// Set when an endpoint URL overrides AWS's (a local server): S3 then uses path-style
     /// addresses, and template URLs point there.
@@ -93,6 +96,7 @@ pub async fn connect(region: &str) -> Clients {
         ),
         codedeploy: client!(aws_sdk_codedeploy, &config, log),
         cloudwatch: client!(aws_sdk_cloudwatch, &config, log),
+        logs: client!(aws_sdk_cloudwatchlogs, &config, log),
         region: region.to_owned(),
         s3_endpoint,
     }

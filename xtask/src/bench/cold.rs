@@ -394,9 +394,12 @@ impl Trips {
     }
 }
 
+/// A part of a turn: its row id, what it spans, and its figures in one run.
+type Phase = (&'static str, &'static str, fn(&StoreCalls) -> Trips);
+
 /// Medians over the runs of each runtime's store requests and round trips in a warm turn.
 fn store_rows(rust: &[StoreCalls], python: &[StoreCalls]) -> Vec<Row> {
-    let phases: [(&str, &str, fn(&StoreCalls) -> Trips); 3] = [
+    let phases: [Phase; 3] = [
         (
             "before_first_delta",
             "event handed out → first delta",

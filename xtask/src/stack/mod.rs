@@ -21,6 +21,7 @@ pub mod sign_in;
 mod site;
 mod table;
 
+pub use api::ACCESS_LOG_FORMAT;
 pub use function::{bedrock_resources, function_environment};
 pub use rollout::{ROLLBACK_ALARMS, deployment_type};
 

@@ -74,7 +74,7 @@ fn main_dispatches_to_every_task() {
     let tasks = tasks();
     for task in [
         "synth", "build", "diff", "cost", "diagram", "deploy", "rotate", "destroy", "outputs",
-        "dev", "test", "bench",
+        "dev", "test", "bench", "logs", "smoke",
     ] {
         assert!(tasks.contains(task), "{task} in {tasks:?}");
     }

@@ -59,6 +59,16 @@ impl Logs {
         }
     }
 
+    /// The lines exactly as written.
+    pub fn text(&self) -> String {
+        let bytes = self
+            .buffer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
     pub fn lines(&self) -> Vec<Value> {
         let bytes = self
             .buffer
