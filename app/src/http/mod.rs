@@ -149,6 +149,11 @@ fn api(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// What a session id of nobody, or of someone else, gets.
+pub(crate) fn no_such_session() -> ApiError {
+    ApiError::not_found("there is no session with this id")
+}
+
 fn not_found() -> ApiError {
     ApiError::not_found("there is nothing at this path")
 }
@@ -430,6 +435,9 @@ async fn delete_session(
 }
 
 pub(crate) fn store_failed(state: &AppState, err: &crate::store::StoreError) -> ApiError {
+    if matches!(err, crate::store::StoreError::NotOwner) {
+        return no_such_session();
+    }
     state.metrics.count(crate::contract::metrics::STORE_ERRORS);
     ApiError::store(err)
 }
