@@ -416,6 +416,22 @@ async fn public_routes_stay_open_and_models_describe_sign_in() {
             "{path}"
         );
     }
+    let openapi = signed_in.service.get("/api/openapi.json").await.json();
+    assert_eq!(
+        openapi["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    assert_eq!(
+        openapi["paths"]["/api/chat"]["post"]["security"],
+        json!([{"bearer": []}])
+    );
+    assert!(openapi["paths"]["/api/sessions"]["get"].is_object());
+    assert!(openapi["paths"]["/api/sessions/{id}"]["patch"].is_object());
+    assert!(
+        openapi["paths"]["/api/health"]["get"]
+            .get("security")
+            .is_none()
+    );
     let models = signed_in.service.get("/api/models").await;
     assert_eq!(models.status, StatusCode::OK);
     let auth = &models.json()["auth"];

@@ -217,7 +217,12 @@ fn table_has_ttl_on_expires_at_and_string_keys() {
             .collect();
         assert_eq!(
             attributes,
-            [("pk", "S"), ("sk", "S"), ("owner", "S"), ("updated_at", "N")]
+            [
+                ("pk", "S"),
+                ("sk", "S"),
+                ("owner", "S"),
+                ("updated_at", "N")
+            ]
         );
         // One index: each signed-in person's chats, newest activity first.
         assert_eq!(table.global_secondary_indexes.len(), 1);
