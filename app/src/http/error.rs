@@ -19,7 +19,7 @@ pub struct ApiError {
     /// retry replaces the question instead of asking it twice.
     pub saved_question: Option<(SessionId, MessageId)>,
     /// Headers sent besides `Retry-After`: a person's `RateLimit` and `RateLimit-Policy`.
-    pub headers: Vec<(http::HeaderName, HeaderValue)>,
+    pub headers: Box<[(http::HeaderName, HeaderValue)]>,
 }
 
 impl ApiError {
@@ -30,13 +30,16 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
             saved_question: None,
-            headers: Vec::new(),
+            headers: Box::default(),
         }
     }
 
     /// This error with `headers` as well.
     pub fn with_headers(self, headers: Vec<(http::HeaderName, HeaderValue)>) -> Self {
-        ApiError { headers, ..self }
+        ApiError {
+            headers: headers.into_boxed_slice(),
+            ..self
+        }
     }
 
     /// A person's daily token quota is spent; it comes back in `retry_after` seconds (at
@@ -220,7 +223,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(self.body())).into_response();
-        for (name, value) in self.headers {
+        for (name, value) in self.headers.into_vec() {
             response.headers_mut().insert(name, value);
         }
         if let Some(seconds) = self.retry_after {

@@ -197,7 +197,7 @@ impl MemoryStore {
             .collect();
         // Newest activity first; the session id orders chats of the same millisecond.
         let order = |s: &SessionSummary| (s.updated_at_ms, s.id.to_string());
-        mine.sort_by(|a, b| order(b).cmp(&order(a)));
+        mine.sort_by_key(|s| std::cmp::Reverse(order(s)));
         let start = after.map_or(0, |cursor| {
             let cursor = (cursor.updated_at_ms, cursor.session.to_string());
             mine.iter().take_while(|s| order(s) >= cursor).count()
