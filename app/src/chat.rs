@@ -13,16 +13,22 @@
 //!   ever starts for a message that was not saved;
 //! - after the answer: saving it and adding its tokens and dollars to the day's spend are one
 //!   round trip.
+//!
+//! The turn speaks no HTTP: it fails with a [`ChatError`] and streams [`ChatEvent`]s, which
+//! `http/` turns into statuses, JSON bodies and server-sent events.
+
+mod error;
+mod events;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::response::Response;
-use bytes::Bytes;
-use serde_json::json;
 use tokio::sync::mpsc;
 use tracing::Instrument;
+
+pub use error::{ChatError, ChatFailure};
+pub use events::{ChatEvent, Ended, Started};
 
 use crate::AppState;
 use crate::auth::User;
@@ -31,11 +37,10 @@ use crate::config::ModelInfo;
 use crate::contract::metrics as names;
 use crate::cost::{ModelPrice, ReplyCost, Spend};
 use crate::guardrail::{self, Assessment, Blocked, Outcome};
-use crate::http::{ApiError, sse, store_failed};
 use crate::metrics::Unit;
 use crate::model::{
     FailureKind, ModelError, ModelRequest, ModelStream, Reply, RetryPolicy, StreamEvent, Turn,
-    Usage, estimate_tokens,
+    Usage, call_trimming, count_throttle, estimate_tokens,
 };
 use crate::rate_bucket;
 use crate::store::{
@@ -73,7 +78,7 @@ pub struct ChatTurn {
     request: ModelRequest,
     /// The signed-in person whose chat this is (`users` mode).
     owner: Option<Owner>,
-    /// What the person has left, for the `RateLimit` headers (`users` mode).
+    /// What the person has left as the turn starts (`users` mode).
     limits: Option<PersonLimits>,
 }
 
@@ -91,37 +96,10 @@ pub struct PersonLimits {
     pub day_reset: i64,
 }
 
-impl PersonLimits {
-    /// `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers, structured
-    /// fields): the turns of the rate window and the tokens of the day.
-    pub fn headers(&self) -> Vec<(http::HeaderName, http::HeaderValue)> {
-        let policy = format!(
-            "\"turns\";q={};w={}, \"tokens\";q={};w=86400",
-            self.turns, self.window_seconds, self.tokens
-        );
-        let left = format!(
-            "\"turns\";r={};t={}, \"tokens\";r={};t={}",
-            self.turns.saturating_sub(self.turns_used),
-            self.window_reset.max(0),
-            self.tokens.saturating_sub(self.tokens_used),
-            self.day_reset.max(0)
-        );
-        [("ratelimit-policy", policy), ("ratelimit", left)]
-            .into_iter()
-            .filter_map(|(name, value)| {
-                Some((
-                    http::HeaderName::from_static(name),
-                    http::HeaderValue::from_str(&value).ok()?,
-                ))
-            })
-            .collect()
-    }
-}
-
 impl ChatTurn {
-    /// The `RateLimit` headers of a signed-in person's turn; none in public mode.
-    pub fn rate_headers(&self) -> Vec<(http::HeaderName, http::HeaderValue)> {
-        self.limits.map(|l| l.headers()).unwrap_or_default()
+    /// What a signed-in person has left as the turn starts; `None` in public mode.
+    pub fn limits(&self) -> Option<PersonLimits> {
+        self.limits
     }
 
     /// The conversation and the user's message, once saved: a failure from then on leaves the
@@ -131,28 +109,22 @@ impl ChatTurn {
     }
 }
 
-/// The JSON answer of `POST /api/chat`.
-#[derive(Debug, serde::Serialize)]
-pub struct ChatReply {
-    pub session_id: String,
-    /// The answer's id, to rate it or to stop it.
-    pub message_id: String,
+/// A turn answered at once (Converse), with its answer as saved.
+#[derive(Debug)]
+pub struct Answer {
+    pub session: SessionId,
     /// The question's id, to replace it (edit it, or ask for another answer).
-    pub user_message_id: String,
-    pub reply: String,
-    pub model: String,
+    pub question_id: MessageId,
+    /// The answer as saved: its id, its text (the guardrail's message when it blocked the
+    /// turn), when it was saved and what it cost.
+    pub message: Message,
+    /// The model id the answer is reported and saved with.
+    pub answered_by: String,
     pub usage: Usage,
-    /// What the answer cost at its model's price (absent for a model without one).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cost: Option<serde_json::Value>,
     pub stop_reason: String,
     pub latency_ms: u64,
-    /// When the answer was saved (RFC 3339).
-    pub created_at: String,
-    /// What the guardrail did, when it acted: `blocked_input`, `blocked_output` (then `reply`
-    /// is the guardrail's message) or `masked_output`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub guardrail: Option<&'static str>,
+    /// What the guardrail did, when it acted.
+    pub guardrail: Option<Outcome>,
 }
 
 /// Admits the request (rate limit, budget), then saves the user's message before any model
@@ -165,7 +137,7 @@ pub async fn start_turn(
     client: Option<IpAddr>,
     user: Option<&User>,
     input: ChatInput,
-) -> Result<ChatTurn, ApiError> {
+) -> Result<ChatTurn, ChatError> {
     let config = &state.config;
     let now_ms = clock::now_ms();
     let now = now_ms.div_euclid(1000);
@@ -228,10 +200,10 @@ pub async fn start_turn(
         tokio::join!(admission, spent, history_read, ownership, tokens_used);
 
     // The rate limit decides first: a limited client learns nothing else.
-    let admission = admission.map_err(|err| store_failed(state, &err))?;
+    let admission = admission.map_err(|err| store_failed(state, err))?;
     let tokens_used = tokens_used
         .transpose()
-        .map_err(|err| store_failed(state, &err))?;
+        .map_err(|err| store_failed(state, err))?;
     let limits = person.map(|(_, users)| PersonLimits {
         turns: users.rate_limit,
         window_seconds: users.rate_window_seconds,
@@ -241,27 +213,28 @@ pub async fn start_turn(
         tokens_used: tokens_used.unwrap_or(0),
         day_reset: 86_400 - now.rem_euclid(86_400),
     });
-    let headers = limits.map(|l| l.headers()).unwrap_or_default();
+    // Refusals of a signed-in person say what they have left.
+    let refuse = |failure: ChatFailure| ChatError::from(failure).with_limits(limits);
     if admission.admission == Admission::Limited {
         state.metrics.count(names::RATE_LIMITED);
-        let retry_after = u64::try_from(window_start + window - now).unwrap_or(1);
+        let retry_after_secs = u64::try_from(window_start + window - now).unwrap_or(1);
         if person.is_some() {
             tracing::info!("rate limited (per person)");
-            return Err(ApiError::user_rate_limited(retry_after).with_headers(headers));
+            return Err(refuse(ChatFailure::PersonRateLimited { retry_after_secs }));
         }
         tracing::info!(client = %client, "rate limited");
-        return Err(ApiError::rate_limited(retry_after));
+        return Err(ChatFailure::RateLimited { retry_after_secs }.into());
     }
     if let Some(ownership) = ownership {
-        match ownership.map_err(|err| store_failed(state, &err))? {
+        match ownership.map_err(|err| store_failed(state, err))? {
             Ownership::None => {}
             Ownership::Owned(found) if Some(&found) == owner.as_ref() => {}
             Ownership::Owned(_) | Ownership::Public => {
-                return Err(crate::http::no_such_session().with_headers(headers));
+                return Err(refuse(ChatFailure::NoSuchSession));
             }
         }
     }
-    let spent = spent.map_err(|err| store_failed(state, &err))?;
+    let spent = spent.map_err(|err| store_failed(state, err))?;
     let budget = config.budget();
     if budget.is_spent(spent) {
         state.metrics.count(names::BUDGET_EXHAUSTED);
@@ -272,7 +245,7 @@ pub async fn start_turn(
             cost_budget_micro_usd = budget.micro_usd,
             "daily budget spent"
         );
-        return Err(ApiError::budget_exhausted().with_headers(headers));
+        return Err(refuse(ChatFailure::BudgetExhausted));
     }
     if let Some(limits) = limits
         && limits.tokens_used >= limits.tokens
@@ -283,13 +256,12 @@ pub async fn start_turn(
             quota = limits.tokens,
             "daily token quota of the person spent"
         );
-        return Err(
-            ApiError::quota_exhausted(u64::try_from(limits.day_reset).unwrap_or(1))
-                .with_headers(headers),
-        );
+        return Err(refuse(ChatFailure::QuotaExhausted {
+            retry_after_secs: u64::try_from(limits.day_reset).unwrap_or(1),
+        }));
     }
 
-    let past = past.map_err(|err| store_failed(state, &err))?;
+    let past = past.map_err(|err| store_failed(state, err))?;
     if let Some((session, replaced)) = replaces {
         drop_replaced(state, session, replaced).await?;
     }
@@ -336,18 +308,33 @@ async fn drop_replaced(
     state: &AppState,
     session: SessionId,
     replaced: &MessageId,
-) -> Result<(), ApiError> {
+) -> Result<(), ChatError> {
     let dropped = state
         .store
         .truncate_session(session, replaced)
         .await
-        .map_err(|err| store_failed(state, &err))?;
+        .map_err(|err| store_failed(state, err))?;
     if !dropped {
-        return Err(ApiError::not_found(
-            "this conversation has no question with the id in replaces",
-        ));
+        return Err(ChatFailure::NoSuchQuestion.into());
     }
     Ok(())
+}
+
+/// Counts and logs a store failure that ends the turn; a chat found to be someone else's ends
+/// it as if it did not exist.
+fn store_failed(state: &AppState, err: crate::store::StoreError) -> ChatError {
+    if matches!(err, crate::store::StoreError::NotOwner) {
+        return ChatFailure::NoSuchSession.into();
+    }
+    state.store_failed(&err);
+    ChatFailure::Store(err).into()
+}
+
+/// Counts and logs a model failure that ends the turn before any of an answer streamed.
+fn model_failed(state: &AppState, err: ModelError, attempts: u32) -> ChatError {
+    state.metrics.count(names::MODEL_ERRORS);
+    tracing::error!(error = %err.message, kind = ?err.kind, attempts, "model call failed");
+    ChatFailure::Model(err).into()
 }
 
 /// Saves the user's message, so no later failure loses it.
@@ -357,10 +344,10 @@ async fn save_question(
     owner: Option<&Owner>,
     question: &Message,
     expires_at: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), ChatError> {
     save_message(state, session, owner, question, expires_at)
         .await
-        .map_err(|err| store_failed(state, &err))
+        .map_err(|err| store_failed(state, err))
 }
 
 /// Appends `message` to the session, as its owner's in `users` mode.
@@ -425,16 +412,6 @@ pub fn history(past: &[Message], max_chars: usize) -> Vec<Turn> {
     turns
 }
 
-/// Drops the oldest exchange (a question and its answer); `false` when only the new message
-/// is left.
-fn drop_oldest_exchange(messages: &mut Vec<Turn>) -> bool {
-    if messages.len() < 3 {
-        return false;
-    }
-    messages.drain(..2);
-    true
-}
-
 fn retry_policy(state: &AppState) -> RetryPolicy {
     RetryPolicy {
         attempts: state.tuning.model_attempts.max(1),
@@ -443,76 +420,10 @@ fn retry_policy(state: &AppState) -> RetryPolicy {
     }
 }
 
-/// Runs `call` until it succeeds, fails for good, or has used the attempts left in
-/// `attempts`, sleeping with backoff and jitter between tries.
-async fn with_retries<T, F, Fut>(
-    state: &AppState,
-    attempts: &mut u32,
-    mut call: F,
-) -> Result<T, ModelError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, ModelError>>,
-{
-    let policy = retry_policy(state);
-    loop {
-        *attempts += 1;
-        match call().await {
-            Ok(value) => return Ok(value),
-            Err(err) => {
-                if err.kind == FailureKind::Throttled {
-                    state.metrics.count(names::MODEL_THROTTLES);
-                }
-                if !err.kind.is_retriable() || *attempts >= policy.attempts {
-                    return Err(err);
-                }
-                let pause = policy.backoff(*attempts);
-                tracing::warn!(
-                    error = %err.message,
-                    kind = ?err.kind,
-                    attempt = *attempts,
-                    pause_ms = pause.as_millis() as u64,
-                    "model call failed, retrying"
-                );
-                tokio::time::sleep(pause).await;
-            }
-        }
-    }
-}
-
-/// Calls the model with retries, and with fewer past messages while it says the
-/// conversation is too long.
-async fn call_trimming<T, F, Fut>(
-    state: &AppState,
-    request: &mut ModelRequest,
-    attempts: &mut u32,
-    call: F,
-) -> Result<T, ModelError>
-where
-    F: Fn(ModelRequest) -> Fut,
-    Fut: Future<Output = Result<T, ModelError>>,
-{
-    loop {
-        let snapshot = request.clone();
-        match with_retries(state, attempts, || call(snapshot.clone())).await {
-            Err(err)
-                if err.kind == FailureKind::InputTooLong
-                    && drop_oldest_exchange(&mut request.messages) =>
-            {
-                tracing::info!(
-                    messages = request.messages.len(),
-                    "conversation too long for the model, dropped the oldest exchange"
-                );
-            }
-            other => return other,
-        }
-    }
-}
-
 /// Saves the question, then answers the turn as one JSON object (Converse). The save comes
 /// first: the whole answer arrives at once, and it would be paid for and thrown away if the
 /// save then failed. An error after the save names the saved question.
-pub async fn answer_json(state: &AppState, turn: ChatTurn) -> Result<ChatReply, ApiError> {
+pub async fn answer_json(state: &AppState, turn: ChatTurn) -> Result<Answer, ChatError> {
     save_question(
         state,
         turn.session,
@@ -527,12 +438,13 @@ pub async fn answer_json(state: &AppState, turn: ChatTurn) -> Result<ChatReply, 
         .map_err(|err| err.with_saved_question(saved))
 }
 
-async fn answer_saved_json(state: &AppState, mut turn: ChatTurn) -> Result<ChatReply, ApiError> {
+async fn answer_saved_json(state: &AppState, mut turn: ChatTurn) -> Result<Answer, ChatError> {
     let started = Instant::now();
     let mut attempts = 0;
     let timeout = state.tuning.model_timeout;
     let result = call_trimming(
-        state,
+        &retry_policy(state),
+        &state.metrics,
         &mut turn.request,
         &mut attempts,
         |request| async move {
@@ -548,11 +460,7 @@ async fn answer_saved_json(state: &AppState, mut turn: ChatTurn) -> Result<ChatR
     .await;
     let reply: Reply = match result {
         Ok(reply) => reply,
-        Err(err) => {
-            state.metrics.count(names::MODEL_ERRORS);
-            tracing::error!(error = %err.message, kind = ?err.kind, attempts, "model call failed");
-            return Err(ApiError::model(&err));
-        }
+        Err(err) => return Err(model_failed(state, err, attempts)),
     };
     let latency_ms = started.elapsed().as_millis() as u64;
     let outcome = intervention(
@@ -575,19 +483,15 @@ async fn answer_saved_json(state: &AppState, mut turn: ChatTurn) -> Result<ChatR
             finish(state, &turn, &reply.text, ending, None).await
         }
     };
-    let cost = answer_cost(&answer).map(ReplyCost::to_json);
-    Ok(ChatReply {
-        session_id: turn.session.to_string(),
-        message_id: answer.id.to_string(),
-        user_message_id: turn.question.id.to_string(),
-        reply: answer.content,
-        model: turn.answered_by,
+    Ok(Answer {
+        session: turn.session,
+        question_id: turn.question.id,
+        message: answer,
+        answered_by: turn.answered_by,
         usage: reply.usage,
-        cost,
         stop_reason: reply.stop_reason,
         latency_ms,
-        created_at: clock::rfc3339_ms(answer.created_at_ms),
-        guardrail: outcome.map(Outcome::as_str),
+        guardrail: outcome,
     })
 }
 
@@ -624,7 +528,7 @@ async fn finish_blocked(
             .withhold_message(turn.session, &turn.question.id)
             .await
     {
-        store_failed(state, &err);
+        state.store_failed(&err);
     }
     let message = state
         .config
@@ -647,11 +551,15 @@ fn policies(assessment: Option<&Assessment>) -> String {
     assessment.map(|a| a.policies.join(",")).unwrap_or_default()
 }
 
-/// Answers the turn as server-sent events (ConverseStream). The model's stream opens, with
-/// retries, while the question is saved, and before the response starts, so a refusal still
-/// gets its HTTP status (naming the saved question); the response starts only once the question
-/// is saved. From the `meta` event on, failures become an `error` event.
-pub async fn answer_stream(state: Arc<AppState>, mut turn: ChatTurn) -> Result<Response, ApiError> {
+/// Answers the turn as a stream of events (ConverseStream). The model's stream opens, with
+/// retries, while the question is saved, and before the first event, so a refusal is still a
+/// [`ChatError`] (naming the saved question); the events start only once the question is saved.
+/// From [`ChatEvent::Started`] on, failures become [`ChatEvent::Failed`]. Dropping the receiver
+/// tells the turn its reader left: what streamed is saved, marked disconnected.
+pub async fn answer_stream(
+    state: Arc<AppState>,
+    mut turn: ChatTurn,
+) -> Result<mpsc::Receiver<ChatEvent>, ChatError> {
     let started = Instant::now();
     let mut attempts = 0;
     let opened = {
@@ -680,31 +588,24 @@ pub async fn answer_stream(state: Arc<AppState>, mut turn: ChatTurn) -> Result<R
     let stream = match opened {
         Ok(stream) => stream,
         Err(err) => {
-            state.metrics.count(names::MODEL_ERRORS);
-            tracing::error!(error = %err.message, kind = ?err.kind, attempts, "model call failed");
-            return Err(ApiError::model(&err).with_saved_question(turn.saved_question()));
+            let saved = turn.saved_question();
+            return Err(model_failed(&state, err, attempts).with_saved_question(saved));
         }
     };
-    let (events, receiver) = mpsc::channel::<Bytes>(64);
-    let meta = sse::event(
-        "meta",
-        &json!({
-            "session_id": turn.session.to_string(),
-            "model": turn.answered_by,
-            "message_id": turn.answer_id.to_string(),
-            "user_message": {
-                "id": turn.question.id.to_string(),
-                "created_at": clock::rfc3339_ms(turn.question.created_at_ms),
-            },
-        }),
-    );
+    let (events, receiver) = mpsc::channel::<ChatEvent>(64);
+    let start = ChatEvent::Started(Started {
+        session: turn.session,
+        answered_by: turn.answered_by.clone(),
+        answer_id: turn.answer_id.clone(),
+        question_id: turn.question.id.clone(),
+        question_created_at_ms: turn.question.created_at_ms,
+    });
     // The channel is empty, so the first event always fits.
-    let _ = events.try_send(meta);
-    let heartbeat = state.tuning.heartbeat;
+    let _ = events.try_send(start);
     tokio::spawn(
         relay(state, turn, stream, attempts, started, events).instrument(tracing::Span::current()),
     );
-    Ok(sse::response(receiver, heartbeat))
+    Ok(receiver)
 }
 
 async fn open_stream(
@@ -712,21 +613,25 @@ async fn open_stream(
     request: &mut ModelRequest,
     attempts: &mut u32,
 ) -> Result<ModelStream, ModelError> {
-    call_trimming(state, request, attempts, |request| async move {
-        state.model.converse_stream(&request).await
-    })
+    call_trimming(
+        &retry_policy(state),
+        &state.metrics,
+        request,
+        attempts,
+        |request| async move { state.model.converse_stream(&request).await },
+    )
     .await
 }
 
-/// Copies the model's stream to the client, then saves the answer (marked incomplete when it
-/// broke off) and sends `done` or `error`.
+/// Copies the model's stream to the reader, then saves the answer (marked incomplete when it
+/// broke off) and sends [`ChatEvent::Done`] or [`ChatEvent::Failed`].
 async fn relay(
     state: Arc<AppState>,
     mut turn: ChatTurn,
     mut stream: ModelStream,
     mut attempts: u32,
     started: Instant,
-    events: mpsc::Sender<Bytes>,
+    events: mpsc::Sender<ChatEvent>,
 ) {
     let mut text = String::new();
     let mut usage: Option<Usage> = None;
@@ -748,11 +653,7 @@ async fn relay(
         match next {
             Ok(Ok(Some(StreamEvent::Text(delta)))) => {
                 text.push_str(&delta);
-                if events
-                    .send(sse::event("delta", &json!({"text": delta})))
-                    .await
-                    .is_err()
-                {
+                if events.send(ChatEvent::Text(delta)).await.is_err() {
                     client_gone = true;
                     break;
                 }
@@ -765,9 +666,7 @@ async fn relay(
                 if text.is_empty() && err.kind.is_retriable() && attempts < policy.attempts =>
             {
                 // Nothing of the answer reached the client yet, so another try is invisible.
-                if err.kind == FailureKind::Throttled {
-                    state.metrics.count(names::MODEL_THROTTLES);
-                }
+                count_throttle(&state.metrics, &err);
                 tracing::warn!(error = %err.message, kind = ?err.kind, attempt = attempts, "model stream failed before its first token, retrying");
                 tokio::time::sleep(policy.backoff(attempts)).await;
                 match open_stream(&state, &mut turn.request, &mut attempts).await {
@@ -779,9 +678,7 @@ async fn relay(
                 }
             }
             Ok(Err(err)) => {
-                if err.kind == FailureKind::Throttled {
-                    state.metrics.count(names::MODEL_THROTTLES);
-                }
+                count_throttle(&state.metrics, &err);
                 failure = Some(err);
                 break;
             }
@@ -830,38 +727,26 @@ async fn relay(
         );
         return;
     }
-    // What the page shows under the answer, as history will show it.
-    let mut details = json!({
-        "usage": usage,
-        "stop_reason": stop_reason,
-        "latency_ms": latency_ms,
-        "created_at": clock::rfc3339_ms(answer.created_at_ms),
-    });
     // On an error, what the part that streamed cost, so the page shows it beside what it keeps.
-    if let Some(cost) = answer_cost(&answer) {
-        details["cost"] = cost.to_json();
-    }
+    let ended = Ended {
+        usage,
+        cost: answer_cost(&answer),
+        created_at_ms: answer.created_at_ms,
+        stop_reason,
+        latency_ms,
+    };
     let last = match failure {
-        None => {
-            let mut done = details;
-            if let Some(outcome) = outcome {
-                done["guardrail"] = json!(outcome.as_str());
-                // The page shows this in place of what streamed (the blocked message, after
-                // any chunks the guardrail had let through).
-                if matches!(outcome, Outcome::Blocked(_)) {
-                    done["message"] = json!(answer.content);
-                }
-            }
-            sse::event("done", &done)
-        }
-        Some(err) => {
+        None => ChatEvent::Done {
+            ended,
+            guardrail: outcome,
+            // The reader shows this in place of what streamed (the blocked message, after any
+            // chunks the guardrail had let through).
+            blocked_message: matches!(outcome, Some(Outcome::Blocked(_))).then_some(answer.content),
+        },
+        Some(error) => {
             state.metrics.count(names::MODEL_ERRORS);
-            tracing::error!(error = %err.message, kind = ?err.kind, chars = text.len(), "model stream failed");
-            let api = ApiError::model(&err);
-            let mut error = details;
-            error["code"] = json!(api.code);
-            error["message"] = json!(api.message);
-            sse::event("error", &error)
+            tracing::error!(error = %error.message, kind = ?error.kind, chars = text.len(), "model stream failed");
+            ChatEvent::Failed { ended, error }
         }
     };
     let _ = events.send(last).await;
@@ -961,7 +846,7 @@ async fn finish(
             )
             .await
         {
-            store_failed(state, &err);
+            state.store_failed(&err);
         }
     };
     // Cache tokens are input the model read or wrote besides `input_tokens`.
@@ -984,7 +869,7 @@ async fn finish(
         {
             Ok(total) => Some(total),
             Err(err) => {
-                store_failed(state, &err);
+                state.store_failed(&err);
                 None
             }
         }
@@ -998,7 +883,7 @@ async fn finish(
                 .add_user_tokens(owner, &clock::utc_day(now), spend.tokens, now + 2 * 86_400)
                 .await
         {
-            store_failed(state, &err);
+            state.store_failed(&err);
         }
     };
     let ((), total, ()) = tokio::join!(save_answer, count_spend, count_person);

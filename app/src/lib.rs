@@ -36,6 +36,15 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
 }
 
+impl AppState {
+    /// Counts and logs a failed store call, whether it ends the request or is only noted
+    /// (an answer that already reached the client but could not be saved).
+    pub fn store_failed(&self, err: &store::StoreError) {
+        self.metrics.count(contract::metrics::STORE_ERRORS);
+        tracing::error!(error = %err, "store operation failed");
+    }
+}
+
 /// Serves `router` on `listener` with hyper until `shutdown` completes, then lets the open
 /// requests finish. Requests carry their TCP peer, which the rate limit counts them against.
 ///

@@ -44,10 +44,10 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use crate::partition_meter::{
     PartitionLimits, PartitionMeter, PartitionReport, touched_partitions,
@@ -199,7 +199,15 @@ impl FaultyDynamo {
             request_ids: AtomicU64::new(1),
             client: Client::builder(TokioExecutor::new()).build_http(),
         });
-        let server = tokio::spawn(serve(listener, Arc::clone(&state)));
+        let handler = {
+            let state = Arc::clone(&state);
+            move |request| handle(Arc::clone(&state), request)
+        };
+        let down = {
+            let state = Arc::clone(&state);
+            move || state.down.load(Ordering::SeqCst)
+        };
+        let server = tokio::spawn(crate::server::serve(listener, handler, down));
         Ok(FaultyDynamo {
             addr,
             state,
@@ -277,34 +285,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-async fn serve(listener: TcpListener, state: Arc<State>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    if state.down.load(Ordering::SeqCst) {
-                        drop(stream);
-                        continue;
-                    }
-                    let state = Arc::clone(&state);
-                    connections.spawn(async move {
-                        let service = hyper::service::service_fn(move |request| {
-                            handle(Arc::clone(&state), request)
-                        });
-                        // Errors are clients going away or deliberate drops.
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
-                    });
-                }
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
 }
 
 /// An error that makes hyper close the connection without answering.

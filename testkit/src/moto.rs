@@ -8,8 +8,11 @@
 //! condition and writing the update, so two concurrent conditional updates can both pass:
 //! 200 concurrent `ADD n` with `n < 10` admitted 11. DynamoDB applies each write to an item
 //! atomically. So moto runs here as `moto_server` does, from the same venv and with the same
-//! app and request handler, except that one request is handled at a time ([`SERIAL_SERVER`]).
+//! app and request handler, except that one request is handled at a time ([`Mode::Serial`]).
+//! Deploy rehearsals and benchmarks, which only need its speed, run `moto_server` itself
+//! ([`Mode::Threaded`]).
 
+use std::fs::File;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -20,14 +23,51 @@ use anyhow::{Context as _, bail};
 /// How long moto may take to listen; it imports a lot of Python on a cold machine.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How moto handles concurrent requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One request at a time ([`SERIAL_SERVER`]): conditional updates are atomic, as in
+    /// DynamoDB. For tests that count.
+    Serial,
+    /// `moto_server` itself, a thread per request: for runs where only throughput matters
+    /// (deploy rehearsals, benchmarks).
+    Threaded,
+}
+
+/// Which `moto_server`, how it runs and where its output goes.
+#[derive(Debug, Clone)]
+pub struct MotoOptions {
+    /// The `moto_server` script; its venv's `python` runs the serial server.
+    pub binary: PathBuf,
+    pub mode: Mode,
+    /// A file for moto's output (appended to); discarded when `None`.
+    pub log: Option<PathBuf>,
+}
+
+impl Default for MotoOptions {
+    /// The serial server from [`default_binary`], its output discarded.
+    fn default() -> Self {
+        MotoOptions {
+            binary: default_binary(),
+            mode: Mode::Serial,
+            log: None,
+        }
+    }
+}
+
 pub struct MotoServer {
     child: Child,
     port: u16,
 }
 
 impl MotoServer {
+    /// The serial server from [`default_binary`].
     pub fn start() -> anyhow::Result<MotoServer> {
-        let binary = binary();
+        MotoServer::start_with(MotoOptions::default())
+    }
+
+    pub fn start_with(options: MotoOptions) -> anyhow::Result<MotoServer> {
+        let binary = &options.binary;
         if !binary.exists() {
             bail!(
                 "{} does not exist: run `cargo xtask test`, or set CHATBOT_MOTO_SERVER to a moto_server",
@@ -35,13 +75,34 @@ impl MotoServer {
             );
         }
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let python = binary.with_file_name("python");
-        let child = Command::new(&python)
-            .args(["-c", SERIAL_SERVER, &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+        let mut command = match options.mode {
+            Mode::Serial => {
+                let mut command = Command::new(binary.with_file_name("python"));
+                command.args(["-c", SERIAL_SERVER, &port.to_string()]);
+                command
+            }
+            Mode::Threaded => {
+                let mut command = Command::new(binary);
+                command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+                command
+            }
+        };
+        let (stdout, stderr) = match &options.log {
+            Some(path) => {
+                let file = File::options()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("could not open {}", path.display()))?;
+                (Stdio::from(file.try_clone()?), Stdio::from(file))
+            }
+            None => (Stdio::null(), Stdio::null()),
+        };
+        let child = command
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn()
-            .with_context(|| format!("starting moto with {}", python.display()))?;
+            .with_context(|| format!("starting moto from {}", binary.display()))?;
         let mut server = MotoServer { child, port };
         let started = Instant::now();
         while started.elapsed() < START_TIMEOUT {
@@ -60,6 +121,11 @@ impl MotoServer {
     pub fn endpoint(&self) -> String {
         format!("http://localhost:{}", self.port)
     }
+
+    /// The loopback address it listens on, for a proxy in front of it.
+    pub fn address(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
 }
 
 impl Drop for MotoServer {
@@ -69,7 +135,8 @@ impl Drop for MotoServer {
     }
 }
 
-fn binary() -> PathBuf {
+/// `$CHATBOT_MOTO_SERVER`, or the `moto_server` `cargo xtask` installs into `target/tools/moto/`.
+pub fn default_binary() -> PathBuf {
     std::env::var_os("CHATBOT_MOTO_SERVER")
         .map(PathBuf::from)
         .unwrap_or_else(|| {

@@ -30,7 +30,6 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
@@ -177,7 +176,11 @@ impl RuntimeApi {
             init_error: Mutex::new(None),
             next_id: AtomicU64::new(1),
         });
-        let server = tokio::spawn(serve(listener, state.clone()));
+        let handler = {
+            let state = state.clone();
+            move |req| handle(req, state.clone())
+        };
+        let server = tokio::spawn(crate::server::serve(listener, handler, || false));
         Ok(RuntimeApi {
             addr,
             state,
@@ -264,22 +267,6 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-async fn serve(listener: TcpListener, state: Arc<State>) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let state = state.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| handle(req, state.clone()));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
 }
 
 type Reply = Response<Full<Bytes>>;

@@ -5,8 +5,9 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 
+use crate::chat::{ChatError, ChatFailure};
 use crate::model::{FailureKind, ModelError};
-use crate::store::{MessageId, SessionId, StoreError};
+use crate::store::{MessageId, SessionId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -149,8 +150,8 @@ impl ApiError {
         )
     }
 
-    pub fn store(err: &StoreError) -> Self {
-        tracing::error!(error = %err, "store operation failed");
+    /// The store failed (already counted and logged, see [`crate::AppState::store_failed`]).
+    pub fn store_unavailable() -> Self {
         ApiError {
             retry_after: Some(2),
             ..Self::new(
@@ -217,6 +218,32 @@ impl ApiError {
             error["user_message_id"] = json!(id.to_string());
         }
         json!({ "error": error })
+    }
+}
+
+/// The status a failed chat turn answers with.
+impl From<ChatError> for ApiError {
+    fn from(err: ChatError) -> Self {
+        let api = match err.failure {
+            ChatFailure::RateLimited { retry_after_secs } => Self::rate_limited(retry_after_secs),
+            ChatFailure::PersonRateLimited { retry_after_secs } => {
+                Self::user_rate_limited(retry_after_secs)
+            }
+            ChatFailure::BudgetExhausted => Self::budget_exhausted(),
+            ChatFailure::QuotaExhausted { retry_after_secs } => {
+                Self::quota_exhausted(retry_after_secs)
+            }
+            ChatFailure::NoSuchSession => super::no_such_session(),
+            ChatFailure::NoSuchQuestion => {
+                Self::not_found("this conversation has no question with the id in replaces")
+            }
+            ChatFailure::Store(_) => Self::store_unavailable(),
+            ChatFailure::Model(model) => Self::model(&model),
+        };
+        ApiError {
+            saved_question: err.saved_question,
+            ..api.with_headers(super::rate_limit::headers_of(err.limits))
+        }
     }
 }
 

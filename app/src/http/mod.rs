@@ -1,9 +1,11 @@
 //! The HTTP face of the service: routes, request validation, the error body, SSE encoding.
 
+mod answer;
 mod auth;
 pub mod error;
 mod messages;
 mod openapi;
+mod rate_limit;
 mod site;
 pub mod sse;
 
@@ -218,17 +220,19 @@ async fn chat(State(state): State<Arc<AppState>>, request: Request) -> Response 
     let user = user_of(&parts.extensions);
     let turn = match chat::start_turn(&state, client, user, input).await {
         Ok(turn) => turn,
-        Err(err) => return err.into_response(),
+        Err(err) => return ApiError::from(err).into_response(),
     };
-    let headers = turn.rate_headers();
+    let headers = rate_limit::headers_of(turn.limits());
     let result = if stream {
-        chat::answer_stream(state.clone(), turn).await
+        chat::answer_stream(state.clone(), turn)
+            .await
+            .map(|events| answer::event_stream(events, state.tuning.heartbeat))
     } else {
         chat::answer_json(&state, turn)
             .await
-            .map(|reply| Json(reply).into_response())
+            .map(|answer| Json(answer::ChatReply::from(answer)).into_response())
     };
-    let mut response = result.unwrap_or_else(IntoResponse::into_response);
+    let mut response = result.unwrap_or_else(|err| ApiError::from(err).into_response());
     for (name, value) in headers {
         response.headers_mut().insert(name, value);
     }
@@ -580,12 +584,14 @@ async fn rename_session(
     }
 }
 
+/// Counts and logs a store failure that ends the request, and answers it; a chat of someone
+/// else's is answered as if it did not exist.
 pub(crate) fn store_failed(state: &AppState, err: &crate::store::StoreError) -> ApiError {
     if matches!(err, crate::store::StoreError::NotOwner) {
         return no_such_session();
     }
-    state.metrics.count(crate::contract::metrics::STORE_ERRORS);
-    ApiError::store(err)
+    state.store_failed(err);
+    ApiError::store_unavailable()
 }
 
 /// What the page needs before the first message: the models, whether the offline demo model

@@ -18,12 +18,17 @@ pub fn event(name: &str, data: &serde_json::Value) -> Bytes {
     Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
 }
 
-/// A `text/event-stream` response writing what arrives on `events`, and a heartbeat comment
-/// whenever `heartbeat` passes without one. It ends when every sender is dropped.
-pub fn response(events: mpsc::Receiver<Bytes>, heartbeat: Duration) -> Response {
+/// A `text/event-stream` response writing what arrives on `events`, each as `encode` frames
+/// it, and a heartbeat comment whenever `heartbeat` passes without one. It ends when every
+/// sender is dropped; the receiver is dropped with the response body.
+pub fn response<T: Send + 'static>(
+    events: mpsc::Receiver<T>,
+    heartbeat: Duration,
+    encode: fn(T) -> Bytes,
+) -> Response {
     let stream = futures_util::stream::unfold(events, move |mut events| async move {
         match tokio::time::timeout(heartbeat, events.recv()).await {
-            Ok(Some(bytes)) => Some((Ok::<_, Infallible>(bytes), events)),
+            Ok(Some(item)) => Some((Ok::<_, Infallible>(encode(item)), events)),
             Ok(None) => None,
             Err(_) => Some((Ok(Bytes::from_static(HEARTBEAT)), events)),
         }

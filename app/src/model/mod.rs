@@ -8,7 +8,7 @@ mod retry;
 
 pub use bedrock::{Bedrock, bedrock_config};
 pub use demo::{DEMO_MODEL_ID, DEMO_NOTICE, Demo};
-pub use retry::RetryPolicy;
+pub use retry::{RetryPolicy, call_trimming, count_throttle};
 
 use crate::guardrail::{Assessment, GuardrailConfig};
 use crate::store::Role;

@@ -1,8 +1,13 @@
 //! Retries with exponential backoff and full jitter, for model calls that fail before
-//! anything reached the client.
+//! anything reached the client, and the loop that drops the oldest exchange while the model
+//! says the conversation is too long.
 
 use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
+
+use super::{FailureKind, ModelError, ModelRequest, Turn};
+use crate::contract::metrics as names;
+use crate::metrics::Metrics;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
@@ -22,6 +27,88 @@ impl RetryPolicy {
             .min(self.max);
         ceiling.mul_f64(random_fraction())
     }
+}
+
+/// Counts a throttled model call (each one, retried or not).
+pub fn count_throttle(metrics: &Metrics, err: &ModelError) {
+    if err.kind == FailureKind::Throttled {
+        metrics.count(names::MODEL_THROTTLES);
+    }
+}
+
+/// Runs `call` until it succeeds, fails for good, or has used the attempts left in
+/// `attempts`, sleeping with backoff and jitter between tries.
+pub async fn with_retries<T, F, Fut>(
+    policy: &RetryPolicy,
+    metrics: &Metrics,
+    attempts: &mut u32,
+    mut call: F,
+) -> Result<T, ModelError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ModelError>>,
+{
+    loop {
+        *attempts += 1;
+        match call().await {
+            Ok(value) => return Ok(value),
+            Err(err) => {
+                count_throttle(metrics, &err);
+                if !err.kind.is_retriable() || *attempts >= policy.attempts {
+                    return Err(err);
+                }
+                let pause = policy.backoff(*attempts);
+                tracing::warn!(
+                    error = %err.message,
+                    kind = ?err.kind,
+                    attempt = *attempts,
+                    pause_ms = pause.as_millis() as u64,
+                    "model call failed, retrying"
+                );
+                tokio::time::sleep(pause).await;
+            }
+        }
+    }
+}
+
+/// Calls the model with retries, and with fewer past messages while it says the
+/// conversation is too long.
+pub async fn call_trimming<T, F, Fut>(
+    policy: &RetryPolicy,
+    metrics: &Metrics,
+    request: &mut ModelRequest,
+    attempts: &mut u32,
+    call: F,
+) -> Result<T, ModelError>
+where
+    F: Fn(ModelRequest) -> Fut,
+    Fut: Future<Output = Result<T, ModelError>>,
+{
+    loop {
+        let snapshot = request.clone();
+        match with_retries(policy, metrics, attempts, || call(snapshot.clone())).await {
+            Err(err)
+                if err.kind == FailureKind::InputTooLong
+                    && drop_oldest_exchange(&mut request.messages) =>
+            {
+                tracing::info!(
+                    messages = request.messages.len(),
+                    "conversation too long for the model, dropped the oldest exchange"
+                );
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Drops the oldest exchange (a question and its answer); `false` when only the new message
+/// is left.
+fn drop_oldest_exchange(messages: &mut Vec<Turn>) -> bool {
+    if messages.len() < 3 {
+        return false;
+    }
+    messages.drain(..2);
+    true
 }
 
 /// A number in [0, 1) from the standard library's randomly seeded hasher.

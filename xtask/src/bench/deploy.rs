@@ -5,10 +5,11 @@
 //! retries, and `sam deploy` makes no such checks.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use testkit::moto::{Mode, MotoOptions, MotoServer};
 
 use super::artifact;
 use super::report::{Limit, Row};
@@ -48,10 +49,15 @@ pub fn noop_deploy(xtask_bin: &Path, env_name: &str, runs: usize) -> anyhow::Res
     let template_path = work.join(format!("{env_name}.yaml"));
     std::fs::write(&template_path, &template)?;
 
-    let moto = MotoProcess::start(&tools::ensure(&tools::MOTO_SERVER)?)?;
+    let moto = MotoServer::start_with(MotoOptions {
+        binary: tools::ensure(&tools::MOTO_SERVER)?,
+        mode: Mode::Threaded,
+        log: None,
+    })?;
+    let moto_endpoint = moto.endpoint();
     let aws_env = |command: &mut Command| {
         command
-            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("AWS_ENDPOINT_URL", &moto_endpoint)
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_DEFAULT_REGION", &env.region)
@@ -146,44 +152,6 @@ fn timed(command: &mut Command) -> anyhow::Result<Duration> {
 fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
     times[times.len() / 2]
-}
-
-/// A `moto_server` on a free loopback port, stopped on drop.
-struct MotoProcess {
-    child: Child,
-    endpoint: String,
-}
-
-impl MotoProcess {
-    fn start(binary: &PathBuf) -> anyhow::Result<MotoProcess> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let child = Command::new(binary)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        let process = MotoProcess {
-            child,
-            endpoint: format!("http://localhost:{port}"),
-        };
-        for _ in 0..300 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(process);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        anyhow::bail!("moto_server did not listen on port {port}")
-    }
-}
-
-impl Drop for MotoProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A stack of the same shape as the chatbot's, in resources moto executes: the `CodeBucket` and

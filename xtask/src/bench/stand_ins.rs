@@ -5,9 +5,9 @@
 //! private root appended, so loading it costs what loading the system's roots costs.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use testkit::moto::{Mode, MotoOptions, MotoServer};
 use testkit::tls::{PrivateCa, Protocols, TlsProxy};
 
 use super::process::{Launch, stop, url_in};
@@ -27,7 +27,7 @@ const SYSTEM_BUNDLES: [&str; 5] = [
 pub struct StandIns {
     fake: tokio::process::Child,
     bedrock: TlsProxy,
-    moto: Option<(tokio::process::Child, TlsProxy)>,
+    moto: Option<(MotoServer, TlsProxy)>,
     /// Why moto is missing, when it is.
     pub moto_error: Option<String>,
     /// The system's CA bundle with the private root appended.
@@ -59,9 +59,9 @@ impl StandIns {
         let fake_url = url_in(&line).context("fake-bedrock did not print its address")?;
         let bedrock = TlsProxy::start(&ca, address(&fake_url)?, Protocols::Http2AndHttp1).await?;
         let (moto, moto_error) = match start_moto(logs).await {
-            Ok((child, url)) => (
+            Ok((moto, url)) => (
                 Some((
-                    child,
+                    moto,
                     TlsProxy::start(&ca, address(&url)?, Protocols::Http1).await?,
                 )),
                 None,
@@ -98,9 +98,8 @@ impl StandIns {
 
     pub async fn stop(self) {
         stop(self.fake).await;
-        if let Some((moto, _)) = self.moto {
-            stop(moto).await;
-        }
+        // moto stops when dropped.
+        drop(self.moto);
     }
 }
 
@@ -111,31 +110,18 @@ fn address(url: &str) -> anyhow::Result<std::net::SocketAddr> {
 }
 
 /// moto_server on a free port of 127.0.0.1 with the service's table created in it.
-async fn start_moto(logs: &Path) -> anyhow::Result<(tokio::process::Child, String)> {
+async fn start_moto(logs: &Path) -> anyhow::Result<(MotoServer, String)> {
     let bin = tools::ensure(&tools::MOTO_SERVER)?;
-    let port = std::net::TcpListener::bind(("127.0.0.1", 0))?
-        .local_addr()?
-        .port();
-    let child = Launch::new(&bin)
-        .arg("-H")
-        .arg("127.0.0.1")
-        .arg("-p")
-        .arg(port.to_string())
-        .command(&logs.join("moto.log"))?
-        .spawn()
-        .context("could not start moto_server")?;
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+    let options = MotoOptions {
+        binary: bin.clone(),
+        mode: Mode::Threaded,
+        log: Some(logs.join("moto.log")),
+    };
+    // Waiting for moto to listen blocks.
+    let moto = tokio::task::spawn_blocking(move || MotoServer::start_with(options))
         .await
-        .is_err()
-    {
-        if Instant::now() > deadline {
-            stop(child).await;
-            bail!("moto_server did not listen on port {port} within 30 s");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        .context("starting moto_server")??;
+    let url = format!("http://{}", moto.address());
     // moto's venv has boto3: create the table the way any client would.
     let python = bin.with_file_name("python");
     let script = format!(
@@ -154,11 +140,10 @@ async fn start_moto(logs: &Path) -> anyhow::Result<(tokio::process::Child, Strin
         .await
         .context("could not run moto's Python")?;
     if !output.status.success() {
-        stop(child).await;
         bail!(
             "could not create the table in moto: {}",
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
-    Ok((child, url))
+    Ok((moto, url))
 }

@@ -504,7 +504,11 @@ fn label(
             vec![
                 format!("Lambda {id}"),
                 format!(
-                    "Rust, {architecture}, {} MB, {} s",
+                    "{}, {architecture}, {} MB, {} s",
+                    match at("Runtime").and_then(Value::as_str) {
+                        Some(runtime) if runtime.starts_with("python") => "Python (inline)",
+                        _ => "Rust",
+                    },
                     at("MemorySize").and_then(Value::as_u64).unwrap_or(0),
                     at("Timeout").and_then(Value::as_u64).unwrap_or(0)
                 ),
@@ -731,8 +735,16 @@ fn features(env: &Environment, graph: &Graph) -> Vec<String> {
         domain,
         api_key.to_owned(),
         format!("rollout: {}", env.function.rollout.as_str()),
-        // The stack has no sign-in yet: the page and the API are open to anyone.
-        "sign-in: none".to_owned(),
+        match env.auth.users() {
+            None => "sign-in: none (public)".to_owned(),
+            Some(users) => format!(
+                "sign-in: Cognito user pool{}",
+                match &users.federation {
+                    Some(federation) => format!(" + {}", federation.name),
+                    None => String::new(),
+                }
+            ),
+        },
         format!(
             "PITR: {}",
             if env.table.point_in_time_recovery {

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use chatbot_contract::ROUTES;
 
 use super::gateway_responses::gateway_responses;
-use super::{STAGE_NAME, add, alias_reference, get_att, ids, log_group, origin, reference};
+use super::{
+    STAGE_NAME, add, alias_reference, get_att, ids, log_group, origin, reference, sign_in,
+};
 use crate::cfn::resources::*;
 use crate::cfn::{Expr, Resource, Template};
 use crate::env::Environment;
@@ -71,6 +73,7 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
                 destination_arn: get_att(ids::API_ACCESS_LOGS, "Arn"),
                 format: ACCESS_LOG_FORMAT.into(),
             },
+            variables: stage_variables(env),
         }))
         // A stage that starts requiring the API key before CloudFront sends it would refuse
         // the site's requests: the distribution is updated (and waited for) first.
@@ -107,10 +110,7 @@ pub fn openapi(env: &Environment) -> Expr {
             "uri".into(),
             // `Ref: Function.Alias` as a variable rather than `${Function.Alias}` in the
             // string: SAM resolves both, cfn-lint reads only the first on a SAM template.
-            Expr::SubWith(
-                "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2021-11-15/functions/${FunctionAlias}/response-streaming-invocations".into(),
-                BTreeMap::from([("FunctionAlias".to_owned(), alias_reference())]),
-            ),
+            integration_uri(env),
         ),
         ("responseTransferMode".into(), "STREAM".into()),
         (
@@ -126,7 +126,7 @@ pub fn openapi(env: &Environment) -> Expr {
                 "x-amazon-apigateway-integration".to_owned(),
                 integration.clone(),
             ),
-            ("security".to_owned(), origin::openapi::requirement()),
+            ("security".to_owned(), security(env, route.signed_in)),
             (
                 "responses".to_owned(),
                 Expr::Map(BTreeMap::from([(
@@ -178,7 +178,7 @@ pub fn openapi(env: &Environment) -> Expr {
             "components".into(),
             Expr::Map(BTreeMap::from([(
                 "securitySchemes".to_owned(),
-                origin::openapi::schemes(),
+                security_schemes(env),
             )])),
         ),
         (
@@ -187,9 +187,70 @@ pub fn openapi(env: &Environment) -> Expr {
         ),
         (
             "x-amazon-apigateway-gateway-responses".into(),
-            gateway_responses(),
+            gateway_responses(env.auth.users().is_some()),
         ),
     ]))
+}
+
+/// The stage variable naming the function's alias in `users` mode (see [`integration_uri`]).
+const FUNCTION_VARIABLE: &str = "function";
+
+/// Where API Gateway sends a request: the function's live alias, streaming.
+///
+/// In `users` mode the alias is named through a stage variable rather than referenced in the
+/// API's body: the function's environment holds the app client's id, the client's callback
+/// URLs hold the distribution's address and the distribution's origin holds the API's id, so
+/// a reference from the body to the function would close a circle CloudFormation refuses.
+fn integration_uri(env: &Environment) -> Expr {
+    if env.auth.users().is_some() {
+        return Expr::sub(format!(
+            "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2021-11-15/functions/arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:${{!stageVariables.{FUNCTION_VARIABLE}}}/response-streaming-invocations"
+        ));
+    }
+    // `Ref: Function.Alias` as a variable rather than `${Function.Alias}` in the string: SAM
+    // resolves both, cfn-lint reads only the first on a SAM template.
+    Expr::SubWith(
+        "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2021-11-15/functions/${FunctionAlias}/response-streaming-invocations".into(),
+        BTreeMap::from([("FunctionAlias".to_owned(), alias_reference())]),
+    )
+}
+
+/// The stage's variables: in `users` mode, the function and alias the integration calls.
+fn stage_variables(env: &Environment) -> BTreeMap<String, Expr> {
+    if env.auth.users().is_none() {
+        return BTreeMap::new();
+    }
+    BTreeMap::from([(
+        FUNCTION_VARIABLE.to_owned(),
+        Expr::sub(format!("${{{}}}:{}", ids::FUNCTION, super::ALIAS_NAME)),
+    )])
+}
+
+/// What a route requires: CloudFront's API key always, and in `users` mode an access token of
+/// the user pool on the routes that need one.
+fn security(env: &Environment, signed_in: bool) -> Expr {
+    let Expr::List(mut requirements) = origin::openapi::requirement() else {
+        unreachable!("a list of requirements")
+    };
+    if signed_in
+        && env.auth.users().is_some()
+        && let Some(Expr::Map(all)) = requirements.first_mut()
+    {
+        let (scheme, scopes) = sign_in::openapi::requirement();
+        all.insert(scheme, scopes);
+    }
+    Expr::List(requirements)
+}
+
+fn security_schemes(env: &Environment) -> Expr {
+    let Expr::Map(mut schemes) = origin::openapi::schemes() else {
+        unreachable!("a map of schemes")
+    };
+    if env.auth.users().is_some() {
+        let (name, scheme) = sign_in::openapi::scheme();
+        schemes.insert(name, scheme);
+    }
+    Expr::Map(schemes)
 }
 
 /// The `{name}` placeholders of an OpenAPI path.

@@ -1,7 +1,7 @@
 //! The CDN: one CloudFront distribution serving the page from the site bucket and `/api/*`
 //! from API Gateway, with the security headers, and the origin secret on every API request.
 
-use super::{STAGE_NAME, add, get_att, global_name, ids, origin};
+use super::{STAGE_NAME, add, get_att, global_name, ids, origin, sign_in};
 use crate::cfn::resources::*;
 use crate::cfn::{Expr, Resource, Template};
 use crate::env::Environment;
@@ -39,7 +39,7 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
                 comment: "CSP, HSTS, nosniff, no framing".into(),
                 security_headers_config: SecurityHeadersConfig {
                     content_security_policy: ContentSecurityPolicy {
-                        content_security_policy: CONTENT_SECURITY_POLICY.into(),
+                        content_security_policy: content_security_policy(env),
                         r#override: true,
                     },
                     content_type_options: OverrideOnly { r#override: true },
@@ -86,6 +86,37 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
             },
         })),
     );
+
+    if env.auth.users().is_some() {
+        add(
+            t,
+            ids::API_CACHE_POLICY,
+            Resource::new(Properties::CachePolicy(CachePolicy {
+                cache_policy_config: CachePolicyConfig {
+                    name: global_name("api-signed-in"),
+                    comment: "Passes the viewer's Authorization header to the API, which an origin request policy may not; it is in the cache key, so no answer could ever be served to another token, and the API's answers are not cached (default TTL 0)".into(),
+                    min_ttl: 0,
+                    default_ttl: 0,
+                    // Above 0 only because CloudFront refuses a cache key with headers otherwise.
+                    max_ttl: 1,
+                    parameters_in_cache_key_and_forwarded_to_origin: CacheKeyParameters {
+                        enable_accept_encoding_gzip: false,
+                        enable_accept_encoding_brotli: false,
+                        cookies_config: CookiesConfig {
+                            cookie_behavior: "none".into(),
+                        },
+                        headers_config: HeadersConfig {
+                            header_behavior: "whitelist".into(),
+                            headers: vec!["Authorization".into()],
+                        },
+                        query_strings_config: QueryStringsConfig {
+                            query_string_behavior: "all".into(),
+                        },
+                    },
+                },
+            })),
+        );
+    }
 
     let viewer_certificate = match &env.domain {
         Some(domain) => ViewerCertificate {
@@ -152,7 +183,7 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
                 viewer_protocol_policy: "redirect-to-https".into(),
                 allowed_methods: vec!["GET".into(), "HEAD".into()],
                 cached_methods: vec!["GET".into(), "HEAD".into()],
-                cache_policy_id: CACHING_OPTIMIZED.into(),
+                cache_policy_id: Expr::str(CACHING_OPTIMIZED),
                 origin_request_policy_id: None,
                 response_headers_policy_id: get_att(ids::SECURITY_HEADERS, "Id"),
                 compress: true,
@@ -163,7 +194,7 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
                 viewer_protocol_policy: "https-only".into(),
                 allowed_methods: all_methods.iter().map(|m| (*m).to_owned()).collect(),
                 cached_methods: vec!["GET".into(), "HEAD".into()],
-                cache_policy_id: CACHING_DISABLED.into(),
+                cache_policy_id: api_cache_policy(env),
                 origin_request_policy_id: Some(get_att(ids::API_ORIGIN_REQUEST, "Id")),
                 response_headers_policy_id: get_att(ids::SECURITY_HEADERS, "Id"),
                 compress: false,
@@ -189,6 +220,29 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
         );
     }
     add(t, ids::DISTRIBUTION, distribution);
+}
+
+/// The page's Content-Security-Policy: [`CONTENT_SECURITY_POLICY`], and in `users` mode also
+/// managed login's origin, whose token endpoint the page calls to trade a code or a refresh
+/// token.
+fn content_security_policy(env: &Environment) -> Expr {
+    match env.auth.users() {
+        None => Expr::str(CONTENT_SECURITY_POLICY),
+        Some(users) => Expr::sub(CONTENT_SECURITY_POLICY.replace(
+            "connect-src 'self'",
+            &format!("connect-src 'self' {}", sign_in::login_origin(env, users)),
+        )),
+    }
+}
+
+/// The API behaviour's cache policy: none cached, and in `users` mode the one that passes the
+/// `Authorization` header on.
+fn api_cache_policy(env: &Environment) -> Expr {
+    if env.auth.users().is_some() {
+        get_att(ids::API_CACHE_POLICY, "Id")
+    } else {
+        Expr::str(CACHING_DISABLED)
+    }
 }
 
 /// Only this origin's scripts, styles and API; no framing, plugins or foreign forms.

@@ -8,7 +8,7 @@ use chatbot_contract::{env_vars, table as keys};
 
 use super::{
     ALIAS_NAME, PARAM_CODE_BUCKET, PARAM_CODE_KEY, STAGE_NAME, add, alias_reference, allow,
-    get_att, guardrail, ids, log_group, origin, reference, rollout, trust,
+    get_att, guardrail, ids, log_group, origin, reference, rollout, sign_in, trust,
 };
 use crate::cfn::resources::serverless::{self, CodeUri};
 use crate::cfn::resources::*;
@@ -103,14 +103,7 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
             policy_document: PolicyDocument::new(vec![allow(
                 "UseOwnTable",
                 &table_actions(),
-                vec![
-                    get_att(ids::TABLE, "Arn"),
-                    Expr::sub(format!(
-                        "${{{}.Arn}}/index/{}",
-                        ids::TABLE,
-                        keys::OWNER_INDEX
-                    )),
-                ],
+                table_resources(env),
             )]),
         },
     ];
@@ -147,6 +140,7 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
         origin::previous_value(),
     );
     variables.extend(guardrail::function_variables(env));
+    variables.extend(sign_in::function_variables(env));
     add(
         t,
         ids::FUNCTION,
@@ -212,6 +206,19 @@ pub fn table_actions() -> Vec<String> {
         .iter()
         .map(|operation| format!("dynamodb:{operation}"))
         .collect()
+}
+
+/// The table, and in `users` mode its index of each person's chats.
+fn table_resources(env: &Environment) -> Vec<Expr> {
+    let mut resources = vec![get_att(ids::TABLE, "Arn")];
+    if env.auth.users().is_some() {
+        resources.push(Expr::sub(format!(
+            "${{{}.Arn}}/index/{}",
+            ids::TABLE,
+            keys::OWNER_INDEX
+        )));
+    }
+    resources
 }
 
 /// Converse and ConverseStream are authorised as these two actions.

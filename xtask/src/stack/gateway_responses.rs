@@ -8,9 +8,10 @@ use chatbot_contract::forbidden;
 
 use crate::cfn::Expr;
 
-/// The gateway responses: response type → status, headers and the JSON body.
-pub fn gateway_responses() -> Expr {
-    let responses = [
+/// The gateway responses: response type → status, headers and the JSON body. `signed_in`:
+/// the API has a Cognito authorizer, whose refusals answer 401 with a bearer challenge.
+pub fn gateway_responses(signed_in: bool) -> Expr {
+    let mut responses = vec![
         // A missing or wrong API key: a call that did not come through CloudFront.
         (
             "INVALID_API_KEY",
@@ -50,6 +51,16 @@ pub fn gateway_responses() -> Expr {
             None,
         ),
     ];
+    if signed_in {
+        // A missing, malformed, forged or expired access token, refused by the authorizer
+        // before the function runs; the function refuses the rest in the same shape.
+        responses.push((
+            "UNAUTHORIZED",
+            Some("401"),
+            body("unauthorized", "$context.error.messageString"),
+            Some(("WWW-Authenticate", r#"Bearer realm="chatbot""#)),
+        ));
+    }
     Expr::Map(
         responses
             .into_iter()

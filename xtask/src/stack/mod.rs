@@ -5,7 +5,8 @@
 //! One file per part of the stack: `site.rs` (the bucket), `cdn.rs` (CloudFront), `api.rs`
 //! (API Gateway) with `gateway_responses.rs` and `origin.rs` (the origin secret and API keys),
 //! `function.rs`, `guardrail.rs`, `rollout.rs` (how a new version takes the traffic),
-//! `table.rs`, `observability.rs` (alarms, metric filters, dashboard) and `outputs.rs`.
+//! `sign_in.rs` (the Cognito user pool of `[auth] mode = "users"`), `table.rs`,
+//! `observability.rs` (alarms, metric filters, dashboard) and `outputs.rs`.
 
 mod api;
 mod cdn;
@@ -16,6 +17,7 @@ mod observability;
 pub mod origin;
 mod outputs;
 mod rollout;
+pub mod sign_in;
 mod site;
 mod table;
 
@@ -98,6 +100,18 @@ pub mod ids {
     pub const THROTTLED_FILTER: &str = "ApiThrottledFilter";
     pub const GUARDRAIL: &str = "Guardrail";
     pub const GUARDRAIL_VERSION: &str = "GuardrailVersion";
+    /// Sign-in (`[auth] mode = "users"`): the user pool keeps the accounts.
+    pub const USER_POOL: &str = "UserPool";
+    pub const USER_POOL_DOMAIN: &str = "UserPoolDomain";
+    pub const USER_POOL_CLIENT: &str = "UserPoolClient";
+    pub const MANAGED_LOGIN_BRANDING: &str = "ManagedLoginBranding";
+    pub const IDENTITY_PROVIDER: &str = "FederatedIdentityProvider";
+    pub const SIGN_UP_CHECK: &str = "SignUpCheckFunction";
+    pub const SIGN_UP_CHECK_ROLE: &str = "SignUpCheckRole";
+    pub const SIGN_UP_CHECK_LOGS: &str = "SignUpCheckLogGroup";
+    pub const SIGN_UP_CHECK_PERMISSION: &str = "SignUpCheckPermission";
+    /// What CloudFront passes to the API in `users` mode: the `Authorization` header.
+    pub const API_CACHE_POLICY: &str = "ApiCachePolicy";
 }
 
 /// Name of the API Gateway stage; CloudFront's API origin path is `/<stage>`.
@@ -167,6 +181,7 @@ pub fn template(env: &Environment) -> Template {
     guardrail::add_to(env, &mut t);
     function::add_to(env, &mut t);
     table::add_to(env, &mut t);
+    sign_in::add_to(env, &mut t);
     observability::add_to(env, &mut t);
     outputs::add_to(env, &mut t);
     t

@@ -2,7 +2,7 @@
 
 use super::{
     OUTPUT_API_URL, OUTPUT_DISTRIBUTION_ID, OUTPUT_FUNCTION, OUTPUT_SITE_BUCKET, OUTPUT_SITE_URL,
-    OUTPUT_TABLE, STAGE_NAME, ids, reference,
+    OUTPUT_TABLE, STAGE_NAME, ids, reference, sign_in,
 };
 use crate::cfn::{Expr, Output, Template};
 use crate::env::Environment;
@@ -62,4 +62,5 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
             ),
         ),
     ];
+    t.outputs.extend(sign_in::outputs(env));
 }

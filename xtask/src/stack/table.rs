@@ -1,5 +1,4 @@
-//! The table: one on-demand DynamoDB table for history, rate windows and the daily budget,
-//! with one index listing each signed-in person's chats.
+//! The table: one on-demand DynamoDB table for history, rate windows and the daily budget.
 
 use chatbot_contract::table as keys;
 
@@ -14,37 +13,49 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
         attribute_name: name.into(),
         attribute_type: "S".into(),
     };
-    let key = |name: &str, key_type: &str| KeySchemaElement {
-        attribute_name: name.into(),
-        key_type: key_type.into(),
-    };
-    let mut table = Resource::new(Properties::Table(Table {
-        billing_mode: "PAY_PER_REQUEST".into(),
-        attribute_definitions: vec![
-            string_attribute(keys::PARTITION_KEY),
-            string_attribute(keys::SORT_KEY),
-            string_attribute(keys::OWNER_ATTRIBUTE),
-            AttributeDefinition {
-                attribute_name: keys::ACTIVITY_ATTRIBUTE.into(),
-                attribute_type: "N".into(),
-            },
-        ],
-        key_schema: vec![
-            key(keys::PARTITION_KEY, "HASH"),
-            key(keys::SORT_KEY, "RANGE"),
-        ],
-        // A person's chats, newest activity first (users mode; empty in a public
-        // environment, as only chats with an owner are in it).
-        global_secondary_indexes: vec![GlobalSecondaryIndex {
+    let mut attribute_definitions = vec![
+        string_attribute(keys::PARTITION_KEY),
+        string_attribute(keys::SORT_KEY),
+    ];
+    // In `users` mode a sparse index lists each person's chats, newest activity first: only a
+    // chat's summary item has an owner (docs/storage.md).
+    let mut global_secondary_indexes = Vec::new();
+    if env.auth.users().is_some() {
+        attribute_definitions.push(string_attribute(keys::OWNER_ATTRIBUTE));
+        attribute_definitions.push(AttributeDefinition {
+            attribute_name: keys::ACTIVITY_ATTRIBUTE.into(),
+            attribute_type: "N".into(),
+        });
+        global_secondary_indexes.push(GlobalSecondaryIndex {
             index_name: keys::OWNER_INDEX.into(),
             key_schema: vec![
-                key(keys::OWNER_ATTRIBUTE, "HASH"),
-                key(keys::ACTIVITY_ATTRIBUTE, "RANGE"),
+                KeySchemaElement {
+                    attribute_name: keys::OWNER_ATTRIBUTE.into(),
+                    key_type: "HASH".into(),
+                },
+                KeySchemaElement {
+                    attribute_name: keys::ACTIVITY_ATTRIBUTE.into(),
+                    key_type: "RANGE".into(),
+                },
             ],
             projection: Projection {
                 projection_type: "ALL".into(),
             },
-        }],
+        });
+    }
+    let mut table = Resource::new(Properties::Table(Table {
+        billing_mode: "PAY_PER_REQUEST".into(),
+        attribute_definitions,
+        key_schema: vec![
+            KeySchemaElement {
+                attribute_name: keys::PARTITION_KEY.into(),
+                key_type: "HASH".into(),
+            },
+            KeySchemaElement {
+                attribute_name: keys::SORT_KEY.into(),
+                key_type: "RANGE".into(),
+            },
+        ],
         time_to_live_specification: TimeToLiveSpecification {
             attribute_name: keys::TTL_ATTRIBUTE.into(),
             enabled: true,
@@ -54,6 +65,7 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
             point_in_time_recovery_enabled: env.table.point_in_time_recovery,
         },
         deletion_protection_enabled: env.table.deletion_protection,
+        global_secondary_indexes,
     }))
     .keep(if env.table.deletion_protection {
         Policy::Retain

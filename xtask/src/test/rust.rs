@@ -32,10 +32,11 @@ pub(super) fn cargo_test() -> anyhow::Result<String> {
     Ok("all tests passed".into())
 }
 
-/// The crates whose dependencies the unused-dependencies step checks. `app/` joins them once
-/// the three it declares and does not use (anyhow, aws-smithy-types, hyper) are removed.
-const DEPENDENCIES_CHECKED: [&str; 6] =
-    ["xtask", "envfile", "contract", "testkit", "bench", "fuzz"];
+/// The crates whose dependencies the unused-dependencies step checks: every crate of the
+/// workspace, and the fuzz crate.
+const DEPENDENCIES_CHECKED: [&str; 7] = [
+    "app", "xtask", "envfile", "contract", "testkit", "bench", "fuzz",
+];
 
 /// Dependencies a `Cargo.toml` declares and no code of its crate uses, found by cargo-machete
 /// (which reads the sources, so it needs no build), in [`DEPENDENCIES_CHECKED`]; the fuzz

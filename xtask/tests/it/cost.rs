@@ -53,7 +53,8 @@ fn prod_at_a_thousand_chats_a_day_to_the_micro_dollar() {
     // DynamoDB: 210,000 write units at $0.625 and 102,000 read units at $0.125 per million,
     // 0.09 GB (30 days of 1,000 chats of 3,000 bytes) at $0.25 and, for PITR, $0.20:
     // $0.13125 + $0.01275 + $0.0225 + $0.018.
-    // CloudWatch: 17 alarms ($1.70), the dashboard ($3.00), 14 + 40 + 2 metrics ($16.80), and
+    // CloudWatch: 17 alarms ($1.70), the dashboard ($3.00), 14 + 50 + 2 metrics ($19.80; five per
+    // route and method, 10 routes), and
     // the logs: 0.0168 GB of access log and 0.0846 GB of function log at $0.50, kept 90 days
     // (three months' worth) at $0.03: $0.0084 + $0.001512 + $0.0423 + $0.007614.
     // S3: 180 GETs at $0.0004 per 1,000 and 0.001 GB at $0.023. SNS: 30 publishes at $0.50 per
@@ -68,7 +69,7 @@ fn prod_at_a_thousand_chats_a_day_to_the_micro_dollar() {
             ("AWS Lambda", 1_012_405),
             ("Amazon DynamoDB", 184_500),
             ("Amazon S3", 95),
-            ("Amazon CloudWatch", 21_559_826),
+            ("Amazon CloudWatch", 24_559_826),
             ("AWS Secrets Manager", 400_000),
             ("Amazon SNS", 15),
         ]
@@ -114,8 +115,8 @@ fn what_an_environment_costs_idle() {
         .iter()
         .find(|(s, _)| *s == "Amazon CloudWatch")
         .unwrap();
-    // 17 alarms, the dashboard, 13 + 40 + 2 metrics: $1.70 + $3.00 + $16.50.
-    assert_eq!(cloudwatch.1, 21_200_000);
+    // 17 alarms, the dashboard, 13 + 50 + 2 metrics: $1.70 + $3.00 + $19.50.
+    assert_eq!(cloudwatch.1, 24_200_000);
     assert_eq!(
         services
             .iter()
@@ -124,7 +125,7 @@ fn what_an_environment_costs_idle() {
             .1,
         0
     );
-    assert_eq!(estimate.total_micro_usd, 21_200_000 + 400_000 + 95 + 15);
+    assert_eq!(estimate.total_micro_usd, 24_200_000 + 400_000 + 95 + 15);
 }
 
 #[test]
@@ -136,7 +137,7 @@ fn the_estimate_as_text_and_json() {
         Palette::PLAIN,
     ));
     let json: serde_json::Value = serde_json::to_value(&estimate).unwrap();
-    assert_eq!(json["total_micro_usd"], 156_874_641);
+    assert_eq!(json["total_micro_usd"], 159_874_641);
     assert_eq!(
         json["services"][0]["lines"][0]["price_key"],
         "models.prices"

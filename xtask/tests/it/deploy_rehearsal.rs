@@ -34,6 +34,7 @@ use aws_config::BehaviorVersion;
 use crate::support::{self, Run};
 use crate::{fake_cloudformation, role_policy};
 use aws_sdk_s3::config::{Credentials, Region};
+use testkit::moto::{Mode, MotoOptions, MotoServer};
 
 struct Rehearsal {
     endpoint: String,
@@ -858,9 +859,10 @@ fn an_older_bootstrap_stack_is_updated_in_moto() {
         .hides("Updating the bootstrap stack");
 }
 
-/// A `moto_server` of our own on a free port, stopped on drop.
+/// A `moto_server` of our own on a free port (threaded: the rehearsal only needs it fast),
+/// stopped on drop.
 struct Moto {
-    child: std::process::Child,
+    _server: MotoServer,
     endpoint: String,
 }
 
@@ -869,34 +871,15 @@ impl Moto {
         let binary = std::env::var_os("CHATBOT_MOTO_SERVER")
             .map(PathBuf::from)
             .unwrap_or_else(|| xtask::tools::ensure(&xtask::tools::MOTO_SERVER).unwrap());
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(&binary)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", Path::new(&binary).display()));
-        let moto = Moto {
-            child,
-            endpoint: format!("http://localhost:{port}"),
-        };
-        for _ in 0..300 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return moto;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
+        let server = MotoServer::start_with(MotoOptions {
+            binary,
+            mode: Mode::Threaded,
+            log: None,
+        })
+        .expect("moto_server starts");
+        Moto {
+            endpoint: server.endpoint(),
+            _server: server,
         }
-        panic!("moto_server did not listen on port {port}");
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -332,11 +332,16 @@ fn the_api_key_and_the_throttle_show_on_the_api() {
 }
 
 #[test]
-fn the_caption_says_there_is_no_sign_in() {
+fn the_caption_says_whether_people_sign_in() {
     assert!(
         drawn("prod", &[])
             .features
-            .contains(&"sign-in: none".to_owned())
+            .contains(&"sign-in: none (public)".to_owned())
+    );
+    assert!(
+        drawn("staging", &[])
+            .features
+            .contains(&"sign-in: Cognito user pool".to_owned())
     );
 }
 

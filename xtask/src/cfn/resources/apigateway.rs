@@ -48,6 +48,9 @@ pub struct Stage {
     pub tracing_enabled: bool,
     pub method_settings: Vec<MethodSetting>,
     pub access_log_setting: AccessLogSetting,
+    /// Stage variables, which integration URIs may read (`${stageVariables.name}`).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub variables: std::collections::BTreeMap<String, Expr>,
 }
 
 impl ResourceType for Stage {

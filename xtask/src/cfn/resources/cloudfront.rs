@@ -58,7 +58,7 @@ pub struct SecurityHeadersConfig {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ContentSecurityPolicy {
-    pub content_security_policy: String,
+    pub content_security_policy: Expr,
     pub r#override: bool,
 }
 
@@ -211,7 +211,7 @@ pub struct CacheBehavior {
     pub viewer_protocol_policy: String,
     pub allowed_methods: Vec<String>,
     pub cached_methods: Vec<String>,
-    pub cache_policy_id: String,
+    pub cache_policy_id: Expr,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_request_policy_id: Option<Expr>,
     pub response_headers_policy_id: Expr,
@@ -229,4 +229,41 @@ pub struct ViewerCertificate {
     pub minimum_protocol_version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ssl_support_method: Option<String>,
+}
+
+/// What CloudFront keys its cache on, and so also sends to the origin. The only way to pass a
+/// viewer's `Authorization` header on: an origin request policy may not name it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CachePolicy {
+    pub cache_policy_config: CachePolicyConfig,
+}
+
+impl ResourceType for CachePolicy {
+    const TYPE: &'static str = "AWS::CloudFront::CachePolicy";
+    const ATTRIBUTES: &'static [&'static str] = &["Id"];
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CachePolicyConfig {
+    pub name: Expr,
+    pub comment: String,
+    #[serde(rename = "MinTTL")]
+    pub min_ttl: u32,
+    #[serde(rename = "DefaultTTL")]
+    pub default_ttl: u32,
+    #[serde(rename = "MaxTTL")]
+    pub max_ttl: u32,
+    pub parameters_in_cache_key_and_forwarded_to_origin: CacheKeyParameters,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CacheKeyParameters {
+    pub enable_accept_encoding_gzip: bool,
+    pub enable_accept_encoding_brotli: bool,
+    pub cookies_config: CookiesConfig,
+    pub headers_config: HeadersConfig,
+    pub query_strings_config: QueryStringsConfig,
 }

@@ -13,6 +13,7 @@ mod apigateway;
 mod bedrock;
 mod cloudfront;
 mod cloudwatch;
+mod cognito;
 mod dynamodb;
 mod iam;
 mod lambda;
@@ -26,6 +27,7 @@ pub use apigateway::*;
 pub use bedrock::*;
 pub use cloudfront::*;
 pub use cloudwatch::*;
+pub use cognito::*;
 pub use dynamodb::*;
 pub use iam::*;
 pub use lambda::*;
@@ -103,6 +105,13 @@ properties! {
     MetricFilter(MetricFilter),
     Guardrail(Guardrail),
     GuardrailVersion(GuardrailVersion),
+    CachePolicy(CachePolicy),
+    InlineFunction(InlineFunction),
+    UserPool(UserPool),
+    UserPoolDomain(UserPoolDomain),
+    UserPoolClient(UserPoolClient),
+    ManagedLoginBranding(ManagedLoginBranding),
+    UserPoolIdentityProvider(UserPoolIdentityProvider),
 }
 
 impl Properties {

@@ -10,15 +10,13 @@
 //! limit and every turn is answered; with the one-item budget the same load throttles that
 //! item, which shows the test can fail.
 
-mod common;
-
+use crate::support;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chatbot::contract::metrics as names;
 use chatbot::metrics::Metrics;
-use chatbot::model::{Bedrock, Model};
 use chatbot::store::{BudgetLayout, DynamoStore, Store};
 use chatbot::{AppState, Config};
 use testkit::bedrock::FakeBedrock;
@@ -104,8 +102,8 @@ impl std::fmt::Display for Run {
 async fn run(shards: u32) -> Run {
     let moto = MotoServer::start().expect("moto_server starts");
     let proxy = FaultyDynamo::start(&moto.endpoint()).await.unwrap();
-    let client = common::dynamo_client(&proxy.endpoint(), 3);
-    common::create_table(&client, TABLE).await;
+    let client = support::dynamo_client(&proxy.endpoint(), 3);
+    support::create_table(&client, TABLE).await;
     let fake = FakeBedrock::start().await.expect("the fake Bedrock starts");
     let layout = BudgetLayout::new(shards, CACHE).unwrap();
 
@@ -114,14 +112,14 @@ async fn run(shards: u32) -> Run {
         let config = Config {
             table_name: Some(TABLE.to_owned()),
             budget_shards: shards,
-            ..common::config()
+            ..support::config()
         };
         let state = Arc::new(AppState {
             metrics: Metrics::in_memory(&config.environment),
             config,
-            tuning: common::tuning(),
+            tuning: support::tuning(),
             store: Store::Dynamo(DynamoStore::new(client.clone(), TABLE).with_budget(layout)),
-            model: Model::Bedrock(Bedrock::new(common::bedrock_client(&fake.endpoint()))),
+            model: support::fake_model(&fake),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -155,7 +153,7 @@ async fn run(shards: u32) -> Run {
     let tokens_answered = (metric(names::INPUT_TOKENS) + metric(names::OUTPUT_TOKENS)) as u64;
     // The budget metric and its alarm's input are still written with every answer.
     assert!(metric(names::BUDGET_USED_PERCENT) > 0.0 || answered == 0);
-    let exact = DynamoStore::new(common::dynamo_client(&moto.endpoint(), 3), TABLE)
+    let exact = DynamoStore::new(support::dynamo_client(&moto.endpoint(), 3), TABLE)
         .with_budget(BudgetLayout::new(shards, Duration::ZERO).unwrap());
     let day = chatbot::clock::utc_day(chatbot::clock::now_ms().div_euclid(1000));
     let budget_tokens = Store::Dynamo(exact).spent(&day).await.unwrap().tokens;

@@ -2,19 +2,19 @@
 //! an endpoint signed by a private CA named the standard way, and the connections opened
 //! during INIT.
 
+use crate::support;
 use std::path::{Path, PathBuf};
 
 use aws_sdk_bedrockruntime as sdk;
 use chatbot::https::{Https, RootSources, RootsError, TrustedRoots};
 use chatbot::model::bedrock_config;
-use chatbot::store::{MemoryStore, Store};
 use chatbot::warm::{self, ModelEndpoint};
 use testkit::bedrock::FakeBedrock;
 use testkit::tls::{PrivateCa, Protocols, TlsProxy};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/roots")
+        .join("tests/it/fixtures/roots")
         .join(name)
 }
 
@@ -260,7 +260,7 @@ async fn init_opens_the_model_connection_without_calling_the_model() {
         url: stand_in.proxy.endpoint(),
         timeouts: client.config().timeout_config().cloned(),
     };
-    let store = Store::Memory(MemoryStore::default());
+    let store = support::memory_store();
     let warm_up = warm::open_connections(&store, &https, Ok(model)).await;
     assert_eq!(warm_up.store, Ok(()));
     assert!(warm_up.model.is_ok(), "{:?}", warm_up.model);

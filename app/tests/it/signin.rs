@@ -3,18 +3,18 @@
 //! from a stand-in OpenID issuer with keys made here ([`testkit::issuer`]), whose key set the
 //! service fetches over HTTP, as it would from any issuer.
 
-mod common;
-
 use std::time::Duration;
 
+use chatbot::Config;
 use chatbot::auth::VerifierTuning;
-use chatbot::config::{Auth, UsersAuth};
+use chatbot::contract::env_vars as var;
 use chatbot::store::Store;
-use common::Service;
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use testkit::bedrock::Options;
 use testkit::issuer::{Issuer, SigningKey, sign_with};
+
+use crate::support::{self, ConfigVars, Reply, Service};
 
 const CLIENT: &str = "page-client";
 
@@ -26,26 +26,41 @@ struct SignedIn {
 async fn start(refetch_interval: Duration) -> SignedIn {
     let issuer = Issuer::start().await.expect("the issuer starts");
     issuer.publish("k1", SigningKey::rsa());
-    let users = UsersAuth {
-        issuer: issuer.url.clone(),
-        jwks_url: issuer.jwks_url.clone(),
-        client_id: CLIENT.to_owned(),
-        authorize_url: format!("{}/auth", issuer.url),
-        token_url: format!("{}/token", issuer.url),
-        logout_url: format!("{}/session/end", issuer.url),
-        rate_limit: 100,
-        rate_window_seconds: 60,
-        daily_token_quota: 1_000_000,
-    };
-    let service = Service::start_with(Options::default(), |config, tuning| {
-        config.auth = Auth::Users(users);
-        tuning.verifier = VerifierTuning {
+    let config = users_config(&issuer, 100, 60, 1_000_000);
+    let tuning = chatbot::Tuning {
+        verifier: VerifierTuning {
             refetch_interval,
             ..VerifierTuning::default()
-        };
-    })
-    .await;
+        },
+        ..support::tuning()
+    };
+    let service = Service::start_configured(Options::default(), config, tuning).await;
     SignedIn { issuer, service }
+}
+
+/// `users` mode signing in at `issuer`, with these per-person limits, through the function's
+/// variables.
+fn users_config(
+    issuer: &Issuer,
+    rate_limit: u32,
+    rate_window_seconds: u32,
+    daily_token_quota: u64,
+) -> Config {
+    ConfigVars::standard()
+        .with(var::AUTH_MODE, var::auth_mode::USERS)
+        .with(var::AUTH_ISSUER, issuer.url.clone())
+        .with(var::AUTH_JWKS_URL, issuer.jwks_url.clone())
+        .with(var::AUTH_CLIENT_ID, CLIENT)
+        .with(var::AUTH_AUTHORIZE_URL, format!("{}/auth", issuer.url))
+        .with(var::AUTH_TOKEN_URL, format!("{}/token", issuer.url))
+        .with(var::AUTH_LOGOUT_URL, format!("{}/session/end", issuer.url))
+        .with(var::USER_RATE_LIMIT, rate_limit.to_string())
+        .with(
+            var::USER_RATE_WINDOW_SECONDS,
+            rate_window_seconds.to_string(),
+        )
+        .with(var::USER_DAILY_TOKEN_QUOTA, daily_token_quota.to_string())
+        .config()
 }
 
 fn now() -> i64 {
@@ -74,7 +89,7 @@ fn at_jwt() -> Value {
 }
 
 impl SignedIn {
-    async fn chat_with(&self, authorization: Option<&str>) -> common::Reply {
+    async fn chat_with(&self, authorization: Option<&str>) -> Reply {
         let mut headers = vec![("content-type", "application/json")];
         if let Some(value) = authorization {
             headers.push(("authorization", value));
@@ -462,13 +477,7 @@ impl SignedIn {
         format!("Bearer {token}")
     }
 
-    async fn call(
-        &self,
-        sub: &str,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> common::Reply {
+    async fn call(&self, sub: &str, method: Method, path: &str, body: Option<Value>) -> Reply {
         let bearer = self.bearer(sub);
         let mut headers = vec![("authorization", bearer.as_str())];
         if body.is_some() {
@@ -478,7 +487,7 @@ impl SignedIn {
         self.service.request(method, path, &headers, body).await
     }
 
-    async fn chat_as(&self, sub: &str, body: Value) -> common::Reply {
+    async fn chat_as(&self, sub: &str, body: Value) -> Reply {
         self.call(sub, Method::POST, "/api/chat", Some(body)).await
     }
 }
@@ -641,21 +650,8 @@ async fn a_persons_chats_are_listed_renamed_and_deleted_and_nobody_elses() {
 async fn chat_answers_carry_the_persons_limits_and_a_spent_quota_says_when_it_returns() {
     let issuer = Issuer::start().await.unwrap();
     issuer.publish("k1", SigningKey::rsa());
-    let users = UsersAuth {
-        issuer: issuer.url.clone(),
-        jwks_url: issuer.jwks_url.clone(),
-        client_id: CLIENT.to_owned(),
-        authorize_url: format!("{}/auth", issuer.url),
-        token_url: format!("{}/token", issuer.url),
-        logout_url: format!("{}/session/end", issuer.url),
-        rate_limit: 3,
-        rate_window_seconds: 3_600,
-        daily_token_quota: 1,
-    };
-    let service = Service::start_with(Options::default(), |config, _| {
-        config.auth = Auth::Users(users);
-    })
-    .await;
+    let config = users_config(&issuer, 3, 3_600, 1);
+    let service = Service::start_configured(Options::default(), config, support::tuning()).await;
     let signed_in = SignedIn { issuer, service };
 
     let first = signed_in

@@ -1,18 +1,17 @@
 //! The chat service through HTTP, against the fake Bedrock over the real wire protocol and the
 //! real SDK client.
 
-mod common;
-
+use crate::support;
 use std::time::Duration;
 
+use crate::support::{MODEL, OTHER_MODEL, SYSTEM_PROMPT, Service, streamed_text};
 use bytes::Bytes;
 use chatbot::contract::{ROUTES, metrics as names};
-use common::{MODEL, OTHER_MODEL, SYSTEM_PROMPT, Service, streamed_text};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use testkit::bedrock::{Operation, Options};
 
-fn session_of(reply: &common::Reply) -> String {
+fn session_of(reply: &support::Reply) -> String {
     reply.json()["session_id"].as_str().unwrap().to_owned()
 }
 
@@ -354,7 +353,7 @@ async fn slow_tokens_stream_with_heartbeats_in_between() {
 
 #[test]
 fn the_bedrock_client_has_no_stalled_stream_cutoff_and_no_sdk_retries() {
-    let client = common::bedrock_client("http://127.0.0.1:9");
+    let client = support::bedrock_client("http://127.0.0.1:9");
     let config = client.config();
     assert!(!config.stalled_stream_protection().unwrap().is_enabled());
     assert_eq!(config.retry_config().unwrap().max_attempts(), 1);
@@ -462,7 +461,7 @@ async fn every_contract_route_is_served() {
     let session = session_of(&chat);
     let answer = chat.json()["message_id"].as_str().unwrap().to_owned();
     for route in ROUTES {
-        // The chat list and renaming are users mode's (tests/signin.rs); a public chatbot
+        // The chat list and renaming are users mode's (signin.rs); a public chatbot
         // answers them 404.
         if matches!(
             (route.method, route.path),

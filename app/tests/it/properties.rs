@@ -5,22 +5,21 @@
 //! Case counts are small so the file runs in seconds; each property's count goes to the
 //! reliability evidence.
 
-mod reliability;
-
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::support::{self, ConfigVars, Harness, record_bad_input};
 use chatbot::chat::history;
+use chatbot::contract::env_vars as var;
 use chatbot::http::sse;
 use chatbot::model::{Demo, Model};
-use chatbot::store::{Admission, MemoryStore, Message, Role, SessionId, Store};
+use chatbot::store::{Admission, Message, Role, SessionId};
 use chatbot::{Config, Tuning};
 use http::{Method, StatusCode};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunConfig, TestRunner};
-use reliability::{Harness, record_bad_input};
 use serde_json::{Value, json};
 
 const EVIDENCE: &str = "properties";
@@ -52,21 +51,18 @@ fn check<S: Strategy>(
 }
 
 fn config() -> Config {
-    let vars = HashMap::from([
-        ("CHATBOT_ENVIRONMENT", "test".to_owned()),
-        (
-            "CHATBOT_MODELS",
+    ConfigVars::standard()
+        .with(
+            var::MODELS,
             json!([{"id": "m1", "name": "One"}, {"id": "m2", "name": "Two"}]).to_string(),
-        ),
-        ("CHATBOT_DEFAULT_MODEL", "m1".to_owned()),
-        ("CHATBOT_SYSTEM_PROMPT", "Be brief.".to_owned()),
-        ("CHATBOT_MAX_OUTPUT_TOKENS", "100".to_owned()),
-        ("CHATBOT_RATE_LIMIT", "1000000".to_owned()),
-        ("CHATBOT_RATE_WINDOW_SECONDS", "3600".to_owned()),
-        ("CHATBOT_DAILY_TOKEN_BUDGET", "1000000000".to_owned()),
-        ("CHATBOT_HISTORY_DAYS", "1".to_owned()),
-    ]);
-    Config::from_lookup(|name| vars.get(name).cloned()).unwrap()
+        )
+        .with(var::DEFAULT_MODEL, "m1")
+        .with(var::SYSTEM_PROMPT, "Be brief.")
+        .with(var::MAX_OUTPUT_TOKENS, "100")
+        .with(var::RATE_LIMIT, "1000000")
+        .with(var::DAILY_TOKEN_BUDGET, "1000000000")
+        .with(var::HISTORY_DAYS, "1")
+        .config()
 }
 
 /// A service with the demo model (no delays) and the in-memory store, on its own runtime.
@@ -83,7 +79,7 @@ fn service() -> (tokio::runtime::Runtime, Harness) {
             max_message_chars: 300,
             ..Tuning::default()
         },
-        Store::Memory(MemoryStore::default()),
+        support::memory_store(),
         Model::Demo(Demo {
             word_delay: Duration::ZERO,
         }),
@@ -369,7 +365,7 @@ fn the_rate_limit_admits_exactly_the_limit_per_client_and_window() {
         200,
         (1u32..6, requests),
         |(limit, requests)| {
-            let store = Store::Memory(MemoryStore::default());
+            let store = support::memory_store();
             let mut counts: HashMap<(u8, i64), u32> = HashMap::new();
             let mut admitted: HashMap<(u8, i64), u32> = HashMap::new();
             for (client, window) in requests {

@@ -4,15 +4,11 @@
 //! and in a stream, is counted, and is saved as blocked (a blocked prompt without its text),
 //! never as an answer or as history sent to the model; a masked answer is an answer.
 
-mod common;
-mod reliability;
-
+use crate::support;
+use crate::support::{Harness, Logs, Reply};
 use chatbot::contract::metrics as names;
 use chatbot::guardrail::{GuardrailConfig, StreamProcessing};
-use chatbot::model::{Bedrock, Model};
-use chatbot::store::{MemoryStore, Store};
 use http::StatusCode;
-use reliability::{Harness, Logs, Reply};
 use serde_json::{Value, json};
 use testkit::bedrock::{FakeBedrock, Guardrail};
 
@@ -41,16 +37,10 @@ async fn start(guardrail: Option<GuardrailConfig>) -> (Harness, FakeBedrock) {
         blocked_output_message: FAKE_OUTPUT.to_owned(),
         ..Guardrail::new(ID, VERSION)
     });
-    let mut config = common::config();
+    let mut config = support::config();
     config.guardrail = guardrail;
-    let model = Model::Bedrock(Bedrock::new(common::bedrock_client(&fake.endpoint())));
-    let harness = Harness::start(
-        config,
-        common::tuning(),
-        Store::Memory(MemoryStore::default()),
-        model,
-    )
-    .await;
+    let model = support::fake_model(&fake);
+    let harness = Harness::start(config, support::tuning(), support::memory_store(), model).await;
     (harness, fake)
 }
 

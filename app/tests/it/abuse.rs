@@ -2,20 +2,17 @@
 //! forged client-address headers, huge and slow bodies, guessed session ids. Each answer is
 //! written to the reliability evidence (`testkit::evidence`).
 
-mod common;
-mod reliability;
-
+use crate::support;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::support::{Harness, record_bad_input};
 use bytes::Bytes;
 use chatbot::contract::metrics as names;
-use chatbot::model::{Bedrock, Model};
-use chatbot::store::{MemoryStore, Store};
+use chatbot::store::Store;
 use chatbot::{Config, Tuning};
 use http::{Method, StatusCode};
-use reliability::{Harness, record_bad_input};
 use serde_json::{Value, json};
 use testkit::bedrock::FakeBedrock;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -27,10 +24,10 @@ async fn service(
     store: Store,
 ) -> (Arc<Harness>, FakeBedrock) {
     let fake = FakeBedrock::start().await.expect("the fake Bedrock starts");
-    let mut config = common::config();
-    let mut tuning = common::tuning();
+    let mut config = support::config();
+    let mut tuning = support::tuning();
     adjust(&mut config, &mut tuning);
-    let model = Model::Bedrock(Bedrock::new(common::bedrock_client(&fake.endpoint())));
+    let model = support::fake_model(&fake);
     (
         Arc::new(Harness::start(config, tuning, store, model).await),
         fake,
@@ -38,7 +35,7 @@ async fn service(
 }
 
 fn memory() -> Store {
-    Store::Memory(MemoryStore::default())
+    support::memory_store()
 }
 
 fn now_ms() -> i64 {
@@ -57,7 +54,7 @@ async fn start_of_next_window(window: i64, offset_ms: i64) -> i64 {
     next / 1000
 }
 
-fn retry_after(reply: &reliability::Reply) -> i64 {
+fn retry_after(reply: &support::Reply) -> i64 {
     reply.headers["retry-after"]
         .to_str()
         .unwrap()
@@ -72,7 +69,7 @@ async fn burst(
     from: IpAddr,
     count: usize,
     headers: &'static [(&'static str, &'static str)],
-) -> (Vec<reliability::Reply>, i64, i64) {
+) -> (Vec<support::Reply>, i64, i64) {
     let sent = now_ms();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..count {
@@ -98,7 +95,7 @@ async fn burst(
     (replies, sent, now_ms())
 }
 
-fn admitted(replies: &[reliability::Reply]) -> usize {
+fn admitted(replies: &[support::Reply]) -> usize {
     for reply in replies {
         assert!(
             matches!(reply.status, StatusCode::OK | StatusCode::TOO_MANY_REQUESTS),
@@ -329,39 +326,12 @@ fn lambda_event(viewer: &str, extra: &[(String, String)]) -> String {
     for (name, value) in extra {
         headers[name.as_str()] = json!(value);
     }
-    let multi: serde_json::Map<String, Value> = headers
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), json!([v])))
-        .collect();
-    json!({
-        "resource": "/api/{proxy+}",
-        "path": "/api/chat",
-        "httpMethod": "POST",
-        "headers": headers,
-        "multiValueHeaders": multi,
-        "queryStringParameters": null,
-        "multiValueQueryStringParameters": null,
-        "pathParameters": {"proxy": "chat"},
-        "stageVariables": null,
-        "requestContext": {
-            "resourcePath": "/api/{proxy+}",
-            "httpMethod": "POST",
-            "path": "/prod/api/chat",
-            "accountId": "123456789012",
-            "protocol": "HTTP/1.1",
-            "stage": "prod",
-            "requestTimeEpoch": 1744202096000_u64,
-            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-            "identity": {"sourceIp": "130.176.1.1"},
-            "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
-            "apiId": "abc123"
-        },
-        "body": json!({"message": "who am I"}).to_string(),
-        "isBase64Encoded": false
-    })
-    .to_string()
+    support::rest_event(
+        "prod",
+        "130.176.1.1",
+        &headers,
+        &json!({"message": "who am I"}),
+    )
 }
 
 #[tokio::test]

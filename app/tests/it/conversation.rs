@@ -5,12 +5,11 @@
 //! are rated and counted; a stopped answer is cut to what the reader saw; the demo model
 //! answers under its own name; and the page's settings come with the models.
 
-mod common;
-
+use crate::support;
 use std::time::Duration;
 
+use crate::support::{Service, streamed_text};
 use chatbot::contract::metrics as names;
-use common::{Service, streamed_text};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -56,7 +55,7 @@ async fn an_answer_keeps_in_history_the_details_its_stream_told() {
     assert_ne!(answer["id"], question["id"]);
     assert_eq!(answer["content"], streamed_text(&events));
     assert_eq!(answer["model"], meta["model"]);
-    assert_eq!(answer["model"], common::MODEL);
+    assert_eq!(answer["model"], support::MODEL);
     assert_eq!(answer["usage"], done["usage"]);
     assert_eq!(answer["usage"]["output_tokens"], 9);
     assert_eq!(answer["latency_ms"], done["latency_ms"]);
@@ -368,7 +367,7 @@ async fn ratings_are_saved_with_the_answer_and_counted_once_each() {
     assert_eq!(feedback().await, Value::Null);
 }
 
-async fn stop(service: &Service, session: &str, id: &Value, chars: usize) -> common::Reply {
+async fn stop(service: &Service, session: &str, id: &Value, chars: usize) -> support::Reply {
     service
         .request(
             Method::POST,

@@ -7,14 +7,12 @@
 //! (directives included) and `outputTokens` as its chunks or `[[tokens:K]]`; the system prompt
 //! here, "You are a test assistant.", is 5 words and 25 characters.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::support::{MODEL, OTHER_MODEL, SYSTEM_PROMPT, Service, parse_sse};
 use chatbot::config::Config;
 use chatbot::cost::ModelPrice;
 use chatbot::store::{SessionId, Spend};
-use common::{MODEL, OTHER_MODEL, SYSTEM_PROMPT, Service, parse_sse};
 use http::StatusCode;
 use serde_json::{Value, json};
 use testkit::bedrock::Options;

@@ -1,13 +1,9 @@
 //! What the service writes to its logs about a conversation: ids, sizes, status and timings,
 //! never the text of a message or an answer, and never a session id.
 
-mod common;
-mod reliability;
-
-use chatbot::model::{Bedrock, Model};
-use chatbot::store::{MemoryStore, Store};
+use crate::support;
+use crate::support::{Harness, Logs};
 use http::StatusCode;
-use reliability::{Harness, Logs};
 use serde_json::{Value, json};
 use testkit::bedrock::FakeBedrock;
 
@@ -15,11 +11,11 @@ use testkit::bedrock::FakeBedrock;
 async fn neither_messages_nor_answers_reach_the_logs() {
     let logs = Logs::capture();
     let fake = FakeBedrock::start().await.unwrap();
-    let model = Model::Bedrock(Bedrock::new(common::bedrock_client(&fake.endpoint())));
+    let model = support::fake_model(&fake);
     let service = Harness::start(
-        common::config(),
-        common::tuning(),
-        Store::Memory(MemoryStore::default()),
+        support::config(),
+        support::tuning(),
+        support::memory_store(),
         model,
     )
     .await;
@@ -147,11 +143,11 @@ async fn through_lambda(
 async fn no_log_line_or_metric_of_a_whole_conversation_carries_a_session_id() {
     let logs = Logs::capture();
     let fake = FakeBedrock::start().await.unwrap();
-    let model = Model::Bedrock(Bedrock::new(common::bedrock_client(&fake.endpoint())));
+    let model = support::fake_model(&fake);
     let service = Harness::start(
-        common::config(),
-        common::tuning(),
-        Store::Memory(MemoryStore::default()),
+        support::config(),
+        support::tuning(),
+        support::memory_store(),
         model,
     )
     .await;

@@ -3,20 +3,16 @@
 //! `execute-api` address cannot skip CloudFront and choose the `CloudFront-Viewer-Address` the
 //! rate limit counts. Each refusal is written to the reliability evidence.
 
-mod common;
-mod reliability;
-
+use crate::support;
 use std::sync::Arc;
 
+use crate::support::{Harness, Logs, record_bad_input};
 use bytes::Bytes;
 use chatbot::config::OriginSecret;
 use chatbot::contract::{ORIGIN_VERIFY_HEADER, metrics as names};
-use chatbot::model::{Bedrock, Model};
-use chatbot::store::{MemoryStore, Store};
 use chatbot::{AppState, Config};
 use http::{Method, StatusCode};
 use lambda_http::tower::ServiceExt;
-use reliability::{Harness, Logs, record_bad_input};
 use serde_json::{Value, json};
 use testkit::bedrock::FakeBedrock;
 
@@ -30,21 +26,15 @@ const REFUSED_LOG: &str =
 
 async fn service(adjust: impl FnOnce(&mut Config)) -> (Harness, FakeBedrock) {
     let fake = FakeBedrock::start().await.expect("the fake Bedrock starts");
-    let mut config = common::config();
+    let mut config = support::config();
     config.origin_secret = Some(OriginSecret::new(SECRET).unwrap());
     adjust(&mut config);
-    let model = Model::Bedrock(Bedrock::new(common::bedrock_client(&fake.endpoint())));
-    let harness = Harness::start(
-        config,
-        common::tuning(),
-        Store::Memory(MemoryStore::default()),
-        model,
-    )
-    .await;
+    let model = support::fake_model(&fake);
+    let harness = Harness::start(config, support::tuning(), support::memory_store(), model).await;
     (harness, fake)
 }
 
-async fn chat(service: &Harness, origin: &[&str]) -> reliability::Reply {
+async fn chat(service: &Harness, origin: &[&str]) -> support::Reply {
     let mut headers = vec![("content-type", "application/json")];
     headers.extend(origin.iter().map(|value| (ORIGIN_VERIFY_HEADER, *value)));
     service
@@ -57,7 +47,7 @@ async fn chat(service: &Harness, origin: &[&str]) -> reliability::Reply {
         .await
 }
 
-fn assert_forbidden(reply: &reliability::Reply, what: &str) {
+fn assert_forbidden(reply: &support::Reply, what: &str) {
     assert_eq!(reply.status, StatusCode::FORBIDDEN, "{what}");
     assert_eq!(reply.error_code(), "forbidden", "{what}");
     let message = reply.json()["error"]["message"]
@@ -230,14 +220,14 @@ async fn without_a_configured_secret_local_runs_need_no_header() {
 async fn the_local_page_is_served_without_the_header_but_its_api_is_not() {
     let _logs = Logs::capture();
     let fake = FakeBedrock::start().await.unwrap();
-    let mut config = common::config();
+    let mut config = support::config();
     config.origin_secret = Some(OriginSecret::new(SECRET).unwrap());
     let state = AppState {
         metrics: chatbot::metrics::Metrics::in_memory(&config.environment),
         config,
-        tuning: common::tuning(),
-        store: Store::Memory(MemoryStore::default()),
-        model: Model::Bedrock(Bedrock::new(common::bedrock_client(&fake.endpoint()))),
+        tuning: support::tuning(),
+        store: support::memory_store(),
+        model: support::fake_model(&fake),
     };
     // A site folder of its own, so nothing else touching `frontend/` can change the answer.
     let site = std::env::temp_dir().join(format!("chatbot-origin-site-{}", std::process::id()));
@@ -276,39 +266,12 @@ fn lambda_event(viewer: &str, origin: Option<&str>) -> String {
     if let Some(origin) = origin {
         headers[ORIGIN_VERIFY_HEADER] = json!(origin);
     }
-    let multi: serde_json::Map<String, Value> = headers
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), json!([v])))
-        .collect();
-    json!({
-        "resource": "/api/{proxy+}",
-        "path": "/api/chat",
-        "httpMethod": "POST",
-        "headers": headers,
-        "multiValueHeaders": multi,
-        "queryStringParameters": null,
-        "multiValueQueryStringParameters": null,
-        "pathParameters": {"proxy": "chat"},
-        "stageVariables": null,
-        "requestContext": {
-            "resourcePath": "/api/{proxy+}",
-            "httpMethod": "POST",
-            "path": "/live/api/chat",
-            "accountId": "123456789012",
-            "protocol": "HTTP/1.1",
-            "stage": "live",
-            "requestTimeEpoch": 1744202096000_u64,
-            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-            "identity": {"sourceIp": "203.0.113.50"},
-            "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
-            "apiId": "abc123"
-        },
-        "body": json!({"message": "who am I"}).to_string(),
-        "isBase64Encoded": false
-    })
-    .to_string()
+    support::rest_event(
+        "live",
+        "203.0.113.50",
+        &headers,
+        &json!({"message": "who am I"}),
+    )
 }
 
 async fn call_lambda(router: &axum::Router, event: &str) -> (StatusCode, Value) {

@@ -4,17 +4,15 @@
 //! message) reached by the real SDK client; the store faults come from `FaultyDynamo` in front
 //! of moto_server, with the DynamoDB store and the SDK's usual three attempts. Every outcome goes to the reliability evidence (`testkit::evidence`).
 
-mod common;
-mod reliability;
-
+use crate::support;
 use std::time::Duration;
 
+use crate::support::{Harness, Logs, record_fault};
 use chatbot::contract::metrics as names;
 use chatbot::model::{Bedrock, Model};
-use chatbot::store::{DynamoStore, MemoryStore, Store};
+use chatbot::store::{DynamoStore, Store};
 use chatbot::{Config, Tuning};
 use http::StatusCode;
-use reliability::{Harness, Logs, record_fault};
 use serde_json::json;
 use testkit::bedrock::FakeBedrock;
 use testkit::faulty_dynamo::{Fault, FaultyDynamo, Operation};
@@ -29,13 +27,13 @@ fn tuning() -> Tuning {
     Tuning {
         model_timeout: MODEL_PATIENCE,
         model_idle_timeout: MODEL_PATIENCE,
-        ..common::tuning()
+        ..support::tuning()
     }
 }
 
 async fn with_fake_bedrock(config: Config, store: Store) -> (Harness, FakeBedrock) {
     let fake = FakeBedrock::start().await.expect("the fake Bedrock starts");
-    let model = Model::Bedrock(Bedrock::new(common::bedrock_client(&fake.endpoint())));
+    let model = support::fake_model(&fake);
     (Harness::start(config, tuning(), store, model).await, fake)
 }
 
@@ -238,8 +236,7 @@ async fn model_faults_answer_clearly_log_count_and_keep_the_message() {
     let logs = Logs::capture();
     let mut lost = Vec::new();
     for fault in MODEL_FAULTS {
-        let (service, fake) =
-            with_fake_bedrock(common::config(), Store::Memory(MemoryStore::default())).await;
+        let (service, fake) = with_fake_bedrock(support::config(), support::memory_store()).await;
         logs.clear();
         let session = uuid::Uuid::new_v4().to_string();
         let reply = service
@@ -333,12 +330,12 @@ async fn model_faults_answer_clearly_log_count_and_keep_the_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throttling_storm_keeps_every_message_and_the_service_recovers() {
     let fake = FakeBedrock::start().await.expect("the fake Bedrock starts");
-    let model = Model::Bedrock(Bedrock::new(common::bedrock_client(&fake.endpoint())));
+    let model = support::fake_model(&fake);
     // The usual model timeouts: forty requests at once on a small machine are slow ones.
     let service = Harness::start(
-        common::config(),
-        common::tuning(),
-        Store::Memory(MemoryStore::default()),
+        support::config(),
+        support::tuning(),
+        support::memory_store(),
         model,
     )
     .await;
@@ -394,14 +391,8 @@ async fn bedrock_unreachable_is_a_502_and_the_message_is_kept() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let model = Model::Bedrock(Bedrock::new(common::bedrock_client(&endpoint)));
-    let service = Harness::start(
-        common::config(),
-        tuning(),
-        Store::Memory(MemoryStore::default()),
-        model,
-    )
-    .await;
+    let model = Model::Bedrock(Bedrock::new(support::bedrock_client(&endpoint)));
+    let service = Harness::start(support::config(), tuning(), support::memory_store(), model).await;
     for stream in [false, true] {
         logs.clear();
         let session = uuid::Uuid::new_v4().to_string();
@@ -440,10 +431,10 @@ struct OverFaultyDynamo {
 async fn over_faulty_dynamo() -> OverFaultyDynamo {
     let moto = MotoServer::start().expect("moto_server starts");
     let proxy = FaultyDynamo::start(&moto.endpoint()).await.unwrap();
-    let client = common::dynamo_client(&proxy.endpoint(), 3);
-    common::create_table(&client, "chatbot").await;
+    let client = support::dynamo_client(&proxy.endpoint(), 3);
+    support::create_table(&client, "chatbot").await;
     let store = Store::Dynamo(DynamoStore::new(client, "chatbot"));
-    let (service, fake) = with_fake_bedrock(common::config(), store).await;
+    let (service, fake) = with_fake_bedrock(support::config(), store).await;
     OverFaultyDynamo {
         service,
         proxy,
@@ -675,7 +666,7 @@ async fn a_streamed_turn_whose_message_cannot_be_saved_is_refused_before_any_eve
     let body = String::from_utf8_lossy(&reply.body).into_owned();
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(reply.error_code(), "store_unavailable");
-    assert!(!reliability::is_stream(&reply), "no answer started: {body}");
+    assert!(!reply.is_stream(), "no answer started: {body}");
     logs.expect("store operation failed");
     assert_eq!(service.metric(names::STORE_ERRORS) - errors_before, 1.0);
     let saved = service.has_user_message(&session, message).await;

@@ -1,14 +1,12 @@
 //! The router behind `lambda_http`: API Gateway REST proxy events, as Lambda delivers them,
 //! through the same adapter `bootstrap` runs with `run_with_streaming_response`.
 
-mod common;
-
+use crate::support::{self, ConfigVars};
 use std::sync::Arc;
 
 use axum::Router;
+use chatbot::contract::env_vars as var;
 use chatbot::metrics::Metrics;
-use chatbot::model::{Bedrock, Model};
-use chatbot::store::{MemoryStore, Store};
 use chatbot::{AppState, Config};
 use futures_util::StreamExt;
 use http::StatusCode;
@@ -32,55 +30,19 @@ fn chat_event(viewer: Option<&str>, source_ip: &str, body: &Value, accept: &str)
     if let Some(viewer) = viewer {
         headers["CloudFront-Viewer-Address"] = json!(format!("{viewer}:53421"));
     }
-    let multi: serde_json::Map<String, Value> = headers
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), json!([v])))
-        .collect();
-    json!({
-        "resource": "/api/{proxy+}",
-        "path": "/api/chat",
-        "httpMethod": "POST",
-        "headers": headers,
-        "multiValueHeaders": multi,
-        "queryStringParameters": null,
-        "multiValueQueryStringParameters": null,
-        "pathParameters": {"proxy": "chat"},
-        "stageVariables": null,
-        "requestContext": {
-            "resourceId": "r1",
-            "resourcePath": "/api/{proxy+}",
-            "httpMethod": "POST",
-            "extendedRequestId": "e1",
-            "requestTime": "09/Apr/2025:12:34:56 +0000",
-            "path": "/prod/api/chat",
-            "accountId": "123456789012",
-            "protocol": "HTTP/1.1",
-            "stage": "prod",
-            "domainPrefix": "abc123",
-            "requestTimeEpoch": 1744202096000_u64,
-            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-            "identity": {"sourceIp": source_ip, "userAgent": "Amazon CloudFront"},
-            "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
-            "apiId": "abc123"
-        },
-        "body": body.to_string(),
-        "isBase64Encoded": false
-    })
-    .to_string()
+    support::rest_event("prod", source_ip, &headers, body)
 }
 
 async fn router(adjust: impl FnOnce(&mut Config)) -> (Router, FakeBedrock) {
     let fake = FakeBedrock::start().await.unwrap();
-    let mut config = common::config();
+    let mut config = support::config();
     adjust(&mut config);
     let state = AppState {
         metrics: Metrics::in_memory(&config.environment),
         config,
-        tuning: common::tuning(),
-        store: Store::Memory(MemoryStore::default()),
-        model: Model::Bedrock(Bedrock::new(common::bedrock_client(&fake.endpoint()))),
+        tuning: support::tuning(),
+        store: support::memory_store(),
+        model: support::fake_model(&fake),
     };
     (chatbot::router(Arc::new(state)), fake)
 }
@@ -175,11 +137,11 @@ async fn a_stream_goes_through_lambda_http_streaming_adapter() {
     while let Some(chunk) = stream.next().await {
         body.extend_from_slice(&chunk.unwrap());
     }
-    let events = common::parse_sse(&String::from_utf8(body).unwrap());
+    let events = support::parse_sse(&String::from_utf8(body).unwrap());
     assert_eq!(events.first().unwrap().0, "meta");
     assert_eq!(events.last().unwrap().0, "done");
     assert_eq!(
-        common::streamed_text(&events),
+        support::streamed_text(&events),
         "Fake model reply to: stream through lambda"
     );
 }
@@ -187,36 +149,29 @@ async fn a_stream_goes_through_lambda_http_streaming_adapter() {
 /// `bootstrap` with one variable missing or malformed: it stops at start, naming it.
 #[test]
 fn bootstrap_refuses_to_start_with_a_missing_or_malformed_variable() {
-    let good = common::config();
-    let models = serde_json::to_string(&good.models).unwrap();
-    let base = [
-        ("CHATBOT_ENVIRONMENT", "test"),
-        ("CHATBOT_TABLE_NAME", "chatbot-test"),
-        ("CHATBOT_MODELS", models.as_str()),
-        ("CHATBOT_DEFAULT_MODEL", common::MODEL),
-        ("CHATBOT_SYSTEM_PROMPT", "Be brief."),
-        ("CHATBOT_MAX_OUTPUT_TOKENS", "100"),
-        ("CHATBOT_RATE_LIMIT", "5"),
-        ("CHATBOT_RATE_WINDOW_SECONDS", "60"),
-        ("CHATBOT_DAILY_TOKEN_BUDGET", "1000"),
-        ("CHATBOT_HISTORY_DAYS", "7"),
-        ("CHATBOT_ORIGIN_SECRET", "a-test-origin-secret-of-32-chars"),
-    ];
+    let base = ConfigVars::standard()
+        .with(var::TABLE_NAME, "chatbot-test")
+        .with(var::SYSTEM_PROMPT, "Be brief.")
+        .with(var::MAX_OUTPUT_TOKENS, "100")
+        .with(var::RATE_LIMIT, "5")
+        .with(var::RATE_WINDOW_SECONDS, "60")
+        .with(var::DAILY_TOKEN_BUDGET, "1000")
+        .with(var::ORIGIN_SECRET, "a-test-origin-secret-of-32-chars");
     let cases = [
-        ("CHATBOT_TABLE_NAME", None, "is not set"),
+        (var::TABLE_NAME, None, "is not set"),
         // Local runs may go without it; the function never does.
-        ("CHATBOT_ORIGIN_SECRET", None, "is not set"),
-        ("CHATBOT_ORIGIN_SECRET", Some("short"), "is malformed"),
-        ("CHATBOT_SYSTEM_PROMPT", None, "is not set"),
-        ("CHATBOT_RATE_LIMIT", Some("ten"), "is malformed"),
-        ("CHATBOT_DEFAULT_MODEL", Some("gpt-4"), "is malformed"),
-        ("CHATBOT_IPV6_PREFIX_LENGTH", Some("129"), "is malformed"),
+        (var::ORIGIN_SECRET, None, "is not set"),
+        (var::ORIGIN_SECRET, Some("short"), "is malformed"),
+        (var::SYSTEM_PROMPT, None, "is not set"),
+        (var::RATE_LIMIT, Some("ten"), "is malformed"),
+        (var::DEFAULT_MODEL, Some("gpt-4"), "is malformed"),
+        (var::IPV6_PREFIX_LENGTH, Some("129"), "is malformed"),
         // A guardrail setting without the guardrail it belongs to.
-        ("CHATBOT_GUARDRAIL_VERSION", Some("1"), "is malformed"),
+        (var::GUARDRAIL_VERSION, Some("1"), "is malformed"),
     ];
     for (name, value, problem) in cases {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_bootstrap"));
-        for (key, default) in base {
+        for (key, default) in base.iter() {
             command.env_remove(key);
             if key != name {
                 command.env(key, default);

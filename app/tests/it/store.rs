@@ -5,8 +5,7 @@
 //! answers, the exact rate limit under concurrency, the daily budget, unreadable items, and
 //! DynamoDB's errors as the store reports them.
 
-mod common;
-
+use crate::support;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
@@ -79,19 +78,19 @@ fn texts(messages: &[Message]) -> Vec<&str> {
 /// Runs `check` on the in-memory store and on a DynamoDB store over `moto`, naming the back
 /// end when it fails.
 async fn on_both(dynamo: &Store, check: impl AsyncFn(&'static str, &Store)) {
-    check("memory", &Store::Memory(MemoryStore::default())).await;
+    check("memory", &support::memory_store()).await;
     check("dynamodb", dynamo).await;
 }
 
 #[tokio::test]
 async fn both_stores_keep_the_same_contract() {
     let moto = MotoServer::start().unwrap();
-    let raw = common::dynamo_client(&moto.endpoint(), 3);
-    common::create_table(&raw, TABLE).await;
+    let raw = support::dynamo_client(&moto.endpoint(), 3);
+    support::create_table(&raw, TABLE).await;
     // The store reaches moto through a proxy that records each operation it calls.
     let proxy = FaultyDynamo::start(&moto.endpoint()).await.unwrap();
     let dynamo = Store::Dynamo(DynamoStore::new(
-        common::dynamo_client(&proxy.endpoint(), 3),
+        support::dynamo_client(&proxy.endpoint(), 3),
         TABLE,
     ));
 
@@ -684,11 +683,11 @@ fn rand_octet() -> u8 {
 async fn unreadable_items_and_dynamodb_errors_are_reported_not_panicked() {
     let moto = MotoServer::start().unwrap();
     let proxy = FaultyDynamo::start(&moto.endpoint()).await.unwrap();
-    let raw = common::dynamo_client(&moto.endpoint(), 1);
-    common::create_table(&raw, TABLE).await;
+    let raw = support::dynamo_client(&moto.endpoint(), 1);
+    support::create_table(&raw, TABLE).await;
     // One attempt per call, so each fault reaches the store as DynamoDB sent it.
     let store = Store::Dynamo(DynamoStore::new(
-        common::dynamo_client(&proxy.endpoint(), 1),
+        support::dynamo_client(&proxy.endpoint(), 1),
         TABLE,
     ));
 
@@ -752,8 +751,8 @@ type Instances<'a> = &'a dyn Fn(BudgetLayout) -> Store;
 #[tokio::test]
 async fn the_sharded_budget_keeps_the_contract_on_both_stores() {
     let moto = MotoServer::start().unwrap();
-    let raw = common::dynamo_client(&moto.endpoint(), 3);
-    common::create_table(&raw, TABLE).await;
+    let raw = support::dynamo_client(&moto.endpoint(), 3);
+    support::create_table(&raw, TABLE).await;
     let memory = MemoryStore::default();
     let on_memory = |layout| Store::Memory(memory.instance().with_budget(layout));
     let on_dynamo =

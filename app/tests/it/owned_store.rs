@@ -4,8 +4,6 @@
 //! in-memory store. Listing newest activity first and paging, renaming, deleting, isolation
 //! between people, the TTL attribute on every item, and each person's daily tokens.
 
-mod common;
-
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb as dynamo;
@@ -15,6 +13,8 @@ use chatbot::store::{
 };
 use dynamo::types::AttributeValue;
 use testkit::moto::MotoServer;
+
+use crate::support;
 
 const TABLE: &str = "chatbot-owned";
 const EXPIRES_AT: i64 = 1_900_000_000;
@@ -48,10 +48,10 @@ fn person(name: &str) -> Owner {
 #[tokio::test]
 async fn both_stores_keep_the_owned_chats_contract() {
     let moto = MotoServer::start().unwrap();
-    let raw = common::dynamo_client(&moto.endpoint(), 3);
-    common::create_table(&raw, TABLE).await;
+    let raw = support::dynamo_client(&moto.endpoint(), 3);
+    support::create_table(&raw, TABLE).await;
     let dynamo = Store::Dynamo(DynamoStore::new(
-        common::dynamo_client(&moto.endpoint(), 3),
+        support::dynamo_client(&moto.endpoint(), 3),
         TABLE,
     ));
 
