@@ -12,6 +12,7 @@ use lambda_http::{RequestExt, Service};
 
 use crate::client_ip::{self, ClientAddr};
 use crate::http::RequestId;
+use crate::warm::Ready;
 
 /// The service `lambda_http::run_with_streaming_response` runs: each event through `router`.
 pub fn handler(
@@ -22,11 +23,36 @@ pub fn handler(
     Error = Infallible,
     Future = impl Future<Output = Result<Response, Infallible>> + Send,
 > + Clone {
+    handler_after(router, Ready::open())
+}
+
+/// Like [`handler`], but a request that calls AWS first waits for `warm_up` to be over, so it
+/// uses the connections the warm-up opens rather than opening others beside them; the
+/// requests in [`WITHOUT_AWS`] answer at once.
+pub fn handler_after(
+    router: Router,
+    warm_up: Ready,
+) -> impl Service<
+    lambda_http::Request,
+    Response = Response,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response, Infallible>> + Send,
+> + Clone {
     service_fn(move |request: lambda_http::Request| {
         let router = router.clone();
-        async move { router.oneshot(into_router_request(request)).await }
+        let warm_up = warm_up.clone();
+        async move {
+            let request = into_router_request(request);
+            if !WITHOUT_AWS.contains(&request.uri().path()) {
+                warm_up.wait().await;
+            }
+            router.oneshot(request).await
+        }
     })
 }
+
+/// The paths whose answers call neither DynamoDB nor Bedrock.
+pub const WITHOUT_AWS: [&str; 3] = ["/api/health", "/api/models", "/api/openapi.json"];
 
 /// Converts a `lambda_http` request: the path API Gateway received (without the stage name
 /// `lambda_http` puts in front), the client address (see [`crate::client_ip`]), Lambda's

@@ -1,8 +1,9 @@
 //! The Lambda entry point (`bootstrap`): reads the configuration, builds the SDK clients once
-//! on one HTTPS client ([`chatbot::https`]), opens their connections ([`chatbot::warm`]), and
-//! serves the router through Lambda's response streaming. All of that is Lambda's INIT phase,
-//! before the first event is asked for. Unlike local runs it needs the table name and the
-//! origin secret.
+//! on one HTTPS client ([`chatbot::https`]), starts opening their connections
+//! ([`chatbot::warm`]), and serves the router through Lambda's response streaming. All of that
+//! is Lambda's INIT phase, before the first event is asked for; the connections open beside
+//! the first invoke unless Lambda initialises ahead of demand ([`chatbot::warm::Schedule`]).
+//! Unlike local runs it needs the table name and the origin secret.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use chatbot::https::{Https, TrustedRoots};
 use chatbot::metrics::Metrics;
 use chatbot::model::{Bedrock, Model, bedrock_config};
 use chatbot::store::{DynamoStore, Store};
-use chatbot::warm::{self, ModelEndpoint};
+use chatbot::warm::{self, ModelEndpoint, Ready, Schedule};
 use chatbot::{AppState, Config, Tuning};
 
 #[tokio::main]
@@ -61,17 +62,33 @@ async fn main() -> ExitCode {
     });
     let bedrock = aws_sdk_bedrockruntime::Client::from_conf(bedrock_config);
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-    let state = AppState {
+    let state = Arc::new(AppState {
         store: Store::Dynamo(DynamoStore::new(dynamo, table).with_budget(config.budget_layout())),
         metrics: Metrics::stdout(&config.environment),
         config,
         tuning: Tuning::default(),
         model: Model::Bedrock(Bedrock::new(bedrock)),
+    });
+    let schedule = Schedule::from_env();
+    let warm_up = {
+        let state = Arc::clone(&state);
+        async move {
+            warm::open_connections(&state.store, &https, model_endpoint)
+                .await
+                .log(&roots, schedule);
+        }
     };
-    let warm_up = warm::open_connections(&state.store, &https, model_endpoint).await;
-    warm_up.log(&roots);
-    let router = chatbot::router(Arc::new(state));
-    match lambda_http::run_with_streaming_response(chatbot::lambda::handler(router)).await {
+    let ready = match schedule {
+        Schedule::DuringInit => {
+            warm_up.await;
+            Ready::open()
+        }
+        Schedule::BesideFirstInvoke => warm::in_background(warm_up),
+    };
+    let router = chatbot::router(state);
+    match lambda_http::run_with_streaming_response(chatbot::lambda::handler_after(router, ready))
+        .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("the Lambda runtime stopped: {err}");

@@ -8,9 +8,12 @@
 //! request arrives (provisioned concurrency, environments started ahead of demand) and which
 //! otherwise precedes the first request anyway.
 //!
-//! - The store reads today's token spend once, a request every chat turn makes, through the
-//!   SDK client the turns use: it opens the connection and takes the SDK's first-request work
-//!   (credentials, endpoint rules, signing) out of the first turn.
+//! - The store reads today's token spend, a request every chat turn makes, through the SDK
+//!   client the turns use, [`STORE_CONNECTIONS`] times at once: that opens as many
+//!   connections as a turn's first round trip sends requests together (DynamoDB answers one
+//!   request at a time per HTTP/1.1 connection, so requests sent together each need their
+//!   own), and takes the SDK's first-request work (credentials, endpoint rules, signing) out
+//!   of the first turn.
 //! - Bedrock gets an unsigned `GET /` through the same connector the model's client uses
 //!   (see [`crate::https::Https::open`]): no model is invoked and nothing is billed.
 //!
@@ -18,20 +21,112 @@
 //! and an endpoint that is missing or refuses the handshake costs INIT no more than that. A
 //! failure is logged and the function starts anyway; the first turn opens its own connections
 //! when these are missing.
+//!
+//! # When INIT waits for it
+//!
+//! [`Schedule`] decides, from `AWS_LAMBDA_INITIALIZATION_TYPE`. Lambda freezes the process
+//! between invokes: once the runtime asks for the next event, nothing runs until an event is
+//! handed out, so work started during INIT progresses only while INIT or an invoke runs.
+//!
+//! - **On demand** (the usual cold start): a request is already waiting for INIT to end. The
+//!   warm-up runs in the background ([`in_background`]) and INIT asks for the first event at
+//!   once. Requests that call no AWS service (the health check, the models list, the API
+//!   document) answer without waiting for it; the others wait for [`Ready`] first (see
+//!   [`crate::lambda::handler_after`]), so a chat turn uses the connections the warm-up opens
+//!   instead of opening its own beside them, and pays only what of the warm-up is left.
+//!   When the first request is a health check, the warm-up runs while that invoke runs and is
+//!   frozen with the process when it ends; it resumes with the next invoke. Its bound is a
+//!   deadline on the monotonic clock, which keeps counting while the process is frozen: after
+//!   a freeze longer than [`LIMIT`], the next turn finds the warm-up given up at once and opens
+//!   its own connections, so no turn ever waits for a handshake frozen half-way.
+//! - **Provisioned concurrency**: INIT runs ahead of demand and nobody waits for it, and the
+//!   process is frozen as soon as INIT ends, which would stop a background warm-up mid-way.
+//!   INIT waits for it, so the first turn finds the connections open.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
 use aws_sdk_bedrockruntime::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::service_config::ServiceConfigKey;
+use tokio::sync::watch;
 
 use crate::clock;
 use crate::https::{Https, TrustedRoots};
 use crate::store::Store;
 
-/// How long INIT waits for the connections.
+/// How long the warm-up may take, from its start.
 pub const LIMIT: Duration = Duration::from_millis(500);
+
+/// The most store requests a chat turn sends at once: the rate window, the day's spend and
+/// the history before the model is called; the answer, its session and the day's spend after
+/// its last token (see [`crate::chat`]).
+pub const STORE_CONNECTIONS: usize = 3;
+
+/// The variable Lambda sets to how it initialises the function.
+pub const INITIALIZATION_TYPE: &str = "AWS_LAMBDA_INITIALIZATION_TYPE";
+
+/// Whether INIT waits for the warm-up; see the module's documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedule {
+    /// INIT waits for the warm-up: Lambda initialises ahead of demand.
+    DuringInit,
+    /// The warm-up runs beside the first invoke; requests that need AWS wait for it.
+    BesideFirstInvoke,
+}
+
+impl Schedule {
+    pub fn from_env() -> Schedule {
+        Schedule::for_initialization_type(std::env::var(INITIALIZATION_TYPE).ok().as_deref())
+    }
+
+    /// `provisioned-concurrency` waits during INIT. `on-demand`, no value (a local run) and
+    /// any other value run beside the first invoke: a request may be waiting for INIT, and a
+    /// warm-up that does not finish costs a turn no more than having none.
+    pub fn for_initialization_type(value: Option<&str>) -> Schedule {
+        match value {
+            Some("provisioned-concurrency") => Schedule::DuringInit,
+            _ => Schedule::BesideFirstInvoke,
+        }
+    }
+}
+
+/// Opens once the warm-up is over, whether its connections opened or not.
+#[derive(Clone, Debug)]
+pub struct Ready(watch::Receiver<bool>);
+
+impl Ready {
+    /// Already open: the warm-up is over, or there is none.
+    pub fn open() -> Ready {
+        Ready(watch::channel(true).1)
+    }
+
+    /// Whether the warm-up is over: it said so, or its task ended without saying so.
+    pub fn is_open(&self) -> bool {
+        *self.0.borrow() || self.0.has_changed().is_err()
+    }
+
+    /// Waits until the warm-up is over (at most [`LIMIT`] after it started).
+    pub async fn wait(&self) {
+        let mut receiver = self.0.clone();
+        // An error means the warm-up's task ended without saying so (it panicked): over too.
+        let _ = receiver.wait_for(|over| *over).await;
+    }
+}
+
+/// Runs `warm_up` as a task of its own and returns what opens when it is over.
+pub fn in_background<F>(warm_up: F) -> Ready
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let (over, ready) = watch::channel(false);
+    tokio::spawn(async move {
+        warm_up.await;
+        let _ = over.send(true);
+    });
+    Ready(ready)
+}
 
 /// The model's endpoint and the timeouts its client sends with.
 pub struct ModelEndpoint {
@@ -58,9 +153,12 @@ pub async fn open_connections(
     let started = Instant::now();
     let store_call = async {
         let today = clock::utc_day(clock::now_ms().div_euclid(1000));
-        store
-            .open_connection(&today)
+        let reads = (0..STORE_CONNECTIONS).map(|_| store.open_connection(&today));
+        futures_util::future::join_all(reads)
             .await
+            .into_iter()
+            .collect::<Result<Vec<()>, _>>()
+            .map(|_| ())
             .map_err(|err| err.to_string())
     };
     let model_call = async {
@@ -84,7 +182,7 @@ pub async fn open_connections(
 
 impl WarmUp {
     /// The start-up log line: what is trusted, how long the warm-up took, and what failed.
-    pub fn log(&self, roots: &TrustedRoots) {
+    pub fn log(&self, roots: &TrustedRoots, schedule: Schedule) {
         if self.store.is_err() || self.model.is_err() {
             let failure = |result: Result<(), &String>| match result {
                 Ok(()) => "open".to_owned(),
@@ -99,7 +197,8 @@ impl WarmUp {
         tracing::info!(
             trusted_roots = %roots.describe(),
             warm_up_ms = self.elapsed.as_millis() as u64,
-            "ready"
+            warm_up = ?schedule,
+            "warm-up over"
         );
     }
 }

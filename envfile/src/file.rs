@@ -23,6 +23,17 @@ pub struct EnvFile {
     pub guardrail: Option<Guardrail>,
     #[serde(default)]
     pub auth: Auth,
+    /// `[deploy]`: how `cargo xtask deploy` may change the environment; absent, the defaults.
+    #[serde(default)]
+    pub deploy: Deploy,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Deploy {
+    /// `deploy --hotswap` may update the function's code directly (no change set).
+    #[serde(default)]
+    pub hotswap: bool,
 }
 
 #[derive(Deserialize)]

@@ -88,6 +88,9 @@ pub struct Environment {
     /// Who may use the chatbot: anyone (`[auth] mode = "public"`, the default) or people
     /// signed in through a Cognito user pool.
     pub auth: Auth,
+    /// `deploy.hotswap`: `cargo xtask deploy --hotswap` may push new code straight to the
+    /// function, outside CloudFormation, when nothing else changed.
+    pub hotswap: bool,
     /// What the file says in a way a later version will stop reading (a key's old name), one
     /// sentence each, for the tasks to show.
     pub deprecations: Vec<String>,
@@ -358,6 +361,7 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         domain,
         guardrail,
         auth,
+        hotswap: raw.deploy.hotswap,
         deprecations,
     })
 }

@@ -12,7 +12,9 @@
 //! (`DynamoDB_20120810.PutItem`) and consumed in the order they were added; each rule applies to
 //! its next `n` matching requests. Requests the rules do not catch are forwarded. Every
 //! operation received is recorded by name ([`FaultyDynamo::operation_names`]), so a test can see
-//! exactly which DynamoDB operations a client calls.
+//! exactly which DynamoDB operations a client calls, and with when it arrived and when its
+//! answer was ready ([`FaultyDynamo::exchanges`]), so a benchmark can count a client's round
+//! trips.
 //!
 //! The faults, as DynamoDB answers them (awsJson1_0: a status, `x-amzn-RequestId`, and a body
 //! `{"__type": "<namespace>#<name>", "message": "..."}` the SDK reads the error name from):
@@ -36,6 +38,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use anyhow::Context as _;
 use bytes::Bytes;
@@ -154,6 +157,17 @@ pub struct Handled {
     pub fault: Option<Fault>,
 }
 
+/// One request and its answer, as the proxy saw them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    /// The operation, as `X-Amz-Target` named it; `?` without one.
+    pub operation: String,
+    /// When the request's head arrived.
+    pub received: Instant,
+    /// When its answer (or its deliberate drop) was ready to send.
+    pub answered: Instant,
+}
+
 /// A running proxy; it stops serving when dropped.
 pub struct FaultyDynamo {
     addr: SocketAddr,
@@ -167,6 +181,7 @@ struct State {
     handled: Mutex<Vec<Handled>>,
     /// The operation name of every request, as `X-Amz-Target` gave it.
     names: Mutex<Vec<String>>,
+    exchanges: Mutex<Vec<Exchange>>,
     down: AtomicBool,
     meter: Mutex<Option<PartitionMeter>>,
     request_ids: AtomicU64,
@@ -194,6 +209,7 @@ impl FaultyDynamo {
             rules: Mutex::new(VecDeque::new()),
             handled: Mutex::new(Vec::new()),
             names: Mutex::new(Vec::new()),
+            exchanges: Mutex::new(Vec::new()),
             down: AtomicBool::new(false),
             meter: Mutex::new(None),
             request_ids: AtomicU64::new(1),
@@ -201,7 +217,7 @@ impl FaultyDynamo {
         });
         let handler = {
             let state = Arc::clone(&state);
-            move |request| handle(Arc::clone(&state), request)
+            move |request| timed(Arc::clone(&state), request)
         };
         let down = {
             let state = Arc::clone(&state);
@@ -269,6 +285,11 @@ impl FaultyDynamo {
         lock(&self.state.names).clone()
     }
 
+    /// Every request received so far with its timing, oldest first.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        lock(&self.state.exchanges).clone()
+    }
+
     /// How many requests were answered with a fault.
     pub fn faults_served(&self) -> usize {
         self.handled().iter().filter(|h| h.fault.is_some()).count()
@@ -298,6 +319,28 @@ impl std::fmt::Display for Dropped {
 }
 
 impl std::error::Error for Dropped {}
+
+/// [`handle`], recording the exchange.
+async fn timed(
+    state: Arc<State>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
+    let received = Instant::now();
+    let operation = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.rsplit('.').next())
+        .unwrap_or("?")
+        .to_owned();
+    let answer = handle(Arc::clone(&state), request).await;
+    lock(&state.exchanges).push(Exchange {
+        operation,
+        received,
+        answered: Instant::now(),
+    });
+    answer
+}
 
 async fn handle(
     state: Arc<State>,

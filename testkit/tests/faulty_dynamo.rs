@@ -191,3 +191,32 @@ async fn a_partition_key_past_its_limit_is_throttled_as_dynamodb_throttles_it() 
     assert_eq!(report.max_served_writes, 5);
     assert_eq!(report.max_served_reads, 3);
 }
+
+#[tokio::test]
+async fn each_exchange_is_recorded_with_when_it_arrived_and_was_answered() {
+    let moto = MotoServer::start().unwrap();
+    let proxy = FaultyDynamo::start(&moto.endpoint()).await.unwrap();
+    let client = client(&proxy.endpoint(), 1);
+    create_table(&client).await;
+    let before = std::time::Instant::now();
+    assert_eq!(put(&client, "a").await, Ok(()));
+    let (second, third) = tokio::join!(put(&client, "b"), exists(&client, "a"));
+    assert_eq!(second, Ok(()));
+    assert!(third);
+    let after = std::time::Instant::now();
+
+    let exchanges = proxy.exchanges();
+    let names: Vec<_> = exchanges.iter().map(|e| e.operation.as_str()).collect();
+    assert_eq!(names[0], "CreateTable");
+    assert_eq!(names[1], "PutItem");
+    let mut together = names[2..].to_vec();
+    together.sort_unstable();
+    assert_eq!(together, ["GetItem", "PutItem"]);
+    for exchange in &exchanges[1..] {
+        assert!(before <= exchange.received && exchange.received <= exchange.answered);
+        assert!(exchange.answered <= after);
+    }
+    // The lone write was answered before the pair sent together arrived.
+    assert!(exchanges[1].answered <= exchanges[2].received);
+    assert!(exchanges[1].answered <= exchanges[3].received);
+}

@@ -12,11 +12,15 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::args::PreflightFlag;
+use crate::aws::deployments as deployments_store;
 use crate::aws::{self, Clients, artifacts, cfn, site};
+use crate::deployments::{self, Artifact, FunctionVersion, GitState, Kind, Record};
+use crate::digest::sha256_hex;
 use crate::follow::{self, Ended, Operation};
+use crate::hotswap::{self as hotswap_plan, CodeTarget, Comparison, Decision};
 use crate::plan::{self, Executed, Execution, Inputs, PlanFile, Situation, Target};
 use crate::review::{self, AlarmRouting, ChangeKind, DeployedStack, StackStatus, Verdict};
-use crate::stack::OUTPUT_SITE_URL;
+use crate::stack::{OUTPUT_SITE_URL, PARAM_CODE_KEY};
 use crate::terminal::{self, Elapsed};
 
 #[derive(clap::Args, Debug)]
@@ -34,21 +38,49 @@ pub struct Args {
     pub outputs_file: Option<PathBuf>,
     #[command(flatten)]
     pub preflight: PreflightFlag,
+    /// When only the function's code changed, push it straight to the function (seconds, no
+    /// change set); needs `[deploy] hotswap = true` in the env file
+    #[arg(long, conflicts_with = "plan")]
+    pub hotswap: bool,
+    /// Set by `rollback`: the id of the deployment being put back.
+    #[arg(skip)]
+    pub rollback_to: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    // Before building or asking AWS anything: an environment whose alarms must reach someone
-    // and would not is not deployed.
+    // Before building or asking AWS anything: a hotswap the env file does not allow, and an
+    // environment whose alarms must reach someone and would not, are refused.
     let env = args.target.env.load()?;
+    if args.hotswap && !env.hotswap {
+        anyhow::bail!(
+            "--hotswap is not allowed for {name}: envs/{name}.toml does not set `[deploy] \
+             hotswap = true` (a hotswap changes the function outside CloudFormation, unreviewed); \
+             deploy without --hotswap",
+            name = env.name
+        );
+    }
+    if args.hotswap && env.function.rollout != crate::env::Rollout::AllAtOnce {
+        anyhow::bail!(
+            "--hotswap is refused while envs/{}.toml sets a gradual function.rollout: a hotswap \
+             would move the alias at once, past the rollout and its alarms; deploy without \
+             --hotswap",
+            env.name
+        );
+    }
     let alarms = AlarmRouting::of(&env);
     if alarms.verdict == Verdict::Refuse {
         anyhow::bail!(alarms.message);
     }
     let inputs = args.target.resolve(env)?;
+    run_inputs(&inputs, &args)
+}
+
+/// Deploys `inputs`, resolved already (by `run`, or by `rollback` from a deployment record).
+pub(crate) fn run_inputs(inputs: &Inputs, args: &Args) -> anyhow::Result<ExitCode> {
     let runtime = aws::runtime()?;
     let result = runtime.block_on(async {
         let clients = aws::connect(&inputs.env.region).await;
-        deploy(&clients, &inputs, &args).await
+        deploy(&clients, inputs, args).await
     });
     // A prompt left unanswered (Ctrl-C) still blocks a thread reading the terminal.
     runtime.shutdown_background();
@@ -79,6 +111,28 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
             anyhow::bail!(stuck);
         }
     }
+    let latest = deployments_store::newest(clients, &situation.bucket, &env.name, 1).await?;
+    let hotswapped = situation
+        .deployed
+        .as_ref()
+        .and_then(|stack| deployments::live_hotswap(&latest, stack));
+    if args.hotswap {
+        match hotswap_decision(clients, inputs, &situation, hotswapped).await? {
+            Ok(targets) => {
+                return hotswap(clients, inputs, &situation, &targets, args, started).await;
+            }
+            Err(None) => {
+                println!(
+                    "No changes: the function already runs this code, and the template and \
+                     parameters match stack {}",
+                    env.stack_name
+                );
+                let stack = situation.deployed.clone().expect("a hotswap needs a stack");
+                return finish(clients, inputs, &stack, args, started).await;
+            }
+            Err(Some(why)) => println!("Not hotswapping: {why}; deploying through a change set"),
+        }
+    }
     if !args.preflight.skip_preflight {
         plan::gate(clients, inputs, &situation, "deploy", palette).await?;
     }
@@ -100,6 +154,23 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
     // Nothing to execute: no change set at all.
     if situation.is_unchanged(&inputs.template) {
         upload_bundle(clients, inputs, &situation).await?;
+        if let Some(hotswap) = hotswapped {
+            // The stack is as wanted, but its function runs hotswapped code: put its own back.
+            let stack = situation
+                .deployed
+                .clone()
+                .expect("unchanged means deployed");
+            restore_code(clients, inputs, &situation, hotswap).await?;
+            write_record(
+                clients,
+                inputs,
+                &situation,
+                &stack,
+                Recorded::deploy(args, None),
+            )
+            .await;
+            return finish(clients, inputs, &stack, args, started).await;
+        }
         println!(
             "No changes: template, parameters and code match stack {} ({})",
             env.stack_name,
@@ -172,6 +243,8 @@ async fn deploy(clients: &Clients, inputs: &Inputs, args: &Args) -> anyhow::Resu
             stack_id: &proposal.stack_id,
             kind: situation.kind(),
         },
+        &situation,
+        hotswapped,
         args,
         started,
     )
@@ -320,16 +393,21 @@ async fn execute_plan(
             stack_id: &plan.stack_id,
             kind: situation.kind(),
         },
+        situation,
+        None,
         args,
         started,
     )
     .await
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn execute(
     clients: &Clients,
     inputs: &Inputs,
     execution: &Execution<'_>,
+    situation: &Situation,
+    hotswapped: Option<&Record>,
     args: &Args,
     started: Instant,
 ) -> anyhow::Result<ExitCode> {
@@ -342,6 +420,23 @@ async fn execute(
     let stack = cfn::describe_stack(&clients.cfn, execution.stack_id)
         .await?
         .context("the stack disappeared after deploying")?;
+    // An update that left CodeKey as it was does not give the function its code again: after
+    // a hotswap it would keep running (and publish) the hotswapped code.
+    if let Some(hotswap) = hotswapped
+        && situation.deployed.as_ref().is_some_and(|before| {
+            before.parameters.get(PARAM_CODE_KEY) == stack.parameters.get(PARAM_CODE_KEY)
+        })
+    {
+        restore_code(clients, inputs, situation, hotswap).await?;
+    }
+    write_record(
+        clients,
+        inputs,
+        situation,
+        &stack,
+        Recorded::deploy(args, Some(execution.arn)),
+    )
+    .await;
     finish(clients, inputs, &stack, args, started).await
 }
 
@@ -365,7 +460,9 @@ async fn finish(
     if let Some(path) = &args.outputs_file {
         write_outputs(path, stack, &outputs)?;
     }
-    if let Err(unfinished) = site::publish(clients, &inputs.root, &outputs).await {
+    if args.rollback_to.is_some() {
+        println!("Site files left as they are: a rollback puts back the stack and the code");
+    } else if let Err(unfinished) = site::publish(clients, &inputs.root, &outputs).await {
         anyhow::bail!(unfinished.explain(stack, &inputs.env.name, args.outputs_file.as_deref()));
     }
     match outputs.get(OUTPUT_SITE_URL) {
@@ -388,4 +485,304 @@ fn write_outputs(
     });
     std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
         .with_context(|| format!("writing the outputs to {}", path.display()))
+}
+
+/// A function to hotswap: what the template calls it, its deployed name.
+struct Swap {
+    target: CodeTarget,
+    function: String,
+}
+
+/// `Ok`: hotswap these functions; `Err(None)`: nothing to do; `Err(Some(why))`: deploy
+/// through a change set instead, for this reason.
+async fn hotswap_decision(
+    clients: &Clients,
+    inputs: &Inputs,
+    situation: &Situation,
+    hotswapped: Option<&Record>,
+) -> anyhow::Result<Result<Vec<Swap>, Option<String>>> {
+    let stack = situation.deployed.as_ref();
+    let live_code_key = match hotswapped {
+        Some(record) => Some(record.code.key.as_str()),
+        None => stack.and_then(|s| s.parameters.get(PARAM_CODE_KEY).map(String::as_str)),
+    };
+    let targets = match hotswap_plan::decide(&Comparison {
+        stack,
+        deployed_template: &situation.deployed_template,
+        template: &inputs.template,
+        parameters: &situation.parameters,
+        live_code_key,
+    }) {
+        Decision::Hotswap(targets) => targets,
+        Decision::NothingToDo => return Ok(Err(None)),
+        Decision::FullDeploy(why) => return Ok(Err(Some(why))),
+    };
+    let stack = stack.expect("a hotswap decision needs a stack");
+    let resources = cfn::stack_resources(&clients.cfn, &stack.id).await?;
+    let mut swaps = Vec::new();
+    for target in targets {
+        let Some(function) = aws::hotswap::physical_name(&resources, &target) else {
+            return Ok(Err(Some(format!(
+                "stack {} has no Lambda function {} to update",
+                stack.name, target.logical_id
+            ))));
+        };
+        swaps.push(Swap { target, function });
+    }
+    Ok(Ok(swaps))
+}
+
+/// Pushes the new code to each function, records the hotswap, and says plainly that the stack
+/// no longer describes what runs.
+async fn hotswap(
+    clients: &Clients,
+    inputs: &Inputs,
+    situation: &Situation,
+    swaps: &[Swap],
+    args: &Args,
+    started: Instant,
+) -> anyhow::Result<ExitCode> {
+    let palette = terminal::palette();
+    let stack = situation.deployed.clone().expect("a hotswap needs a stack");
+    for swap in swaps {
+        if let Some(alias) = &swap.target.alias {
+            aws::hotswap::check_alias(clients, &swap.function, alias).await?;
+        }
+    }
+    upload_bundle(clients, inputs, situation).await?;
+    println!(
+        "{} only the function's code changed: updating it directly, no change set",
+        palette.bold("Hotswap:")
+    );
+    let mut pushed = None;
+    for swap in swaps {
+        let version = push_code(
+            clients,
+            situation,
+            swap,
+            &inputs.bundle.key(),
+            &format!("cargo xtask deploy --env {} --hotswap", inputs.env.name),
+        )
+        .await?;
+        pushed.get_or_insert(version);
+    }
+    println!(
+        "{} stack {} now differs from its template: its {PARAM_CODE_KEY} parameter names {}, \
+         the function runs {}. `cargo xtask status` and `diff` say so until the next full \
+         deploy (`cargo xtask deploy --env {}` without --hotswap) puts them back in step",
+        palette.yellow("WARNING"),
+        stack.name,
+        stack
+            .parameters
+            .get(PARAM_CODE_KEY)
+            .map_or("nothing", String::as_str),
+        inputs.bundle.key(),
+        inputs.env.name
+    );
+    let mut recorded = Recorded::deploy(args, None);
+    recorded.kind = Kind::Hotswap;
+    recorded.code_key = Some(inputs.bundle.key());
+    recorded.function = pushed;
+    write_record(clients, inputs, situation, &stack, recorded).await;
+    finish(clients, inputs, &stack, args, started).await
+}
+
+/// Gives one function the code at `key` in the artifacts bucket, saying what it did.
+async fn push_code(
+    clients: &Clients,
+    situation: &Situation,
+    swap: &Swap,
+    key: &str,
+    description: &str,
+) -> anyhow::Result<FunctionVersion> {
+    let began = Instant::now();
+    let version = aws::hotswap::push(
+        clients,
+        &swap.function,
+        swap.target.alias.as_deref(),
+        &situation.bucket,
+        key,
+        description,
+    )
+    .await?;
+    match (&version.version, &version.alias) {
+        (Some(number), Some(alias)) => println!(
+            "Function {}: code {key} in place, version {number} published, alias {alias} → \
+             {number} ({})",
+            swap.function,
+            Elapsed(began.elapsed())
+        ),
+        _ => println!(
+            "Function {}: code {key} in place ({})",
+            swap.function,
+            Elapsed(began.elapsed())
+        ),
+    }
+    Ok(version)
+}
+
+/// After a hotswap, gives the function back the code its stack names.
+async fn restore_code(
+    clients: &Clients,
+    inputs: &Inputs,
+    situation: &Situation,
+    hotswap: &Record,
+) -> anyhow::Result<()> {
+    let stack = situation
+        .deployed
+        .as_ref()
+        .expect("a hotswap needs a stack");
+    let key = inputs.bundle.key();
+    println!(
+        "The function runs code hotswapped by deployment {} ({}): putting back the code stack \
+         {} names ({key})",
+        hotswap.id, hotswap.code.key, stack.name
+    );
+    let resources = cfn::stack_resources(&clients.cfn, &stack.id).await?;
+    for target in hotswap_plan::code_targets(&inputs.template) {
+        let Some(function) = aws::hotswap::physical_name(&resources, &target) else {
+            continue;
+        };
+        let swap = Swap { target, function };
+        push_code(
+            clients,
+            situation,
+            &swap,
+            &key,
+            &format!("cargo xtask deploy --env {}", inputs.env.name),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// What a record says beyond the stack and the inputs.
+struct Recorded<'a> {
+    kind: Kind,
+    change_set_id: Option<&'a str>,
+    rolled_back_to: Option<String>,
+    /// The code the function runs, when not the stack's `CodeKey` (a hotswap).
+    code_key: Option<String>,
+    function: Option<FunctionVersion>,
+}
+
+impl<'a> Recorded<'a> {
+    fn deploy(args: &Args, change_set_id: Option<&'a str>) -> Recorded<'a> {
+        Recorded {
+            kind: if args.rollback_to.is_some() {
+                Kind::Rollback
+            } else {
+                Kind::Deploy
+            },
+            change_set_id,
+            rolled_back_to: args.rollback_to.clone(),
+            code_key: None,
+            function: None,
+        }
+    }
+}
+
+/// Writes the deployment record; a record that cannot be written is a warning, not a failed
+/// deploy (the stack is deployed either way).
+async fn write_record(
+    clients: &Clients,
+    inputs: &Inputs,
+    situation: &Situation,
+    stack: &DeployedStack,
+    recorded: Recorded<'_>,
+) {
+    if let Err(err) = try_write_record(clients, inputs, situation, stack, recorded).await {
+        eprintln!(
+            "warning: the deployment record was not written ({err:#}): `status` will not list \
+             this deployment, and `rollback` cannot come back to it"
+        );
+    }
+}
+
+async fn try_write_record(
+    clients: &Clients,
+    inputs: &Inputs,
+    situation: &Situation,
+    stack: &DeployedStack,
+    recorded: Recorded<'_>,
+) -> anyhow::Result<()> {
+    let template_sha = sha256_hex(inputs.template.as_bytes());
+    let template_key = artifacts::template_key(&inputs.env.stack_name, &template_sha);
+    artifacts::upload_if_missing(
+        clients,
+        &situation.bucket,
+        &template_key,
+        inputs.template.clone().into_bytes(),
+        "application/x-yaml",
+    )
+    .await?;
+    let time = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
+        .fmt(aws_smithy_types::date_time::Format::DateTime)?;
+    let code_key = recorded
+        .code_key
+        .or_else(|| stack.parameters.get(PARAM_CODE_KEY).cloned())
+        .unwrap_or_else(|| inputs.bundle.key());
+    let code_sha = code_key
+        .strip_prefix("bootstrap/")
+        .and_then(|k| k.strip_suffix(".zip"))
+        .unwrap_or(&inputs.bundle.sha256)
+        .to_owned();
+    let git = match &recorded.rolled_back_to {
+        // What runs is the earlier deployment's build, not the checkout's.
+        Some(id) => deployments_store::newest(clients, &situation.bucket, &inputs.env.name, 50)
+            .await?
+            .into_iter()
+            .find(|r| &r.id == id)
+            .and_then(|r| r.git),
+        None => git_state(&inputs.root),
+    };
+    let record = Record {
+        id: deployments::new_id(&time),
+        env: inputs.env.name.clone(),
+        stack_name: stack.name.clone(),
+        time,
+        kind: recorded.kind,
+        caller_arn: situation.caller_arn.clone(),
+        git,
+        template: Artifact {
+            bucket: situation.bucket.clone(),
+            key: template_key,
+            sha256: template_sha,
+        },
+        parameters: stack.parameters.clone(),
+        code: Artifact {
+            bucket: situation.bucket.clone(),
+            key: code_key,
+            sha256: code_sha,
+        },
+        stack_status: stack.status.as_str().to_owned(),
+        stack_last_updated: deployments::stack_updated(stack),
+        change_set_id: recorded.change_set_id.map(str::to_owned),
+        rolled_back_to: recorded.rolled_back_to,
+        function: recorded.function,
+    };
+    let key = deployments_store::write(clients, &situation.bucket, &record).await?;
+    println!(
+        "Deployment {} recorded (s3://{}/{key})",
+        record.id, situation.bucket
+    );
+    Ok(())
+}
+
+/// The checkout's commit and whether it has uncommitted changes; `None` outside a git
+/// repository.
+fn git_state(root: &Path) -> Option<GitState> {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let commit = git(&["rev-parse", "HEAD"])?;
+    let dirty = git(&["status", "--porcelain"]).is_some_and(|s| !s.is_empty());
+    Some(GitState { commit, dirty })
 }

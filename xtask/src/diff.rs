@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::args::PreflightFlag;
+use crate::aws::deployments as deployments_store;
 use crate::aws::{self, Clients, artifacts, cfn};
+use crate::deployments;
 use crate::plan::{self, Inputs, PlanFile, Target};
 use crate::review::{self, AlarmRouting, Verdict};
 use crate::terminal::palette;
@@ -19,9 +21,12 @@ pub struct Args {
     /// Print the review as JSON
     #[arg(long)]
     pub json: bool,
-    /// Exit 2 when there are changes, 0 when there are none (1 on errors)
+    /// Exit 2 when there are changes or drift, 0 when there are none (1 on errors)
     #[arg(long)]
     pub exit_code: bool,
+    /// Do not run CloudFormation's drift detection on the deployed stack
+    #[arg(long)]
+    pub no_drift: bool,
     /// Keep the change set and write a plan that `deploy --plan` executes exactly
     #[arg(long, value_name = "PLAN")]
     pub out: Option<PathBuf>,
@@ -80,9 +85,16 @@ async fn diff(
             anyhow::bail!(refusal);
         }
     }
-    let proposal = if situation.is_unchanged(&inputs.template) {
-        None
-    } else {
+    let drift = drift_check(clients, &situation, args.no_drift);
+    let latest = deployments_store::newest(clients, &situation.bucket, &inputs.env.name, 1).await?;
+    let hotswapped = situation
+        .deployed
+        .as_ref()
+        .and_then(|stack| deployments::live_hotswap(&latest, stack));
+    let proposal = async {
+        if situation.is_unchanged(&inputs.template) {
+            return anyhow::Ok(None);
+        }
         if args.out.is_some() {
             // `deploy --plan` executes this change set as it is: its code must be in place.
             let bucket = artifacts::ensure_bucket(clients, &situation.account).await?;
@@ -95,19 +107,33 @@ async fn diff(
             )
             .await?;
         }
-        plan::propose(clients, inputs, &situation, &plan::change_set_name()).await?
+        plan::propose(clients, inputs, &situation, &plan::change_set_name()).await
     };
+    // Drift detection runs while CloudFormation prepares the change set.
+    let (proposal, drift) = tokio::join!(proposal, drift);
+    let proposal = proposal?;
     let review = plan::review(inputs, &situation, proposal.as_ref().map(|p| &p.described));
-    let changed = review.has_changes();
+    // A deploy after a hotswap puts the stack's code back even when nothing else changes.
+    let changed = review.has_changes() || drift.has_drift() || hotswapped.is_some();
     if args.json {
         let mut json = review::review_json(&review);
         if let Some(object) = json.as_object_mut() {
             object.insert("preflight".to_owned(), preflight_json);
         }
         json["alarms"] = serde_json::to_value(alarms)?;
+        json["drift"] = review::drift_json(&drift);
+        json["hotswapped"] = serde_json::to_value(hotswapped)?;
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print!("{}", review::render_review(&review, palette()));
+        if let Some(hotswap) = hotswapped {
+            println!(
+                "Hotswapped: the function runs code from deployment {} ({}), not the code the \
+                 stack names; deploying puts the stack's code back",
+                hotswap.id, hotswap.code.key
+            );
+        }
+        print!("{}", review::render_drift(&drift, palette()));
         if alarms.verdict != Verdict::Ok {
             print!("{}", review::render_alarm_routing(alarms, palette()));
         }
@@ -152,4 +178,21 @@ async fn diff(
         (None, None) => {}
     }
     Ok(changed)
+}
+
+/// Drift detection on the deployed stack, unless there is none yet or `--no-drift`.
+pub(crate) async fn drift_check(
+    clients: &Clients,
+    situation: &plan::Situation,
+    skip: bool,
+) -> review::DriftCheck {
+    match &situation.deployed {
+        _ if skip => review::DriftCheck::Skipped {
+            reason: "--no-drift".to_owned(),
+        },
+        Some(stack) if !stack.is_under_review() => aws::drift::check(&clients.cfn, &stack.id).await,
+        _ => review::DriftCheck::Skipped {
+            reason: "no stack deployed yet".to_owned(),
+        },
+    }
 }

@@ -16,6 +16,7 @@ pub mod dev;
 pub mod diagram;
 pub mod diff;
 pub mod outputs;
+pub mod rollback;
 pub mod rotate;
 pub mod synth;
 pub mod test;
@@ -38,8 +39,10 @@ pub mod review;
 // What the tasks share: flags, the terminal, the bundle, changes to a stack and following them.
 pub(crate) mod args;
 pub mod bundle;
+pub mod deployments;
 pub(crate) mod digest;
 pub(crate) mod follow;
+pub mod hotswap;
 pub(crate) mod plan;
 pub(crate) mod terminal;
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use xtask::{
-    bench, build, cost, deploy, destroy, dev, diagram, diff, outputs, rotate, synth, test,
+    bench, build, cost, deploy, destroy, dev, diagram, diff, outputs, rollback, rotate, synth, test,
 };
 
 #[derive(Parser)]
@@ -34,6 +34,8 @@ enum Command {
     Diagram(diagram::Args),
     /// Build, upload, review and deploy an environment
     Deploy(deploy::Args),
+    /// Put an earlier deployment back (its template, parameters and code) through a reviewed change set
+    Rollback(rollback::Args),
     /// Give CloudFront, API Gateway and the function a new origin secret, refusing no request
     RotateSecret(rotate::Args),
     /// Delete an environment's stack and empty its buckets
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Cost(args) => cost::run(args),
         Command::Diagram(args) => diagram::run(args),
         Command::Deploy(args) => deploy::run(args),
+        Command::Rollback(args) => rollback::run(args),
         Command::RotateSecret(args) => rotate::run(args),
         Command::Destroy(args) => destroy::run(args),
         Command::Outputs(args) => outputs::run(args),

@@ -1,11 +1,14 @@
 //! `cargo xtask outputs` (or `status`): the environment's capacity from its env file, then the
-//! stack's state and outputs.
+//! stack's state and outputs, drift from its template, and the last deployments.
 
 use std::process::ExitCode;
 
 use crate::args::EnvArgs;
-use crate::aws::{self, cfn};
+use crate::aws::deployments as store;
+use crate::aws::{self, artifacts, cfn, drift};
+use crate::deployments;
 use crate::plan;
+use crate::review::{self, DriftCheck};
 use crate::terminal::palette;
 use chatbot_envfile::capacity::{self, Capacity};
 
@@ -16,6 +19,12 @@ pub struct Args {
     /// Print the state and outputs as JSON
     #[arg(long)]
     pub json: bool,
+    /// Do not run CloudFormation's drift detection on the stack
+    #[arg(long)]
+    pub no_drift: bool,
+    /// How many of the last deployments to list
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub deployments: usize,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -47,6 +56,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             cfn::deployed_template(&clients.cfn, &stack.id).await?
         };
         let outputs = plan::outputs(&clients, &stack, &template).await?;
+        let account = aws::caller_account(&clients).await?;
+        let bucket = artifacts::bucket_name(&account, &clients.region);
+        let drift = async {
+            match stack.is_under_review() || args.no_drift {
+                true => DriftCheck::Skipped {
+                    reason: if args.no_drift {
+                        "--no-drift".to_owned()
+                    } else {
+                        "the stack waits for its first change set".to_owned()
+                    },
+                },
+                false => drift::check(&clients.cfn, &stack.id).await,
+            }
+        };
+        let records = store::newest(&clients, &bucket, &env.name, args.deployments.max(1));
+        let (drift, records) = tokio::join!(drift, records);
+        let mut records = records?;
+        let hotswapped = deployments::live_hotswap(&records, &stack).cloned();
+        records.truncate(args.deployments);
         if args.json {
             let json = serde_json::json!({
                 "stack_name": stack.name,
@@ -56,6 +84,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "last_updated": stack.last_updated.as_ref().unwrap_or(&stack.created),
                 "outputs": outputs,
                 "capacity": capacity_json(&capacity),
+                "drift": review::drift_json(&drift),
+                "hotswapped": hotswapped,
+                "deployments": deployments::list_json(&records),
             });
             println!("{}", serde_json::to_string_pretty(&json)?);
             return Ok(ExitCode::SUCCESS);
@@ -77,6 +108,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         for (name, value) in &outputs {
             println!("  {name:<width$}  {value}");
         }
+        print!("{}", review::render_drift(&drift, palette));
+        print!(
+            "{}",
+            deployments::render_list(&records, hotswapped.as_ref(), palette)
+        );
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -3,10 +3,12 @@
 
 use crate::support::{self, ConfigVars};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use chatbot::contract::env_vars as var;
 use chatbot::metrics::Metrics;
+use chatbot::warm::{self, Schedule};
 use chatbot::{AppState, Config};
 use futures_util::StreamExt;
 use http::StatusCode;
@@ -144,6 +146,90 @@ async fn a_stream_goes_through_lambda_http_streaming_adapter() {
         support::streamed_text(&events),
         "Fake model reply to: stream through lambda"
     );
+}
+
+/// An event like [`chat_event`]'s for `GET path`, without a body.
+fn get_event(path: &str) -> String {
+    let chat = chat_event(
+        Some("198.51.100.7"),
+        "130.176.1.1",
+        &json!({}),
+        "application/json",
+    );
+    let mut event: Value = serde_json::from_str(&chat).unwrap();
+    event["path"] = json!(path);
+    event["httpMethod"] = json!("GET");
+    event["pathParameters"] = json!({"proxy": path.trim_start_matches("/api/")});
+    event["requestContext"]["httpMethod"] = json!("GET");
+    event["requestContext"]["path"] = json!(format!("/prod{path}"));
+    event["body"] = Value::Null;
+    event.to_string()
+}
+
+#[tokio::test]
+async fn requests_that_call_aws_wait_for_the_warm_up_and_the_others_answer_at_once() {
+    let (router, _fake) = router(|_| {}).await;
+    let (finish, finished) = tokio::sync::oneshot::channel::<()>();
+    let ready = warm::in_background(async move {
+        let _ = finished.await;
+    });
+    let handler = chatbot::lambda::handler_after(router, ready.clone());
+    for path in chatbot::lambda::WITHOUT_AWS {
+        let request = lambda_http::request::from_str(&get_event(path)).unwrap();
+        let response =
+            tokio::time::timeout(Duration::from_secs(30), handler.clone().oneshot(request))
+                .await
+                .unwrap_or_else(|_| panic!("{path} waited for the warm-up"))
+                .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    assert!(!ready.is_open());
+
+    // A store read (the in-memory store answers without any I/O) waits until the warm-up is over.
+    let path = "/api/sessions/3f1b2c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d/messages";
+    let request = lambda_http::request::from_str(&get_event(path)).unwrap();
+    let waiting = tokio::spawn(handler.clone().oneshot(request));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiting.is_finished(), "the store read did not wait");
+    finish.send(()).unwrap();
+    let response = waiting.await.unwrap().unwrap();
+    assert!(ready.is_open());
+    assert_eq!(
+        response.status(),
+        StatusCode::NOT_FOUND,
+        "an unknown session"
+    );
+}
+
+#[test]
+fn the_warm_up_holds_init_back_only_when_lambda_initialises_ahead_of_demand() {
+    let check = |value: Option<&str>, expect: Schedule| {
+        assert_eq!(
+            Schedule::for_initialization_type(value),
+            expect,
+            "{value:?}"
+        );
+    };
+    check(Some("provisioned-concurrency"), Schedule::DuringInit);
+    check(Some("on-demand"), Schedule::BesideFirstInvoke);
+    check(
+        Some("lambda-managed-instances"),
+        Schedule::BesideFirstInvoke,
+    );
+    check(Some("snap-start"), Schedule::BesideFirstInvoke);
+    check(Some(""), Schedule::BesideFirstInvoke);
+    // A local run: nothing freezes the process.
+    check(None, Schedule::BesideFirstInvoke);
+}
+
+#[tokio::test]
+async fn the_warm_up_is_over_when_its_task_ends_without_saying_so() {
+    let ready = warm::in_background(async { panic!("the warm-up failed") });
+    tokio::time::timeout(Duration::from_secs(30), ready.wait())
+        .await
+        .expect("waiting ends");
+    assert!(ready.is_open());
+    assert!(warm::Ready::open().is_open());
 }
 
 /// `bootstrap` with one variable missing or malformed: it stops at start, naming it.

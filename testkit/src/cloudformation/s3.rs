@@ -73,6 +73,20 @@ pub(super) fn s3(state: &mut State, request: &Request) -> Answer {
                  <IsTruncated>false</IsTruncated>{versions}</ListVersionsResult>"
             ))
         }
+        // The deployment records (text) that deploy, status and rollback read back.
+        ("GET", false) => match state.objects.get(&path) {
+            Some(bytes) => (
+                200,
+                vec![("ETag".to_owned(), etag(bytes))],
+                String::from_utf8_lossy(bytes).into_owned(),
+            ),
+            None => (
+                404,
+                vec![("Content-Type".to_owned(), "application/xml".to_owned())],
+                "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>"
+                    .to_owned(),
+            ),
+        },
         ("POST", true) if request.query.contains("delete") => {
             let body = String::from_utf8_lossy(&request.body).into_owned();
             for part in body.split("<Key>").skip(1) {

@@ -10,7 +10,10 @@
 pub mod artifacts;
 mod call_log;
 pub(crate) mod cfn;
+pub(crate) mod deployments;
+pub(crate) mod drift;
 pub mod errors;
+pub(crate) mod hotswap;
 pub(crate) mod preflight;
 pub mod publish;
 pub(crate) mod rollout;
@@ -104,15 +107,29 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// The caller's account, from STS.
 pub async fn caller_account(clients: &Clients) -> anyhow::Result<String> {
+    Ok(caller(clients).await?.account)
+}
+
+/// Who the credentials are: the account and the caller's ARN.
+pub struct Caller {
+    pub account: String,
+    pub arn: String,
+}
+
+/// The caller's account and ARN, from STS.
+pub async fn caller(clients: &Clients) -> anyhow::Result<Caller> {
     let identity = clients
         .sts
         .get_caller_identity()
         .send()
         .await
         .map_err(|e| api_error("asking STS who the caller is", e))?;
-    identity
-        .account
-        .ok_or_else(|| anyhow::anyhow!("STS named no account for the caller"))
+    Ok(Caller {
+        account: identity
+            .account
+            .ok_or_else(|| anyhow::anyhow!("STS named no account for the caller"))?,
+        arn: identity.arn.unwrap_or_default(),
+    })
 }
 
 /// Refuses credentials of another account than the environment's, when it names one.

@@ -4,9 +4,12 @@
 //! same process, and a burst of 100 turns for memory.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use testkit::faulty_dynamo::Exchange;
 
 use super::binaries::Binaries;
-use super::cold_start::{self, Sample, Turns};
+use super::cold_start::{self, Milestones, Sample, Turns};
 use super::process::Launch;
 use super::report::{self, Limit, Row, Stats};
 use super::service::{BENCH_ORIGIN_SECRET, TABLE, lambda_env, read_event, service_env};
@@ -186,15 +189,23 @@ impl ColdStart {
     async fn chat_rows(&self, runs: usize) -> Vec<Row> {
         let mut rust = Vec::new();
         let mut python = Vec::new();
+        let mut rust_store = Vec::new();
+        let mut python_store = Vec::new();
         let rust_log = self.logs.join("bootstrap-chat.log");
         let python_log = self.logs.join("python-chat.log");
         for round in 0..=runs {
-            for (launch, samples, log) in [
-                (&self.rust, &mut rust, &rust_log),
-                (&self.python, &mut python, &python_log),
+            for (launch, samples, store, log) in [
+                (&self.rust, &mut rust, &mut rust_store, &rust_log),
+                (&self.python, &mut python, &mut python_store, &python_log),
             ] {
                 match cold_start::two_turns(launch, &self.chat_event, log).await {
-                    Ok(turns) if round > 0 => samples.push(Ok(turns)),
+                    Ok(turns) if round > 0 => {
+                        store.push(StoreCalls::of(
+                            &self.stand_ins.store_exchanges(),
+                            turns.warm,
+                        ));
+                        samples.push(Ok(turns));
+                    }
                     Ok(_) => {}
                     Err(err) => samples.push(Err(format!("{err:#}"))),
                 }
@@ -281,6 +292,7 @@ impl ColdStart {
         if let Some(err) = failure(&python) {
             rows[7] = rows[7].clone().note(format!("some runs failed: {err}"));
         }
+        rows.extend(store_rows(&rust_store, &python_store));
         rows
     }
 
@@ -328,6 +340,100 @@ impl ColdStart {
     pub async fn stop(self) {
         self.stand_ins.stop().await;
     }
+}
+
+/// The store requests of a warm chat turn on its critical path, as the store received them.
+#[derive(Debug, Clone, Copy)]
+struct StoreCalls {
+    /// Event handed out → first delta at the Runtime API.
+    before_first_delta: Trips,
+    /// Last delta → end of the answer.
+    after_last_delta: Trips,
+    /// Event handed out → end.
+    whole_turn: Trips,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Trips {
+    requests: usize,
+    /// Waits for one or more requests in flight together: a request that arrives after every
+    /// earlier one was answered starts a new one.
+    round_trips: usize,
+}
+
+impl StoreCalls {
+    fn of(exchanges: &[Exchange], turn: Milestones) -> StoreCalls {
+        StoreCalls {
+            before_first_delta: Trips::between(exchanges, turn.delivered, turn.first_delta),
+            after_last_delta: Trips::between(exchanges, turn.last_delta, turn.end),
+            whole_turn: Trips::between(exchanges, turn.delivered, turn.end),
+        }
+    }
+}
+
+impl Trips {
+    /// The requests that arrived within `from..to`.
+    fn between(exchanges: &[Exchange], from: Instant, to: Instant) -> Trips {
+        let mut inside: Vec<&Exchange> = exchanges
+            .iter()
+            .filter(|e| e.received >= from && e.received < to)
+            .collect();
+        inside.sort_by_key(|e| e.received);
+        let mut round_trips = 0;
+        let mut answered: Option<Instant> = None;
+        for exchange in &inside {
+            if answered.is_none_or(|last| exchange.received > last) {
+                round_trips += 1;
+            }
+            answered = Some(answered.map_or(exchange.answered, |last| last.max(exchange.answered)));
+        }
+        Trips {
+            requests: inside.len(),
+            round_trips,
+        }
+    }
+}
+
+/// Medians over the runs of each runtime's store requests and round trips in a warm turn.
+fn store_rows(rust: &[StoreCalls], python: &[StoreCalls]) -> Vec<Row> {
+    let phases: [(&str, &str, fn(&StoreCalls) -> Trips); 3] = [
+        (
+            "before_first_delta",
+            "event handed out → first delta",
+            |c| c.before_first_delta,
+        ),
+        ("after_last_delta", "last delta → end", |c| {
+            c.after_last_delta
+        }),
+        ("whole_turn", "event handed out → end", |c| c.whole_turn),
+    ];
+    let mut rows = Vec::new();
+    for (id, span, phase) in phases {
+        for (what, unit, count) in [
+            (
+                "round_trips",
+                "round trips",
+                (|t: Trips| t.round_trips) as fn(Trips) -> usize,
+            ),
+            ("requests", "requests", |t: Trips| t.requests),
+        ] {
+            let of = |calls: &[StoreCalls]| -> Vec<f64> {
+                calls.iter().map(|c| count(phase(c)) as f64).collect()
+            };
+            rows.push(
+                Row::new(
+                    format!("store.warm_turn.{id}.{what}"),
+                    CHAT,
+                    format!("bootstrap: store {unit} received in a warm chat turn, {span}"),
+                    "count",
+                )
+                .stats(&of(rust))
+                .compare("Python + boto3", median(&of(python)))
+                .note("counted by a recording proxy in front of moto; a round trip is a wait for requests in flight together"),
+            );
+        }
+    }
+    rows
 }
 
 fn ok<T: Copy>(samples: &[Result<T, String>], f: impl Fn(&T) -> f64) -> Vec<f64> {

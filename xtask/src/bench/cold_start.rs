@@ -77,6 +77,17 @@ pub struct Turns {
     pub warm_end_ms: f64,
     /// `VmHWM` after both answers.
     pub peak_rss_mib: f64,
+    /// When the second turn passed each point, to count the store requests in between.
+    pub warm: Milestones,
+}
+
+/// When the Runtime API handed out an event and received the parts of its answer.
+#[derive(Debug, Clone, Copy)]
+pub struct Milestones {
+    pub delivered: Instant,
+    pub first_delta: Instant,
+    pub last_delta: Instant,
+    pub end: Instant,
 }
 
 impl Turns {
@@ -124,19 +135,40 @@ pub async fn two_turns(launch: &Launch, event: &[u8], log: &Path) -> anyhow::Res
         let delta = invocation
             .arrival_of(b"event: delta")
             .context("the answer has no delta event")?;
-        answers.push((invocation, delta));
+        let last_delta = last_arrival_of(&invocation, b"event: delta").unwrap_or(delta);
+        answers.push((invocation, delta, last_delta));
     }
     let peak = pid.and_then(peak_rss_kib);
     stop(child).await;
-    let (cold, cold_delta) = &answers[0];
-    let (warm, warm_delta) = &answers[1];
+    let (cold, cold_delta, _) = &answers[0];
+    let (warm, warm_delta, warm_last_delta) = &answers[1];
     Ok(Turns {
         cold_first_delta_ms: ms(*cold_delta - started),
         cold_end_ms: ms(cold.end_at - started),
         warm_first_delta_ms: ms(*warm_delta - warm.delivered_at),
         warm_end_ms: ms(warm.end_at - warm.delivered_at),
         peak_rss_mib: kib_to_mib(peak.context("could not read the runtime's peak RSS")?),
+        warm: Milestones {
+            delivered: warm.delivered_at,
+            first_delta: *warm_delta,
+            last_delta: *warm_last_delta,
+            end: warm.end_at,
+        },
     })
+}
+
+/// When the last occurrence of `pattern` in the answer's body had arrived.
+fn last_arrival_of(invocation: &Invocation, pattern: &[u8]) -> Option<Instant> {
+    let start = invocation
+        .body
+        .windows(pattern.len())
+        .rposition(|window| window == pattern)?;
+    let end = start + pattern.len();
+    invocation
+        .arrivals
+        .iter()
+        .find(|(_, length)| *length >= end)
+        .map(|(at, _)| *at)
 }
 
 /// What one runtime process did with a burst of events, answered one after another as a

@@ -12,7 +12,8 @@ use crate::{env, stack};
 pub(super) const TABLE: &str = "chatbot-bench";
 
 /// The variables a deployed function gets, pointed at local stand-ins. `load` lifts the rate
-/// limit and the daily budget, which a benchmark from one address would otherwise hit.
+/// limit and the daily budgets (tokens and dollars), which a benchmark from one address would
+/// otherwise hit.
 pub(super) fn service_env(
     environment: &env::Environment,
     table: Option<&str>,
@@ -34,6 +35,12 @@ pub(super) fn service_env(
             chatbot_contract::env_vars::DAILY_TOKEN_BUDGET.into(),
             "1000000000000".into(),
         );
+        // The dollar budget, where the environment sets one: a few thousand turns would
+        // otherwise use up the dev environment's day and turn the rest into fast 503s.
+        let cost = chatbot_contract::env_vars::DAILY_COST_BUDGET_MICRO_USD;
+        if vars.contains_key(cost) {
+            vars.insert(cost.into(), "1000000000000000".into());
+        }
     }
     for (name, value) in [
         ("AWS_REGION", "us-east-1"),

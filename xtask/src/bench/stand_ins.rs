@@ -3,10 +3,15 @@
 //! a private CA made for this run. Runtimes trust it the standard way: `SSL_CERT_FILE` (the
 //! service) and `AWS_CA_BUNDLE` (botocore) name one bundle, this machine's CA bundle with the
 //! private root appended, so loading it costs what loading the system's roots costs.
+//!
+//! Between moto and its TLS proxy a `testkit::faulty_dynamo` proxy, with no faults set, records
+//! when each DynamoDB request arrived and when its answer was ready, so the bench counts the
+//! store's round trips from what the store received ([`StandIns::store_exchanges`]).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use testkit::faulty_dynamo::{Exchange, FaultyDynamo};
 use testkit::moto::{Mode, MotoOptions, MotoServer};
 use testkit::tls::{PrivateCa, Protocols, TlsProxy};
 
@@ -24,10 +29,18 @@ const SYSTEM_BUNDLES: [&str; 5] = [
     "/etc/ssl/cert.pem",
 ];
 
+/// moto, the proxy recording its exchanges, and the TLS proxy in front of both.
+struct Moto {
+    // Held for its lifetime: moto stops when dropped.
+    _server: MotoServer,
+    recorder: FaultyDynamo,
+    tls: TlsProxy,
+}
+
 pub struct StandIns {
     fake: tokio::process::Child,
     bedrock: TlsProxy,
-    moto: Option<(MotoServer, TlsProxy)>,
+    moto: Option<Moto>,
     /// Why moto is missing, when it is.
     pub moto_error: Option<String>,
     /// The system's CA bundle with the private root appended.
@@ -59,13 +72,19 @@ impl StandIns {
         let fake_url = url_in(&line).context("fake-bedrock did not print its address")?;
         let bedrock = TlsProxy::start(&ca, address(&fake_url)?, Protocols::Http2AndHttp1).await?;
         let (moto, moto_error) = match start_moto(logs).await {
-            Ok((moto, url)) => (
-                Some((
-                    moto,
-                    TlsProxy::start(&ca, address(&url)?, Protocols::Http1).await?,
-                )),
-                None,
-            ),
+            Ok((server, url)) => {
+                let recorder = FaultyDynamo::start(&url).await?;
+                let tls =
+                    TlsProxy::start(&ca, address(&recorder.endpoint())?, Protocols::Http1).await?;
+                (
+                    Some(Moto {
+                        _server: server,
+                        recorder,
+                        tls,
+                    }),
+                    None,
+                )
+            }
             Err(err) => (None, Some(format!("{err:#}"))),
         };
         Ok(StandIns {
@@ -80,7 +99,7 @@ impl StandIns {
     /// The endpoint and trust variables a runtime needs to reach the stand-ins.
     pub fn env(&self) -> Vec<(String, String)> {
         let dynamo = match &self.moto {
-            Some((_, proxy)) => proxy.endpoint(),
+            Some(moto) => moto.tls.endpoint(),
             // Nothing listens on the discard port: calls fail at once.
             None => "https://localhost:9".to_owned(),
         };
@@ -94,6 +113,14 @@ impl StandIns {
             ("SSL_CERT_FILE".into(), bundle.clone()),
             ("AWS_CA_BUNDLE".into(), bundle),
         ]
+    }
+
+    /// Every DynamoDB request received so far, oldest first; none without moto.
+    pub fn store_exchanges(&self) -> Vec<Exchange> {
+        self.moto
+            .as_ref()
+            .map(|moto| moto.recorder.exchanges())
+            .unwrap_or_default()
     }
 
     pub async fn stop(self) {

@@ -29,6 +29,8 @@ const INLINE_TEMPLATE_LIMIT: usize = 51_200;
 /// The deployed side, read once.
 pub struct Situation {
     pub account: String,
+    /// The caller's ARN, for the deployment record.
+    pub caller_arn: String,
     pub bucket: String,
     /// `None` when the stack does not exist (or only waits for its first change set).
     pub deployed: Option<DeployedStack>,
@@ -76,7 +78,10 @@ impl Situation {
 
 /// Reads the caller's account and the stack's deployed state.
 pub async fn survey(clients: &Clients, inputs: &Inputs) -> anyhow::Result<Situation> {
-    let account = aws::caller_account(clients).await?;
+    let aws::Caller {
+        account,
+        arn: caller_arn,
+    } = aws::caller(clients).await?;
     aws::check_account(&inputs.env.name, inputs.env.account_id.as_deref(), &account)?;
     let bucket = artifacts::bucket_name(&account, &clients.region);
     let deployed = cfn::describe_stack(&clients.cfn, &inputs.env.stack_name).await?;
@@ -104,6 +109,7 @@ pub async fn survey(clients: &Clients, inputs: &Inputs) -> anyhow::Result<Situat
     }
     Ok(Situation {
         account,
+        caller_arn,
         bucket,
         deployed,
         deployed_template,
@@ -331,7 +337,7 @@ pub async fn outputs(
 }
 
 /// Parameters a deploy keeps as they are deployed: set by other commands, not by the env file.
-const CARRIED_OVER: [&str; 1] = [PARAM_ORIGIN_SECRETS];
+pub const CARRIED_OVER: [&str; 1] = [PARAM_ORIGIN_SECRETS];
 
 /// The names of the parameters `template` declares.
 pub fn template_parameters(template: &str) -> BTreeSet<String> {

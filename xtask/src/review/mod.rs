@@ -8,6 +8,7 @@
 
 mod alarms;
 mod change_set;
+mod drift;
 mod errors;
 mod events;
 mod iam;
@@ -23,6 +24,10 @@ pub use alarms::{AlarmRouting, Verdict, render_alarm_routing};
 pub use change_set::{
     Action, ChangeKind, ParameterChange, PropertyChange, Recreation, Replacement, ResourceChange,
     Review, Summary, mark_transform_resources, parameter_changes, render_review, review_json,
+};
+pub use drift::{
+    DescribeStackResourceDrifts, DriftCheck, DriftReport, DriftStatus, PropertyDifference,
+    ResourceDrift, StackResourceDrift, WirePropertyDifference, drift_json, render_drift,
 };
 pub use errors::{
     UnreadableAnswer, body_excerpt, explain_api_error, explain_unreadable_answer, sanitize,

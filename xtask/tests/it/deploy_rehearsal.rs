@@ -321,8 +321,25 @@ fn deploy_life_against_moto() {
         "index.html".to_owned(),
         "text/html; charset=utf-8".to_owned()
     )));
-    let bundles = r.objects("chatbot-artifacts-123456789012-us-east-1");
-    assert_eq!(bundles.len(), 1, "one bundle uploaded: {bundles:?}");
+    let artifacts = r.objects("chatbot-artifacts-123456789012-us-east-1");
+    let bundles: Vec<_> = artifacts
+        .iter()
+        .filter(|(k, _)| k.starts_with("bootstrap/"))
+        .collect();
+    assert_eq!(bundles.len(), 1, "one bundle uploaded: {artifacts:?}");
+    // The deployment's record, and its template kept for a rollback.
+    assert!(
+        artifacts
+            .iter()
+            .any(|(k, t)| k.starts_with("deployments/dev/") && t == "application/json"),
+        "{artifacts:?}"
+    );
+    assert!(
+        artifacts
+            .iter()
+            .any(|(k, _)| k.starts_with("templates/chatbot-dev/")),
+        "{artifacts:?}"
+    );
     assert!(bundles[0].0.starts_with("bootstrap/") && bundles[0].0.ends_with(".zip"));
     let outputs: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(r.root.join("outputs.json")).unwrap())
@@ -882,4 +899,392 @@ impl Moto {
             _server: server,
         }
     }
+}
+
+/// The rehearsal's stand-in as SAM's translator expands it: a Lambda function whose code is
+/// `CodeBucket`/`CodeKey`, its role, a version and the `live` alias. moto creates the function,
+/// the role and the version, and skips the alias (it has no `AWS::Lambda::Alias`), which the
+/// test then makes through Lambda's API as the transform would have.
+fn expanded_function_template(memory: &str) -> String {
+    format!(
+        "AWSTemplateFormatVersion: '2010-09-09'
+Parameters:
+  CodeBucket:
+    Type: String
+  CodeKey:
+    Type: String
+Resources:
+  SiteBucket:
+    Type: AWS::S3::Bucket
+  FunctionRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Principal:
+              Service: lambda.amazonaws.com
+            Action: sts:AssumeRole
+  Function:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: provided.al2023
+      Handler: bootstrap
+      MemorySize: {memory}
+      Role:
+        Fn::GetAtt: [FunctionRole, Arn]
+      Code:
+        S3Bucket:
+          Ref: CodeBucket
+        S3Key:
+          Ref: CodeKey
+  FunctionVersion:
+    Type: AWS::Lambda::Version
+    Properties:
+      FunctionName:
+        Ref: Function
+  FunctionAliaslive:
+    Type: AWS::Lambda::Alias
+    Properties:
+      Name: live
+      FunctionName:
+        Ref: Function
+      FunctionVersion: '1'
+Outputs:
+  SiteBucketName:
+    Value:
+      Ref: SiteBucket
+"
+    )
+}
+
+/// A stand-in bundle of its own content, written to `root/<name>`.
+fn bundle_saying(root: &Path, name: &str, text: &str) -> PathBuf {
+    let path = root.join(name);
+    let zip = xtask::bundle::deterministic_zip(&[("bootstrap", text.as_bytes(), 0o755)]).unwrap();
+    std::fs::write(&path, zip).unwrap();
+    path
+}
+
+/// Lambda's `CodeSha256` of a zip: its SHA-256 in base64.
+fn lambda_code_sha256(zip: &Path) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(std::fs::read(zip).unwrap());
+    aws_smithy_types::base64::encode(digest)
+}
+
+impl Rehearsal {
+    /// `xtask` with Lambda at moto too (not at the preflight stand-in): the hotswap calls go
+    /// to the functions moto made. Preflight is skipped by the callers (moto has no Lambda
+    /// account settings).
+    fn xtask_lambda_at_moto(&self, args: &[&str]) -> Run {
+        let mut command = support::xtask(args, &self.root, &self.endpoint);
+        command
+            .env("AWS_ENDPOINT_URL_BEDROCK", &self.account.endpoint)
+            .env("AWS_ENDPOINT_URL_ACM", &self.account.endpoint)
+            .env_remove("AWS_ENDPOINT_URL_LAMBDA");
+        Run::of(command)
+    }
+
+    fn deploy_code(&self, env: &str, bundle: &Path, extra: &[&str]) -> Run {
+        let bundle = bundle.to_str().unwrap().to_owned();
+        let template = self.root.join("template.yaml").to_str().unwrap().to_owned();
+        let mut args = vec![
+            "deploy",
+            "--env",
+            env,
+            "--artifact",
+            &bundle,
+            "--template",
+            &template,
+            "--skip-preflight",
+        ];
+        args.extend_from_slice(extra);
+        self.xtask_lambda_at_moto(&args)
+    }
+
+    fn lambda(&self) -> aws_sdk_lambda::Client {
+        let config = self.runtime.block_on(
+            aws_config::defaults(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .endpoint_url(&self.endpoint)
+                .credentials_provider(Credentials::new("test", "test", None, None, "rehearsal"))
+                .load(),
+        );
+        aws_sdk_lambda::Client::new(&config)
+    }
+
+    /// The deployed function's name.
+    fn function_name(&self) -> String {
+        self.runtime.block_on(async {
+            let resources = self
+                .cfn
+                .list_stack_resources()
+                .stack_name("chatbot-dev")
+                .send()
+                .await
+                .unwrap();
+            resources
+                .stack_resource_summaries()
+                .iter()
+                .find(|r| r.logical_resource_id() == Some("Function"))
+                .and_then(|r| r.physical_resource_id())
+                .expect("moto made the function")
+                .to_owned()
+        })
+    }
+
+    /// The alias `live`: the version it points at, and that version's code hash.
+    fn live(&self, function: &str) -> (String, String) {
+        let lambda = self.lambda();
+        self.runtime.block_on(async {
+            let alias = lambda
+                .get_alias()
+                .function_name(function)
+                .name("live")
+                .send()
+                .await
+                .unwrap();
+            let version = alias.function_version().unwrap().to_owned();
+            let configuration = lambda
+                .get_function_configuration()
+                .function_name(function)
+                .qualifier(&version)
+                .send()
+                .await
+                .unwrap();
+            (version, configuration.code_sha256().unwrap().to_owned())
+        })
+    }
+
+    fn deployments_json(&self) -> serde_json::Value {
+        let status = self.xtask_lambda_at_moto(&["status", "--env", "dev", "--json"]);
+        status.expect(0, "status --json");
+        serde_json::from_str(&status.stdout).expect("status --json is JSON")
+    }
+}
+
+#[test]
+fn hotswap_against_moto() {
+    let moto = Moto::start();
+    let r = Rehearsal::new(&moto.endpoint);
+    std::fs::write(
+        r.root.join("template.yaml"),
+        expanded_function_template("256"),
+    )
+    .unwrap();
+    let first = bundle_saying(&r.root, "first.zip", "#!/bin/sh\necho first\n");
+    let second = bundle_saying(&r.root, "second.zip", "#!/bin/sh\necho second\n");
+
+    // A hotswap needs a stack to swap into.
+    r.deploy_code("dev", &first, &["--hotswap", "--yes"])
+        .expect(0, "--hotswap before the stack exists")
+        .shows("Not hotswapping: the stack does not exist yet; deploying through a change set")
+        .shows("CREATE_COMPLETE")
+        .shows("Deployment ");
+    let function = r.function_name();
+    let lambda = r.lambda();
+    r.runtime.block_on(async {
+        lambda
+            .create_alias()
+            .function_name(&function)
+            .name("live")
+            .function_version("1")
+            .send()
+            .await
+            .unwrap();
+    });
+    assert_eq!(r.live(&function).1, lambda_code_sha256(&first));
+    let stack_code_key = r.parameters()["CodeKey"].clone();
+
+    // Only the code changed: pushed to the function, a version published, the alias moved;
+    // the stack is left as it was, and the output says the two now differ.
+    let swapped = r.deploy_code("dev", &second, &["--hotswap", "--yes"]);
+    swapped
+        .expect(0, "hotswap of new code")
+        .shows("Hotswap: only the function's code changed")
+        .shows(&format!("Function {function}: code bootstrap/"))
+        .shows("version 2 published, alias live → 2")
+        .shows("now differs from its template")
+        .hides("Plan: ")
+        .hides("UPDATE_IN_PROGRESS");
+    assert_eq!(
+        r.live(&function),
+        ("2".to_owned(), lambda_code_sha256(&second))
+    );
+    assert_eq!(
+        r.parameters()["CodeKey"],
+        stack_code_key,
+        "the stack is untouched"
+    );
+
+    // status and diff say so, and diff counts it as a change.
+    let status = r.xtask_lambda_at_moto(&["status", "--env", "dev"]);
+    status
+        .expect(0, "status after a hotswap")
+        .shows("Hotswapped: the function runs code hotswapped by deployment")
+        .shows("Drift: not checked: ");
+    let json = r.deployments_json();
+    assert_eq!(json["hotswapped"]["kind"], "hotswap");
+    assert_eq!(json["deployments"][0]["kind"], "hotswap");
+    assert_eq!(json["deployments"][0]["function"]["version"], "2");
+    assert_eq!(json["deployments"][1]["kind"], "deploy");
+    assert_eq!(json["drift"]["checked"], false);
+    let bundle = second.to_str().unwrap();
+    let template = r.root.join("template.yaml");
+    let diff_args = [
+        "diff",
+        "--env",
+        "dev",
+        "--artifact",
+        bundle,
+        "--template",
+        template.to_str().unwrap(),
+        "--skip-preflight",
+        "--exit-code",
+    ];
+    r.xtask_lambda_at_moto(&diff_args)
+        .expect(2, "diff after a hotswap")
+        .shows("Hotswapped: the function runs code from deployment");
+
+    // The same code again: nothing to do.
+    r.deploy_code("dev", &second, &["--hotswap"])
+        .expect(0, "hotswap of the code already running (no --yes needed)")
+        .shows("No changes: the function already runs this code");
+
+    // A full deploy of the code the stack names puts it back on the function.
+    r.deploy_code("dev", &first, &[])
+        .expect(0, "full deploy after a hotswap")
+        .shows("putting back the code stack chatbot-dev names")
+        .shows("version 3 published, alias live → 3");
+    assert_eq!(r.live(&function).1, lambda_code_sha256(&first));
+    r.xtask_lambda_at_moto(&["status", "--env", "dev"])
+        .expect(0, "status after putting the code back")
+        .hides("Hotswapped:");
+
+    // Anything else changed: a normal deploy, saying why.
+    std::fs::write(
+        r.root.join("template.yaml"),
+        expanded_function_template("512"),
+    )
+    .unwrap();
+    r.deploy_code("dev", &second, &["--hotswap", "--yes"])
+        .expect(0, "hotswap with a changed template")
+        .shows("Not hotswapping: the template changed; deploying through a change set")
+        .shows("Plan: ")
+        .shows("UPDATE_COMPLETE");
+    assert_eq!(
+        r.parameters()["CodeKey"],
+        format!(
+            "bootstrap/{}.zip",
+            xtask_sha256_hex(&std::fs::read(&second).unwrap())
+        )
+    );
+
+    // Environments whose env file does not allow it refuse before asking AWS anything.
+    let project = xtask::tools::project_root();
+    for env in ["staging", "prod"] {
+        std::fs::copy(
+            project.join(format!("envs/{env}.toml")),
+            r.root.join(format!("envs/{env}.toml")),
+        )
+        .unwrap();
+        let refused = r.deploy_code(env, &second, &["--hotswap", "--yes"]);
+        refused
+            .expect(1, "hotswap where the env file does not allow it")
+            .shows(&format!("--hotswap is not allowed for {env}"));
+        refused.one_error_line();
+    }
+
+    role_policy::assert_allows_logged_calls(&r.root.join("aws-calls.log"));
+}
+
+fn xtask_sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn rollback_against_moto() {
+    let moto = Moto::start();
+    let r = Rehearsal::new(&moto.endpoint);
+
+    r.xtask(&["rollback", "--env", "dev", "--yes"])
+        .expect(1, "rollback before any deployment")
+        .shows("no deployment of dev is recorded");
+
+    r.deploy(&["--yes"]).expect(0, "first deploy");
+    let first_template = r.deployed_template();
+    let first_code = r.parameters()["CodeKey"].clone();
+    r.xtask(&["rollback", "--env", "dev", "--yes"])
+        .expect(1, "rollback with one deployment")
+        .shows("no earlier deployment of dev differs from the current one");
+
+    // A second deployment: another template and other code.
+    r.set_memory("512");
+    std::fs::write(
+        &r.bundle,
+        xtask::bundle::deterministic_zip(&[("bootstrap", b"#!/bin/sh\necho two\n", 0o755)])
+            .unwrap(),
+    )
+    .unwrap();
+    r.deploy(&["--yes"]).expect(0, "second deploy");
+    assert_ne!(r.deployed_template(), first_template);
+    assert_ne!(r.parameters()["CodeKey"], first_code);
+    let before = r.deployments_json();
+    let first_id = before["deployments"][1]["id"].as_str().unwrap().to_owned();
+    let second_id = before["deployments"][0]["id"].as_str().unwrap().to_owned();
+
+    // Without a terminal and without --yes, nothing changes, as for a deploy.
+    r.xtask(&["rollback", "--env", "dev"])
+        .expect(1, "rollback without a terminal")
+        .shows("refusing to deploy without a terminal");
+
+    let rolled = r.xtask(&["rollback", "--env", "dev", "--yes"]);
+    rolled
+        .expect(0, "rollback")
+        .shows(&format!("Rolling back dev to deployment {first_id}"))
+        .shows(&format!("the current one is {second_id}"))
+        .shows("Stack chatbot-dev (update)")
+        .shows("Plan: ")
+        .shows("UPDATE_COMPLETE")
+        .shows("Site files left as they are");
+    assert_eq!(r.deployed_template(), first_template);
+    assert_eq!(r.parameters()["CodeKey"], first_code);
+    let after = r.deployments_json();
+    assert_eq!(after["deployments"][0]["kind"], "rollback");
+    assert_eq!(after["deployments"][0]["rolled_back_to"], first_id.as_str());
+    assert_eq!(after["deployments"][0]["code"]["key"], first_code.as_str());
+    assert_eq!(after["deployments"][1]["id"], second_id.as_str());
+    r.xtask(&["status", "--env", "dev"])
+        .expect(0, "status")
+        .shows("Deployments (newest first)")
+        .shows(&format!("rollback to {first_id}"));
+
+    // Back to the second with --to; then its code deleted from the bucket: a clear error.
+    r.xtask(&["rollback", "--env", "dev", "--to", &second_id, "--yes"])
+        .expect(0, "rollback --to the second deployment")
+        .shows("UPDATE_COMPLETE");
+    r.runtime.block_on(async {
+        r.s3.delete_object()
+            .bucket("chatbot-artifacts-123456789012-us-east-1")
+            .key(&first_code)
+            .send()
+            .await
+            .unwrap();
+    });
+    let gone = r.xtask(&["rollback", "--env", "dev", "--to", &first_id, "--yes"]);
+    gone.expect(1, "rollback to a deployment whose code is gone")
+        .shows(&format!(
+            "the code of deployment {first_id} is gone from s3://"
+        ));
+    r.xtask(&["rollback", "--env", "dev", "--to", "1999", "--yes"])
+        .expect(1, "rollback to an unknown id")
+        .shows("no deployment 1999 of dev is recorded");
+
+    role_policy::assert_allows_logged_calls(&r.root.join("aws-calls.log"));
 }

@@ -104,7 +104,7 @@ fn unknown_top_level_key() {
     check_error(
         "region = \"us-east-1\"",
         "region = \"us-east-1\"\nzone = \"a\"",
-        "envs/dev.toml:6: zone: unknown key, expected one of `stack_name`, `region`, `account_id`, `models`, `chat`, `function`, `api`, `logs`, `alarms`, `table`, `site`, `domain`, `guardrail`, `auth`",
+        "envs/dev.toml:6: zone: unknown key, expected one of `stack_name`, `region`, `account_id`, `models`, `chat`, `function`, `api`, `logs`, `alarms`, `table`, `site`, `domain`, `guardrail`, `auth`, `deploy`",
     );
 }
 
@@ -1341,6 +1341,47 @@ fn federation_mistakes_name_their_key() {
         &format!(
             ":{}: auth.federation.type: unknown variant `ldap`, expected `oidc` or `saml`",
             auth_line(OIDC, "type = ")
+        ),
+    );
+}
+
+/// The line of `text` in dev.toml.
+fn dev_line(text: &str) -> usize {
+    dev_text().lines().position(|l| l == text).unwrap() + 1
+}
+
+#[test]
+fn hotswap_is_allowed_where_the_env_file_says_so() {
+    assert!(env::load(&root(), "dev").unwrap().hotswap);
+    for name in ["staging", "prod"] {
+        assert!(!env::load(&root(), name).unwrap().hotswap, "{name}");
+    }
+    let text = dev_text()
+        .replace("[deploy]\n", "")
+        .replace("hotswap = true\n", "");
+    assert!(!env::parse("dev", "envs/dev.toml", &text).unwrap().hotswap);
+}
+
+#[test]
+fn hotswap_must_be_a_bool() {
+    check_error(
+        "hotswap = true",
+        "hotswap = \"yes\"",
+        &format!(
+            "envs/dev.toml:{}: deploy.hotswap: invalid type: string \"yes\", expected a boolean",
+            dev_line("hotswap = true")
+        ),
+    );
+}
+
+#[test]
+fn deploy_section_refuses_unknown_keys() {
+    check_error(
+        "hotswap = true",
+        "hotswap = true\nhot_swap = true",
+        &format!(
+            "envs/dev.toml:{}: deploy.hot_swap: unknown key, expected `hotswap`",
+            dev_line("hotswap = true") + 1
         ),
     );
 }

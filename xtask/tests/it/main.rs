@@ -9,6 +9,7 @@ mod deploy_faults;
 mod deploy_rehearsal;
 mod dev;
 mod diagram;
+mod drift;
 mod envs;
 mod fake_cloudformation;
 mod preflight;
