@@ -1,5 +1,6 @@
 //! Why a chat turn ended without an answer.
 
+use super::PersonLimits;
 use crate::model::ModelError;
 use crate::store::{MessageId, SessionId, StoreError};
 
@@ -11,6 +12,8 @@ pub struct ChatError {
     /// A turn that failed after the question was saved: its conversation and id, so a retry
     /// replaces the question instead of asking it twice.
     pub saved_question: Option<(SessionId, MessageId)>,
+    /// What a signed-in person had left when the turn was refused (`users` mode).
+    pub limits: Option<PersonLimits>,
 }
 
 #[derive(Debug)]
@@ -19,8 +22,20 @@ pub enum ChatFailure {
     RateLimited {
         retry_after_secs: u64,
     },
+    /// A signed-in person used up their own rate window; the next one opens in
+    /// `retry_after_secs`.
+    PersonRateLimited {
+        retry_after_secs: u64,
+    },
     /// Today's token or dollar budget is spent.
     BudgetExhausted,
+    /// A signed-in person's daily token quota is spent; it comes back in `retry_after_secs`
+    /// (at midnight UTC).
+    QuotaExhausted {
+        retry_after_secs: u64,
+    },
+    /// The conversation belongs to someone else (or to public mode): as if it did not exist.
+    NoSuchSession,
     /// `replaces` named no question of the conversation.
     NoSuchQuestion,
     Store(StoreError),
@@ -35,6 +50,11 @@ impl ChatError {
             ..self
         }
     }
+
+    /// This error, for a signed-in person with `limits` left (none in public mode).
+    pub fn with_limits(self, limits: Option<PersonLimits>) -> Self {
+        ChatError { limits, ..self }
+    }
 }
 
 impl From<ChatFailure> for ChatError {
@@ -42,6 +62,7 @@ impl From<ChatFailure> for ChatError {
         ChatError {
             failure,
             saved_question: None,
+            limits: None,
         }
     }
 }

@@ -19,6 +19,8 @@ pub struct ApiError {
     /// A chat turn that failed after the question was saved: its conversation and id, so a
     /// retry replaces the question instead of asking it twice.
     pub saved_question: Option<(SessionId, MessageId)>,
+    /// Headers sent besides `Retry-After`: a person's `RateLimit` and `RateLimit-Policy`.
+    pub headers: Box<[(http::HeaderName, HeaderValue)]>,
 }
 
 impl ApiError {
@@ -29,6 +31,31 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
             saved_question: None,
+            headers: Box::default(),
+        }
+    }
+
+    /// This error with `headers` as well.
+    pub fn with_headers(self, headers: Vec<(http::HeaderName, HeaderValue)>) -> Self {
+        ApiError {
+            headers: headers.into_boxed_slice(),
+            ..self
+        }
+    }
+
+    /// A person's daily token quota is spent; it comes back in `retry_after` seconds (at
+    /// midnight UTC).
+    pub fn quota_exhausted(retry_after: u64) -> Self {
+        ApiError {
+            retry_after: Some(retry_after.max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "quota_exhausted",
+                format!(
+                    "you have used up today's tokens; they come back at midnight UTC, in {} seconds",
+                    retry_after.max(1)
+                ),
+            )
         }
     }
 
@@ -93,13 +120,22 @@ impl ApiError {
     }
 
     pub fn rate_limited(retry_after: u64) -> Self {
+        Self::too_many("this address", retry_after)
+    }
+
+    /// A signed-in person's rate window is full.
+    pub fn user_rate_limited(retry_after: u64) -> Self {
+        Self::too_many("you", retry_after)
+    }
+
+    fn too_many(from: &str, retry_after: u64) -> Self {
         ApiError {
             retry_after: Some(retry_after.max(1)),
             ..Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
                 format!(
-                    "too many requests from this address, try again in {} seconds",
+                    "too many requests from {from}, try again in {} seconds",
                     retry_after.max(1)
                 ),
             )
@@ -190,7 +226,14 @@ impl From<ChatError> for ApiError {
     fn from(err: ChatError) -> Self {
         let api = match err.failure {
             ChatFailure::RateLimited { retry_after_secs } => Self::rate_limited(retry_after_secs),
+            ChatFailure::PersonRateLimited { retry_after_secs } => {
+                Self::user_rate_limited(retry_after_secs)
+            }
             ChatFailure::BudgetExhausted => Self::budget_exhausted(),
+            ChatFailure::QuotaExhausted { retry_after_secs } => {
+                Self::quota_exhausted(retry_after_secs)
+            }
+            ChatFailure::NoSuchSession => super::no_such_session(),
             ChatFailure::NoSuchQuestion => {
                 Self::not_found("this conversation has no question with the id in replaces")
             }
@@ -199,7 +242,7 @@ impl From<ChatError> for ApiError {
         };
         ApiError {
             saved_question: err.saved_question,
-            ..api
+            ..api.with_headers(super::rate_limit::headers_of(err.limits))
         }
     }
 }
@@ -207,6 +250,9 @@ impl From<ChatError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(self.body())).into_response();
+        for (name, value) in self.headers.into_vec() {
+            response.headers_mut().insert(name, value);
+        }
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()

@@ -15,5 +15,7 @@ mod https;
 mod lambda;
 mod logs;
 mod origin;
+mod owned_store;
 mod properties;
+mod signin;
 mod store;

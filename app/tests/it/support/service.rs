@@ -8,11 +8,13 @@ use std::time::Duration;
 use aws_sdk_bedrockruntime as sdk;
 use aws_sdk_dynamodb as dynamo;
 use bytes::Bytes;
+use chatbot::contract::table;
 use chatbot::model::{Bedrock, Model, bedrock_config};
 use chatbot::store::{MemoryStore, Store};
 use chatbot::{Config, Tuning};
 use dynamo::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
 };
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -68,12 +70,18 @@ impl Service {
         options: Options,
         adjust: impl FnOnce(&mut Config, &mut Tuning),
     ) -> Service {
-        let fake = FakeBedrock::start_with(options)
-            .await
-            .expect("the fake Bedrock starts");
         let mut config = config();
         let mut tuning = tuning();
         adjust(&mut config, &mut tuning);
+        Service::start_configured(options, config, tuning).await
+    }
+
+    /// The service with `config` and `tuning` as given (a configuration built from
+    /// [`ConfigVars`](super::ConfigVars), say).
+    pub async fn start_configured(options: Options, config: Config, tuning: Tuning) -> Service {
+        let fake = FakeBedrock::start_with(options)
+            .await
+            .expect("the fake Bedrock starts");
         let model = fake_model(&fake);
         Service::serve(fake, config, tuning, model).await
     }
@@ -172,7 +180,8 @@ pub fn dynamo_client(endpoint: &str, attempts: u32) -> dynamo::Client {
     dynamo::Client::from_conf(config)
 }
 
-/// The table as the stack defines it: string `pk` and `sk`, on demand.
+/// The table as the stack defines it: string `pk` and `sk`, on demand, with the index of
+/// each person's chats (`owner`, `updated_at`).
 pub async fn create_table(client: &dynamo::Client, table: &str) {
     let key = |name: &str, kind| {
         KeySchemaElement::builder()
@@ -196,6 +205,27 @@ pub async fn create_table(client: &dynamo::Client, table: &str) {
         .key_schema(key("sk", KeyType::Range))
         .attribute_definitions(attribute("pk"))
         .attribute_definitions(attribute("sk"))
+        .attribute_definitions(attribute(table::OWNER_ATTRIBUTE))
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(table::ACTIVITY_ATTRIBUTE)
+                .attribute_type(ScalarAttributeType::N)
+                .build()
+                .unwrap(),
+        )
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(table::OWNER_INDEX)
+                .key_schema(key(table::OWNER_ATTRIBUTE, KeyType::Hash))
+                .key_schema(key(table::ACTIVITY_ATTRIBUTE, KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
