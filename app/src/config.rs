@@ -45,6 +45,48 @@ pub struct Config {
     pub guardrail: Option<GuardrailConfig>,
     /// Prompts the page offers on an empty chat.
     pub starter_prompts: Vec<String>,
+    /// Who may use the API: anyone, or people signed in with the environment's identity
+    /// provider.
+    pub auth: Auth,
+}
+
+/// Who may use the API ([`env_vars::AUTH_MODE`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Auth {
+    /// Anyone: chats are known by their id alone, limits count per client address.
+    #[default]
+    Public,
+    /// Only people with an access token from the issuer: chats belong to them, limits count
+    /// per person.
+    Users(UsersAuth),
+}
+
+/// The identity provider of a `users` environment and what each person may spend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsersAuth {
+    /// The tokens' `iss`, exactly.
+    pub issuer: String,
+    pub jwks_url: String,
+    /// The page's app client: the tokens' `client_id`.
+    pub client_id: String,
+    pub authorize_url: String,
+    pub token_url: String,
+    pub logout_url: String,
+    /// Chat turns one person may take per window.
+    pub rate_limit: u32,
+    pub rate_window_seconds: u32,
+    /// Tokens one person may spend per UTC day.
+    pub daily_token_quota: u64,
+}
+
+impl Auth {
+    /// The `users` settings, `None` in a public environment.
+    pub fn users(&self) -> Option<&UsersAuth> {
+        match self {
+            Auth::Public => None,
+            Auth::Users(users) => Some(users),
+        }
+    }
 }
 
 /// The shared secret CloudFront sends to the API origin. Its `Debug` form hides the value, so
@@ -249,6 +291,7 @@ impl Config {
         }
         let guardrail = GuardrailConfig::from_lookup(&lookup)?;
         let starter_prompts = starter_prompts(&lookup)?;
+        let auth = auth(&lookup, rate_limit, rate_window_seconds, daily_token_budget)?;
 
         Ok(Config {
             environment,
@@ -268,6 +311,7 @@ impl Config {
             previous_origin_secret,
             guardrail,
             starter_prompts,
+            auth,
         })
     }
 
@@ -328,6 +372,89 @@ fn starter_prompts(lookup: &impl Fn(&str) -> Option<String>) -> Result<Vec<Strin
         }
     }
     Ok(prompts)
+}
+
+/// [`env_vars::AUTH_MODE`] and, in `users` mode, the identity provider's variables (each
+/// required, each URL `https://`, or `http://` on a loopback host for local runs) and the
+/// per-person limits (the environment's own limits when unset).
+fn auth(
+    lookup: &impl Fn(&str) -> Option<String>,
+    rate_limit: u32,
+    rate_window_seconds: u32,
+    daily_token_budget: u64,
+) -> Result<Auth, ConfigError> {
+    let mode = lookup(env_vars::AUTH_MODE).unwrap_or_default();
+    match mode.trim() {
+        "" | env_vars::auth_mode::PUBLIC => return Ok(Auth::Public),
+        env_vars::auth_mode::USERS => {}
+        other => {
+            return Err(ConfigError::Malformed {
+                name: env_vars::AUTH_MODE,
+                reason: format!(
+                    "{other:?} is not a mode; use {:?} or {:?}",
+                    env_vars::auth_mode::PUBLIC,
+                    env_vars::auth_mode::USERS
+                ),
+            });
+        }
+    }
+    let required = |name: &'static str| match lookup(name) {
+        Some(value) if !value.trim().is_empty() => Ok(value.trim().to_owned()),
+        _ => Err(ConfigError::Missing(name)),
+    };
+    let url = |name: &'static str| {
+        let value = required(name)?;
+        check_url(&value).map_err(|reason| ConfigError::Malformed { name, reason })?;
+        Ok(value)
+    };
+    let optional_number = |name: &'static str, max: u64, default: u64| match lookup(name) {
+        Some(text) if !text.trim().is_empty() => number(lookup, name, 1, max),
+        _ => Ok(default),
+    };
+    let client_id = required(env_vars::AUTH_CLIENT_ID)?;
+    if !client_id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ConfigError::Malformed {
+            name: env_vars::AUTH_CLIENT_ID,
+            reason: "use visible ASCII characters only".to_owned(),
+        });
+    }
+    let users = UsersAuth {
+        issuer: url(env_vars::AUTH_ISSUER)?,
+        jwks_url: url(env_vars::AUTH_JWKS_URL)?,
+        client_id,
+        authorize_url: url(env_vars::AUTH_AUTHORIZE_URL)?,
+        token_url: url(env_vars::AUTH_TOKEN_URL)?,
+        logout_url: url(env_vars::AUTH_LOGOUT_URL)?,
+        rate_limit: optional_number(env_vars::USER_RATE_LIMIT, 1_000_000, u64::from(rate_limit))?
+            as u32,
+        rate_window_seconds: optional_number(
+            env_vars::USER_RATE_WINDOW_SECONDS,
+            86_400,
+            u64::from(rate_window_seconds),
+        )? as u32,
+        daily_token_quota: optional_number(
+            env_vars::USER_DAILY_TOKEN_QUOTA,
+            u64::MAX,
+            daily_token_budget,
+        )?,
+    };
+    Ok(Auth::Users(users))
+}
+
+/// An absolute `https://` URL, or `http://` to a loopback host (a local identity provider).
+fn check_url(value: &str) -> Result<(), String> {
+    let uri: http::Uri = value
+        .parse()
+        .map_err(|err| format!("{value:?} is not a URL ({err})"))?;
+    let host = uri.host().unwrap_or_default();
+    match uri.scheme_str() {
+        Some("https") if !host.is_empty() => Ok(()),
+        Some("http") if ["127.0.0.1", "localhost", "[::1]"].contains(&host) => Ok(()),
+        Some("http") => Err(format!(
+            "{value} is plain http; use https (http only to 127.0.0.1 or localhost)"
+        )),
+        _ => Err(format!("{value:?} is not an absolute https:// URL")),
+    }
 }
 
 fn number<T>(
@@ -615,6 +742,109 @@ mod tests {
             let err = load(&vars).unwrap_err();
             assert_eq!(err, ConfigError::Missing(name));
             assert!(err.to_string().contains(name), "{err}");
+        }
+    }
+
+    fn users(vars: &mut HashMap<&'static str, String>) {
+        vars.insert(env_vars::AUTH_MODE, "users".to_owned());
+        vars.insert(
+            env_vars::AUTH_ISSUER,
+            "https://issuer.example/pool".to_owned(),
+        );
+        vars.insert(
+            env_vars::AUTH_JWKS_URL,
+            "https://issuer.example/pool/.well-known/jwks.json".to_owned(),
+        );
+        vars.insert(env_vars::AUTH_CLIENT_ID, "page-client".to_owned());
+        vars.insert(
+            env_vars::AUTH_AUTHORIZE_URL,
+            "https://login.example/oauth2/authorize".to_owned(),
+        );
+        vars.insert(
+            env_vars::AUTH_TOKEN_URL,
+            "https://login.example/oauth2/token".to_owned(),
+        );
+        vars.insert(
+            env_vars::AUTH_LOGOUT_URL,
+            "http://127.0.0.1:9000/session/end".to_owned(),
+        );
+    }
+
+    #[test]
+    fn public_is_the_default_mode() {
+        let mut vars = base();
+        assert_eq!(load(&vars).unwrap().auth, Auth::Public);
+        vars.insert(env_vars::AUTH_MODE, "public".to_owned());
+        assert_eq!(load(&vars).unwrap().auth, Auth::Public);
+        // The identity provider's variables are not read in public mode.
+        vars.insert(env_vars::AUTH_ISSUER, "not a url".to_owned());
+        assert_eq!(load(&vars).unwrap().auth, Auth::Public);
+    }
+
+    #[test]
+    fn users_mode_reads_the_provider_and_defaults_the_limits_to_the_environments() {
+        let mut vars = base();
+        users(&mut vars);
+        let config = load(&vars).unwrap();
+        let users = config.auth.users().unwrap();
+        assert_eq!(users.issuer, "https://issuer.example/pool");
+        assert_eq!(users.client_id, "page-client");
+        assert_eq!(users.logout_url, "http://127.0.0.1:9000/session/end");
+        assert_eq!(
+            (
+                users.rate_limit,
+                users.rate_window_seconds,
+                users.daily_token_quota
+            ),
+            (10, 60, 100_000)
+        );
+        vars.insert(env_vars::USER_RATE_LIMIT, "3".to_owned());
+        vars.insert(env_vars::USER_RATE_WINDOW_SECONDS, "30".to_owned());
+        vars.insert(env_vars::USER_DAILY_TOKEN_QUOTA, "5000".to_owned());
+        let config = load(&vars).unwrap();
+        let users = config.auth.users().unwrap();
+        assert_eq!(
+            (
+                users.rate_limit,
+                users.rate_window_seconds,
+                users.daily_token_quota
+            ),
+            (3, 30, 5000)
+        );
+    }
+
+    #[test]
+    fn users_mode_names_each_missing_provider_variable() {
+        for name in env_vars::AUTH_REQUIRED {
+            let mut vars = base();
+            users(&mut vars);
+            vars.remove(name);
+            assert_eq!(load(&vars).unwrap_err(), ConfigError::Missing(name));
+            vars.insert(name, "  ".to_owned());
+            assert_eq!(load(&vars).unwrap_err(), ConfigError::Missing(name));
+        }
+    }
+
+    #[test]
+    fn malformed_sign_in_variables_are_named() {
+        let cases = [
+            (env_vars::AUTH_MODE, "private"),
+            (env_vars::AUTH_ISSUER, "issuer.example"),
+            (env_vars::AUTH_JWKS_URL, "http://issuer.example/jwks.json"),
+            (env_vars::AUTH_TOKEN_URL, "ftp://login.example/token"),
+            (env_vars::AUTH_CLIENT_ID, "page client"),
+            (env_vars::USER_RATE_LIMIT, "0"),
+            (env_vars::USER_RATE_WINDOW_SECONDS, "86401"),
+            (env_vars::USER_DAILY_TOKEN_QUOTA, "lots"),
+        ];
+        for (name, value) in cases {
+            let mut vars = base();
+            users(&mut vars);
+            vars.insert(name, value.to_owned());
+            match load(&vars) {
+                Err(ConfigError::Malformed { name: got, .. }) => assert_eq!(got, name, "{value}"),
+                other => panic!("{name}={value}: expected malformed, got {other:?}"),
+            }
         }
     }
 

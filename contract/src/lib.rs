@@ -80,6 +80,63 @@ pub mod env_vars {
         GUARDRAIL_BLOCKED_OUTPUT_MESSAGE,
     ];
 
+    /// Who may use the API: `public` (anyone; the default when unset) or `users` (people
+    /// signed in with the environment's identity provider; every route but the public ones of
+    /// [`ROUTES`](crate::ROUTES) needs an access token). The `AUTH_*` and `USER_*` variables
+    /// below are read only in `users` mode.
+    pub const AUTH_MODE: &str = "CHATBOT_AUTH_MODE";
+    /// The issuer (`iss`) of the access tokens the API accepts, e.g.
+    /// `https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Abc`.
+    pub const AUTH_ISSUER: &str = "CHATBOT_AUTH_ISSUER";
+    /// Where the issuer publishes its signing keys (a JSON Web Key Set).
+    pub const AUTH_JWKS_URL: &str = "CHATBOT_AUTH_JWKS_URL";
+    /// The page's app client id: an access token must have been issued to it (`client_id`).
+    pub const AUTH_CLIENT_ID: &str = "CHATBOT_AUTH_CLIENT_ID";
+    /// The issuer's authorization endpoint, where the page sends people to sign in.
+    pub const AUTH_AUTHORIZE_URL: &str = "CHATBOT_AUTH_AUTHORIZE_URL";
+    /// The issuer's token endpoint, where the page trades a code or a refresh token.
+    pub const AUTH_TOKEN_URL: &str = "CHATBOT_AUTH_TOKEN_URL";
+    /// The issuer's sign-out endpoint (Cognito `/logout`, OpenID `end_session_endpoint`).
+    pub const AUTH_LOGOUT_URL: &str = "CHATBOT_AUTH_LOGOUT_URL";
+    /// Chat turns one signed-in person may take per window. Unset: [`RATE_LIMIT`].
+    pub const USER_RATE_LIMIT: &str = "CHATBOT_USER_RATE_LIMIT";
+    /// Length of a person's rate window in seconds. Unset: [`RATE_WINDOW_SECONDS`].
+    pub const USER_RATE_WINDOW_SECONDS: &str = "CHATBOT_USER_RATE_WINDOW_SECONDS";
+    /// Tokens (input + output) one person may spend per UTC day, within the environment's
+    /// [`DAILY_TOKEN_BUDGET`]. Unset: the environment's budget.
+    pub const USER_DAILY_TOKEN_QUOTA: &str = "CHATBOT_USER_DAILY_TOKEN_QUOTA";
+
+    /// The values [`AUTH_MODE`] takes.
+    pub mod auth_mode {
+        pub const PUBLIC: &str = "public";
+        pub const USERS: &str = "users";
+    }
+
+    /// The variables `users` mode requires besides [`AUTH_MODE`].
+    pub const AUTH_REQUIRED: [&str; 6] = [
+        AUTH_ISSUER,
+        AUTH_JWKS_URL,
+        AUTH_CLIENT_ID,
+        AUTH_AUTHORIZE_URL,
+        AUTH_TOKEN_URL,
+        AUTH_LOGOUT_URL,
+    ];
+
+    /// Every sign-in variable: set in an environment in `users` mode (the `USER_*` limits may
+    /// be left unset there), none but [`AUTH_MODE`] in a public one.
+    pub const AUTH: [&str; 10] = [
+        AUTH_MODE,
+        AUTH_ISSUER,
+        AUTH_JWKS_URL,
+        AUTH_CLIENT_ID,
+        AUTH_AUTHORIZE_URL,
+        AUTH_TOKEN_URL,
+        AUTH_LOGOUT_URL,
+        USER_RATE_LIMIT,
+        USER_RATE_WINDOW_SECONDS,
+        USER_DAILY_TOKEN_QUOTA,
+    ];
+
     /// Every variable above but the guardrail's and [`DAILY_COST_BUDGET_MICRO_USD`] (set only
     /// when the environment has a dollar budget), for checks that the template sets all of them.
     pub const ALL: [&str; 15] = [
@@ -106,6 +163,15 @@ pub mod table {
     pub const PARTITION_KEY: &str = "pk";
     pub const SORT_KEY: &str = "sk";
     pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+    /// The global secondary index listing a person's chats, newest activity first (see
+    /// docs/storage.md): partition key [`OWNER_ATTRIBUTE`], sort key [`ACTIVITY_ATTRIBUTE`],
+    /// on the chats' summary items only (a sparse index: public chats have no owner).
+    pub const OWNER_INDEX: &str = "owner-activity";
+    /// The signed-in person (`U#<sub>`) a chat belongs to; the index's partition key (S).
+    pub const OWNER_ATTRIBUTE: &str = "owner";
+    /// Milliseconds since the epoch of a chat's last message; the index's sort key (N).
+    pub const ACTIVITY_ATTRIBUTE: &str = "updated_at";
 
     /// The DynamoDB operations the service calls on its table, and so the only actions its role
     /// is granted (`dynamodb:<operation>`). Keep it exact: the store's contract tests record
@@ -320,6 +386,9 @@ pub struct Route {
     /// Path with `{name}` placeholders, as OpenAPI writes them.
     pub path: &'static str,
     pub summary: &'static str,
+    /// In `users` mode, answered only with a valid access token (the page's routes); `false`
+    /// for the routes anyone may call in every mode.
+    pub signed_in: bool,
 }
 
 /// The IPv6 prefix length the rate limit counts one client by when the environment names none:
@@ -352,47 +421,81 @@ pub mod forbidden {
     pub const MESSAGE: &str = "this API answers only requests sent through the chatbot's site, not to its API Gateway address";
 }
 
+/// The answer to a request without a valid access token in `users` mode, from the function and
+/// (for API Gateway's Cognito authorizer) from the gateway alike: `401` with
+/// `WWW-Authenticate: Bearer realm="<REALM>"...` and the usual error body.
+pub mod unauthorized {
+    /// The error body's `code`.
+    pub const CODE: &str = "unauthorized";
+    /// The `realm` of the `WWW-Authenticate` challenge.
+    pub const REALM: &str = "chatbot";
+}
+
+/// The scopes the page asks the identity provider for.
+pub const AUTH_SCOPES: [&str; 3] = ["openid", "email", "profile"];
+
 /// Every route the service answers. The OpenAPI body of the REST API is generated from this list.
-pub const ROUTES: [Route; 8] = [
+/// The two `users`-mode routes answer 404 in a public environment.
+pub const ROUTES: [Route; 10] = [
     Route {
         method: "POST",
         path: "/api/chat",
         summary: "Send a message; JSON reply or server-sent events",
+        signed_in: true,
     },
     Route {
         method: "GET",
         path: "/api/sessions/{id}/messages",
         summary: "A session's history",
+        signed_in: true,
     },
     Route {
         method: "PUT",
         path: "/api/sessions/{id}/messages/{message_id}/feedback",
         summary: "Rate an answer: thumbs up, down, or neither",
+        signed_in: true,
     },
     Route {
         method: "POST",
         path: "/api/sessions/{id}/messages/{message_id}/stop",
         summary: "Cut a stopped answer to what the reader saw",
+        signed_in: true,
+    },
+    Route {
+        method: "GET",
+        path: "/api/sessions",
+        summary: "The signed-in person's chats, newest activity first (users mode)",
+        signed_in: true,
+    },
+    Route {
+        method: "PATCH",
+        path: "/api/sessions/{id}",
+        summary: "Rename a chat (users mode)",
+        signed_in: true,
     },
     Route {
         method: "DELETE",
         path: "/api/sessions/{id}",
         summary: "Delete a session and its history",
+        signed_in: true,
     },
     Route {
         method: "GET",
         path: "/api/models",
         summary: "Models this deployment allows",
+        signed_in: false,
     },
     Route {
         method: "GET",
         path: "/api/health",
         summary: "Liveness and version",
+        signed_in: false,
     },
     Route {
         method: "GET",
         path: "/api/openapi.json",
         summary: "This API's OpenAPI document",
+        signed_in: false,
     },
 ];
 

@@ -21,6 +21,8 @@ pub struct EnvFile {
     pub site: Site,
     pub domain: Option<Domain>,
     pub guardrail: Option<Guardrail>,
+    #[serde(default)]
+    pub auth: Auth,
 }
 
 #[derive(Deserialize)]
@@ -234,4 +236,50 @@ pub struct Pii {
     pub block: Vec<String>,
     #[serde(default)]
     pub mask: Vec<String>,
+}
+
+/// `[auth]`: who may use the chatbot. Every key but `mode` is read only in `"users"` mode.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Auth {
+    #[serde(default)]
+    pub mode: AuthMode,
+    pub self_sign_up: Option<bool>,
+    pub allowed_email_domains: Option<Vec<String>>,
+    pub domain_prefix: Option<String>,
+    pub rate_limit: Option<u32>,
+    pub rate_window_seconds: Option<u32>,
+    pub daily_tokens_per_user: Option<u64>,
+    pub federation: Option<Federation>,
+}
+
+#[derive(Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    #[default]
+    Public,
+    Users,
+}
+
+/// `[auth.federation]`: one identity provider; which keys apply depends on `type`, so they are
+/// all read and the check says which belong to the other type.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Federation {
+    #[serde(rename = "type")]
+    pub kind: FederationType,
+    pub name: String,
+    pub issuer: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret_arn: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub metadata_url: Option<String>,
+    pub email_attribute: Option<String>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FederationType {
+    Oidc,
+    Saml,
 }

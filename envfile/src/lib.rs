@@ -9,6 +9,7 @@
 
 mod alarms;
 mod api;
+mod auth;
 pub mod capacity;
 mod chat;
 mod check;
@@ -23,6 +24,7 @@ mod site;
 
 pub use alarms::{AlarmDestination, AlarmSettings};
 pub use api::{ApiSettings, ORIGIN_READ_TIMEOUT_DEFAULT_MAX, ORIGIN_READ_TIMEOUT_MAX};
+pub use auth::{Auth, Federation, FederationProtocol, UserSignIn, default_domain_prefix};
 pub use domain::Domain;
 pub use function::{Architecture, FunctionSettings, Rollout};
 pub use guardrail::{
@@ -83,6 +85,9 @@ pub struct Environment {
     pub domain: Option<Domain>,
     /// An Amazon Bedrock guardrail on every model call, when the env file has a `[guardrail]`.
     pub guardrail: Option<GuardrailSettings>,
+    /// Who may use the chatbot: anyone (`[auth] mode = "public"`, the default) or people
+    /// signed in through a Cognito user pool.
+    pub auth: Auth,
     /// What the file says in a way a later version will stop reading (a key's old name), one
     /// sentence each, for the tasks to show.
     pub deprecations: Vec<String>,
@@ -316,6 +321,13 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
     site::check(&c, &raw.site)?;
     let domain = raw.domain.map(|d| domain::check(&c, d)).transpose()?;
     let guardrail = raw.guardrail.map(|g| guardrail::check(&c, g)).transpose()?;
+    let auth = auth::check(
+        &c,
+        raw.auth,
+        &raw.stack_name,
+        &raw.region,
+        chat.daily_token_budget,
+    )?;
 
     Ok(Environment {
         name: name.to_owned(),
@@ -345,6 +357,7 @@ fn validate(name: &str, file: &str, raw: file::EnvFile) -> Result<Environment, E
         starter_prompts: raw.site.starter_prompts,
         domain,
         guardrail,
+        auth,
         deprecations,
     })
 }

@@ -104,7 +104,7 @@ fn unknown_top_level_key() {
     check_error(
         "region = \"us-east-1\"",
         "region = \"us-east-1\"\nzone = \"a\"",
-        "envs/dev.toml:6: zone: unknown key, expected one of `stack_name`, `region`, `account_id`, `models`, `chat`, `function`, `api`, `logs`, `alarms`, `table`, `site`, `domain`, `guardrail`",
+        "envs/dev.toml:6: zone: unknown key, expected one of `stack_name`, `region`, `account_id`, `models`, `chat`, `function`, `api`, `logs`, `alarms`, `table`, `site`, `domain`, `guardrail`, `auth`",
     );
 }
 
@@ -1005,4 +1005,342 @@ fn starter_prompt_mistakes_name_their_key() {
             assert_eq!(err, message);
         }
     }
+}
+
+// ---- [auth] ----
+
+/// A full `[auth]` in users mode, to put in dev.toml in place of its `mode = "public"`.
+const USERS_AUTH: &str = r#"[auth]
+mode = "users"
+self_sign_up = true
+allowed_email_domains = ["example.com", "example.org"]
+domain_prefix = "acme-chat-dev"
+rate_limit = 5
+rate_window_seconds = 30
+daily_tokens_per_user = 100000
+"#;
+
+const OIDC: &str = r#"
+[auth.federation]
+type = "oidc"
+name = "EntraID"
+issuer = "https://login.microsoftonline.com/tenant/v2.0"
+client_id = "abc-123"
+client_secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:chatbot-idp-AbCdEf"
+"#;
+
+/// dev.toml with `section` as its `[auth]`.
+fn with_auth(section: &str) -> Result<env::Environment, EnvError> {
+    let text = dev_text();
+    let public = "[auth]\nmode = \"public\"\n";
+    assert!(text.contains(public), "dev.toml has no public [auth]");
+    env::parse("dev", "envs/dev.toml", &text.replacen(public, section, 1))
+}
+
+/// `USERS_AUTH` with `from` replaced by `to` (plus `extra` after it) is refused with `message`.
+#[track_caller]
+fn check_auth_error(from: &str, to: &str, extra: &str, message: &str) {
+    let section = format!("{USERS_AUTH}{extra}");
+    assert!(section.contains(from), "[auth] has no {from:?}");
+    match with_auth(&section.replacen(from, to, 1)) {
+        Ok(_) => panic!("accepted [auth] with {to:?}"),
+        Err(err) => assert_eq!(
+            err.to_string(),
+            format!("envs/dev.toml{message}"),
+            "[auth] with {to:?}"
+        ),
+    }
+}
+
+/// Line of `text` in dev.toml with `USERS_AUTH` and `extra` in place of its `[auth]`.
+fn auth_line(extra: &str, text: &str) -> usize {
+    let public = "[auth]\nmode = \"public\"\n";
+    let file = dev_text().replacen(public, &format!("{USERS_AUTH}{extra}"), 1);
+    file.lines().position(|l| l.starts_with(text)).unwrap() + 1
+}
+
+#[test]
+fn auth_is_public_unless_the_file_says_users() {
+    for name in ["dev", "prod"] {
+        let env = env::load(&root(), name).unwrap();
+        assert_eq!(env.auth, env::Auth::Public);
+        assert_eq!(env.auth.mode(), "public");
+    }
+    let without = dev_text().replacen("[auth]\nmode = \"public\"\n", "", 1);
+    let env = env::parse("dev", "envs/dev.toml", &without).unwrap();
+    assert_eq!(env.auth, env::Auth::Public);
+    assert!(env.auth.users().is_none());
+}
+
+#[test]
+fn staging_signs_users_in() {
+    let staging = env::load(&root(), "staging").unwrap();
+    assert_eq!(staging.auth.mode(), "users");
+    let users = staging.auth.users().unwrap();
+    assert!(!users.self_sign_up);
+    assert_eq!(users.allowed_email_domains, ["example.com"]);
+    assert_eq!(users.domain_prefix, None);
+    assert_eq!(users.rate_limit, 20);
+    assert_eq!(users.rate_window_seconds, 60);
+    assert_eq!(users.daily_tokens_per_user, 200_000);
+    assert_eq!(users.federation, None);
+    assert_eq!(
+        env::default_domain_prefix(&staging.stack_name),
+        "chatbot-staging"
+    );
+}
+
+#[test]
+fn a_users_section_is_read_into_its_fields() {
+    let env = with_auth(USERS_AUTH).unwrap();
+    let users = env.auth.users().unwrap();
+    assert!(users.self_sign_up);
+    assert_eq!(users.allowed_email_domains, ["example.com", "example.org"]);
+    assert_eq!(users.domain_prefix.as_deref(), Some("acme-chat-dev"));
+    assert_eq!(
+        (
+            users.rate_limit,
+            users.rate_window_seconds,
+            users.daily_tokens_per_user
+        ),
+        (5, 30, 100_000)
+    );
+    let minimal = "[auth]\nmode = \"users\"\nrate_limit = 1\nrate_window_seconds = 1\ndaily_tokens_per_user = 1\n";
+    let users = with_auth(minimal).unwrap().auth.users().cloned().unwrap();
+    assert!(!users.self_sign_up);
+    assert!(users.allowed_email_domains.is_empty());
+    assert_eq!(users.domain_prefix, None);
+}
+
+#[test]
+fn an_oidc_provider_is_read_with_default_scopes_and_email_claim() {
+    let env = with_auth(&format!("{USERS_AUTH}{OIDC}")).unwrap();
+    let federation = env.auth.users().unwrap().federation.clone().unwrap();
+    assert_eq!(federation.name, "EntraID");
+    assert_eq!(federation.email_attribute, "email");
+    assert_eq!(
+        federation.protocol,
+        env::FederationProtocol::Oidc {
+            issuer: "https://login.microsoftonline.com/tenant/v2.0".into(),
+            client_id: "abc-123".into(),
+            client_secret_arn:
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:chatbot-idp-AbCdEf".into(),
+            scopes: vec!["openid".into(), "email".into(), "profile".into()],
+        }
+    );
+    let scoped = OIDC.to_owned() + "scopes = [\"openid\", \"email\"]\nemail_attribute = \"upn\"\n";
+    let env = with_auth(&format!("{USERS_AUTH}{scoped}")).unwrap();
+    let federation = env.auth.users().unwrap().federation.clone().unwrap();
+    assert_eq!(federation.email_attribute, "upn");
+    let env::FederationProtocol::Oidc { scopes, .. } = federation.protocol else {
+        panic!("not oidc")
+    };
+    assert_eq!(scopes, ["openid", "email"]);
+}
+
+#[test]
+fn a_saml_provider_is_read_with_the_standard_email_claim() {
+    let saml = "\n[auth.federation]\ntype = \"saml\"\nname = \"Okta\"\nmetadata_url = \"https://example.okta.com/app/abc/sso/saml/metadata\"\n";
+    let env = with_auth(&format!("{USERS_AUTH}{saml}")).unwrap();
+    let federation = env.auth.users().unwrap().federation.clone().unwrap();
+    assert_eq!(federation.name, "Okta");
+    assert_eq!(
+        federation.email_attribute,
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"
+    );
+    assert_eq!(
+        federation.protocol,
+        env::FederationProtocol::Saml {
+            metadata_url: "https://example.okta.com/app/abc/sso/saml/metadata".into()
+        }
+    );
+}
+
+#[test]
+fn users_keys_in_public_mode_are_refused() {
+    check_auth_error(
+        "mode = \"users\"",
+        "mode = \"public\"",
+        "",
+        ": auth.self_sign_up: is read only with auth.mode = \"users\": set the mode or remove the key",
+    );
+    let only_limit = "[auth]\nrate_limit = 5\n";
+    let err = with_auth(only_limit).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "envs/dev.toml: auth.rate_limit: is read only with auth.mode = \"users\": set the mode or remove the key"
+    );
+}
+
+#[test]
+fn unknown_mode_and_unknown_auth_key() {
+    check_auth_error(
+        "mode = \"users\"",
+        "mode = \"everyone\"",
+        "",
+        &format!(
+            ":{}: auth.mode: unknown variant `everyone`, expected `public` or `users`",
+            auth_line("", "[auth]") + 1
+        ),
+    );
+    check_auth_error(
+        "self_sign_up = true",
+        "self_signup = true",
+        "",
+        &format!(
+            ":{}: auth.self_signup: unknown key, expected one of `mode`, `self_sign_up`, `allowed_email_domains`, `domain_prefix`, `rate_limit`, `rate_window_seconds`, `daily_tokens_per_user`, `federation`",
+            auth_line("", "[auth]") + 2
+        ),
+    );
+}
+
+#[test]
+fn users_mode_needs_its_limits() {
+    check_auth_error(
+        "daily_tokens_per_user = 100000\n",
+        "",
+        "",
+        ": auth.daily_tokens_per_user: missing key (required with auth.mode = \"users\")",
+    );
+    check_auth_error(
+        "rate_limit = 5\n",
+        "",
+        "",
+        ": auth.rate_limit: missing key (required with auth.mode = \"users\")",
+    );
+}
+
+#[test]
+fn per_user_limits_are_ranged() {
+    check_auth_error(
+        "rate_limit = 5",
+        "rate_limit = 0",
+        "",
+        ": auth.rate_limit: 0 is out of range, allowed: 1 to 100000 turns",
+    );
+    check_auth_error(
+        "rate_window_seconds = 30",
+        "rate_window_seconds = 86401",
+        "",
+        ": auth.rate_window_seconds: 86401 is out of range, allowed: 1 to 86400 seconds",
+    );
+    let budget = env::load(&root(), "dev").unwrap().daily_token_budget;
+    check_auth_error(
+        "daily_tokens_per_user = 100000",
+        &format!("daily_tokens_per_user = {}", budget + 1),
+        "",
+        &format!(
+            ": auth.daily_tokens_per_user: {} is out of range, allowed: 1 to {budget} tokens (chat.daily_token_budget: one person cannot spend more than everyone)",
+            budget + 1
+        ),
+    );
+}
+
+#[test]
+fn allowed_email_domains_are_dns_names() {
+    check_auth_error(
+        "\"example.org\"",
+        "\"@example.org\"",
+        "",
+        ": auth.allowed_email_domains[1]: \"@example.org\" is not allowed, expected a domain without the @, such as example.com",
+    );
+    check_auth_error(
+        "\"example.org\"",
+        "\"Example.ORG\"",
+        "",
+        ": auth.allowed_email_domains[1]: \"Example.ORG\" is not allowed, expected a lowercase DNS name such as example.com",
+    );
+    check_auth_error(
+        "\"example.org\"",
+        "\"example.com\"",
+        "",
+        ": auth.allowed_email_domains[1]: \"example.com\" is listed twice",
+    );
+}
+
+#[test]
+fn domain_prefix_follows_cognitos_rules() {
+    let expected = ": auth.domain_prefix: {:?} is not allowed, expected 1 to 63 lowercase letters, digits and hyphens, not starting or ending with a hyphen, without the words aws, amazon or cognito";
+    for bad in [
+        "Acme",
+        "-acme",
+        "acme-",
+        "my-aws-chat",
+        "cognito-chat",
+        "a.b",
+        &"a".repeat(64),
+    ] {
+        check_auth_error(
+            "domain_prefix = \"acme-chat-dev\"",
+            &format!("domain_prefix = {bad:?}"),
+            "",
+            &expected.replace("{:?}", &format!("{bad:?}")),
+        );
+    }
+}
+
+#[test]
+fn a_stack_name_that_makes_no_prefix_needs_one_set() {
+    let text = dev_text()
+        .replacen("stack_name = \"chatbot-dev\"", "stack_name = \"amazon-chatbot\"", 1)
+        .replacen(
+            "[auth]\nmode = \"public\"\n",
+            "[auth]\nmode = \"users\"\nrate_limit = 1\nrate_window_seconds = 1\ndaily_tokens_per_user = 1\n",
+            1,
+        );
+    let err = env::parse("dev", "envs/dev.toml", &text).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "envs/dev.toml: auth.domain_prefix: missing key: the default, the stack name \"amazon-chatbot\" and the account id, is no managed login prefix (at most 50 characters before the account id, without the words aws, amazon or cognito); set one"
+    );
+}
+
+#[test]
+fn federation_mistakes_name_their_key() {
+    let check = |from: &str, to: &str, message: &str| {
+        check_auth_error(from, to, OIDC, message);
+    };
+    check(
+        "client_secret_arn = \"arn:aws:secretsmanager:us-east-1:",
+        "client_secret_arn = \"arn:aws:secretsmanager:eu-west-1:",
+        ": auth.federation.client_secret_arn: \"arn:aws:secretsmanager:eu-west-1:123456789012:secret:chatbot-idp-AbCdEf\" is not allowed, expected a Secrets Manager secret ARN in us-east-1 (arn:aws:secretsmanager:us-east-1:<account>:secret:<name>) whose value is the client secret; the secret itself never goes in the env file",
+    );
+    check(
+        "issuer = \"https://",
+        "issuer = \"http://",
+        ": auth.federation.issuer: \"http://login.microsoftonline.com/tenant/v2.0\" is not allowed, expected an https:// URL, the provider's issuer (its discovery document is at <issuer>/.well-known/openid-configuration)",
+    );
+    check(
+        "client_id = \"abc-123\"\n",
+        "",
+        ": auth.federation.client_id: missing key (required with type = \"oidc\")",
+    );
+    check(
+        "name = \"EntraID\"",
+        "name = \"Cognito\"",
+        ": auth.federation.name: \"Cognito\" is not allowed, expected 3 to 32 letters, digits, hyphens, underscores and periods, not starting with an underscore, and not Cognito",
+    );
+    check(
+        "client_id = \"abc-123\"",
+        "client_id = \"abc-123\"\nscopes = [\"email\"]",
+        ": auth.federation.scopes: must include \"openid\": the user pool signs people in with OpenID Connect",
+    );
+    check(
+        "client_id = \"abc-123\"",
+        "client_id = \"abc-123\"\nmetadata_url = \"https://idp.example.com/metadata\"",
+        ": auth.federation.metadata_url: is read only with type = \"saml\", not \"oidc\"",
+    );
+    check(
+        "type = \"oidc\"",
+        "type = \"saml\"",
+        ": auth.federation.issuer: is read only with type = \"oidc\", not \"saml\"",
+    );
+    check(
+        "type = \"oidc\"",
+        "type = \"ldap\"",
+        &format!(
+            ":{}: auth.federation.type: unknown variant `ldap`, expected `oidc` or `saml`",
+            auth_line(OIDC, "type = ")
+        ),
+    );
 }
