@@ -76,10 +76,9 @@ server.listen(port, "127.0.0.1", () => {
     });
   });
   process.stdout.write(`oidc-provider listening on ${issuer}\n`);
-  process.stdout.write(`  client ${clientId} for ${pages.join(", ")}; access tokens last ${accessTokenTtl} s, a sign-in ${sessionTtl} s\n`);
-  for (const [name, user] of Object.entries(USERS)) {
-    process.stdout.write(`  user ${name}, password ${user.password} (dev only)\n`);
-  }
+  process.stdout.write(
+    `oidc-provider: client ${clientId} for ${pages.join(", ")}; access tokens last ${accessTokenTtl} s, a sign-in ${sessionTtl} s; users ${Object.keys(USERS).join(", ")}\n`,
+  );
 });
 server.on("error", (error) => fail(`cannot listen on 127.0.0.1:${port}: ${error.message}`));
 
