@@ -1603,6 +1603,7 @@ function showSignedOut(message) {
   ui.signinBanner.hidden = false;
   state.remote = [];
   renderSessions();
+  delete ui.sessionList.dataset.source;
 }
 
 /// Sends the person to sign in, keeping the chat open and what is in the message box; both
@@ -1661,6 +1662,7 @@ async function syncSessions() {
   if (current && !list.some((s) => s.id === current.id)) list.push(current);
   state.remote = list;
   renderSessions();
+  ui.sessionList.dataset.source = "server";
 }
 
 /// A new name for a chat: shown at once, and kept on the server when signed in.
