@@ -508,6 +508,12 @@ pub struct Tuning {
     /// A request body that has not arrived in whole after this long is refused (408), so a
     /// client trickling bytes cannot hold a request open.
     pub body_timeout: Duration,
+    /// How access tokens are checked in `users` mode.
+    pub verifier: crate::auth::VerifierTuning,
+    /// Most chats `GET /api/sessions` lists per page, and how many when a request names no
+    /// `limit`.
+    pub sessions_page_max: usize,
+    pub sessions_page_default: usize,
 }
 
 impl Default for Tuning {
@@ -525,6 +531,9 @@ impl Default for Tuning {
             model_idle_timeout: Duration::from_secs(120),
             model_timeout: Duration::from_secs(240),
             body_timeout: Duration::from_secs(10),
+            verifier: crate::auth::VerifierTuning::default(),
+            sessions_page_max: 100,
+            sessions_page_default: 50,
         }
     }
 }

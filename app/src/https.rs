@@ -96,6 +96,30 @@ impl Https {
         Ok(status)
     }
 
+    /// Sends `GET url` through the pooled connector and reads the answer's status and body,
+    /// refusing a body longer than `limit` bytes. For small documents the service reads
+    /// besides the SDK's calls (the sign-in keys).
+    pub async fn get(&self, url: &str, limit: usize) -> Result<(u16, bytes::Bytes), String> {
+        let request = http::Request::get(url)
+            .header(http::header::ACCEPT, "application/json")
+            .body(SdkBody::empty())
+            .map_err(|err| format!("{url} is not a URL: {err}"))?;
+        let request =
+            HttpRequest::try_from(request).map_err(|err| format!("bad request: {err}"))?;
+        let response = self
+            .connector(&connector_settings(None))
+            .call(request)
+            .await
+            .map_err(|err| format!("GET {url}: {err}"))?;
+        let status = response.status().as_u16();
+        let body = http_body_util::Limited::new(response.into_body(), limit)
+            .collect()
+            .await
+            .map_err(|err| format!("reading the answer of {url}: {err}"))?
+            .to_bytes();
+        Ok((status, body))
+    }
+
     fn connector(&self, settings: &HttpConnectorSettings) -> SharedHttpConnector {
         let key = (settings.connect_timeout(), settings.read_timeout());
         let mut connectors = self

@@ -5,6 +5,7 @@
 
 pub use chatbot_contract as contract;
 
+pub mod auth;
 pub mod chat;
 pub mod client_ip;
 pub mod clock;

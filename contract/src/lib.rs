@@ -251,6 +251,10 @@ pub mod metrics {
     /// Count of API requests refused because they did not come through CloudFront (no or a
     /// wrong [`ORIGIN_VERIFY_HEADER`](crate::ORIGIN_VERIFY_HEADER)).
     pub const ORIGIN_REFUSED: &str = "OriginRefused";
+    /// Count of API requests refused in `users` mode for want of a valid access token.
+    pub const UNAUTHORIZED: &str = "Unauthorized";
+    /// Count of chat requests refused because the person's daily token quota is spent.
+    pub const QUOTA_EXHAUSTED: &str = "QuotaExhausted";
     /// Count of answers a reader rated good (thumbs up), each time a rating is given or changed.
     pub const FEEDBACK_POSITIVE: &str = "FeedbackPositive";
     /// Count of answers a reader rated bad (thumbs down), each time a rating is given or changed.

@@ -1,5 +1,6 @@
 //! The HTTP face of the service: routes, request validation, the error body, SSE encoding.
 
+mod auth;
 pub mod error;
 mod messages;
 mod openapi;
@@ -22,6 +23,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
+pub use auth::user_of;
 pub use error::ApiError;
 
 use crate::chat::{self, ChatInput};
@@ -39,21 +41,41 @@ pub struct RequestId(pub String);
 /// When the configuration has an origin secret, every `/api` request must carry it in
 /// [`ORIGIN_VERIFY_HEADER`] (see [`require_origin`]); that check comes before anything else.
 pub fn router(state: Arc<AppState>) -> Router {
-    api(state.clone())
-        .fallback(|| async { not_found() })
-        .layer(middleware::from_fn_with_state(state, require_origin))
-        .layer(middleware::from_fn(request_span))
+    guarded(api(state.clone()).fallback(|| async { not_found() }), state)
 }
 
 /// The API plus the files of `site_dir` at `/` (local runs): `cargo xtask dev`.
 pub fn router_with_site(state: Arc<AppState>, site_dir: Option<PathBuf>) -> Router {
     match site_dir {
-        Some(dir) => api(state.clone())
-            .fallback(move |request: Request| site::serve(dir.clone(), request))
-            .layer(middleware::from_fn_with_state(state, require_origin))
-            .layer(middleware::from_fn(request_span)),
+        Some(dir) => guarded(
+            api(state.clone()).fallback(move |request: Request| site::serve(dir.clone(), request)),
+            state,
+        ),
         None => router(state),
     }
+}
+
+/// `routes` behind the checks every request passes, outermost first: the request span, the
+/// origin header, and in `users` mode the access token (see [`auth`]).
+fn guarded(routes: Router, state: Arc<AppState>) -> Router {
+    let routes = match state.config.auth.users() {
+        Some(users) => {
+            let verifier = crate::auth::Verifier::new(
+                users,
+                state.tuning.verifier,
+                crate::auth::FetchJwks::new(&users.jwks_url),
+            );
+            let sign_in = Arc::new(auth::SignIn {
+                state: state.clone(),
+                verifier,
+            });
+            routes.layer(middleware::from_fn_with_state(sign_in, auth::require_user))
+        }
+        None => routes,
+    };
+    routes
+        .layer(middleware::from_fn_with_state(state, require_origin))
+        .layer(middleware::from_fn(request_span))
 }
 
 /// Refuses (403 `forbidden`) an `/api` request whose [`ORIGIN_VERIFY_HEADER`] is missing,
@@ -415,7 +437,20 @@ pub(crate) fn store_failed(state: &AppState, err: &crate::store::StoreError) -> 
 /// What the page needs before the first message: the models, whether the offline demo model
 /// answers, the prompts it offers on an empty chat and the largest message it may send.
 async fn models(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let auth = match state.config.auth.users() {
+        None => json!({"mode": crate::contract::env_vars::auth_mode::PUBLIC}),
+        Some(users) => json!({
+            "mode": crate::contract::env_vars::auth_mode::USERS,
+            "issuer": users.issuer,
+            "client_id": users.client_id,
+            "authorize_url": users.authorize_url,
+            "token_url": users.token_url,
+            "logout_url": users.logout_url,
+            "scopes": crate::contract::AUTH_SCOPES,
+        }),
+    };
     Json(json!({
+        "auth": auth,
         "default": state.config.default_model,
         "models": state.config.models,
         "demo": state.model.is_demo(),

@@ -2,6 +2,7 @@
 //! process-lifetime store has nothing to expire.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -16,6 +17,9 @@ use super::{
 pub struct MemoryStore {
     state: Arc<Mutex<State>>,
     budget: BudgetShards,
+    /// Operations asked of this store and its other instances, for tests that show a request
+    /// never reached it.
+    operations: Arc<AtomicU64>,
 }
 
 impl Default for MemoryStore {
@@ -23,6 +27,7 @@ impl Default for MemoryStore {
         Self {
             state: Arc::default(),
             budget: BudgetShards::new(BudgetLayout::default()),
+            operations: Arc::default(),
         }
     }
 }
@@ -53,8 +58,8 @@ impl MemoryStore {
     /// Spreads and caches the day's budget as `layout` says.
     pub fn with_budget(self, layout: BudgetLayout) -> Self {
         Self {
-            state: self.state,
             budget: BudgetShards::new(layout),
+            ..self
         }
     }
 
@@ -64,10 +69,17 @@ impl MemoryStore {
         Self {
             state: Arc::clone(&self.state),
             budget: BudgetShards::new(self.budget.layout()),
+            operations: Arc::clone(&self.operations),
         }
     }
 
+    /// How many operations reached this store's data (its instances' included).
+    pub fn operations(&self) -> u64 {
+        self.operations.load(Ordering::SeqCst)
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.operations.fetch_add(1, Ordering::SeqCst);
         // A panic while holding the lock cannot leave the maps half-updated (each update is a
         // single insert), so a poisoned lock is still safe to use.
         self.state
@@ -222,6 +234,7 @@ impl MemoryStore {
     }
 
     pub(super) fn spent(&self, day: &str) -> Result<Spend, StoreError> {
+        self.operations.fetch_add(1, Ordering::SeqCst);
         if let Some(total) = self.budget.cached(day) {
             return Ok(total);
         }

@@ -1,0 +1,439 @@
+//! Sign-in (`users` mode): every token the API must refuse gets 401 with a `WWW-Authenticate`
+//! challenge and reaches neither the store nor the model; a valid one gets through. Tokens come
+//! from a stand-in OpenID issuer with keys made here ([`testkit::issuer`]), whose key set the
+//! service fetches over HTTP, as it would from any issuer.
+
+mod common;
+
+use std::time::Duration;
+
+use chatbot::auth::VerifierTuning;
+use chatbot::config::{Auth, UsersAuth};
+use chatbot::store::Store;
+use common::Service;
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+use testkit::bedrock::Options;
+use testkit::issuer::{Issuer, SigningKey, sign_with};
+
+const CLIENT: &str = "page-client";
+
+struct SignedIn {
+    issuer: Issuer,
+    service: Service,
+}
+
+async fn start(refetch_interval: Duration) -> SignedIn {
+    let issuer = Issuer::start().await.expect("the issuer starts");
+    issuer.publish("k1", SigningKey::rsa());
+    let users = UsersAuth {
+        issuer: issuer.url.clone(),
+        jwks_url: issuer.jwks_url.clone(),
+        client_id: CLIENT.to_owned(),
+        authorize_url: format!("{}/auth", issuer.url),
+        token_url: format!("{}/token", issuer.url),
+        logout_url: format!("{}/session/end", issuer.url),
+        rate_limit: 100,
+        rate_window_seconds: 60,
+        daily_token_quota: 1_000_000,
+    };
+    let service = Service::start_with(Options::default(), |config, tuning| {
+        config.auth = Auth::Users(users);
+        tuning.verifier = VerifierTuning {
+            refetch_interval,
+            ..VerifierTuning::default()
+        };
+    })
+    .await;
+    SignedIn { issuer, service }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// The claims of a valid RFC 9068 access token for `sub`; tests change what they test.
+fn access_claims(issuer: &Issuer, sub: &str) -> Value {
+    json!({
+        "iss": issuer.url,
+        "sub": sub,
+        "client_id": CLIENT,
+        "aud": "chatbot",
+        "scope": "openid email profile",
+        "iat": now(),
+        "exp": now() + 600,
+        "jti": uuid::Uuid::new_v4().to_string(),
+    })
+}
+
+fn at_jwt() -> Value {
+    json!({"typ": "at+jwt"})
+}
+
+impl SignedIn {
+    async fn chat_with(&self, authorization: Option<&str>) -> common::Reply {
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(value) = authorization {
+            headers.push(("authorization", value));
+        }
+        self.service
+            .request(
+                Method::POST,
+                "/api/chat",
+                &headers,
+                json!({"message": "Hello"}).to_string(),
+            )
+            .await
+    }
+
+    fn store_operations(&self) -> u64 {
+        match &self.service.state.store {
+            Store::Memory(store) => store.operations(),
+            Store::Dynamo(_) => unreachable!("these tests use the memory store"),
+        }
+    }
+}
+
+/// A chat request with `authorization` is refused with 401, a challenge with `error` (or
+/// none when `error` is `None`), a description containing `reason`, and no store or model call.
+async fn check_refused(
+    signed_in: &SignedIn,
+    authorization: Option<&str>,
+    error: Option<&str>,
+    reason: &str,
+) {
+    let operations = signed_in.store_operations();
+    let model_calls = signed_in.service.fake.calls().len();
+    let reply = signed_in.chat_with(authorization).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{authorization:?}");
+    assert_eq!(reply.error_code(), "unauthorized");
+    let challenge = reply.headers["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.starts_with("Bearer realm=\"chatbot\""),
+        "{challenge}"
+    );
+    match error {
+        Some(error) => {
+            assert!(
+                challenge.contains(&format!("error=\"{error}\"")),
+                "{challenge}"
+            );
+            assert!(challenge.contains(reason), "{challenge} lacks {reason}");
+        }
+        None => assert!(!challenge.contains("error="), "{challenge}"),
+    }
+    let message = reply.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains(reason), "{message} lacks {reason}");
+    assert_eq!(
+        signed_in.store_operations(),
+        operations,
+        "the store was touched"
+    );
+    assert_eq!(
+        signed_in.service.fake.calls().len(),
+        model_calls,
+        "the model was called"
+    );
+}
+
+#[tokio::test]
+async fn a_valid_access_token_gets_an_answer() {
+    let signed_in = start(Duration::from_secs(30)).await;
+    let token = signed_in
+        .issuer
+        .sign("k1", at_jwt(), &access_claims(&signed_in.issuer, "alice"));
+    let reply = signed_in.chat_with(Some(&format!("Bearer {token}"))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.json());
+    assert_eq!(signed_in.service.fake.calls().len(), 1);
+}
+
+#[tokio::test]
+async fn a_cognito_access_token_gets_an_answer() {
+    let signed_in = start(Duration::from_secs(30)).await;
+    signed_in.issuer.publish("ec", SigningKey::p256());
+    let mut claims = access_claims(&signed_in.issuer, "bob");
+    claims["token_use"] = json!("access");
+    claims["username"] = json!("bob");
+    let token = signed_in.issuer.sign("ec", json!({}), &claims);
+    let reply = signed_in.chat_with(Some(&format!("Bearer {token}"))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.json());
+}
+
+#[tokio::test]
+async fn a_request_without_a_token_is_refused() {
+    let signed_in = start(Duration::from_secs(30)).await;
+    check_refused(&signed_in, None, None, "needs an access token").await;
+}
+
+#[tokio::test]
+async fn malformed_tokens_are_refused() {
+    let signed_in = start(Duration::from_secs(30)).await;
+    for header in [
+        "Bearer",
+        "Bearer not-a-jwt",
+        "Bearer a.b",
+        "Bearer a.b.c.d",
+        "Bearer !!!.???.***",
+        "Basic YWxpY2U6c2VjcmV0",
+    ] {
+        check_refused(&signed_in, Some(header), Some("invalid_token"), "").await;
+    }
+    // A token signed with `none` is never accepted.
+    let claims = access_claims(&signed_in.issuer, "alice");
+    let unsigned = format!(
+        "{}.{}.",
+        base64_url(&json!({"alg": "none", "kid": "k1", "typ": "at+jwt"})),
+        base64_url(&claims)
+    );
+    check_refused(
+        &signed_in,
+        Some(&format!("Bearer {unsigned}")),
+        Some("invalid_token"),
+        "RS256 and ES256",
+    )
+    .await;
+}
+
+fn base64_url(value: &Value) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+}
+
+#[tokio::test]
+async fn a_token_with_a_wrong_signature_is_refused() {
+    let signed_in = start(Duration::from_secs(30)).await;
+    // Signed with a key of the same id the issuer never published.
+    let forged = sign_with(
+        &SigningKey::rsa(),
+        "k1",
+        at_jwt(),
+        &access_claims(&signed_in.issuer, "alice"),
+    );
+    check_refused(
+        &signed_in,
+        Some(&format!("Bearer {forged}")),
+        Some("invalid_token"),
+        "signature does not verify",
+    )
+    .await;
+    // A genuine token whose claims were changed after signing.
+    let genuine = signed_in
+        .issuer
+        .sign("k1", at_jwt(), &access_claims(&signed_in.issuer, "alice"));
+    let parts: Vec<&str> = genuine.split('.').collect();
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        base64_url(&access_claims(&signed_in.issuer, "mallory")),
+        parts[2]
+    );
+    check_refused(
+        &signed_in,
+        Some(&format!("Bearer {tampered}")),
+        Some("invalid_token"),
+        "signature does not verify",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_token_from_another_issuer_is_refused() {
+    let signed_in = start(Duration::from_secs(30)).await;
+    let mut claims = access_claims(&signed_in.issuer, "alice");
+    claims["iss"] = json!("https://login.example.com/other");
+    let token = signed_in.issuer.sign("k1", at_jwt(), &claims);
+    check_refused(
+        &signed_in,
+        Some(&format!("Bearer {token}")),
+        Some("invalid_token"),
+        "another issuer",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_token_for_another_client_is_refused() {
+    let signed_in = start(Duration::from_secs(30)).await;
+    let mut claims = access_claims(&signed_in.issuer, "alice");
+    claims["client_id"] = json!("another-app");
+    let token = signed_in.issuer.sign("k1", at_jwt(), &claims);
+    check_refused(
+        &signed_in,
+        Some(&format!("Bearer {token}")),
+        Some("invalid_token"),
+        "another client",
+    )
+    .await;
+    let mut claims = access_claims(&signed_in.issuer, "alice");
+    claims.as_object_mut().unwrap().remove("client_id");
+    let token = signed_in.issuer.sign("k1", at_jwt(), &claims);
+    check_refused(
+        &signed_in,
+        Some(&format!("Bearer {token}")),
+        Some("invalid_token"),
+        "another client",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refused() {
+    let signed_in = start(Duration::from_secs(30)).await;
+    let mut claims = access_claims(&signed_in.issuer, "alice");
+    // Past the minute of leeway for clocks.
+    claims["iat"] = json!(now() - 3_600);
+    claims["exp"] = json!(now() - 120);
+    let token = signed_in.issuer.sign("k1", at_jwt(), &claims);
+    check_refused(
+        &signed_in,
+        Some(&format!("Bearer {token}")),
+        Some("invalid_token"),
+        "expired",
+    )
+    .await;
+    let mut claims = access_claims(&signed_in.issuer, "alice");
+    claims["nbf"] = json!(now() + 600);
+    let token = signed_in.issuer.sign("k1", at_jwt(), &claims);
+    check_refused(
+        &signed_in,
+        Some(&format!("Bearer {token}")),
+        Some("invalid_token"),
+        "not valid yet",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_id_token_is_refused() {
+    let signed_in = start(Duration::from_secs(30)).await;
+    // An OpenID Connect ID token: the client is its audience, no client_id, typ JWT.
+    let claims = json!({
+        "iss": signed_in.issuer.url,
+        "sub": "alice",
+        "aud": CLIENT,
+        "iat": now(),
+        "exp": now() + 600,
+        "email": "alice@example.com",
+    });
+    let token = signed_in.issuer.sign("k1", json!({"typ": "JWT"}), &claims);
+    check_refused(
+        &signed_in,
+        Some(&format!("Bearer {token}")),
+        Some("invalid_token"),
+        "ID tokens are not accepted",
+    )
+    .await;
+    // Cognito's: token_use says so.
+    let mut claims = claims;
+    claims["token_use"] = json!("id");
+    claims["client_id"] = json!(CLIENT);
+    let token = signed_in.issuer.sign("k1", json!({}), &claims);
+    check_refused(
+        &signed_in,
+        Some(&format!("Bearer {token}")),
+        Some("invalid_token"),
+        "ID token",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_fetched_and_a_withdrawn_one_refused() {
+    let signed_in = start(Duration::ZERO).await;
+    let issuer = &signed_in.issuer;
+    let old = issuer.sign("k1", at_jwt(), &access_claims(issuer, "alice"));
+    let reply = signed_in.chat_with(Some(&format!("Bearer {old}"))).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(issuer.fetches(), 1);
+
+    // The issuer rotates: a new key signs, the old one is withdrawn.
+    issuer.publish("k2", SigningKey::rsa());
+    issuer.withdraw("k1");
+    let new = issuer.sign("k2", at_jwt(), &access_claims(issuer, "alice"));
+    let reply = signed_in.chat_with(Some(&format!("Bearer {new}"))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.json());
+    assert_eq!(issuer.fetches(), 2, "the unknown key id made one fetch");
+    let reply = signed_in.chat_with(Some(&format!("Bearer {new}"))).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        issuer.fetches(),
+        2,
+        "a known key id is served from the cache"
+    );
+
+    check_refused(
+        &signed_in,
+        Some(&format!("Bearer {old}")),
+        Some("invalid_token"),
+        "does not publish",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_key_ids_fetch_the_keys_at_most_once_per_interval() {
+    let signed_in = start(Duration::from_secs(3_600)).await;
+    let issuer = &signed_in.issuer;
+    let token = issuer.sign("k1", at_jwt(), &access_claims(issuer, "alice"));
+    assert_eq!(
+        signed_in
+            .chat_with(Some(&format!("Bearer {token}")))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    for i in 0..5 {
+        let made_up = sign_with(
+            &SigningKey::p256(),
+            &format!("made-up-{i}"),
+            at_jwt(),
+            &access_claims(issuer, "alice"),
+        );
+        check_refused(
+            &signed_in,
+            Some(&format!("Bearer {made_up}")),
+            Some("invalid_token"),
+            "does not publish",
+        )
+        .await;
+    }
+    assert_eq!(issuer.fetches(), 1);
+}
+
+#[tokio::test]
+async fn public_routes_stay_open_and_models_describe_sign_in() {
+    let signed_in = start(Duration::from_secs(30)).await;
+    for path in ["/api/health", "/api/openapi.json"] {
+        assert_eq!(
+            signed_in.service.get(path).await.status,
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+    let models = signed_in.service.get("/api/models").await;
+    assert_eq!(models.status, StatusCode::OK);
+    let auth = &models.json()["auth"];
+    assert_eq!(auth["mode"], "users");
+    assert_eq!(auth["issuer"], json!(signed_in.issuer.url));
+    assert_eq!(auth["client_id"], CLIENT);
+    assert_eq!(auth["scopes"], json!(["openid", "email", "profile"]));
+    for path in [
+        "/api/sessions",
+        "/api/sessions/0b5e6f1c-8d1a-4c49-9c11-3f0d2d6e7a10/messages",
+        "/api/nothing-here",
+    ] {
+        let reply = signed_in.service.get(path).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    assert_eq!(
+        signed_in.issuer.fetches(),
+        0,
+        "no key fetched without a token"
+    );
+}
