@@ -114,7 +114,7 @@ async function signIn(page, user, issuer) {
 async function openSignedIn(base, user) {
   const opened = await openSignedOut(base);
   await signIn(opened.page, user, opened.auth.issuer);
-  await opened.page.waitForSelector("#session-list[data-source=server]");
+  await opened.page.waitForSelector("#session-list[data-source=server]", { state: "attached" });
   return opened;
 }
 
@@ -144,7 +144,7 @@ describe("signing in", () => {
     await page.getByRole("button", { name: "Sign in" }).click();
 
     await page.waitForSelector("html[data-auth=signed-in]");
-    await page.waitForSelector("#session-list[data-source=server]");
+    await page.waitForSelector("#session-list[data-source=server]", { state: "attached" });
     assert.equal(new URL(page.url()).search, "", "the code and state are taken off the address");
     assert.equal(await page.locator("#user-name").innerText(), NAMES.alice);
     assert.ok(await page.getByRole("button", { name: "Sign out" }).isVisible());
