@@ -25,6 +25,7 @@ use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use crate::AppState;
+use crate::auth::User;
 use crate::clock;
 use crate::config::ModelInfo;
 use crate::contract::metrics as names;
@@ -37,7 +38,9 @@ use crate::model::{
     Usage, estimate_tokens,
 };
 use crate::rate_bucket;
-use crate::store::{Admission, AnswerDetails, Message, MessageId, Role, SessionId, StopReason};
+use crate::store::{
+    Admission, AnswerDetails, Message, MessageId, Owner, Ownership, Role, SessionId, StopReason,
+};
 
 /// A validated chat request.
 #[derive(Debug, Clone)]
@@ -68,9 +71,59 @@ pub struct ChatTurn {
     /// offline demo model, which costs nothing.
     price: Option<ModelPrice>,
     request: ModelRequest,
+    /// The signed-in person whose chat this is (`users` mode).
+    owner: Option<Owner>,
+    /// What the person has left, for the `RateLimit` headers (`users` mode).
+    limits: Option<PersonLimits>,
+}
+
+/// A signed-in person's limits and what is left of them when a turn starts.
+#[derive(Debug, Clone, Copy)]
+pub struct PersonLimits {
+    pub turns: u32,
+    pub window_seconds: u32,
+    pub turns_used: u32,
+    /// Seconds until the rate window starts again.
+    pub window_reset: i64,
+    pub tokens: u64,
+    pub tokens_used: u64,
+    /// Seconds until midnight UTC, when the day's tokens come back.
+    pub day_reset: i64,
+}
+
+impl PersonLimits {
+    /// `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers, structured
+    /// fields): the turns of the rate window and the tokens of the day.
+    pub fn headers(&self) -> Vec<(http::HeaderName, http::HeaderValue)> {
+        let policy = format!(
+            "\"turns\";q={};w={}, \"tokens\";q={};w=86400",
+            self.turns, self.window_seconds, self.tokens
+        );
+        let left = format!(
+            "\"turns\";r={};t={}, \"tokens\";r={};t={}",
+            self.turns.saturating_sub(self.turns_used),
+            self.window_reset.max(0),
+            self.tokens.saturating_sub(self.tokens_used),
+            self.day_reset.max(0)
+        );
+        [("ratelimit-policy", policy), ("ratelimit", left)]
+            .into_iter()
+            .filter_map(|(name, value)| {
+                Some((
+                    http::HeaderName::from_static(name),
+                    http::HeaderValue::from_str(&value).ok()?,
+                ))
+            })
+            .collect()
+    }
 }
 
 impl ChatTurn {
+    /// The `RateLimit` headers of a signed-in person's turn; none in public mode.
+    pub fn rate_headers(&self) -> Vec<(http::HeaderName, http::HeaderValue)> {
+        self.limits.map(|l| l.headers()).unwrap_or_default()
+    }
+
     /// The conversation and the user's message, once saved: a failure from then on leaves the
     /// question without an answer, and a retry replaces it.
     fn saved_question(&self) -> (SessionId, MessageId) {
@@ -104,29 +157,58 @@ pub struct ChatReply {
 
 /// Admits the request (rate limit, budget), then saves the user's message before any model
 /// call, so no later failure loses it.
+///
+/// In `users` mode (`user` set) the rate window and a daily token quota count per person, and
+/// a chat of someone else (or of public mode) answers 404 as if it did not exist.
 pub async fn start_turn(
     state: &AppState,
     client: Option<IpAddr>,
+    user: Option<&User>,
     input: ChatInput,
 ) -> Result<ChatTurn, ApiError> {
     let config = &state.config;
     let now_ms = clock::now_ms();
     let now = now_ms.div_euclid(1000);
 
-    let window = i64::from(config.rate_window_seconds);
+    let person = user.zip(config.auth.users());
+    let owner = person.map(|(user, _)| Owner::new(user.id.clone()));
+    let (client, rate_limit, window) = match person {
+        Some((user, users)) => (
+            format!("user:{}", user.id),
+            users.rate_limit,
+            i64::from(users.rate_window_seconds),
+        ),
+        // Without a known address every such request shares one bucket: stricter, never
+        // looser.
+        None => (
+            client.map_or_else(
+                || "unknown".to_owned(),
+                |ip| rate_bucket::key(ip, config.ipv6_prefix),
+            ),
+            config.rate_limit,
+            i64::from(config.rate_window_seconds),
+        ),
+    };
     let window_start = now - now.rem_euclid(window);
-    // Without a known address every such request shares one bucket: stricter, never looser.
-    let client = client.map_or_else(
-        || "unknown".to_owned(),
-        |ip| rate_bucket::key(ip, config.ipv6_prefix),
-    );
-    let admission = state.store.admit_request(
+    let admission = state.store.count_request(
         &client,
         window_start,
-        config.rate_limit,
+        rate_limit,
         window_start + window + 60,
     );
     let today = clock::utc_day(now);
+    let ownership = async {
+        match (&owner, input.session) {
+            (Some(_), Some(session)) => Some(state.store.ownership(session).await),
+            _ => None,
+        }
+    };
+    let tokens_used = async {
+        match &owner {
+            Some(owner) => Some(state.store.user_tokens(owner, &today).await),
+            None => None,
+        }
+    };
     let spent = state.store.spent(&today);
     let limit = state.tuning.history_messages;
     let replaces = input.session.zip(input.replaces.as_ref());
@@ -142,16 +224,42 @@ pub async fn start_turn(
             (None, _) => Ok(Vec::new()),
         }
     };
-    let (admission, spent, past) = tokio::join!(admission, spent, history_read);
+    let (admission, spent, past, ownership, tokens_used) =
+        tokio::join!(admission, spent, history_read, ownership, tokens_used);
 
     // The rate limit decides first: a limited client learns nothing else.
     let admission = admission.map_err(|err| store_failed(state, &err))?;
-    if admission == Admission::Limited {
+    let tokens_used = tokens_used
+        .transpose()
+        .map_err(|err| store_failed(state, &err))?;
+    let limits = person.map(|(_, users)| PersonLimits {
+        turns: users.rate_limit,
+        window_seconds: users.rate_window_seconds,
+        turns_used: admission.used,
+        window_reset: window_start + window - now,
+        tokens: users.daily_token_quota,
+        tokens_used: tokens_used.unwrap_or(0),
+        day_reset: 86_400 - now.rem_euclid(86_400),
+    });
+    let headers = limits.map(|l| l.headers()).unwrap_or_default();
+    if admission.admission == Admission::Limited {
         state.metrics.count(names::RATE_LIMITED);
+        let retry_after = u64::try_from(window_start + window - now).unwrap_or(1);
+        if person.is_some() {
+            tracing::info!("rate limited (per person)");
+            return Err(ApiError::user_rate_limited(retry_after).with_headers(headers));
+        }
         tracing::info!(client = %client, "rate limited");
-        return Err(ApiError::rate_limited(
-            u64::try_from(window_start + window - now).unwrap_or(1),
-        ));
+        return Err(ApiError::rate_limited(retry_after));
+    }
+    if let Some(ownership) = ownership {
+        match ownership.map_err(|err| store_failed(state, &err))? {
+            Ownership::None => {}
+            Ownership::Owned(found) if Some(&found) == owner.as_ref() => {}
+            Ownership::Owned(_) | Ownership::Public => {
+                return Err(crate::http::no_such_session().with_headers(headers));
+            }
+        }
     }
     let spent = spent.map_err(|err| store_failed(state, &err))?;
     let budget = config.budget();
@@ -164,7 +272,21 @@ pub async fn start_turn(
             cost_budget_micro_usd = budget.micro_usd,
             "daily budget spent"
         );
-        return Err(ApiError::budget_exhausted());
+        return Err(ApiError::budget_exhausted().with_headers(headers));
+    }
+    if let Some(limits) = limits
+        && limits.tokens_used >= limits.tokens
+    {
+        state.metrics.count(names::QUOTA_EXHAUSTED);
+        tracing::info!(
+            tokens_used = limits.tokens_used,
+            quota = limits.tokens,
+            "daily token quota of the person spent"
+        );
+        return Err(
+            ApiError::quota_exhausted(u64::try_from(limits.day_reset).unwrap_or(1))
+                .with_headers(headers),
+        );
     }
 
     let past = past.map_err(|err| store_failed(state, &err))?;
@@ -203,6 +325,8 @@ pub async fn start_turn(
             max_output_tokens: config.max_output_tokens,
             guardrail: config.guardrail.clone(),
         },
+        owner,
+        limits,
     })
 }
 
@@ -230,14 +354,37 @@ async fn drop_replaced(
 async fn save_question(
     state: &AppState,
     session: SessionId,
+    owner: Option<&Owner>,
     question: &Message,
     expires_at: i64,
 ) -> Result<(), ApiError> {
-    state
-        .store
-        .append_message(session, question, expires_at)
+    save_message(state, session, owner, question, expires_at)
         .await
         .map_err(|err| store_failed(state, &err))
+}
+
+/// Appends `message` to the session, as its owner's in `users` mode.
+async fn save_message(
+    state: &AppState,
+    session: SessionId,
+    owner: Option<&Owner>,
+    message: &Message,
+    expires_at: i64,
+) -> Result<(), crate::store::StoreError> {
+    match owner {
+        Some(owner) => {
+            state
+                .store
+                .append_owned_message(session, owner, message, expires_at)
+                .await
+        }
+        None => {
+            state
+                .store
+                .append_message(session, message, expires_at)
+                .await
+        }
+    }
 }
 
 /// The past of a conversation as the model wants it: starting with a user message, roles
@@ -369,6 +516,7 @@ pub async fn answer_json(state: &AppState, turn: ChatTurn) -> Result<ChatReply, 
     save_question(
         state,
         turn.session,
+        turn.owner.as_ref(),
         &turn.question,
         turn.question_expires_at,
     )
@@ -510,6 +658,7 @@ pub async fn answer_stream(state: Arc<AppState>, mut turn: ChatTurn) -> Result<R
         let save = save_question(
             &state,
             turn.session,
+            turn.owner.as_ref(),
             &turn.question,
             turn.question_expires_at,
         );
@@ -803,10 +952,14 @@ async fn finish(
     };
     let save_answer = async {
         if !text.is_empty()
-            && let Err(err) = state
-                .store
-                .append_message(turn.session, &answer, state.config.history_expiry(now))
-                .await
+            && let Err(err) = save_message(
+                state,
+                turn.session,
+                turn.owner.as_ref(),
+                &answer,
+                state.config.history_expiry(now),
+            )
+            .await
         {
             store_failed(state, &err);
         }
@@ -836,7 +989,19 @@ async fn finish(
             }
         }
     };
-    let ((), total) = tokio::join!(save_answer, count_spend);
+    // The person's own count for the day, kept two days like the budget's.
+    let count_person = async {
+        if let Some(owner) = &turn.owner
+            && spend.tokens > 0
+            && let Err(err) = state
+                .store
+                .add_user_tokens(owner, &clock::utc_day(now), spend.tokens, now + 2 * 86_400)
+                .await
+        {
+            store_failed(state, &err);
+        }
+    };
+    let ((), total, ()) = tokio::join!(save_answer, count_spend, count_person);
     let mut values = vec![
         (names::INPUT_TOKENS, Unit::Count, usage.input_tokens as f64),
         (

@@ -416,6 +416,22 @@ async fn public_routes_stay_open_and_models_describe_sign_in() {
             "{path}"
         );
     }
+    let openapi = signed_in.service.get("/api/openapi.json").await.json();
+    assert_eq!(
+        openapi["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    assert_eq!(
+        openapi["paths"]["/api/chat"]["post"]["security"],
+        json!([{"bearer": []}])
+    );
+    assert!(openapi["paths"]["/api/sessions"]["get"].is_object());
+    assert!(openapi["paths"]["/api/sessions/{id}"]["patch"].is_object());
+    assert!(
+        openapi["paths"]["/api/health"]["get"]
+            .get("security")
+            .is_none()
+    );
     let models = signed_in.service.get("/api/models").await;
     assert_eq!(models.status, StatusCode::OK);
     let auth = &models.json()["auth"];
@@ -436,4 +452,278 @@ async fn public_routes_stay_open_and_models_describe_sign_in() {
         0,
         "no key fetched without a token"
     );
+}
+
+impl SignedIn {
+    fn bearer(&self, sub: &str) -> String {
+        let token = self
+            .issuer
+            .sign("k1", at_jwt(), &access_claims(&self.issuer, sub));
+        format!("Bearer {token}")
+    }
+
+    async fn call(
+        &self,
+        sub: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> common::Reply {
+        let bearer = self.bearer(sub);
+        let mut headers = vec![("authorization", bearer.as_str())];
+        if body.is_some() {
+            headers.push(("content-type", "application/json"));
+        }
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        self.service.request(method, path, &headers, body).await
+    }
+
+    async fn chat_as(&self, sub: &str, body: Value) -> common::Reply {
+        self.call(sub, Method::POST, "/api/chat", Some(body)).await
+    }
+}
+
+#[tokio::test]
+async fn a_persons_chats_are_listed_renamed_and_deleted_and_nobody_elses() {
+    let signed_in = start(Duration::from_secs(30)).await;
+    let first = signed_in
+        .chat_as("alice", json!({"message": "Plan a trip to Lisbon"}))
+        .await;
+    assert_eq!(first.status, StatusCode::OK);
+    let chat = first.json()["session_id"].as_str().unwrap().to_owned();
+    let second = signed_in
+        .chat_as("alice", json!({"message": "Another chat"}))
+        .await
+        .json()["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let list = signed_in
+        .call("alice", Method::GET, "/api/sessions", None)
+        .await;
+    assert_eq!(list.status, StatusCode::OK);
+    let list = list.json();
+    let ids: Vec<&str> = list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [second.as_str(), chat.as_str()]);
+    assert_eq!(list["sessions"][1]["title"], "Plan a trip to Lisbon");
+    assert_eq!(list["sessions"][1]["message_count"], 2);
+    assert_eq!(list["next_cursor"], Value::Null);
+
+    let page = signed_in
+        .call("alice", Method::GET, "/api/sessions?limit=1", None)
+        .await
+        .json();
+    assert_eq!(page["sessions"].as_array().unwrap().len(), 1);
+    let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    let rest = signed_in
+        .call(
+            "alice",
+            Method::GET,
+            &format!("/api/sessions?limit=1&cursor={cursor}"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(rest["sessions"][0]["id"], json!(chat));
+    for bad in [
+        "/api/sessions?limit=0",
+        "/api/sessions?limit=1000",
+        "/api/sessions?cursor=nope",
+        "/api/sessions?sort=asc",
+    ] {
+        let reply = signed_in.call("alice", Method::GET, bad, None).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+
+    // Bob sees none of it: every route answers as for a chat that does not exist.
+    let bob_list = signed_in
+        .call("bob", Method::GET, "/api/sessions", None)
+        .await
+        .json();
+    assert_eq!(bob_list["sessions"], json!([]));
+    let messages = format!("/api/sessions/{chat}/messages");
+    let alice_messages = signed_in
+        .call("alice", Method::GET, &messages, None)
+        .await
+        .json();
+    let answer_id = alice_messages["messages"][1]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let attempts = [
+        (Method::GET, messages.clone(), None),
+        (
+            Method::PATCH,
+            format!("/api/sessions/{chat}"),
+            Some(json!({"title": "Mine"})),
+        ),
+        (Method::DELETE, format!("/api/sessions/{chat}"), None),
+        (
+            Method::PUT,
+            format!("/api/sessions/{chat}/messages/{answer_id}/feedback"),
+            Some(json!({"rating": "down"})),
+        ),
+        (
+            Method::POST,
+            format!("/api/sessions/{chat}/messages/{answer_id}/stop"),
+            Some(json!({"chars": 0})),
+        ),
+        (
+            Method::POST,
+            "/api/chat".to_owned(),
+            Some(json!({"message": "hi", "session_id": chat})),
+        ),
+    ];
+    let model_calls = signed_in.service.fake.calls().len();
+    for (method, path, body) in attempts {
+        let reply = signed_in.call("bob", method.clone(), &path, body).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method} {path}");
+        assert_eq!(reply.error_code(), "not_found");
+    }
+    assert_eq!(signed_in.service.fake.calls().len(), model_calls);
+    let after = signed_in
+        .call("alice", Method::GET, &messages, None)
+        .await
+        .json();
+    assert_eq!(after, alice_messages, "Bob changed nothing");
+
+    // Alice renames and deletes her own.
+    let renamed = signed_in
+        .call(
+            "alice",
+            Method::PATCH,
+            &format!("/api/sessions/{chat}"),
+            Some(json!({"title": "  Lisbon,  May "})),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK);
+    assert_eq!(renamed.json()["title"], "Lisbon, May");
+    assert_eq!(renamed.json()["id"], json!(chat));
+    for body in [
+        json!({"title": " "}),
+        json!({"title": "x".repeat(201)}),
+        json!({"name": "x"}),
+    ] {
+        let reply = signed_in
+            .call(
+                "alice",
+                Method::PATCH,
+                &format!("/api/sessions/{chat}"),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}");
+    }
+    let deleted = signed_in
+        .call(
+            "alice",
+            Method::DELETE,
+            &format!("/api/sessions/{second}"),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let list = signed_in
+        .call("alice", Method::GET, "/api/sessions", None)
+        .await
+        .json();
+    assert_eq!(list["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(list["sessions"][0]["title"], "Lisbon, May");
+}
+
+#[tokio::test]
+async fn chat_answers_carry_the_persons_limits_and_a_spent_quota_says_when_it_returns() {
+    let issuer = Issuer::start().await.unwrap();
+    issuer.publish("k1", SigningKey::rsa());
+    let users = UsersAuth {
+        issuer: issuer.url.clone(),
+        jwks_url: issuer.jwks_url.clone(),
+        client_id: CLIENT.to_owned(),
+        authorize_url: format!("{}/auth", issuer.url),
+        token_url: format!("{}/token", issuer.url),
+        logout_url: format!("{}/session/end", issuer.url),
+        rate_limit: 3,
+        rate_window_seconds: 3_600,
+        daily_token_quota: 1,
+    };
+    let service = Service::start_with(Options::default(), |config, _| {
+        config.auth = Auth::Users(users);
+    })
+    .await;
+    let signed_in = SignedIn { issuer, service };
+
+    let first = signed_in
+        .chat_as("carol", json!({"message": "Hello"}))
+        .await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(
+        first.headers["ratelimit-policy"],
+        "\"turns\";q=3;w=3600, \"tokens\";q=1;w=86400"
+    );
+    let left = first.headers["ratelimit"].to_str().unwrap();
+    assert!(left.starts_with("\"turns\";r=2;t="), "{left}");
+    assert!(left.contains("\"tokens\";r=1;t="), "{left}");
+
+    // The first answer spent more than the quota's one token.
+    let second = signed_in
+        .chat_as("carol", json!({"message": "Again"}))
+        .await;
+    assert_eq!(second.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(second.error_code(), "quota_exhausted");
+    let retry: u64 = second.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=86_400).contains(&retry), "{retry}");
+    assert!(
+        second.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("midnight UTC")
+    );
+    let left = second.headers["ratelimit"].to_str().unwrap();
+    assert!(left.contains("\"tokens\";r=0;"), "{left}");
+    assert_eq!(signed_in.service.fake.calls().len(), 1);
+
+    // Someone else has their own quota and window.
+    let other = signed_in.chat_as("dave", json!({"message": "Hello"})).await;
+    assert_eq!(other.status, StatusCode::OK);
+
+    // The rate window counts turns per person: Carol's third turn is her last.
+    let third = signed_in
+        .chat_as("carol", json!({"message": "Once more"}))
+        .await;
+    assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
+    let fourth = signed_in
+        .chat_as("carol", json!({"message": "And again"}))
+        .await;
+    assert_eq!(fourth.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(fourth.error_code(), "rate_limited");
+    assert!(
+        fourth.headers["ratelimit"]
+            .to_str()
+            .unwrap()
+            .starts_with("\"turns\";r=0;")
+    );
+}
+
+#[tokio::test]
+async fn a_public_chatbot_has_no_server_list_of_chats() {
+    let service = Service::start().await;
+    let reply = service.get("/api/sessions").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.error_code(), "not_found");
+    assert_eq!(
+        service.get("/api/models").await.json()["auth"],
+        json!({"mode": "public"})
+    );
+    let chat = service.chat(json!({"message": "Hello"})).await;
+    assert!(chat.headers.get("ratelimit").is_none());
 }

@@ -14,6 +14,7 @@ use super::ApiError;
 use crate::AppState;
 use crate::auth::{Refusal, User, Verifier};
 use crate::contract::{ROUTES, unauthorized};
+use crate::store::{Owner, Ownership, SessionId};
 
 /// What the sign-in layer shares between requests.
 pub(super) struct SignIn {
@@ -35,6 +36,14 @@ pub(super) async fn require_user(
         .map(HeaderValue::as_bytes);
     match sign_in.verifier.verify(authorization).await {
         Ok(user) => {
+            if let Some(session) = session_in_path(request.uri().path()) {
+                let owner = Owner::new(user.id.clone());
+                match sign_in.state.store.ownership(session).await {
+                    Ok(Ownership::Owned(found)) if found == owner => {}
+                    Ok(_) => return super::no_such_session().into_response(),
+                    Err(err) => return super::store_failed(&sign_in.state, &err).into_response(),
+                }
+            }
             request.extensions_mut().insert(user);
             next.run(request).await
         }
@@ -47,6 +56,14 @@ pub(super) async fn require_user(
             refused(&refusal)
         }
     }
+}
+
+/// The session of a `/api/sessions/{id}...` path, whose routes answer only the chat's owner
+/// (anyone else gets the 404 of a chat that does not exist). A malformed id is left to the
+/// route, which refuses it.
+fn session_in_path(path: &str) -> Option<SessionId> {
+    let rest = path.strip_prefix("/api/sessions/")?;
+    SessionId::parse(rest.split('/').next().unwrap_or_default())
 }
 
 /// Whether `path` is an API path that needs a signed-in person: every `/api` path but the

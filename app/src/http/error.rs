@@ -18,6 +18,8 @@ pub struct ApiError {
     /// A chat turn that failed after the question was saved: its conversation and id, so a
     /// retry replaces the question instead of asking it twice.
     pub saved_question: Option<(SessionId, MessageId)>,
+    /// Headers sent besides `Retry-After`: a person's `RateLimit` and `RateLimit-Policy`.
+    pub headers: Vec<(http::HeaderName, HeaderValue)>,
 }
 
 impl ApiError {
@@ -28,6 +30,28 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
             saved_question: None,
+            headers: Vec::new(),
+        }
+    }
+
+    /// This error with `headers` as well.
+    pub fn with_headers(self, headers: Vec<(http::HeaderName, HeaderValue)>) -> Self {
+        ApiError { headers, ..self }
+    }
+
+    /// A person's daily token quota is spent; it comes back in `retry_after` seconds (at
+    /// midnight UTC).
+    pub fn quota_exhausted(retry_after: u64) -> Self {
+        ApiError {
+            retry_after: Some(retry_after.max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "quota_exhausted",
+                format!(
+                    "you have used up today's tokens; they come back at midnight UTC, in {} seconds",
+                    retry_after.max(1)
+                ),
+            )
         }
     }
 
@@ -92,13 +116,22 @@ impl ApiError {
     }
 
     pub fn rate_limited(retry_after: u64) -> Self {
+        Self::too_many("this address", retry_after)
+    }
+
+    /// A signed-in person's rate window is full.
+    pub fn user_rate_limited(retry_after: u64) -> Self {
+        Self::too_many("you", retry_after)
+    }
+
+    fn too_many(from: &str, retry_after: u64) -> Self {
         ApiError {
             retry_after: Some(retry_after.max(1)),
             ..Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
                 format!(
-                    "too many requests from this address, try again in {} seconds",
+                    "too many requests from {from}, try again in {} seconds",
                     retry_after.max(1)
                 ),
             )
@@ -187,6 +220,9 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(self.body())).into_response();
+        for (name, value) in self.headers {
+            response.headers_mut().insert(name, value);
+        }
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()

@@ -28,7 +28,7 @@ pub use error::ApiError;
 
 use crate::chat::{self, ChatInput};
 use crate::contract::{API_KEY_HEADER, API_PREFIX, ORIGIN_VERIFY_HEADER};
-use crate::store::{MessageId, SessionId};
+use crate::store::{MAX_TITLE_CHARS, MessageId, Owner, SessionCursor, SessionId, SessionSummary};
 use crate::{AppState, Config};
 
 /// The request id a log line and the `x-request-id` response header carry: Lambda's request
@@ -141,12 +141,21 @@ fn api(state: Arc<AppState>) -> Router {
             "/api/sessions/{id}/messages/{message_id}/stop",
             post(messages::stop),
         )
-        .route("/api/sessions/{id}", delete(delete_session))
+        .route("/api/sessions", get(list_sessions))
+        .route(
+            "/api/sessions/{id}",
+            delete(delete_session).patch(rename_session),
+        )
         .route("/api/models", get(models))
         .route("/api/health", get(health))
         .route("/api/openapi.json", get(openapi))
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(state)
+}
+
+/// What a session id of nobody, or of someone else, gets.
+pub(crate) fn no_such_session() -> ApiError {
+    ApiError::not_found("there is no session with this id")
 }
 
 fn not_found() -> ApiError {
@@ -206,10 +215,12 @@ async fn chat(State(state): State<Arc<AppState>>, request: Request) -> Response 
         }
     };
     let client = crate::client_ip::of_request(&parts.extensions);
-    let turn = match chat::start_turn(&state, client, input).await {
+    let user = user_of(&parts.extensions);
+    let turn = match chat::start_turn(&state, client, user, input).await {
         Ok(turn) => turn,
         Err(err) => return err.into_response(),
     };
+    let headers = turn.rate_headers();
     let result = if stream {
         chat::answer_stream(state.clone(), turn).await
     } else {
@@ -217,7 +228,11 @@ async fn chat(State(state): State<Arc<AppState>>, request: Request) -> Response 
             .await
             .map(|reply| Json(reply).into_response())
     };
-    result.unwrap_or_else(IntoResponse::into_response)
+    let mut response = result.unwrap_or_else(IntoResponse::into_response);
+    for (name, value) in headers {
+        response.headers_mut().insert(name, value);
+    }
+    response
 }
 
 fn wants_event_stream(headers: &HeaderMap) -> bool {
@@ -429,7 +444,146 @@ async fn delete_session(
     }
 }
 
+/// `GET /api/sessions?limit=N&cursor=C` (`users` mode): the caller's chats, newest activity
+/// first. A public environment has no list on the server: 404, and the page keeps its own.
+async fn list_sessions(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+) -> Result<Json<Value>, ApiError> {
+    let Some(user) = user_of(request.extensions()) else {
+        return Err(ApiError::not_found(
+            "this chatbot keeps no list of chats: it is public, without sign-in",
+        ));
+    };
+    let max = state.tuning.sessions_page_max;
+    let mut limit = state.tuning.sessions_page_default;
+    let mut cursor = None;
+    for (name, value) in
+        url_pairs(request.uri().query().unwrap_or_default()).map_err(ApiError::invalid)?
+    {
+        match name.as_str() {
+            "limit" => {
+                limit = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=max).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::invalid(format!("limit is a whole number from 1 to {max}"))
+                    })?;
+            }
+            "cursor" => {
+                cursor = Some(SessionCursor::parse(&value).ok_or_else(|| {
+                    ApiError::invalid("cursor is not one this API gave out (next_cursor)")
+                })?);
+            }
+            other => {
+                return Err(ApiError::invalid(format!(
+                    "unknown query parameter {other:?}; use limit and cursor"
+                )));
+            }
+        }
+    }
+    let owner = Owner::new(user.id.clone());
+    let page = state
+        .store
+        .list_sessions(&owner, limit, cursor.as_ref())
+        .await
+        .map_err(|err| store_failed(&state, &err))?;
+    let sessions: Vec<Value> = page.sessions.iter().map(session_json).collect();
+    Ok(Json(json!({
+        "sessions": sessions,
+        "next_cursor": page.next.map(|cursor| cursor.encode()),
+    })))
+}
+
+/// The name/value pairs of a query string, percent-decoded (`+` is a space).
+fn url_pairs(query: &str) -> Result<Vec<(String, String)>, String> {
+    let decode = |text: &str| -> Result<String, String> {
+        let bytes = text.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' => {
+                    let hex = text
+                        .get(i + 1..i + 3)
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                        .ok_or("the query string has a malformed %-escape")?;
+                    out.push(hex);
+                    i += 2;
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8(out).map_err(|_| "the query string is not UTF-8".to_owned())
+    };
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((decode(name)?, decode(value)?))
+        })
+        .collect()
+}
+
+/// A chat as the list and a rename show it.
+fn session_json(summary: &SessionSummary) -> Value {
+    json!({
+        "id": summary.id.to_string(),
+        "title": summary.title,
+        "created_at": crate::clock::rfc3339_ms(summary.created_at_ms),
+        "updated_at": crate::clock::rfc3339_ms(summary.updated_at_ms),
+        "message_count": summary.messages,
+    })
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RenameBody {
+    title: String,
+}
+
+/// `PATCH /api/sessions/{id}` with `{"title": "..."}` (`users` mode): renames the caller's
+/// chat (the sign-in layer has already answered 404 for anyone else's).
+async fn rename_session(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Result<Json<Value>, ApiError> {
+    let session = session_id(path)?;
+    let Some(user) = user_of(request.extensions()).cloned() else {
+        return Err(ApiError::not_found(
+            "chats have no titles on the server in a public chatbot",
+        ));
+    };
+    let body: RenameBody = read_json_body(&state, request, "{\"title\": \"...\"}").await?;
+    let title = body.title.split_whitespace().collect::<Vec<_>>().join(" ");
+    if title.is_empty() {
+        return Err(ApiError::invalid("the title is empty"));
+    }
+    if title.chars().count() > MAX_TITLE_CHARS {
+        return Err(ApiError::invalid(format!(
+            "the title is longer than {MAX_TITLE_CHARS} characters"
+        )));
+    }
+    match state
+        .store
+        .rename_session(session, &Owner::new(user.id), &title)
+        .await
+    {
+        Ok(Some(summary)) => Ok(Json(session_json(&summary))),
+        Ok(None) => Err(no_such_session()),
+        Err(err) => Err(store_failed(&state, &err)),
+    }
+}
+
 pub(crate) fn store_failed(state: &AppState, err: &crate::store::StoreError) -> ApiError {
+    if matches!(err, crate::store::StoreError::NotOwner) {
+        return no_such_session();
+    }
     state.metrics.count(crate::contract::metrics::STORE_ERRORS);
     ApiError::store(err)
 }

@@ -27,11 +27,27 @@ pub fn document(state: &AppState) -> Value {
                 {"name": "message_id", "in": "path", "required": true, "schema": message_id()}
             ));
         }
+        if route.path == "/api/sessions" {
+            parameters.push(json!({
+                "name": "limit", "in": "query", "required": false,
+                "description": "Most chats in the page",
+                "schema": {"type": "integer", "minimum": 1, "maximum": state.tuning.sessions_page_max},
+            }));
+            parameters.push(json!({
+                "name": "cursor", "in": "query", "required": false,
+                "description": "next_cursor of the page before",
+                "schema": string(),
+            }));
+        }
         if !parameters.is_empty() {
             operation["parameters"] = Value::Array(parameters);
         }
+        if route.signed_in && state.config.auth.users().is_some() {
+            operation["security"] = json!([{"bearer": []}]);
+        }
         let body = match (method.as_str(), route.path) {
             ("post", p) if p.ends_with("/chat") => Some(chat_request(state)),
+            ("patch", _) => Some(rename_request()),
             ("put", p) if p.ends_with("/feedback") => Some(rating_request()),
             ("post", p) if p.ends_with("/stop") => Some(stop_request()),
             _ => None,
@@ -51,7 +67,44 @@ pub fn document(state: &AppState) -> Value {
         "openapi": "3.0.1",
         "info": {"title": "chatbot", "version": env!("CARGO_PKG_VERSION")},
         "paths": paths,
+        "components": {"securitySchemes": {"bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "In users mode: the OAuth access token of the environment's identity provider (Cognito, or any OpenID Connect issuer) for the page's app client",
+        }}},
     })
+}
+
+fn rename_request() -> Value {
+    json!({
+        "type": "object",
+        "required": ["title"],
+        "additionalProperties": false,
+        "properties": {"title": {
+            "type": "string",
+            "pattern": "\\S",
+            "maxLength": crate::store::MAX_TITLE_CHARS,
+        }},
+    })
+}
+
+/// A chat as `GET /api/sessions` lists it.
+fn session_summary() -> Value {
+    object(json!({
+        "id": {"type": "string", "format": "uuid"},
+        "title": string(),
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "message_count": count(),
+    }))
+}
+
+fn session_list() -> Value {
+    object(json!({
+        "sessions": {"type": "array", "items": session_summary()},
+        "next_cursor": {"type": "string", "nullable": true},
+    }))
 }
 
 /// Every character Rust's `char::is_whitespace` (Unicode `White_Space`) calls white space: a
@@ -168,6 +221,13 @@ fn responses(method: &str, path: &str) -> Value {
             message(),
         )}),
         ("delete", _) => json!({"204": {"description": "The session and its history are deleted"}}),
+        ("patch", _) => {
+            json!({"200": json_response("The chat, renamed (users mode; another person's chat answers 404)", session_summary())})
+        }
+        ("get", p) if p.ends_with("/sessions") => json!({"200": json_response(
+            "The caller's chats, newest activity first (users mode; a public chatbot answers 404)",
+            session_list(),
+        )}),
         ("get", p) if p.ends_with("/models") => {
             json!({"200": json_response("The models a request may name", models())})
         }
@@ -352,6 +412,20 @@ fn models() -> Value {
             "description": "Prompts the page offers on an empty chat",
         },
         "limits": object(json!({"message_chars": positive, "request_bytes": positive})),
+        "auth": {
+            "type": "object",
+            "required": ["mode"],
+            "description": "How to sign in: public (no sign-in) or users (the identity provider's endpoints and the page's client)",
+            "properties": {
+                "mode": {"type": "string", "enum": ["public", "users"]},
+                "issuer": string(),
+                "client_id": string(),
+                "authorize_url": string(),
+                "token_url": string(),
+                "logout_url": string(),
+                "scopes": {"type": "array", "items": string()},
+            },
+        },
     }))
 }
 

@@ -9,7 +9,9 @@
 //!                                                        usage_estimated?, latency_ms?,
 //!                                                        stop_reason?, feedback?
 //! S#<session>       META                                created_at, updated_at, messages,
-//!                                                        expires_at
+//!                                                        expires_at; users mode: owner
+//!                                                        (U#<sub>), title, title_from?
+//! UQ#<sub>          <yyyy-mm-dd>                        tokens, expires_at
 //! RL#<client>       <window start, seconds>             n, expires_at
 //! BUDGET            <yyyy-mm-dd>                        tokens, cost_micro_usd, expires_at
 //! BUDGET#<shard>    <yyyy-mm-dd>                        tokens, cost_micro_usd, expires_at
@@ -19,6 +21,10 @@
 //! one-item layout's key `BUDGET`, so a day counted before the budget was sharded still
 //! counts; each other shard has its own partition key, since DynamoDB's per-partition
 //! throughput applies to a partition key, not to an item.
+//!
+//! In `users` mode a chat's `META` item names its owner, and the global secondary index
+//! `owner-activity` (partition key `owner`, sort key `updated_at`; only `META` items with an
+//! owner are in it) lists a person's chats newest first with one Query, no scan.
 //!
 //! A message's sort key is its [`MessageId`] with `#` between the parts, so messages sort as
 //! their ids do.
@@ -30,12 +36,15 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeValue, DeleteRequest, KeysAndAttributes, ReturnValue, WriteRequest,
 };
-use chatbot_contract::table::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
+use chatbot_contract::table::{
+    ACTIVITY_ATTRIBUTE, OWNER_ATTRIBUTE, OWNER_INDEX, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE,
+};
 
 use super::budget::{self, BudgetLayout, BudgetShards};
 use super::{
-    Admission, AnswerDetails, Blocked, Feedback, FeedbackSaved, Message, MessageId, Role,
-    SessionId, Spend, StopReason, StopSaved, StoreError,
+    Admission, AnswerDetails, Blocked, Feedback, FeedbackSaved, Message, MessageId, Owner,
+    Ownership, Role, SessionCursor, SessionId, SessionPage, SessionSummary, Spend, StopReason,
+    StopSaved, StoreError, WITHHELD_TITLE, Window, title_from,
 };
 
 /// BatchWriteItem takes at most this many requests.
@@ -78,6 +87,7 @@ impl DynamoStore {
     pub(super) async fn append_message(
         &self,
         session: SessionId,
+        owner: Option<&Owner>,
         message: &Message,
         expires_at: i64,
     ) -> Result<(), StoreError> {
@@ -125,18 +135,199 @@ impl DynamoStore {
             .table_name(&self.table)
             .key(PARTITION_KEY, s(session_key(session)))
             .key(SORT_KEY, s(META_SORT_KEY))
-            .update_expression(
-                "SET created_at = if_not_exists(created_at, :now), updated_at = :now, \
-                 #expires = :expires ADD messages :one",
-            )
             .expression_attribute_names("#expires", TTL_ATTRIBUTE)
+            .expression_attribute_names("#updated", ACTIVITY_ATTRIBUTE)
             .expression_attribute_values(":now", n(message.created_at_ms))
             .expression_attribute_values(":expires", n(expires_at))
-            .expression_attribute_values(":one", n(1))
-            .send();
-        let (put, meta) = tokio::join!(put, meta);
+            .expression_attribute_values(":one", n(1));
+        let common = "SET created_at = if_not_exists(created_at, :now), #updated = :now, \
+                      #expires = :expires";
+        let meta = match owner {
+            None => meta.update_expression(format!("{common} ADD messages :one")),
+            Some(owner) => {
+                // A chat is its first writer's; nobody else's message gets in.
+                let meta = meta
+                    .condition_expression("attribute_not_exists(#pk) OR #owner = :owner")
+                    .expression_attribute_names("#pk", PARTITION_KEY)
+                    .expression_attribute_names("#owner", OWNER_ATTRIBUTE)
+                    .expression_attribute_values(":owner", s(owner_key(owner)));
+                if message.role == Role::User {
+                    meta.update_expression(format!(
+                        "{common}, #owner = :owner, title = if_not_exists(title, :title), \
+                         title_from = if_not_exists(title_from, :id) ADD messages :one"
+                    ))
+                    .expression_attribute_values(":title", s(title_from(&message.content)))
+                    .expression_attribute_values(":id", s(message.id.as_str()))
+                } else {
+                    meta.update_expression(format!("{common}, #owner = :owner ADD messages :one"))
+                }
+            }
+        };
+        if owner.is_some() {
+            // The owner's claim first: a message is never written into someone else's chat.
+            match meta.send().await {
+                Ok(_) => {}
+                Err(err) if is_condition_failure(&err) => return Err(StoreError::NotOwner),
+                Err(err) => return Err(store_error("UpdateItem", err)),
+            }
+            put.await.map_err(|e| store_error("PutItem", e))?;
+            return Ok(());
+        }
+        let (put, meta) = tokio::join!(put, meta.send());
         put.map_err(|e| store_error("PutItem", e))?;
         meta.map_err(|e| store_error("UpdateItem", e))?;
+        Ok(())
+    }
+
+    pub(super) async fn session_summary(
+        &self,
+        session: SessionId,
+    ) -> Result<(Ownership, Option<SessionSummary>), StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key(PARTITION_KEY, s(session_key(session)))
+            .key(SORT_KEY, s(META_SORT_KEY))
+            .send()
+            .await
+            .map_err(|e| store_error("GetItem", e))?;
+        let Some(item) = output.item else {
+            return Ok((Ownership::None, None));
+        };
+        let ownership = match item.get(OWNER_ATTRIBUTE).and_then(|v| v.as_s().ok()) {
+            None => Ownership::Public,
+            Some(key) => Ownership::Owned(Owner::new(
+                key.strip_prefix(OWNER_PREFIX).unwrap_or(key).to_owned(),
+            )),
+        };
+        Ok((ownership, Some(read_summary(session, &item)?)))
+    }
+
+    pub(super) async fn list_sessions(
+        &self,
+        owner: &Owner,
+        limit: usize,
+        after: Option<&SessionCursor>,
+    ) -> Result<SessionPage, StoreError> {
+        let start_key = after.map(|cursor| {
+            HashMap::from([
+                (PARTITION_KEY.to_owned(), s(session_key(cursor.session))),
+                (SORT_KEY.to_owned(), s(META_SORT_KEY)),
+                (OWNER_ATTRIBUTE.to_owned(), s(owner_key(owner))),
+                (ACTIVITY_ATTRIBUTE.to_owned(), n(cursor.updated_at_ms)),
+            ])
+        });
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(OWNER_INDEX)
+            .key_condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", OWNER_ATTRIBUTE)
+            .expression_attribute_values(":owner", s(owner_key(owner)))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start_key)
+            .send()
+            .await
+            .map_err(|e| store_error("Query", e))?;
+        let sessions = output
+            .items()
+            .iter()
+            .map(|item| {
+                let id = item
+                    .get(PARTITION_KEY)
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|key| key.strip_prefix("S#"))
+                    .and_then(SessionId::parse)
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("a chat's key is malformed: {item:?}"))
+                    })?;
+                read_summary(id, item)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        // DynamoDB may say there is more when the page ended exactly at the last chat; the
+        // next page is then empty, which the client reads as the end.
+        let next = output
+            .last_evaluated_key
+            .is_some()
+            .then(|| sessions.last())
+            .flatten()
+            .map(|last| SessionCursor {
+                updated_at_ms: last.updated_at_ms,
+                session: last.id,
+            });
+        Ok(SessionPage { sessions, next })
+    }
+
+    pub(super) async fn rename_session(
+        &self,
+        session: SessionId,
+        owner: &Owner,
+        title: &str,
+    ) -> Result<Option<SessionSummary>, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(session_key(session)))
+            .key(SORT_KEY, s(META_SORT_KEY))
+            .update_expression("SET title = :title REMOVE title_from")
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", OWNER_ATTRIBUTE)
+            .expression_attribute_values(":owner", s(owner_key(owner)))
+            .expression_attribute_values(":title", s(title))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(Some(read_summary(
+                session,
+                &output.attributes.unwrap_or_default(),
+            )?)),
+            Err(err) if is_condition_failure(&err) => Ok(None),
+            Err(err) => Err(store_error("UpdateItem", err)),
+        }
+    }
+
+    pub(super) async fn user_tokens(&self, owner: &Owner, day: &str) -> Result<u64, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key(PARTITION_KEY, s(quota_key(owner)))
+            .key(SORT_KEY, s(day))
+            .send()
+            .await
+            .map_err(|e| store_error("GetItem", e))?;
+        match output.item {
+            None => Ok(0),
+            Some(item) => Ok(number(&item, "tokens")?.unwrap_or(0)),
+        }
+    }
+
+    pub(super) async fn add_user_tokens(
+        &self,
+        owner: &Owner,
+        day: &str,
+        tokens: u64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(quota_key(owner)))
+            .key(SORT_KEY, s(day))
+            .update_expression("ADD tokens :tokens SET #expires = :expires")
+            .expression_attribute_names("#expires", TTL_ATTRIBUTE)
+            .expression_attribute_values(":tokens", n(tokens))
+            .expression_attribute_values(":expires", n(expires_at))
+            .send()
+            .await
+            .map_err(|e| store_error("UpdateItem", e))?;
         Ok(())
     }
 
@@ -198,11 +389,30 @@ impl DynamoStore {
             .expression_attribute_values(":blocked", s(Blocked::Input.as_str()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(store_error("UpdateItem", err)),
+        let found = match result {
+            Ok(_) => true,
+            Err(err) if is_condition_failure(&err) => false,
+            Err(err) => return Err(store_error("UpdateItem", err)),
+        };
+        // A chat titled after the withheld message no longer shows its text.
+        let retitle = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(session_key(session)))
+            .key(SORT_KEY, s(META_SORT_KEY))
+            .update_expression("SET title = :withheld")
+            .condition_expression("title_from = :id")
+            .expression_attribute_values(":withheld", s(WITHHELD_TITLE))
+            .expression_attribute_values(":id", s(id.as_str()))
+            .send()
+            .await;
+        match retitle {
+            Ok(_) => {}
+            Err(err) if is_condition_failure(&err) => {}
+            Err(err) => return Err(store_error("UpdateItem", err)),
         }
+        Ok(found)
     }
 
     /// An UpdateItem of the message `id` of `session`, on the condition that it exists (it is
@@ -458,7 +668,7 @@ impl DynamoStore {
         window_start: i64,
         limit: u32,
         expires_at: i64,
-    ) -> Result<Admission, StoreError> {
+    ) -> Result<Window, StoreError> {
         let result = self
             .client
             .update_item()
@@ -471,11 +681,18 @@ impl DynamoStore {
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":limit", n(limit))
             .expression_attribute_values(":expires", n(expires_at))
+            .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(Admission::Admitted),
-            Err(err) if is_condition_failure(&err) => Ok(Admission::Limited),
+            Ok(output) => Ok(Window {
+                admission: Admission::Admitted,
+                used: number(&output.attributes.unwrap_or_default(), "n")?.unwrap_or(1),
+            }),
+            Err(err) if is_condition_failure(&err) => Ok(Window {
+                admission: Admission::Limited,
+                used: limit,
+            }),
             Err(err) => Err(store_error("UpdateItem", err)),
         }
     }
@@ -618,6 +835,41 @@ fn budget_read(
         .expression_attribute_names("#cost", "cost_micro_usd")
         .build()
         .map_err(|e| StoreError::Unavailable(e.to_string()))
+}
+
+const OWNER_PREFIX: &str = "U#";
+
+/// The `owner` attribute of a person's chats.
+fn owner_key(owner: &Owner) -> String {
+    format!("{OWNER_PREFIX}{}", owner.as_str())
+}
+
+/// The partition of a person's daily token counts.
+fn quota_key(owner: &Owner) -> String {
+    format!("UQ#{}", owner.as_str())
+}
+
+/// A chat's summary from its `META` item.
+fn read_summary(
+    session: SessionId,
+    item: &HashMap<String, AttributeValue>,
+) -> Result<SessionSummary, StoreError> {
+    let required = |name: &str| {
+        number::<i64>(item, name)?
+            .ok_or_else(|| StoreError::Corrupt(format!("the chat {session} has no {name}")))
+    };
+    Ok(SessionSummary {
+        id: session,
+        title: item
+            .get("title")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default(),
+        created_at_ms: required("created_at")?,
+        updated_at_ms: required(ACTIVITY_ATTRIBUTE)?,
+        messages: number::<i64>(item, "messages")?.unwrap_or(0).max(0) as u64,
+        expires_at: required(TTL_ATTRIBUTE)?,
+    })
 }
 
 fn session_key(session: SessionId) -> String {

@@ -8,8 +8,9 @@ use std::time::Instant;
 
 use super::budget::{self, BudgetLayout, BudgetShards};
 use super::{
-    Admission, Blocked, Feedback, FeedbackSaved, Message, MessageId, Role, SessionId, Spend,
-    StopReason, StopSaved, StoreError,
+    Admission, Blocked, Feedback, FeedbackSaved, Message, MessageId, Owner, Ownership, Role,
+    SessionCursor, SessionId, SessionPage, SessionSummary, Spend, StopReason, StopSaved,
+    StoreError, WITHHELD_TITLE, Window, title_from,
 };
 
 /// Data lives as long as the process; the budget is sharded and cached like DynamoDB's, so
@@ -35,9 +36,37 @@ impl Default for MemoryStore {
 #[derive(Default)]
 struct State {
     sessions: HashMap<SessionId, Vec<Message>>,
+    /// What the DynamoDB store keeps in a session's `META` item.
+    meta: HashMap<SessionId, Meta>,
+    /// Tokens per (person, day).
+    user_tokens: HashMap<(Owner, String), u64>,
     rate_windows: HashMap<(String, i64), u32>,
     /// The spend of each (day, shard).
     budget: HashMap<(String, u32), Spend>,
+}
+
+struct Meta {
+    owner: Option<Owner>,
+    title: String,
+    /// The message the title was derived from; `None` once renamed.
+    title_from: Option<MessageId>,
+    created_at_ms: i64,
+    updated_at_ms: i64,
+    expires_at: i64,
+}
+
+impl State {
+    fn summary(&self, session: SessionId) -> Option<SessionSummary> {
+        let meta = self.meta.get(&session)?;
+        Some(SessionSummary {
+            id: session,
+            title: meta.title.clone(),
+            created_at_ms: meta.created_at_ms,
+            updated_at_ms: meta.updated_at_ms,
+            messages: self.sessions.get(&session).map_or(0, |m| m.len() as u64),
+            expires_at: meta.expires_at,
+        })
+    }
 }
 
 /// The message `id` of `session` if it has `role`.
@@ -90,14 +119,138 @@ impl MemoryStore {
     pub(super) fn append_message(
         &self,
         session: SessionId,
+        owner: Option<&Owner>,
         message: &Message,
-        _expires_at: i64,
+        expires_at: i64,
     ) -> Result<(), StoreError> {
-        self.state()
+        let mut state = self.state();
+        match state.meta.get_mut(&session) {
+            Some(meta) => {
+                if meta.owner.as_ref() != owner {
+                    return Err(StoreError::NotOwner);
+                }
+                meta.updated_at_ms = message.created_at_ms;
+                meta.expires_at = expires_at;
+                if meta.title.is_empty() && message.role == Role::User {
+                    meta.title = title_from(&message.content);
+                    meta.title_from = Some(message.id.clone());
+                }
+            }
+            None => {
+                if owner.is_some() && state.sessions.contains_key(&session) {
+                    return Err(StoreError::NotOwner);
+                }
+                let titled = message.role == Role::User;
+                state.meta.insert(
+                    session,
+                    Meta {
+                        owner: owner.cloned(),
+                        title: if titled {
+                            title_from(&message.content)
+                        } else {
+                            String::new()
+                        },
+                        title_from: titled.then(|| message.id.clone()),
+                        created_at_ms: message.created_at_ms,
+                        updated_at_ms: message.created_at_ms,
+                        expires_at,
+                    },
+                );
+            }
+        }
+        state
             .sessions
             .entry(session)
             .or_default()
             .push(message.clone());
+        Ok(())
+    }
+
+    pub(super) fn session_summary(
+        &self,
+        session: SessionId,
+    ) -> Result<(Ownership, Option<SessionSummary>), StoreError> {
+        let state = self.state();
+        Ok(match state.meta.get(&session) {
+            None => (Ownership::None, None),
+            Some(meta) => (
+                meta.owner
+                    .clone()
+                    .map_or(Ownership::Public, Ownership::Owned),
+                state.summary(session),
+            ),
+        })
+    }
+
+    pub(super) fn list_sessions(
+        &self,
+        owner: &Owner,
+        limit: usize,
+        after: Option<&SessionCursor>,
+    ) -> Result<SessionPage, StoreError> {
+        let state = self.state();
+        let mut mine: Vec<SessionSummary> = state
+            .meta
+            .iter()
+            .filter(|(_, meta)| meta.owner.as_ref() == Some(owner))
+            .filter_map(|(session, _)| state.summary(*session))
+            .collect();
+        // Newest activity first; the session id orders chats of the same millisecond.
+        let order = |s: &SessionSummary| (s.updated_at_ms, s.id.to_string());
+        mine.sort_by(|a, b| order(b).cmp(&order(a)));
+        let start = after.map_or(0, |cursor| {
+            let cursor = (cursor.updated_at_ms, cursor.session.to_string());
+            mine.iter().take_while(|s| order(s) >= cursor).count()
+        });
+        let sessions: Vec<SessionSummary> = mine.iter().skip(start).take(limit).cloned().collect();
+        let next = (start + sessions.len() < mine.len())
+            .then(|| sessions.last())
+            .flatten()
+            .map(|last| SessionCursor {
+                updated_at_ms: last.updated_at_ms,
+                session: last.id,
+            });
+        Ok(SessionPage { sessions, next })
+    }
+
+    pub(super) fn rename_session(
+        &self,
+        session: SessionId,
+        owner: &Owner,
+        title: &str,
+    ) -> Result<Option<SessionSummary>, StoreError> {
+        let mut state = self.state();
+        match state.meta.get_mut(&session) {
+            Some(meta) if meta.owner.as_ref() == Some(owner) => {
+                meta.title = title.to_owned();
+                meta.title_from = None;
+            }
+            _ => return Ok(None),
+        }
+        Ok(state.summary(session))
+    }
+
+    pub(super) fn user_tokens(&self, owner: &Owner, day: &str) -> Result<u64, StoreError> {
+        let state = self.state();
+        Ok(state
+            .user_tokens
+            .get(&(owner.clone(), day.to_owned()))
+            .copied()
+            .unwrap_or(0))
+    }
+
+    pub(super) fn add_user_tokens(
+        &self,
+        owner: &Owner,
+        day: &str,
+        tokens: u64,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let spent = state
+            .user_tokens
+            .entry((owner.clone(), day.to_owned()))
+            .or_default();
+        *spent = spent.saturating_add(tokens);
         Ok(())
     }
 
@@ -129,14 +282,20 @@ impl MemoryStore {
         id: &MessageId,
     ) -> Result<bool, StoreError> {
         let mut state = self.state();
-        Ok(match find(&mut state, session, id, Role::User) {
+        let found = match find(&mut state, session, id, Role::User) {
             Some(message) => {
                 message.content.clear();
                 message.blocked = Some(Blocked::Input);
                 true
             }
             None => false,
-        })
+        };
+        if let Some(meta) = state.meta.get_mut(&session)
+            && meta.title_from.as_ref() == Some(id)
+        {
+            meta.title = WITHHELD_TITLE.to_owned();
+        }
+        Ok(found)
     }
 
     pub(super) fn truncate_session(
@@ -193,7 +352,9 @@ impl MemoryStore {
     }
 
     pub(super) fn delete_session(&self, session: SessionId) -> Result<bool, StoreError> {
-        Ok(self.state().sessions.remove(&session).is_some())
+        let mut state = self.state();
+        state.meta.remove(&session);
+        Ok(state.sessions.remove(&session).is_some())
     }
 
     pub(super) fn admit_request(
@@ -202,17 +363,23 @@ impl MemoryStore {
         window_start: i64,
         limit: u32,
         _expires_at: i64,
-    ) -> Result<Admission, StoreError> {
+    ) -> Result<Window, StoreError> {
         let mut state = self.state();
         let count = state
             .rate_windows
             .entry((client.to_owned(), window_start))
             .or_insert(0);
         if *count >= limit {
-            return Ok(Admission::Limited);
+            return Ok(Window {
+                admission: Admission::Limited,
+                used: *count,
+            });
         }
         *count += 1;
-        Ok(Admission::Admitted)
+        Ok(Window {
+            admission: Admission::Admitted,
+            used: *count,
+        })
     }
 
     pub(super) fn add_spend(

@@ -227,6 +227,101 @@ fn first_chars(text: &str, chars: usize) -> Option<&str> {
     Some(&text[..end + c.len_utf8()])
 }
 
+/// The signed-in person a chat belongs to (`users` mode): the access token's `sub`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Owner(String);
+
+impl Owner {
+    pub fn new(sub: impl Into<String>) -> Self {
+        Owner(sub.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Longest title derived from a chat's first message, in characters.
+pub const TITLE_CHARS: usize = 60;
+/// Longest title a chat may be given, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+/// The title of a chat whose first message a guardrail blocked (its text is not kept).
+pub const WITHHELD_TITLE: &str = "(message withheld)";
+
+/// A chat's title from its first message: whitespace runs made one space, cut to
+/// [`TITLE_CHARS`] characters with an ellipsis.
+pub fn title_from(message: &str) -> String {
+    let words = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    match first_chars(&words, TITLE_CHARS) {
+        Some(cut) if cut.len() < words.len() => format!("{}…", cut.trim_end()),
+        _ => words,
+    }
+}
+
+/// A person's chat as the list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSummary {
+    pub id: SessionId,
+    pub title: String,
+    pub created_at_ms: i64,
+    /// When its last message was saved.
+    pub updated_at_ms: i64,
+    pub messages: u64,
+    /// When the chat expires from history (seconds since the epoch), as its last message does.
+    pub expires_at: i64,
+}
+
+/// Whose a session is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ownership {
+    /// No such session.
+    None,
+    /// A session of public mode: nobody's.
+    Public,
+    Owned(Owner),
+}
+
+/// Where a page of a person's chats goes on from: the last chat of the page before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionCursor {
+    pub updated_at_ms: i64,
+    pub session: SessionId,
+}
+
+impl SessionCursor {
+    /// The opaque text clients send back: `<ms>.<session id>`.
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.updated_at_ms, self.session)
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let (ms, session) = text.split_once('.')?;
+        if ms.is_empty() || ms.len() > 16 || !ms.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(SessionCursor {
+            updated_at_ms: ms.parse().ok()?,
+            session: SessionId::parse(session)?,
+        })
+    }
+}
+
+/// One page of a person's chats, newest activity first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionPage {
+    pub sessions: Vec<SessionSummary>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<SessionCursor>,
+}
+
+/// A request counted in its rate window: whether it fits, and how many the window holds now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub admission: Admission,
+    /// Requests counted in the window, this one included when admitted.
+    pub used: u32,
+}
+
 /// Whether a request fits in its client's rate window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
@@ -242,6 +337,9 @@ pub enum StoreError {
     Unavailable(String),
     #[error("the store returned an item it cannot read: {0}")]
     Corrupt(String),
+    /// A write to a chat of another person (or of public mode) in `users` mode.
+    #[error("the chat belongs to someone else")]
+    NotOwner,
 }
 
 pub enum Store {
@@ -259,8 +357,91 @@ impl Store {
         expires_at: i64,
     ) -> Result<(), StoreError> {
         match self {
-            Store::Memory(s) => s.append_message(session, message, expires_at),
-            Store::Dynamo(s) => s.append_message(session, message, expires_at).await,
+            Store::Memory(s) => s.append_message(session, None, message, expires_at),
+            Store::Dynamo(s) => s.append_message(session, None, message, expires_at).await,
+        }
+    }
+
+    /// [`append_message`](Self::append_message) to a chat of `owner` (`users` mode), which it
+    /// becomes when new, titled after its first message; [`StoreError::NotOwner`], with the
+    /// chat unchanged, when it belongs to someone else or to nobody.
+    pub async fn append_owned_message(
+        &self,
+        session: SessionId,
+        owner: &Owner,
+        message: &Message,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Memory(s) => s.append_message(session, Some(owner), message, expires_at),
+            Store::Dynamo(s) => {
+                s.append_message(session, Some(owner), message, expires_at)
+                    .await
+            }
+        }
+    }
+
+    /// Whose the session is, and its summary when it has one.
+    pub async fn session_summary(
+        &self,
+        session: SessionId,
+    ) -> Result<(Ownership, Option<SessionSummary>), StoreError> {
+        match self {
+            Store::Memory(s) => s.session_summary(session),
+            Store::Dynamo(s) => s.session_summary(session).await,
+        }
+    }
+
+    /// Whose the session is.
+    pub async fn ownership(&self, session: SessionId) -> Result<Ownership, StoreError> {
+        Ok(self.session_summary(session).await?.0)
+    }
+
+    /// `owner`'s chats, newest activity first, at most `limit` from `after` on.
+    pub async fn list_sessions(
+        &self,
+        owner: &Owner,
+        limit: usize,
+        after: Option<&SessionCursor>,
+    ) -> Result<SessionPage, StoreError> {
+        match self {
+            Store::Memory(s) => s.list_sessions(owner, limit, after),
+            Store::Dynamo(s) => s.list_sessions(owner, limit, after).await,
+        }
+    }
+
+    /// Gives `owner`'s chat `session` the title `title`; `None` when `owner` has no such chat.
+    pub async fn rename_session(
+        &self,
+        session: SessionId,
+        owner: &Owner,
+        title: &str,
+    ) -> Result<Option<SessionSummary>, StoreError> {
+        match self {
+            Store::Memory(s) => s.rename_session(session, owner, title),
+            Store::Dynamo(s) => s.rename_session(session, owner, title).await,
+        }
+    }
+
+    /// Tokens `owner` spent on `day` (`yyyy-mm-dd`, UTC).
+    pub async fn user_tokens(&self, owner: &Owner, day: &str) -> Result<u64, StoreError> {
+        match self {
+            Store::Memory(s) => s.user_tokens(owner, day),
+            Store::Dynamo(s) => s.user_tokens(owner, day).await,
+        }
+    }
+
+    /// Adds `tokens` to what `owner` spent on `day`; the item expires at `expires_at`.
+    pub async fn add_user_tokens(
+        &self,
+        owner: &Owner,
+        day: &str,
+        tokens: u64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Memory(s) => s.add_user_tokens(owner, day, tokens),
+            Store::Dynamo(s) => s.add_user_tokens(owner, day, tokens, expires_at).await,
         }
     }
 
@@ -359,6 +540,21 @@ impl Store {
         limit: u32,
         expires_at: i64,
     ) -> Result<Admission, StoreError> {
+        Ok(self
+            .count_request(client, window_start, limit, expires_at)
+            .await?
+            .admission)
+    }
+
+    /// [`admit_request`](Self::admit_request), also telling how many requests the window
+    /// holds (for the `RateLimit` header).
+    pub async fn count_request(
+        &self,
+        client: &str,
+        window_start: i64,
+        limit: u32,
+        expires_at: i64,
+    ) -> Result<Window, StoreError> {
         match self {
             Store::Memory(s) => s.admit_request(client, window_start, limit, expires_at),
             Store::Dynamo(s) => {
@@ -399,6 +595,42 @@ impl Store {
         match self {
             Store::Memory(s) => s.spent(day),
             Store::Dynamo(s) => s.spent(day).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_are_the_first_message_cut_short() {
+        let check = |message: &str, expect: &str| assert_eq!(title_from(message), expect);
+        check("  Plan a\n trip  ", "Plan a trip");
+        check(&"a".repeat(60), &"a".repeat(60));
+        check(&"é".repeat(61), &format!("{}…", "é".repeat(60)));
+        check(
+            &format!("{} tail", "word ".repeat(12)),
+            &format!("{}…", "word ".repeat(12).trim_end()),
+        );
+    }
+
+    #[test]
+    fn cursors_read_back_what_they_wrote_and_nothing_else() {
+        let cursor = SessionCursor {
+            updated_at_ms: 1_744_202_096_789,
+            session: SessionId::parse("0b5e6f1c-8d1a-4c49-9c11-3f0d2d6e7a10").unwrap(),
+        };
+        assert_eq!(SessionCursor::parse(&cursor.encode()), Some(cursor));
+        for bad in [
+            "",
+            ".",
+            "12",
+            "x.0b5e6f1c-8d1a-4c49-9c11-3f0d2d6e7a10",
+            "-1.0b5e6f1c-8d1a-4c49-9c11-3f0d2d6e7a10",
+            "12.nope",
+        ] {
+            assert_eq!(SessionCursor::parse(bad), None, "{bad}");
         }
     }
 }

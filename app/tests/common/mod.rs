@@ -354,7 +354,8 @@ pub fn dynamo_client(endpoint: &str, attempts: u32) -> dynamo::Client {
     dynamo::Client::from_conf(config)
 }
 
-/// The table as the stack defines it: string `pk` and `sk`, on demand.
+/// The table as the stack defines it: string `pk` and `sk`, on demand, with the index of
+/// each person's chats (`owner`, `updated_at`).
 pub async fn create_table(client: &dynamo::Client, table: &str) {
     let key = |name: &str, kind| {
         KeySchemaElement::builder()
@@ -378,6 +379,33 @@ pub async fn create_table(client: &dynamo::Client, table: &str) {
         .key_schema(key("sk", KeyType::Range))
         .attribute_definitions(attribute("pk"))
         .attribute_definitions(attribute("sk"))
+        .attribute_definitions(attribute(chatbot::contract::table::OWNER_ATTRIBUTE))
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(chatbot::contract::table::ACTIVITY_ATTRIBUTE)
+                .attribute_type(ScalarAttributeType::N)
+                .build()
+                .unwrap(),
+        )
+        .global_secondary_indexes(
+            dynamo::types::GlobalSecondaryIndex::builder()
+                .index_name(chatbot::contract::table::OWNER_INDEX)
+                .key_schema(key(
+                    chatbot::contract::table::OWNER_ATTRIBUTE,
+                    KeyType::Hash,
+                ))
+                .key_schema(key(
+                    chatbot::contract::table::ACTIVITY_ATTRIBUTE,
+                    KeyType::Range,
+                ))
+                .projection(
+                    dynamo::types::Projection::builder()
+                        .projection_type(dynamo::types::ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();

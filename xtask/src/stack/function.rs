@@ -103,7 +103,14 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
             policy_document: PolicyDocument::new(vec![allow(
                 "UseOwnTable",
                 &table_actions(),
-                vec![get_att(ids::TABLE, "Arn")],
+                vec![
+                    get_att(ids::TABLE, "Arn"),
+                    Expr::sub(format!(
+                        "${{{}.Arn}}/index/{}",
+                        ids::TABLE,
+                        keys::OWNER_INDEX
+                    )),
+                ],
             )]),
         },
     ];

@@ -1,4 +1,5 @@
-//! The table: one on-demand DynamoDB table for history, rate windows and the daily budget.
+//! The table: one on-demand DynamoDB table for history, rate windows and the daily budget,
+//! with one index listing each signed-in person's chats.
 
 use chatbot_contract::table as keys;
 
@@ -13,22 +14,37 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
         attribute_name: name.into(),
         attribute_type: "S".into(),
     };
+    let key = |name: &str, key_type: &str| KeySchemaElement {
+        attribute_name: name.into(),
+        key_type: key_type.into(),
+    };
     let mut table = Resource::new(Properties::Table(Table {
         billing_mode: "PAY_PER_REQUEST".into(),
         attribute_definitions: vec![
             string_attribute(keys::PARTITION_KEY),
             string_attribute(keys::SORT_KEY),
+            string_attribute(keys::OWNER_ATTRIBUTE),
+            AttributeDefinition {
+                attribute_name: keys::ACTIVITY_ATTRIBUTE.into(),
+                attribute_type: "N".into(),
+            },
         ],
         key_schema: vec![
-            KeySchemaElement {
-                attribute_name: keys::PARTITION_KEY.into(),
-                key_type: "HASH".into(),
-            },
-            KeySchemaElement {
-                attribute_name: keys::SORT_KEY.into(),
-                key_type: "RANGE".into(),
-            },
+            key(keys::PARTITION_KEY, "HASH"),
+            key(keys::SORT_KEY, "RANGE"),
         ],
+        // A person's chats, newest activity first (users mode; empty in a public
+        // environment, as only chats with an owner are in it).
+        global_secondary_indexes: vec![GlobalSecondaryIndex {
+            index_name: keys::OWNER_INDEX.into(),
+            key_schema: vec![
+                key(keys::OWNER_ATTRIBUTE, "HASH"),
+                key(keys::ACTIVITY_ATTRIBUTE, "RANGE"),
+            ],
+            projection: Projection {
+                projection_type: "ALL".into(),
+            },
+        }],
         time_to_live_specification: TimeToLiveSpecification {
             attribute_name: keys::TTL_ATTRIBUTE.into(),
             enabled: true,

@@ -210,12 +210,31 @@ fn table_has_ttl_on_expires_at_and_string_keys() {
             .map(|k| (k.attribute_name.as_str(), k.key_type.as_str()))
             .collect();
         assert_eq!(keys, [("pk", "HASH"), ("sk", "RANGE")]);
-        assert!(
-            table
-                .attribute_definitions
-                .iter()
-                .all(|a| a.attribute_type == "S")
+        let attributes: Vec<(&str, &str)> = table
+            .attribute_definitions
+            .iter()
+            .map(|a| (a.attribute_name.as_str(), a.attribute_type.as_str()))
+            .collect();
+        assert_eq!(
+            attributes,
+            [
+                ("pk", "S"),
+                ("sk", "S"),
+                ("owner", "S"),
+                ("updated_at", "N")
+            ]
         );
+        // One index: each signed-in person's chats, newest activity first.
+        assert_eq!(table.global_secondary_indexes.len(), 1);
+        let index = &table.global_secondary_indexes[0];
+        assert_eq!(index.index_name, chatbot_contract::table::OWNER_INDEX);
+        let index_keys: Vec<(&str, &str)> = index
+            .key_schema
+            .iter()
+            .map(|k| (k.attribute_name.as_str(), k.key_type.as_str()))
+            .collect();
+        assert_eq!(index_keys, [("owner", "HASH"), ("updated_at", "RANGE")]);
+        assert_eq!(index.projection.projection_type, "ALL");
     }
 }
 
@@ -682,7 +701,14 @@ fn function_role_reaches_only_its_own_table_and_log_group() {
         if statement.action.iter().any(|a| a.starts_with("dynamodb:")) {
             assert_eq!(
                 statement.resource,
-                [Expr::GetAtt(ids::TABLE.into(), "Arn".into())]
+                [
+                    Expr::GetAtt(ids::TABLE.into(), "Arn".into()),
+                    Expr::Sub(format!(
+                        "${{{}.Arn}}/index/{}",
+                        ids::TABLE,
+                        chatbot_contract::table::OWNER_INDEX
+                    )),
+                ]
             );
         }
         if statement.action.iter().any(|a| a.starts_with("logs:")) {

@@ -10,6 +10,8 @@ pub struct Table {
     pub billing_mode: String,
     pub attribute_definitions: Vec<AttributeDefinition>,
     pub key_schema: Vec<KeySchemaElement>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub global_secondary_indexes: Vec<GlobalSecondaryIndex>,
     pub time_to_live_specification: TimeToLiveSpecification,
     #[serde(rename = "SSESpecification")]
     pub sse_specification: SseSpecification,
@@ -27,6 +29,20 @@ impl ResourceType for Table {
 pub struct AttributeDefinition {
     pub attribute_name: String,
     pub attribute_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GlobalSecondaryIndex {
+    pub index_name: String,
+    pub key_schema: Vec<KeySchemaElement>,
+    pub projection: Projection,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Projection {
+    pub projection_type: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
