@@ -183,8 +183,8 @@ describe("signing in", () => {
     // Renamed here, the name is the server's: the first browser sees it when it comes back.
     await page.locator(".session-more").first().click();
     await page.getByRole("button", { name: /^Rename chat/ }).click();
-    await page.getByLabel("New name").fill("Plans");
-    await page.getByLabel("New name").press("Enter");
+    await page.getByRole("textbox", { name: "New name" }).fill("Plans");
+    await page.getByRole("textbox", { name: "New name" }).press("Enter");
     await page.waitForFunction(() => document.querySelector("#session-list .session-open")?.firstChild.textContent === "Plans");
     const first = alice.context.pages()[0];
     await first.evaluate(() => window.dispatchEvent(new Event("focus")));
@@ -273,6 +273,10 @@ describe("tokens that expire", () => {
     assert.equal(used[0], `Bearer ${first}`);
 
     // A token the API refuses (here: spoiled in storage) is refreshed on the 401, and the call goes through.
+    // Right after a refresh, so that no refresh is under way when the page reloads (its rotated
+    // refresh token would be lost with the page, and reusing the old one ends the sign-in).
+    const auth = await authOf(shortTokens);
+    await page.waitForResponse((response) => response.url() === auth.token_url);
     await page.evaluate(() => {
       const tokens = JSON.parse(sessionStorage.getItem("chatbot.auth.tokens"));
       tokens.access_token = `${tokens.access_token.slice(0, -4)}AAAA`;

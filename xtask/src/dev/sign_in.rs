@@ -26,10 +26,7 @@ pub const CLIENT_ID: &str = "chatbot-local";
 /// The table's name in the local store.
 pub const TABLE_NAME: &str = "chatbot-local";
 /// The local provider's users and their DEV-ONLY passwords, as `dev/oidc/provider.mjs` has them.
-pub const USERS: [(&str, &str); 2] = [
-    ("alice", "alice-dev-password"),
-    ("bob", "bob-dev-password"),
-];
+pub const USERS: [(&str, &str); 2] = [("alice", "alice-dev-password"), ("bob", "bob-dev-password")];
 /// How long the provider waits to listen (its first start installs nothing: that is before).
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -103,7 +100,9 @@ pub fn start(
 }
 
 /// The service's sign-in variables from the provider's discovery document.
-pub fn provider_variables(discovery: &serde_json::Value) -> anyhow::Result<BTreeMap<String, String>> {
+pub fn provider_variables(
+    discovery: &serde_json::Value,
+) -> anyhow::Result<BTreeMap<String, String>> {
     let field = |name: &str| {
         discovery[name]
             .as_str()
@@ -111,7 +110,10 @@ pub fn provider_variables(discovery: &serde_json::Value) -> anyhow::Result<BTree
             .with_context(|| format!("the provider's discovery document has no {name}"))
     };
     Ok(BTreeMap::from([
-        (env_vars::AUTH_MODE.into(), env_vars::auth_mode::USERS.into()),
+        (
+            env_vars::AUTH_MODE.into(),
+            env_vars::auth_mode::USERS.into(),
+        ),
         (env_vars::AUTH_ISSUER.into(), field("issuer")?),
         (env_vars::AUTH_JWKS_URL.into(), field("jwks_uri")?),
         (env_vars::AUTH_CLIENT_ID.into(), CLIENT_ID.into()),
@@ -187,7 +189,9 @@ fn start_provider(
             let _ = child.kill();
             let _ = child.wait();
             match status {
-                Some(status) => bail!("the local OpenID provider exited with {status} before listening"),
+                Some(status) => {
+                    bail!("the local OpenID provider exited with {status} before listening")
+                }
                 None => bail!("the local OpenID provider did not listen within {START_TIMEOUT:?}"),
             }
         }
@@ -272,7 +276,10 @@ mod tests {
             assert!(vars.contains_key(name), "{name}");
         }
         assert_eq!(vars[env_vars::AUTH_MODE], "users");
-        assert_eq!(vars[env_vars::AUTH_LOGOUT_URL], "http://127.0.0.1:4000/session/end");
+        assert_eq!(
+            vars[env_vars::AUTH_LOGOUT_URL],
+            "http://127.0.0.1:4000/session/end"
+        );
         assert_eq!(vars[env_vars::AUTH_CLIENT_ID], CLIENT_ID);
     }
 

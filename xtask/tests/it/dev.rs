@@ -74,10 +74,8 @@ fn start() -> Server {
 }
 
 fn start_with(name: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
-    let scratch = std::env::temp_dir().join(format!(
-        "xtask-dev-test-{}-{name}",
-        std::process::id()
-    ));
+    let scratch =
+        std::env::temp_dir().join(format!("xtask-dev-test-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&scratch).unwrap();
     let log = scratch.join("output.log");
     let out = std::fs::File::create(&log).unwrap();
