@@ -26,6 +26,11 @@ export async function responseError(response) {
   }
   const retryAfter = parseRetryAfter(response.headers.get("Retry-After"));
   const chatError = classify(response.status, String(error.code ?? ""), String(error.message ?? ""), retryAfter);
+  if (chatError.kind === "quota_exhausted") {
+    // Hours away, not a countdown: the time it comes back.
+    chatError.message = `${chatError.message} ${backAt(retryAfter ?? (Number.isFinite(error.retry_after) ? error.retry_after : null))}`;
+    chatError.retryAfter = null;
+  }
   if (typeof error.session_id === "string" && typeof error.user_message_id === "string") {
     chatError.saved = { sessionId: error.session_id, messageId: error.user_message_id };
   }
@@ -41,6 +46,10 @@ export function classify(status, code, serverMessage, retryAfter = null) {
   switch (code) {
     case "rate_limited":
       return error("rate_limited", "You are sending messages faster than this chatbot allows. Your message is kept.", true);
+    case "quota_exhausted":
+      return error("quota_exhausted", "You have used all your tokens for today.", false);
+    case "unauthorized":
+      return error("unauthorized", "The chat server did not accept your sign-in. Sign out, sign in again, then retry; if it happens again, tell whoever runs this chatbot.", false);
     case "budget_exhausted":
       return error("budget_exhausted", "This chatbot has used up its budget for today. It will answer again after midnight UTC.", false);
     case "model_throttled":
@@ -79,6 +88,16 @@ export function classify(status, code, serverMessage, retryAfter = null) {
   }
   const http = status ? ` (HTTP ${status})` : "";
   return error("server", `The chat server ran into a problem${http}. Try again; if it keeps happening, tell whoever runs this chatbot.`, true);
+}
+
+/// When a quota that comes back in `seconds` is back, as a person reads it.
+export function backAt(seconds) {
+  if (!Number.isFinite(seconds)) return "It comes back after midnight UTC.";
+  const at = new Date(Date.now() + seconds * 1000);
+  const time = at.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  const minutes = Math.max(1, Math.ceil(seconds / 60));
+  const wait = minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  return `You can chat again at ${time} (in ${wait}).`;
 }
 
 export function parseRetryAfter(value) {
@@ -165,11 +184,83 @@ export async function* jsonAsEvents(response) {
 /// Sends `body` as JSON with `method` to `path`; resolves to the response, or throws the
 /// `ChatError` a failed one means.
 export async function sendJson(method, path, body) {
-  const response = await fetch(path, {
+  const response = await apiFetch(path, {
     method,
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body),
   });
   if (!response.ok) throw await responseError(response);
   return response;
+}
+
+/// Signs API calls in `users` mode: `{ token(), refresh() }` (frontend/auth.js), or null for a
+/// public chatbot, whose calls go out as they are.
+let signer = null;
+
+export function signApiCalls(value) {
+  signer = value;
+}
+
+/// `fetch` for the API: with the bearer token in `users` mode, and on a 401 once more with a
+/// refreshed one. A sign-in that cannot be renewed rejects with `ChatError` kind `signed_out`.
+export async function apiFetch(path, init = {}) {
+  if (!signer) return fetch(path, init);
+  const call = async (token) => {
+    const headers = new Headers(init.headers);
+    headers.set("Authorization", `Bearer ${token}`);
+    return fetch(path, { ...init, headers });
+  };
+  const response = await call(await signed(() => signer.token()));
+  if (response.status !== 401) return response;
+  await signed(() => signer.refresh());
+  return call(await signed(() => signer.token()));
+}
+
+async function signed(get) {
+  try {
+    return await get();
+  } catch (error) {
+    if (error?.name === "SignInRequired") {
+      throw new ChatError("signed_out", "Your sign-in has ended. Sign in again; what you wrote is kept.", { status: 401 });
+    }
+    throw new ChatError("network", error?.message ?? "Cannot reach the sign-in service. Try again.", { retry: true });
+  }
+}
+
+/// What the API's `RateLimit` and `RateLimit-Policy` headers say is left (draft-ietf-httpapi-
+/// ratelimit-headers, structured-field form): `{turns: {remaining, limit, reset}, tokens: ...}`,
+/// each present when both headers name it.
+export function readLimits(headers) {
+  const left = parseItems(headers.get("RateLimit"));
+  const policies = parseItems(headers.get("RateLimit-Policy"));
+  const limits = {};
+  for (const [name, params] of Object.entries(left)) {
+    const policy = policies[name] ?? {};
+    if (!Number.isFinite(params.r)) continue;
+    limits[name] = {
+      remaining: params.r,
+      reset: Number.isFinite(params.t) ? params.t : null,
+      limit: Number.isFinite(policy.q) ? policy.q : null,
+      window: Number.isFinite(policy.w) ? policy.w : null,
+    };
+  }
+  return limits;
+}
+
+/// `"turns";r=3;t=20, "tokens";q=100` as `{turns: {r: 3, t: 20}, tokens: {q: 100}}`.
+function parseItems(value) {
+  const items = {};
+  if (!value) return items;
+  for (const member of value.split(",")) {
+    const [key, ...params] = member.trim().split(";");
+    const name = key.trim().replace(/^"(.*)"$/, "$1");
+    if (!name) continue;
+    items[name] = {};
+    for (const param of params) {
+      const [k, v] = param.trim().split("=");
+      const number = Number(v);
+      if (k && Number.isFinite(number)) items[name][k.trim()] = number;
+    }
+  }
+  return items;
 }

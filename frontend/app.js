@@ -1,10 +1,27 @@
 // The chat page: talks to the chat API (docs/api.md) and nothing else.
 
-import { ChatError, asChatError, classify, jsonAsEvents, responseError, sendJson, sseEvents } from "./api.js";
+import {
+  ChatError,
+  apiFetch,
+  asChatError,
+  classify,
+  jsonAsEvents,
+  readLimits,
+  responseError,
+  sendJson,
+  signApiCalls,
+  sseEvents,
+} from "./api.js";
+import { Auth } from "./auth.js";
 import { MarkdownStream, renderMarkdown } from "./markdown.js";
 
 const SESSIONS_KEY = "chatbot.sessions";
 const MODEL_KEY = "chatbot.model";
+/// The sign-in mode the server named on the last load: `users` waits for it before opening a chat.
+const AUTH_MODE_KEY = "chatbot.auth-mode";
+/// Chats asked of the server at once, and pages of them at most.
+const SESSIONS_PAGE = 50;
+const SESSIONS_PAGES = 4;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const APP_NAME = "Chatbot";
 /// The model id the service reports for its offline demo model (`app/src/model/demo.rs`).
@@ -63,6 +80,15 @@ const ui = {
   hint: $("composer-hint"),
   charCount: $("char-count"),
   announcer: $("announcer"),
+  sidebarNote: document.querySelector(".sidebar-note"),
+  account: $("account"),
+  userName: $("user-name"),
+  signIn: $("sign-in"),
+  signOut: $("sign-out"),
+  signinBanner: $("signin-banner"),
+  signinText: $("signin-text"),
+  signinButton: $("signin-button"),
+  limits: $("limits"),
 };
 
 
@@ -83,6 +109,10 @@ const state = {
   loadToken: 0,
   /// The text of chats loaded in this page, for the search: session id to text.
   loadedText: new Map(),
+  /// The sign-in (frontend/auth.js) when the server runs in `users` mode, else null.
+  auth: null,
+  /// The chat list from the server in `users` mode, newest first.
+  remote: [],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -92,6 +122,10 @@ const state = {
 /// wait (`Retry-After`) counts down beside the message, outside the alert, so a screen reader
 /// hears the message once; sending waits too.
 function showError(error, action = null) {
+  if (error.kind === "signed_out" && state.auth) {
+    requireSignIn();
+    return;
+  }
   stopCountdown();
   state.errorAction = action;
   ui.errorPanel.dataset.kind = error.kind;
@@ -153,6 +187,8 @@ const retryAction = (run) => ({ label: "Retry", run });
 // Chats kept in this browser
 
 function loadSessions() {
+  // Signed in, the list is the server's: nothing of it is kept in this browser.
+  if (state.auth) return state.remote.map((s) => ({ ...s }));
   try {
     const list = JSON.parse(localStorage.getItem(SESSIONS_KEY) ?? "[]");
     return Array.isArray(list) ? list.filter((s) => s && UUID.test(s.id)) : [];
@@ -162,6 +198,10 @@ function loadSessions() {
 }
 
 function saveSessions(list) {
+  if (state.auth) {
+    state.remote = list;
+    return;
+  }
   try {
     localStorage.setItem(SESSIONS_KEY, JSON.stringify(list));
   } catch {
@@ -325,7 +365,7 @@ function startRename(item, session) {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const title = input.value.trim();
-    if (title) upsertSession(session.id, { title, updated_at: session.updated_at });
+    if (title) renameSession(session, title);
     else renderSessions();
     focusSession(session.id, ".session-open");
   });
@@ -362,7 +402,7 @@ function confirmDelete(item, session) {
   yes.addEventListener("click", async () => {
     yes.disabled = true;
     try {
-      const response = await fetch(`/api/sessions/${encodeURIComponent(session.id)}`, { method: "DELETE" });
+      const response = await apiFetch(`/api/sessions/${encodeURIComponent(session.id)}`, { method: "DELETE" });
       if (!response.ok && response.status !== 404) throw await responseError(response);
     } catch (error) {
       renderSessions();
@@ -425,7 +465,7 @@ async function openSession(id) {
   loading.textContent = "Loading this chat…";
   ui.messages.append(loading);
   try {
-    const response = await fetch(`/api/sessions/${encodeURIComponent(id)}/messages`);
+    const response = await apiFetch(`/api/sessions/${encodeURIComponent(id)}/messages`);
     if (!response.ok) throw await responseError(response);
     const body = await response.json();
     if (token !== state.loadToken) return;
@@ -846,7 +886,7 @@ async function send(text, { replaces = null } = {}) {
     if (model && state.models.length > 1) payload.model = model;
     let response;
     try {
-      response = await fetch("/api/chat", {
+      response = await apiFetch("/api/chat", {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
         body: JSON.stringify(payload),
@@ -856,6 +896,7 @@ async function send(text, { replaces = null } = {}) {
       if (error.name === "AbortError") throw error;
       throw new ChatError("network", "Cannot reach the chat server. Check your connection, then retry.", { retry: true });
     }
+    showLimits(readLimits(response.headers));
     if (!response.ok) throw await responseError(response);
 
     const type = response.headers.get("Content-Type") ?? "";
@@ -926,6 +967,7 @@ async function send(text, { replaces = null } = {}) {
     // The end of the answer, its footer included, stays in view for a reader following it.
     if (follow) scrollToEnd(true);
     if (accepted && state.sessionId) upsertSession(state.sessionId, {});
+    if (accepted) syncSessions();
     rememberText();
     if (finished) announce(reply.blocked ? `${BLOCKED_NOTE}: ${reply.content}` : "Reply complete");
   }
@@ -1054,6 +1096,10 @@ function submitComposer() {
   const text = ui.input.value;
   if (!text.trim()) {
     ui.input.focus();
+    return;
+  }
+  if (state.auth && !state.auth.signedIn) {
+    requireSignIn();
     return;
   }
   if (Date.now() < state.coolingUntil) return;
@@ -1247,10 +1293,12 @@ async function rate(turn, rating) {
 // ---------------------------------------------------------------------------------------------
 // Models and the page's settings
 
+/// Reads the server's models, limits and sign-in mode; resolves to the body, or null when the
+/// server could not say.
 async function loadModels() {
   try {
     const response = await fetch("/api/models");
-    if (!response.ok) return;
+    if (!response.ok) return null;
     const body = await response.json();
     state.models = Array.isArray(body.models) ? body.models.filter((m) => m && m.id) : [];
     state.defaultModel = body.default ?? state.models[0]?.id ?? null;
@@ -1278,8 +1326,10 @@ async function loadModels() {
     ui.modelPicker.hidden = state.models.length <= 1;
     inputChanged();
     for (const turn of state.turns) if (turn.role === "assistant" && turn.footer) paintFooter(turn);
+    return body;
   } catch {
     // The picker stays hidden and requests use the server's default model.
+    return null;
   }
 }
 
@@ -1453,12 +1503,203 @@ function keepFocusInDrawer(event) {
 }
 
 function routeFromHash() {
+  // Signed out (or not yet known to be signed in), no chat of the server can be read.
+  if (state.waitingForAuth || (state.auth && !state.auth.signedIn)) return;
   const id = decodeURIComponent(location.hash.slice(1));
   if (UUID.test(id)) {
     if (id !== state.sessionId) openSession(id);
   } else if (state.sessionId || state.turns.length) {
     startNewChat();
   }
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in (`users` mode)
+
+function rememberedAuthMode() {
+  try {
+    return localStorage.getItem(AUTH_MODE_KEY);
+  } catch {
+    return null;
+  }
+}
+
+/// Starts the page's sign-in when the server's models say `users` mode: finishes a return from
+/// the issuer, shows who is signed in, loads their chats from the server and opens the chat in
+/// the address. A public chatbot goes on as it was.
+async function startAuth(models) {
+  const mode = models?.auth?.mode === "users" ? "users" : models ? "public" : null;
+  if (mode) {
+    try {
+      localStorage.setItem(AUTH_MODE_KEY, mode);
+    } catch {
+      // Not remembered: the next load opens a chat after the models answer.
+    }
+  }
+  if (mode !== "users") {
+    if (!state.waitingForAuth) return;
+    state.waitingForAuth = false;
+    if (!mode) {
+      showError(new ChatError("network", "Cannot reach the chat server. Check your connection, then reload the page."), {
+        label: "Reload",
+        run: () => location.reload(),
+      });
+      return;
+    }
+    renderSessions();
+    routeFromHash();
+    return;
+  }
+  // A chat opened before the mode was known is opened again, signed.
+  state.loadToken += 1;
+  state.sessionId = null;
+  state.turns = [];
+  renderConversation();
+  hideError();
+  state.waitingForAuth = false;
+  state.auth = new Auth(models.auth);
+  state.remote = [];
+  signApiCalls({ token: () => state.auth.accessToken(), refresh: () => state.auth.refresh() });
+  state.auth.onEnded = () => showSignedOut("Your sign-in has ended. Sign in again to go on; what you write here is kept.");
+  ui.sidebarNote.textContent = "Your chats, on every device you sign in on.";
+  renderSessions();
+  let keep = null;
+  try {
+    keep = await state.auth.completeSignIn();
+  } catch (error) {
+    restoreDraft(error.keep);
+    showSignedOut(error.message);
+    return;
+  }
+  if (!state.auth.signedIn) {
+    showSignedOut("Sign in to use this chatbot. Your chats are kept on the server, on every device you sign in on.");
+    return;
+  }
+  showSignedIn();
+  restoreDraft(keep);
+  await syncSessions();
+  routeFromHash();
+}
+
+function showSignedIn() {
+  document.documentElement.dataset.auth = "signed-in";
+  ui.account.hidden = false;
+  ui.userName.textContent = state.auth.userName;
+  ui.userName.title = `Signed in as ${state.auth.userName}`;
+  ui.userName.hidden = false;
+  ui.signOut.hidden = false;
+  ui.signIn.hidden = true;
+  ui.signinBanner.hidden = true;
+}
+
+function showSignedOut(message) {
+  document.documentElement.dataset.auth = "signed-out";
+  ui.account.hidden = false;
+  ui.userName.hidden = true;
+  ui.signOut.hidden = true;
+  ui.signIn.hidden = false;
+  ui.signinText.textContent = message;
+  ui.signinBanner.hidden = false;
+  state.remote = [];
+  renderSessions();
+  delete ui.sessionList.dataset.source;
+}
+
+/// Sends the person to sign in, keeping the chat open and what is in the message box; both
+/// come back when they return.
+function requireSignIn() {
+  if (!state.auth) return;
+  ui.signinButton.disabled = true;
+  ui.signIn.disabled = true;
+  state.auth.signIn({ hash: location.hash, draft: ui.input.value });
+}
+
+/// Puts a message written before a sign-in back in the box.
+function restoreDraft(keep) {
+  const draft = typeof keep?.draft === "string" ? keep.draft : "";
+  if (!draft.trim() || ui.input.value.trim()) return;
+  ui.input.value = draft;
+  inputChanged();
+  ui.input.focus();
+  ui.input.setSelectionRange(draft.length, draft.length);
+  announce("Your message is back in the box. Send it when you are ready.");
+}
+
+/// The signed-in person's chats from the server (`GET /api/sessions`, a few pages of them):
+/// what they did on another device shows here too.
+async function syncSessions() {
+  if (!state.auth?.signedIn) return;
+  const run = (state.syncRun = (state.syncRun ?? 0) + 1);
+  const list = [];
+  let cursor = null;
+  try {
+    for (let page = 0; page < SESSIONS_PAGES; page += 1) {
+      const query = new URLSearchParams({ limit: String(SESSIONS_PAGE) });
+      if (cursor) query.set("cursor", cursor);
+      const response = await apiFetch(`/api/sessions?${query}`);
+      if (!response.ok) throw await responseError(response);
+      const body = await response.json();
+      for (const s of Array.isArray(body.sessions) ? body.sessions : []) {
+        if (!s || !UUID.test(String(s.id))) continue;
+        list.push({
+          id: s.id,
+          title: String(s.title || "Untitled chat"),
+          updated_at: s.updated_at ?? null,
+          message_count: Number.isInteger(s.message_count) ? s.message_count : null,
+        });
+      }
+      cursor = typeof body.next_cursor === "string" && body.next_cursor ? body.next_cursor : null;
+      if (!cursor) break;
+    }
+  } catch {
+    // The list stays as it was; a sign-in that ended says so itself.
+    return;
+  }
+  if (run !== state.syncRun || !state.auth.signedIn) return;
+  // The open chat stays listed while its first turn is being saved.
+  const current = state.remote.find((s) => s.id === state.sessionId);
+  if (current && !list.some((s) => s.id === current.id)) list.push(current);
+  state.remote = list;
+  renderSessions();
+  ui.sessionList.dataset.source = "server";
+}
+
+/// A new name for a chat: shown at once, and kept on the server when signed in.
+async function renameSession(session, title) {
+  upsertSession(session.id, { title, updated_at: session.updated_at });
+  if (!state.auth) return;
+  try {
+    await sendJson("PATCH", `/api/sessions/${encodeURIComponent(session.id)}`, { title });
+  } catch (error) {
+    upsertSession(session.id, { title: session.title, updated_at: session.updated_at });
+    showError(asChatError(error));
+  }
+}
+
+/// What is left of the signed-in person's limits, from an answer's `RateLimit` headers: shown
+/// when it runs low.
+function showLimits(limits) {
+  if (!state.auth) return;
+  const notes = [];
+  const { turns, tokens } = limits;
+  if (turns?.limit && turns.remaining <= Math.max(1, Math.floor(turns.limit * 0.2))) {
+    const more = turns.reset ? `; more in ${formatWait(turns.reset)}` : "";
+    notes.push(`${turns.remaining} ${turns.remaining === 1 ? "message" : "messages"} left${more}`);
+  }
+  if (tokens?.limit && tokens.remaining <= tokens.limit * 0.1) {
+    const more = tokens.reset ? `; more in ${formatWait(tokens.reset)}` : "";
+    notes.push(`${tokens.remaining.toLocaleString("en-US")} of ${tokens.limit.toLocaleString("en-US")} tokens left today${more}`);
+  }
+  const text = notes.join(" · ");
+  ui.limits.hidden = !text;
+  if (ui.limits.textContent !== text) ui.limits.textContent = text;
+}
+
+function formatWait(seconds) {
+  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
+  const minutes = Math.round(seconds / 60);
+  return minutes < 90 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1565,8 +1806,15 @@ window.addEventListener("offline", () => {
   ui.offlineBanner.hidden = false;
 });
 window.addEventListener("storage", (event) => {
-  if (event.key === SESSIONS_KEY) renderSessions();
+  if (event.key === SESSIONS_KEY && !state.auth) renderSessions();
 });
+ui.signIn.addEventListener("click", requireSignIn);
+ui.signinButton.addEventListener("click", requireSignIn);
+ui.signOut.addEventListener("click", () => state.auth?.signOut());
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") syncSessions();
+});
+window.addEventListener("focus", () => syncSessions());
 touch.addEventListener("change", updateHint);
 drawerLayout.addEventListener("change", () => {
   if (ui.app.classList.contains("sidebar-open")) trapInDrawer(true);
@@ -1574,8 +1822,10 @@ drawerLayout.addEventListener("change", () => {
 
 ui.offlineBanner.hidden = navigator.onLine !== false;
 updateHint();
-renderSessions();
-loadModels();
+// A server that asked for sign-in last time is asked again before any chat is read.
+state.waitingForAuth = rememberedAuthMode() === "users";
+if (!state.waitingForAuth) renderSessions();
+loadModels().then(startAuth);
 routeFromHash();
 inputChanged();
 document.documentElement.dataset.ready = "true";

@@ -9,6 +9,11 @@
 //! environment file (handy to lower the rate limit, say). An environment's guardrail is only
 //! used when the caller names a deployed one with `CHATBOT_GUARDRAIL_ID` and
 //! `CHATBOT_GUARDRAIL_VERSION`; its messages and stream processing then come from the file.
+//!
+//! An environment with sign-in (`[auth] mode = "users"`) gets a local OpenID provider with two
+//! test users and the DynamoDB store ([`sign_in`]); the page signs in through it.
+
+mod sign_in;
 
 use std::collections::BTreeMap;
 use std::process::{Command, ExitCode, ExitStatus};
@@ -31,12 +36,32 @@ pub struct Args {
     /// Answer with the offline demo model even when AWS credentials resolve
     #[arg(long)]
     pub demo: bool,
+    /// With sign-in: how long the local provider's access tokens last, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..))]
+    pub access_token_seconds: u32,
+    /// With sign-in: how long one sign-in lasts (its refresh tokens), in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 28_800, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sign_in_seconds: u32,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let root = tools::project_root();
     let environment = args::load_with_warnings(&root, &args.env)?;
-    let vars = service_environment(&environment, |name| std::env::var(name).ok());
+    let lookup = |name: &str| std::env::var(name).ok();
+    let mut vars = service_environment(&environment, lookup);
+    // Kept until the server stops: the provider and the store stop with it.
+    let sign_in = match environment.auth.users() {
+        Some(users) => {
+            let lifetimes = sign_in::Lifetimes {
+                access_token_seconds: args.access_token_seconds,
+                sign_in_seconds: args.sign_in_seconds,
+            };
+            let local = sign_in::start(&environment, users, args.port, lifetimes, lookup)?;
+            vars.extend(local.vars.clone());
+            Some(local)
+        }
+        None => None,
+    };
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut command = Command::new(cargo);
@@ -63,11 +88,32 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "cargo xtask dev: building and starting the chatbot with envs/{}.toml on http://127.0.0.1:{}/",
         environment.name, args.port
     );
+    if let Some(local) = &sign_in {
+        print_sign_in(&environment.name, local, &vars);
+    }
     let child = command
         .spawn()
         .context("could not start `cargo run --bin chatbot-local`")?;
     let status = wait_forwarding_signals(child)?;
+    drop(sign_in);
     Ok(exit_code(status))
+}
+
+/// What a developer needs to sign in: who, with which password, where.
+fn print_sign_in(env: &str, local: &sign_in::LocalSignIn, vars: &BTreeMap<String, String>) {
+    println!(
+        "sign-in (envs/{env}.toml: [auth] mode = \"users\"): the page signs in at the local OpenID provider {} (dev only, stops with the server)",
+        local.issuer
+    );
+    for (user, password) in sign_in::USERS {
+        println!("  user {user:<6} password {password}");
+    }
+    if let Some(table) = vars.get(chatbot_contract::env_vars::TABLE_NAME) {
+        let store = vars
+            .get("AWS_ENDPOINT_URL_DYNAMODB")
+            .map_or("your DynamoDB endpoint", String::as_str);
+        println!("  chats kept per person in table {table} at {store}");
+    }
 }
 
 /// The variables to set for `chatbot-local`: the function's environment from the environment

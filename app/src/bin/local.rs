@@ -88,9 +88,16 @@ async fn run(args: Args) -> Result<(), String> {
             })?;
             let sdk = match &sdk {
                 Some(sdk) => sdk.clone(),
+                // No AWS credentials: a local store (moto, DynamoDB Local) takes any, and the
+                // requests must still be signed.
                 None => {
                     let https = https().map_err(|err| err.to_string())?;
-                    sdk_loader(&https).load().await
+                    sdk_loader(&https)
+                        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                            "local", "local", None, None, "local",
+                        ))
+                        .load()
+                        .await
                 }
             };
             tracing::info!(%endpoint, %table, "history in DynamoDB");

@@ -9,15 +9,17 @@ use std::process::{ChildStdout, Command, Stdio};
 use anyhow::{Context, bail};
 
 use crate::tools::browser::prepare_chromium_and_npm;
-use crate::tools::{CHROMIUM, project_root};
+use crate::tools::npm::ensure_node_modules;
+use crate::tools::{self, CHROMIUM, project_root};
 
 /// The test files of `frontend/tests/`: the page, its conversations, its accessibility (axe and
-/// screenshots), and the Markdown renderer.
-const TEST_FILES: [&str; 4] = [
+/// screenshots), the Markdown renderer, and sign-in against the local OpenID provider.
+const TEST_FILES: [&str; 5] = [
     "browser.test.mjs",
     "conversation.test.mjs",
     "accessibility.test.mjs",
     "markdown.test.mjs",
+    "signin.test.mjs",
 ];
 
 /// Installs Chromium and the npm packages when missing, builds the servers the tests start,
@@ -25,6 +27,10 @@ const TEST_FILES: [&str; 4] = [
 pub fn run_browser_tests() -> anyhow::Result<String> {
     let root = project_root();
     let tests = prepare_chromium_and_npm()?;
+    // The sign-in tests start several `xtask dev --env staging` at once: each would install
+    // the provider's packages and moto on first use, so they are installed here first.
+    ensure_node_modules(&root.join("dev").join("oidc"), "the local OpenID provider")?;
+    tools::ensure(&tools::MOTO_SERVER)?;
     build_servers(&root)?;
     let artifacts = Path::new("target").join("browser-artifacts");
     // Each run's screenshots, findings and server logs only.

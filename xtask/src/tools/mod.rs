@@ -1,10 +1,11 @@
 //! Outside tools the tasks need, installed on first use into `target/tools/`, one Python venv
 //! each so their dependency pins never meet; `cargo install`ed ones likewise; programs from
 //! Debian packages (Chromium, Graphviz) in `debian.rs`; the browser tests' npm packages in
-//! [`browser`].
+//! [`browser`]; the local OpenID provider's (`dev/oidc/`) through [`npm`].
 
 pub mod browser;
 mod debian;
+pub mod npm;
 
 pub use debian::{CHROMIUM, DebianTool, GRAPHVIZ, ensure_debian};
 

@@ -1,6 +1,8 @@
 //! `cargo xtask dev` on a machine with no AWS credentials: it builds and starts the service,
 //! serves the page and the API, answers a chat with the offline demo model (saying so), applies
-//! a rate limit set in the caller's environment, and stops cleanly on an interrupt.
+//! a rate limit set in the caller's environment, and stops cleanly on an interrupt. With an
+//! environment that asks for sign-in it also runs the local OpenID provider and the DynamoDB
+//! store, and the API asks for a token.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -59,7 +61,21 @@ fn free_port() -> u16 {
 }
 
 fn start() -> Server {
-    let scratch = std::env::temp_dir().join(format!("xtask-dev-test-{}", std::process::id()));
+    // No --env: `cargo xtask dev` as the README gives it runs envs/dev.toml.
+    start_with(
+        "plain",
+        &[],
+        &[
+            ("CHATBOT_RATE_LIMIT", "2"),
+            // One window a day, so the three chats below never straddle two windows.
+            ("CHATBOT_RATE_WINDOW_SECONDS", "86400"),
+        ],
+    )
+}
+
+fn start_with(name: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
+    let scratch =
+        std::env::temp_dir().join(format!("xtask-dev-test-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&scratch).unwrap();
     let log = scratch.join("output.log");
     let out = std::fs::File::create(&log).unwrap();
@@ -69,7 +85,7 @@ fn start() -> Server {
     command
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .args(["run", "--quiet", "--package", "xtask", "--", "dev"])
-        // No --env: `cargo xtask dev` as the README gives it runs envs/dev.toml.
+        .args(args)
         .args(["--port", &port.to_string()])
         .env("AWS_CONFIG_FILE", scratch.join("no-config"))
         .env(
@@ -77,9 +93,7 @@ fn start() -> Server {
             scratch.join("no-credentials"),
         )
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("CHATBOT_RATE_LIMIT", "2")
-        // One window a day, so the three chats below never straddle two windows.
-        .env("CHATBOT_RATE_WINDOW_SECONDS", "86400")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(out.try_clone().unwrap())
         .stderr(out);
@@ -188,4 +202,85 @@ fn dev_serves_the_page_and_a_demo_chat_without_aws_and_stops_on_interrupt() {
         "the server still listens after the interrupt"
     );
     assert!(server.output().contains("stopped"), "{}", server.output());
+}
+
+/// The `"name":"value"` string field of a flat JSON text.
+fn json_field<'a>(json: &'a str, name: &str) -> &'a str {
+    let key = format!("\"{name}\":\"");
+    let start = json
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in {json}"))
+        + key.len();
+    &json[start..start + json[start..].find('"').unwrap()]
+}
+
+/// `http://127.0.0.1:PORT` of a URL.
+fn port_of(url: &str) -> u16 {
+    url.trim_start_matches("http://127.0.0.1:")
+        .split('/')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("{url} is not on 127.0.0.1"))
+}
+
+#[test]
+fn dev_with_sign_in_runs_the_provider_and_the_store_and_asks_for_a_token() {
+    let mut server = start_with("staging", &["--env", "staging"], &[]);
+    let port = server.port;
+    let output = server.output();
+    assert!(output.contains("user alice"), "{output}");
+    assert!(output.contains("password bob-dev-password"), "{output}");
+    assert!(output.contains("history in DynamoDB"), "{output}");
+
+    let (status, models) = http(port, "GET", "/api/models", &[], "");
+    assert_eq!(status, 200, "{models}");
+    assert!(models.contains(r#""mode":"users""#), "{models}");
+    assert_eq!(json_field(&models, "client_id"), "chatbot-local");
+    let issuer = json_field(&models, "issuer").to_owned();
+    let provider = port_of(&issuer);
+    // The page's sign-in endpoints are the running provider's own.
+    let (status, discovery) = http(
+        provider,
+        "GET",
+        "/.well-known/openid-configuration",
+        &[],
+        "",
+    );
+    assert_eq!(status, 200, "{discovery}");
+    assert_eq!(json_field(&discovery, "issuer"), issuer);
+    for (page, provider) in [
+        ("authorize_url", "authorization_endpoint"),
+        ("token_url", "token_endpoint"),
+        ("logout_url", "end_session_endpoint"),
+    ] {
+        assert_eq!(
+            json_field(&models, page),
+            json_field(&discovery, provider),
+            "{page}"
+        );
+    }
+    assert!(
+        discovery.contains(r#""code_challenge_methods_supported":["S256"]"#),
+        "{discovery}"
+    );
+
+    // No token, no chat list, no chat.
+    let (status, refused) = http(port, "GET", "/api/sessions", &[], "");
+    assert_eq!(status, 401, "{refused}");
+    let (status, refused) = http(port, "POST", "/api/chat", &[JSON], r#"{"message":"hi"}"#);
+    assert_eq!(status, 401, "{refused}");
+    assert!(refused.contains("unauthorized"), "{refused}");
+
+    let interrupted = Command::new("kill")
+        .arg("-INT")
+        .arg(server.child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status}:\n{}", server.output());
+    assert!(
+        TcpStream::connect(("127.0.0.1", provider)).is_err(),
+        "the provider still listens after the interrupt"
+    );
 }
