@@ -17,7 +17,6 @@ pub mod diagram;
 pub mod diff;
 pub mod logs;
 pub mod outputs;
-pub mod rollback;
 pub mod rotate;
 pub mod smoke;
 pub mod synth;

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use xtask::{
-    bench, build, cost, deploy, destroy, dev, diagram, diff, logs, outputs, rollback, rotate,
-    smoke, synth, test,
+    bench, build, cost, deploy, destroy, dev, diagram, diff, logs, outputs, rotate, smoke, synth,
+    test,
 };
 
 #[derive(Parser)]
@@ -36,7 +36,7 @@ enum Command {
     /// Build, upload, review and deploy an environment
     Deploy(deploy::Args),
     /// Put an earlier deployment back (its template, parameters and code) through a reviewed change set
-    Rollback(rollback::Args),
+    Rollback(deploy::rollback::Args),
     /// Give CloudFront, API Gateway and the function a new origin secret, refusing no request
     RotateSecret(rotate::Args),
     /// Delete an environment's stack and empty its buckets
@@ -65,7 +65,7 @@ fn main() -> ExitCode {
         Command::Cost(args) => cost::run(args),
         Command::Diagram(args) => diagram::run(args),
         Command::Deploy(args) => deploy::run(args),
-        Command::Rollback(args) => rollback::run(args),
+        Command::Rollback(args) => deploy::rollback::run(args),
         Command::RotateSecret(args) => rotate::run(args),
         Command::Destroy(args) => destroy::run(args),
         Command::Outputs(args) => outputs::run(args),

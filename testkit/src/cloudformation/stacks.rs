@@ -353,7 +353,7 @@ pub(super) fn processed(template: &str) -> String {
 /// steps a change set's execution takes.
 pub(super) fn update_stack(state: &mut State, params: &BTreeMap<String, String>) -> Answer {
     let name = params.get("StackName").cloned().unwrap_or_default();
-    let template = params.get("TemplateBody").cloned().unwrap_or_default();
+    let template = template_of(state, params);
     state
         .capabilities
         .push(("UpdateStack".to_owned(), capabilities(params)));
@@ -378,6 +378,24 @@ pub(super) fn update_stack(state: &mut State, params: &BTreeMap<String, String>)
     )
 }
 
+/// The template a request gives: `TemplateBody`, or the object of this stand-in's S3 that
+/// `TemplateURL` names (`http://host:port/bucket/key`, path-style), as CloudFormation reads a
+/// template too large to send inline.
+fn template_of(state: &State, params: &BTreeMap<String, String>) -> String {
+    if let Some(body) = params.get("TemplateBody") {
+        return body.clone();
+    }
+    params
+        .get("TemplateURL")
+        .and_then(|url| {
+            let after_scheme = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+            let (_, path) = after_scheme.split_once('/')?;
+            state.objects.get(path)
+        })
+        .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
+        .unwrap_or_default()
+}
+
 pub(super) fn create_change_set(state: &mut State, params: &BTreeMap<String, String>) -> Answer {
     let name = params.get("StackName").cloned().unwrap_or_default();
     state
@@ -395,7 +413,7 @@ pub(super) fn create_change_set(state: &mut State, params: &BTreeMap<String, Str
         .find(|s| s.name == name && s.status != "DELETE_COMPLETE");
     let template = match (params.get("UsePreviousTemplate"), existing) {
         (Some(yes), Some(stack)) if yes == "true" => stack.template.clone(),
-        _ => params.get("TemplateBody").cloned().unwrap_or_default(),
+        _ => template_of(state, params),
     };
     let parameters = with_defaults(parameters, &template);
     let unchanged = kind == "UPDATE"

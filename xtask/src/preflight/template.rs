@@ -52,6 +52,24 @@ pub const NAME_LIMITS: &[NameLimit] = &[
         what: "CloudFront cache policy name",
     },
     NameLimit {
+        resource_type: "AWS::Cognito::UserPool",
+        path: &["UserPoolName"],
+        max: Some(128),
+        what: "Cognito user pool name",
+    },
+    NameLimit {
+        resource_type: "AWS::Cognito::UserPoolClient",
+        path: &["ClientName"],
+        max: Some(128),
+        what: "Cognito app client name",
+    },
+    NameLimit {
+        resource_type: "AWS::Cognito::UserPoolDomain",
+        path: &["Domain"],
+        max: Some(63),
+        what: "Cognito managed login domain prefix",
+    },
+    NameLimit {
         resource_type: "AWS::CloudWatch::Dashboard",
         path: &["DashboardName"],
         max: Some(255),

@@ -15,10 +15,12 @@ fn tasks() -> BTreeSet<String> {
     main.match_indices("::run(args)")
         .map(|(at, _)| {
             let before = &main[..at];
+            // The task is the top module of the path: `deploy::rollback::run` is `deploy`'s.
             let start = before
-                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
                 .map_or(0, |i| i + 1);
-            before[start..].to_owned()
+            let path = &before[start..];
+            path.split("::").next().unwrap_or(path).to_owned()
         })
         .collect()
 }

@@ -76,7 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut deploy_args = deploy_args(&args)?;
     deploy_args.rollback_to = Some(target.id.clone());
-    crate::deploy::run_inputs(&inputs, &deploy_args)
+    super::run_inputs(&inputs, &deploy_args)
 }
 
 /// The line that says what is put back.
@@ -122,7 +122,7 @@ async fn artifact(
 
 /// `deploy`'s flags for this rollback, parsed as `deploy` parses them so each keeps its
 /// default.
-fn deploy_args(args: &Args) -> anyhow::Result<crate::deploy::Args> {
+fn deploy_args(args: &Args) -> anyhow::Result<super::Args> {
     let mut argv: Vec<std::ffi::OsString> =
         vec!["deploy".into(), "--env".into(), args.env.env.clone().into()];
     if let Some(root) = &args.env.root {
@@ -137,7 +137,7 @@ fn deploy_args(args: &Args) -> anyhow::Result<crate::deploy::Args> {
     if let Some(file) = &args.outputs_file {
         argv.extend(["--outputs-file".into(), file.clone().into_os_string()]);
     }
-    let command = <crate::deploy::Args as clap::Args>::augment_args(clap::Command::new("deploy"));
+    let command = <super::Args as clap::Args>::augment_args(clap::Command::new("deploy"));
     let matches = command.try_get_matches_from(argv)?;
-    Ok(crate::deploy::Args::from_arg_matches(&matches)?)
+    Ok(super::Args::from_arg_matches(&matches)?)
 }

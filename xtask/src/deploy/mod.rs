@@ -3,6 +3,8 @@
 //! A deploy whose template, parameters and code are what is deployed makes no change set at
 //! all; the site is still compared file by file and only what changed is uploaded.
 
+pub mod rollback;
+
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
