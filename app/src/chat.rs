@@ -30,11 +30,9 @@ use tracing::Instrument;
 pub use error::{ChatError, ChatFailure};
 pub use events::{ChatEvent, Ended, Started};
 
-use crate::AppState;
 use crate::auth::User;
 use crate::clock;
 use crate::config::ModelInfo;
-use crate::contract::metrics as names;
 use crate::cost::{ModelPrice, ReplyCost, Spend};
 use crate::guardrail::{self, Assessment, Blocked, Outcome};
 use crate::metrics::Unit;
@@ -43,9 +41,11 @@ use crate::model::{
     Usage, call_trimming, count_throttle, estimate_tokens,
 };
 use crate::rate_bucket;
+use crate::state::AppState;
 use crate::store::{
     Admission, AnswerDetails, Message, MessageId, Owner, Ownership, Role, SessionId, StopReason,
 };
+use chatbot_contract::metrics as names;
 
 /// A validated chat request.
 #[derive(Debug, Clone)]

@@ -3,7 +3,26 @@
 
 use chatbot_contract::pricing::{TokenCounts, TokenPrices, Usd};
 
-use crate::model::Usage;
+/// The tokens of one answer, as the model reported them (or as the service estimated them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// Input tokens read from the model's prompt cache (billed apart from `input_tokens`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cache_read_input_tokens: u64,
+    /// Input tokens written to the model's prompt cache (billed apart from `input_tokens`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cache_write_input_tokens: u64,
+    /// The counts are the service's estimate ([`crate::model::estimate_tokens`]): the model's own never
+    /// arrived, because the answer was stopped or broke off.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub estimated: bool,
+}
+
+fn is_zero(count: &u64) -> bool {
+    *count == 0
+}
 
 /// A model's price as [`chatbot_contract::env_vars::MODELS`] carries it: micro-dollars per
 /// million tokens, and the date the prices were taken from the AWS price list.

@@ -19,6 +19,7 @@ pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod rate_bucket;
+pub mod state;
 pub mod store;
 pub mod warm;
 
@@ -26,24 +27,7 @@ use std::net::SocketAddr;
 
 pub use config::{Config, Tuning};
 pub use http::{router, router_with_site};
-
-/// What every request handler shares: settings, the store, the model and the metrics sink.
-pub struct AppState {
-    pub config: Config,
-    pub tuning: Tuning,
-    pub store: store::Store,
-    pub model: model::Model,
-    pub metrics: metrics::Metrics,
-}
-
-impl AppState {
-    /// Counts and logs a failed store call, whether it ends the request or is only noted
-    /// (an answer that already reached the client but could not be saved).
-    pub fn store_failed(&self, err: &store::StoreError) {
-        self.metrics.count(contract::metrics::STORE_ERRORS);
-        tracing::error!(error = %err, "store operation failed");
-    }
-}
+pub use state::AppState;
 
 /// Serves `router` on `listener` with hyper until `shutdown` completes, then lets the open
 /// requests finish. Requests carry their TCP peer, which the rate limit counts them against.

@@ -22,6 +22,7 @@ use std::time::Duration;
 pub use jwks::{FetchJwks, KeySet};
 
 use crate::config::UsersAuth;
+pub use crate::config::VerifierTuning;
 
 /// A signed-in person, as the verified access token names them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,31 +51,6 @@ pub enum Refusal {
 impl Refusal {
     fn invalid(reason: impl Into<String>) -> Self {
         Refusal::Invalid(reason.into())
-    }
-}
-
-/// Timings of the verifier that do not differ per environment.
-#[derive(Debug, Clone, Copy)]
-pub struct VerifierTuning {
-    /// Clock difference allowed on `exp`, `nbf` and `iat`.
-    pub leeway: Duration,
-    /// Fewest time between two fetches of the keys prompted by unknown key ids, so a flood of
-    /// made-up key ids costs the issuer one request per interval.
-    pub refetch_interval: Duration,
-    /// Keys are fetched again on the first token after they are this old.
-    pub max_age: Duration,
-    /// How long one fetch of the keys may take.
-    pub fetch_timeout: Duration,
-}
-
-impl Default for VerifierTuning {
-    fn default() -> Self {
-        VerifierTuning {
-            leeway: Duration::from_secs(60),
-            refetch_interval: Duration::from_secs(30),
-            max_age: Duration::from_secs(3_600),
-            fetch_timeout: Duration::from_secs(5),
-        }
     }
 }
 

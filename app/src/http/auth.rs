@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
 use super::ApiError;
-use crate::AppState;
 use crate::auth::{Refusal, User, Verifier};
-use crate::contract::{ROUTES, unauthorized};
+use crate::state::AppState;
 use crate::store::{Owner, Ownership, SessionId};
+use chatbot_contract::{ROUTES, unauthorized};
 
 /// What the sign-in layer shares between requests.
 pub(super) struct SignIn {
@@ -51,7 +51,7 @@ pub(super) async fn require_user(
             sign_in
                 .state
                 .metrics
-                .count(crate::contract::metrics::UNAUTHORIZED);
+                .count(chatbot_contract::metrics::UNAUTHORIZED);
             tracing::info!(reason = %refusal, "request refused: no valid access token");
             refused(&refusal)
         }

@@ -75,8 +75,8 @@ impl ApiError {
     pub fn forbidden() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            crate::contract::forbidden::CODE,
-            crate::contract::forbidden::MESSAGE,
+            chatbot_contract::forbidden::CODE,
+            chatbot_contract::forbidden::MESSAGE,
         )
     }
 
@@ -150,7 +150,7 @@ impl ApiError {
         )
     }
 
-    /// The store failed (already counted and logged, see [`crate::AppState::store_failed`]).
+    /// The store failed (already counted and logged, see [`crate::state::AppState::store_failed`]).
     pub fn store_unavailable() -> Self {
         ApiError {
             retry_after: Some(2),

@@ -10,12 +10,12 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::{ApiError, read_json_body, store_failed};
-use crate::AppState;
 use crate::chat;
 use crate::clock;
-use crate::contract::metrics as names;
 use crate::cost::ReplyCost;
+use crate::state::AppState;
 use crate::store::{Feedback, FeedbackSaved, Message, MessageId, SessionId, StopSaved};
+use chatbot_contract::metrics as names;
 
 /// A message as `GET /api/sessions/{id}/messages` lists it: every key always present, `null`
 /// where it does not apply (`usage`, `cost`, `latency_ms` and `stop_reason` on questions, and

@@ -29,9 +29,10 @@ pub use auth::user_of;
 pub use error::ApiError;
 
 use crate::chat::{self, ChatInput};
-use crate::contract::{API_KEY_HEADER, API_PREFIX, ORIGIN_VERIFY_HEADER};
+use crate::config::Config;
+use crate::state::AppState;
 use crate::store::{MAX_TITLE_CHARS, MessageId, Owner, SessionCursor, SessionId, SessionSummary};
-use crate::{AppState, Config};
+use chatbot_contract::{API_KEY_HEADER, API_PREFIX, ORIGIN_VERIFY_HEADER};
 
 /// The request id a log line and the `x-request-id` response header carry: Lambda's request
 /// id in Lambda, a random one locally.
@@ -119,7 +120,7 @@ async fn require_origin(
         if !verified {
             state
                 .metrics
-                .count(crate::contract::metrics::ORIGIN_REFUSED);
+                .count(chatbot_contract::metrics::ORIGIN_REFUSED);
             tracing::warn!(
                 header = ORIGIN_VERIFY_HEADER,
                 values = given.len(),
@@ -603,15 +604,15 @@ pub(crate) fn store_failed(state: &AppState, err: &crate::store::StoreError) -> 
 /// answers, the prompts it offers on an empty chat and the largest message it may send.
 async fn models(State(state): State<Arc<AppState>>) -> Json<Value> {
     let auth = match state.config.auth.users() {
-        None => json!({"mode": crate::contract::env_vars::auth_mode::PUBLIC}),
+        None => json!({"mode": chatbot_contract::env_vars::auth_mode::PUBLIC}),
         Some(users) => json!({
-            "mode": crate::contract::env_vars::auth_mode::USERS,
+            "mode": chatbot_contract::env_vars::auth_mode::USERS,
             "issuer": users.issuer,
             "client_id": users.client_id,
             "authorize_url": users.authorize_url,
             "token_url": users.token_url,
             "logout_url": users.logout_url,
-            "scopes": crate::contract::AUTH_SCOPES,
+            "scopes": chatbot_contract::AUTH_SCOPES,
         }),
     };
     Json(json!({

@@ -3,9 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::AppState;
-use crate::contract::ROUTES;
 use crate::guardrail::{Blocked, Outcome};
+use crate::state::AppState;
+use chatbot_contract::ROUTES;
 
 /// The document for this deployment: the chat body's limits and model list come from `state`.
 pub fn document(state: &AppState) -> Value {

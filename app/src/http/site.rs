@@ -11,7 +11,7 @@ use http::{HeaderValue, Method, StatusCode, header};
 
 use super::{ApiError, not_found};
 use crate::config::Auth;
-use crate::contract::API_PREFIX;
+use chatbot_contract::API_PREFIX;
 
 pub(super) async fn serve(root: PathBuf, headers: SiteHeaders, request: Request) -> Response {
     let path = request.uri().path();

@@ -10,6 +10,8 @@ pub use bedrock::{Bedrock, bedrock_config};
 pub use demo::{DEMO_MODEL_ID, DEMO_NOTICE, Demo};
 pub use retry::{RetryPolicy, call_trimming, count_throttle};
 
+pub use crate::cost::Usage;
+
 use crate::guardrail::{Assessment, GuardrailConfig};
 use crate::store::Role;
 
@@ -30,27 +32,6 @@ pub struct ModelRequest {
 pub struct Turn {
     pub role: Role,
     pub text: String,
-}
-
-/// The tokens of one answer, as the model reported them (or as the service estimated them).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Usage {
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    /// Input tokens read from the model's prompt cache (billed apart from `input_tokens`).
-    #[serde(skip_serializing_if = "is_zero")]
-    pub cache_read_input_tokens: u64,
-    /// Input tokens written to the model's prompt cache (billed apart from `input_tokens`).
-    #[serde(skip_serializing_if = "is_zero")]
-    pub cache_write_input_tokens: u64,
-    /// The counts are the service's estimate ([`estimate_tokens`]): the model's own never
-    /// arrived, because the answer was stopped or broke off.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub estimated: bool,
-}
-
-fn is_zero(count: &u64) -> bool {
-    *count == 0
 }
 
 /// A whole answer (Converse).

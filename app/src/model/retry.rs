@@ -6,8 +6,8 @@ use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
 use super::{FailureKind, ModelError, ModelRequest, Turn};
-use crate::contract::metrics as names;
 use crate::metrics::Metrics;
+use chatbot_contract::metrics as names;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {

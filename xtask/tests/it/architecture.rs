@@ -117,3 +117,77 @@ fn the_import_scan_sees_paths_and_groups() {
         BTreeSet::from(["build".to_owned(), "deploy".to_owned(), "env".to_owned()])
     );
 }
+
+/// The service's top modules (`app/src/X.rs` or `app/src/X/`) and the top modules each one's
+/// files name through `crate::`, outside comments and test modules.
+fn service_uses() -> std::collections::BTreeMap<String, BTreeSet<String>> {
+    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/src");
+    let mut uses = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(&app).unwrap().map(|e| e.unwrap().path()) {
+        let name = entry.file_stem().unwrap().to_string_lossy().into_owned();
+        if matches!(name.as_str(), "lib" | "main" | "bin") {
+            continue;
+        }
+        let files = if entry.is_dir() {
+            let mut files = Vec::new();
+            let mut dirs = vec![entry.clone()];
+            while let Some(dir) = dirs.pop() {
+                for path in std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()) {
+                    if path.is_dir() {
+                        dirs.push(path);
+                    } else if path.extension().is_some_and(|e| e == "rs") {
+                        files.push(path);
+                    }
+                }
+            }
+            files
+        } else {
+            vec![entry.clone()]
+        };
+        let mut named = BTreeSet::new();
+        for file in files {
+            let text = std::fs::read_to_string(file).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            let code: String = code
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("//"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            named.extend(crate_modules(&code).into_iter().filter(|m| *m != name));
+        }
+        uses.insert(name, named);
+    }
+    uses
+}
+
+#[test]
+fn no_service_module_uses_one_that_uses_it_back() {
+    let uses = service_uses();
+    assert!(uses["http"].contains("chat") && uses["chat"].contains("store"));
+    let reaches = |from: &str, to: &str| {
+        let mut seen = BTreeSet::from([from.to_owned()]);
+        let mut next = vec![from.to_owned()];
+        while let Some(module) = next.pop() {
+            for used in uses.get(&module).into_iter().flatten() {
+                if used == to {
+                    return true;
+                }
+                if seen.insert(used.clone()) {
+                    next.push(used.clone());
+                }
+            }
+        }
+        false
+    };
+    let cycles: Vec<String> = uses
+        .iter()
+        .flat_map(|(module, used)| used.iter().map(move |u| (module, u)))
+        .filter(|(module, used)| reaches(used, module))
+        .map(|(module, used)| format!("{module} uses {used}, which leads back to {module}"))
+        .collect();
+    assert!(
+        cycles.is_empty(),
+        "import cycles in app/src:\n{}",
+        cycles.join("\n")
+    );
+}

@@ -1,6 +1,11 @@
 //! The service's configuration, read once at start from the `CHATBOT_*` environment variables
 //! named in [`chatbot_contract::env_vars`] (the template sets the same names).
 
+mod error;
+mod guardrail;
+
+pub use error::ConfigError;
+
 use std::time::Duration;
 
 use chatbot_contract::{budget, env_vars};
@@ -148,14 +153,6 @@ pub struct ModelInfo {
     /// What the model costs; replies of a model without a price carry no cost.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<ModelPrice>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    #[error("the environment variable {0} is not set")]
-    Missing(&'static str),
-    #[error("the environment variable {name} is malformed: {reason}")]
-    Malformed { name: &'static str, reason: String },
 }
 
 impl Config {
@@ -509,7 +506,7 @@ pub struct Tuning {
     /// client trickling bytes cannot hold a request open.
     pub body_timeout: Duration,
     /// How access tokens are checked in `users` mode.
-    pub verifier: crate::auth::VerifierTuning,
+    pub verifier: VerifierTuning,
     /// Most chats `GET /api/sessions` lists per page, and how many when a request names no
     /// `limit`.
     pub sessions_page_max: usize,
@@ -531,9 +528,34 @@ impl Default for Tuning {
             model_idle_timeout: Duration::from_secs(120),
             model_timeout: Duration::from_secs(240),
             body_timeout: Duration::from_secs(10),
-            verifier: crate::auth::VerifierTuning::default(),
+            verifier: VerifierTuning::default(),
             sessions_page_max: 100,
             sessions_page_default: 50,
+        }
+    }
+}
+
+/// Timings of the verifier that do not differ per environment.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifierTuning {
+    /// Clock difference allowed on `exp`, `nbf` and `iat`.
+    pub leeway: Duration,
+    /// Fewest time between two fetches of the keys prompted by unknown key ids, so a flood of
+    /// made-up key ids costs the issuer one request per interval.
+    pub refetch_interval: Duration,
+    /// Keys are fetched again on the first token after they are this old.
+    pub max_age: Duration,
+    /// How long one fetch of the keys may take.
+    pub fetch_timeout: Duration,
+}
+
+impl Default for VerifierTuning {
+    fn default() -> Self {
+        VerifierTuning {
+            leeway: Duration::from_secs(60),
+            refetch_interval: Duration::from_secs(30),
+            max_age: Duration::from_secs(3_600),
+            fetch_timeout: Duration::from_secs(5),
         }
     }
 }
