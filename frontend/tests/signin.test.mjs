@@ -186,9 +186,17 @@ describe("signing in", () => {
     await page.getByRole("textbox", { name: "New name" }).fill("Plans");
     await page.getByRole("textbox", { name: "New name" }).press("Enter");
     await page.waitForFunction(() => document.querySelector("#session-list .session-open")?.firstChild.textContent === "Plans");
+    // The first browser comes back to the page (a focus event each half second, as a person
+    // switching windows makes them) and shows the server's name.
     const first = alice.context.pages()[0];
-    await first.evaluate(() => window.dispatchEvent(new Event("focus")));
-    await first.waitForFunction(() => document.querySelector("#session-list .session-open")?.firstChild.textContent === "Plans");
+    await first.waitForFunction(
+      () => {
+        window.dispatchEvent(new Event("focus"));
+        return document.querySelector("#session-list .session-open")?.firstChild.textContent === "Plans";
+      },
+      null,
+      { polling: 500 },
+    );
     await context.close();
   });
 
