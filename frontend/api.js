@@ -193,8 +193,8 @@ export async function sendJson(method, path, body) {
   return response;
 }
 
-/// Signs API calls in `users` mode: `{ token(), refresh() }` (frontend/auth.js), or null for a
-/// public chatbot, whose calls go out as they are.
+/// Signs API calls in `users` mode: `{ token(), refresh(refused) }` (frontend/auth.js), or null
+/// for a public chatbot, whose calls go out as they are.
 let signer = null;
 
 export function signApiCalls(value) {
@@ -202,7 +202,8 @@ export function signApiCalls(value) {
 }
 
 /// `fetch` for the API: with the bearer token in `users` mode, and on a 401 once more with a
-/// refreshed one. A sign-in that cannot be renewed rejects with `ChatError` kind `signed_out`.
+/// refreshed one (calls refused together share one refresh). A second 401 is the answer. A
+/// sign-in that cannot be renewed rejects with `ChatError` kind `signed_out`.
 export async function apiFetch(path, init = {}) {
   if (!signer) return fetch(path, init);
   const call = async (token) => {
@@ -210,9 +211,10 @@ export async function apiFetch(path, init = {}) {
     headers.set("Authorization", `Bearer ${token}`);
     return fetch(path, { ...init, headers });
   };
-  const response = await call(await signed(() => signer.token()));
+  const token = await signed(() => signer.token());
+  const response = await call(token);
   if (response.status !== 401) return response;
-  await signed(() => signer.refresh());
+  await signed(() => signer.refresh(token));
   return call(await signed(() => signer.token()));
 }
 

@@ -893,7 +893,8 @@ async function send(text, { replaces = null } = {}) {
         signal: controller.signal,
       });
     } catch (error) {
-      if (error.name === "AbortError") throw error;
+      // A sign-in that ended, or a sign-in service out of reach, says so itself.
+      if (error.name === "AbortError" || error instanceof ChatError) throw error;
       throw new ChatError("network", "Cannot reach the chat server. Check your connection, then retry.", { retry: true });
     }
     showLimits(readLimits(response.headers));
@@ -1560,7 +1561,7 @@ async function startAuth(models) {
   state.waitingForAuth = false;
   state.auth = new Auth(models.auth);
   state.remote = [];
-  signApiCalls({ token: () => state.auth.accessToken(), refresh: () => state.auth.refresh() });
+  signApiCalls({ token: () => state.auth.accessToken(), refresh: (refused) => state.auth.refresh(refused) });
   state.auth.onEnded = () => showSignedOut("Your sign-in has ended. Sign in again to go on; what you write here is kept.");
   ui.sidebarNote.textContent = "Your chats, on every device you sign in on.";
   renderSessions();

@@ -103,8 +103,10 @@ export class Auth {
     return keep;
   }
 
-  /// A valid access token, refreshed first when it is about to expire.
+  /// A valid access token, refreshed first when it is about to expire. A call made while a
+  /// refresh is under way waits for it, rather than going out with the token being replaced.
   async accessToken() {
+    if (this.refreshing) await this.refreshing.catch(() => {});
     if (!this.tokens) throw new SignInRequired("You are not signed in.");
     if (Date.now() < this.tokens.refresh_at) return this.tokens.access_token;
     await this.refresh();
@@ -112,8 +114,13 @@ export class Auth {
   }
 
   /// A new access token from the refresh token, one request at a time; throws
-  /// `SignInRequired` when the issuer refuses it (the sign-in ended).
-  refresh() {
+  /// `SignInRequired` when the issuer refuses it (the sign-in ended). `refused` is the access
+  /// token the API answered 401 to: when it has been replaced since (calls refused together,
+  /// whose answers came before and after a refresh), that refresh is enough and none is made.
+  refresh(refused = null) {
+    if (refused && this.tokens && this.tokens.access_token !== refused) {
+      return Promise.resolve();
+    }
     this.refreshing ??= this.refreshNow().finally(() => {
       this.refreshing = null;
     });

@@ -1,7 +1,8 @@
 // The OpenID provider `cargo xtask dev` starts for an environment with sign-in (`[auth] mode =
 // "users"`): the certified `oidc-provider` package on 127.0.0.1, with two test users and one
-// public client for the chat page (authorization code with PKCE, refresh tokens, RFC 9068 JWT
-// access tokens carrying `client_id`), standing in for Amazon Cognito's managed login.
+// public client for the chat page (authorization code with PKCE, refresh tokens kept across
+// refreshes, RFC 9068 JWT access tokens carrying `client_id`), standing in for Amazon Cognito's
+// managed login.
 //
 // DEV ONLY. The users' passwords below are published in this repository; the signing key and
 // the cookie keys are made at start and every token dies with the process.
@@ -128,6 +129,12 @@ function makeProvider(issuer) {
     async issueRefreshToken(_ctx, client) {
       return client.grantTypeAllowed("refresh_token");
     },
+    // A refresh answers with new access and ID tokens and keeps the refresh token, as Cognito's
+    // token endpoint does (its rotation works only through GetTokensFromRefreshToken, which a
+    // page does not call). Rotating here, a page reloaded while a refresh was under way would
+    // come back with the refresh token the answer it never read replaced, and using it again
+    // would end the sign-in: a local sign-in that breaks where a deployed one does not.
+    rotateRefreshToken: false,
     clientBasedCORS(_ctx, origin) {
       return pages.includes(origin);
     },

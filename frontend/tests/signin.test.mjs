@@ -67,30 +67,35 @@ async function authOf(base) {
   return models.auth;
 }
 
-/// A fresh browser profile on `base`, with the site's Content-Security-Policy on the page as a
-/// signed-in environment has it (the token endpoint's origin in `connect-src`), and a record
-/// of requests to the provider's token endpoint.
+/// A fresh browser profile on `base`, and a record of requests to the provider's token endpoint
+/// and of the API's answers. The page is loaded as the server sends it, never through the
+/// test's hands: Chromium's Local Network Access lets a page call the provider on 127.0.0.1
+/// only when the page came from a loopback address, and a document the test answers for
+/// (`route.fulfill`) has none known: once reloaded, its calls to the token endpoint are
+/// refused. The server's Content-Security-Policy is checked to be the deployed one (the
+/// template's, with the token endpoint's origin in `connect-src`).
 async function openSignedOut(base) {
   const auth = await authOf(base);
   const provider = new URL(auth.token_url).origin;
   const csp = CSP.replace("connect-src 'self'", `connect-src 'self' ${provider}`);
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: "light" });
-  await context.route(
-    (url) => url.origin === new URL(base).origin && !url.pathname.startsWith("/api/"),
-    async (route) => {
-      const response = await route.fetch();
-      await route.fulfill({ response, headers: { ...response.headers(), "content-security-policy": csp } });
-    },
-  );
   await recordViolations(context);
   const page = await context.newPage();
-  const seen = { errors: [], tokenRequests: [], apiAuthorization: [] };
+  const seen = { errors: [], tokenRequests: [], tokenAnswers: [], apiAuthorization: [], api: [] };
   page.on("pageerror", (error) => seen.errors.push(error.message));
   page.on("request", (request) => {
     if (request.url() === auth.token_url) seen.tokenRequests.push(new URLSearchParams(request.postData() ?? "").get("grant_type"));
     if (new URL(request.url()).pathname.startsWith("/api/chat")) seen.apiAuthorization.push(request.headers().authorization ?? null);
   });
-  await page.goto(`${base}/`);
+  page.on("response", (response) => {
+    if (response.url() === auth.token_url) seen.tokenAnswers.push(response.status());
+    const url = new URL(response.url());
+    if (url.origin !== new URL(base).origin || !url.pathname.startsWith("/api/")) return;
+    const token = (response.request().headers().authorization ?? "").replace(/^Bearer /, "");
+    seen.api.push({ path: url.pathname, token, status: response.status() });
+  });
+  const loaded = await page.goto(`${base}/`);
+  assert.equal(loaded.headers()["content-security-policy"], csp, "the page's policy is the deployed one");
   await page.waitForSelector("html[data-auth=signed-out]");
   return { context, page, seen, auth };
 }
@@ -117,6 +122,43 @@ async function openSignedIn(base, user) {
   await opened.page.waitForSelector("#session-list[data-source=server]", { state: "attached" });
   return opened;
 }
+
+/// `token` with its signature spoiled: the API refuses it with 401.
+const spoiled = (token) => `${token.slice(0, -4)}${token.endsWith("AAAA") ? "BBBB" : "AAAA"}`;
+
+/// Makes the API refuse a token from now on, as it refuses one that expired or was signed with
+/// a retired key: the calls to `base` under `path` that carry `token` (every token when null)
+/// reach the server with it spoiled and get the server's own 401, after `hold()` resolves.
+/// Resolves to a record of the calls it refused.
+async function refuseToken(page, base, { token = null, path = "/api/", hold = async () => {} } = {}) {
+  const refused = [];
+  await page.route(
+    (url) => url.origin === new URL(base).origin && url.pathname.startsWith(path),
+    async (route) => {
+      const request = route.request();
+      const bearer = (request.headers().authorization ?? "").replace(/^Bearer /, "");
+      if (token !== null && bearer !== token) return route.continue();
+      refused.push(new URL(request.url()).pathname);
+      const response = await route.fetch({ headers: { ...request.headers(), authorization: `Bearer ${spoiled(bearer)}` } });
+      await hold(request);
+      return route.fulfill({ response });
+    },
+  );
+  return refused;
+}
+
+/// Resolves once `done()` holds, checking it as the page's events come in; fails after 30 s.
+async function until(done, what) {
+  const deadline = Date.now() + 30_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/// The API's answers under `path` as `[status, token]`, in order.
+const answers = (seen, path) => seen.api.filter((call) => call.path === path).map((call) => [call.status, call.token]);
+const refreshes = (seen) => seen.tokenRequests.filter((grant) => grant === "refresh_token").length;
 
 const sessionTitles = (page) => page.locator("#session-list .session-open").evaluateAll((els) => els.map((el) => el.firstChild.textContent));
 const sessionOf = (page) => decodeURIComponent(new URL(page.url()).hash.slice(1));
@@ -283,6 +325,41 @@ describe("tokens that expire", () => {
     await context.close();
   });
 
+  test("a reload while a refresh is under way keeps the sign-in: the refresh token the page had still works", async () => {
+    const { context, page, seen, auth } = await openSignedIn(shortTokens, "alice");
+    const kept = await page.evaluate(() => JSON.parse(sessionStorage.getItem("chatbot.auth.tokens")).refresh_token);
+    // The next refresh reaches the provider, which answers; the page reloads before it reads
+    // the answer.
+    let answered;
+    const held = new Promise((resolve) => {
+      answered = resolve;
+    });
+    await page.route(
+      auth.token_url,
+      async (route) => {
+        const response = await route.fetch();
+        answered({ route, status: response.status() });
+      },
+      { times: 1 },
+    );
+    const { route, status } = await held;
+    assert.equal(status, 200, "the provider answered the refresh");
+    await page.reload();
+    await route.abort().catch(() => {});
+    assert.equal(await page.evaluate(() => JSON.parse(sessionStorage.getItem("chatbot.auth.tokens")).refresh_token), kept);
+    // The reloaded page refreshes with the token it kept, lists the chats, and goes on
+    // refreshing (its 3 s tokens are due every 2¼ s).
+    const before = seen.tokenAnswers.length;
+    await page.waitForSelector("#session-list[data-source=server]", { state: "attached" });
+    await until(() => seen.tokenAnswers.length - before >= 2, "two refreshes after the reload");
+    assert.deepEqual(seen.tokenAnswers.slice(before, before + 2), [200, 200]);
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.auth), "signed-in");
+    await page.evaluate(() => window.dispatchEvent(new Event("focus")));
+    await page.waitForResponse((response) => new URL(response.url()).pathname === "/api/sessions" && response.ok());
+    assert.deepEqual(seen.errors, []);
+    await context.close();
+  });
+
   test("what is left of the limits shows when low, and a used-up quota says when it comes back", async () => {
     const { context, page } = await openSignedIn(shortTokens, "bob");
     await send(page, "one");
@@ -321,6 +398,133 @@ describe("tokens that expire", () => {
     await page.waitForFunction(() => document.querySelectorAll(".turn").length === 2);
     assert.equal((await turnTexts(page))[0][1], "before the end");
     await shot(page, "signin-draft-restored");
+    await context.close();
+  });
+});
+
+describe("tokens the API refuses", () => {
+  test("after a reload, a token the API refuses (spoiled in storage) is refreshed on the 401, and the call goes through", async () => {
+    const { context, page, seen } = await openSignedIn(site, "alice");
+    const first = await bearer(page);
+    await page.evaluate((token) => {
+      const tokens = JSON.parse(sessionStorage.getItem("chatbot.auth.tokens"));
+      tokens.access_token = token;
+      sessionStorage.setItem("chatbot.auth.tokens", JSON.stringify(tokens));
+    }, spoiled(first));
+    const before = { api: seen.api.length, refreshes: refreshes(seen) };
+    await page.reload();
+    await page.waitForSelector("#session-list[data-source=server]", { state: "attached" });
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.auth), "signed-in");
+    assert.equal(refreshes(seen) - before.refreshes, 1, JSON.stringify(seen.tokenRequests));
+    const renewed = await bearer(page);
+    assert.notEqual(renewed, first);
+    const lists = seen.api.slice(before.api).filter((call) => call.path === "/api/sessions");
+    assert.deepEqual(
+      lists.map((call) => [call.status, call.token]),
+      [
+        [401, spoiled(first)],
+        [200, renewed],
+      ],
+    );
+    assert.ok(await page.locator("#error-panel").isHidden(), "no error");
+    assert.deepEqual(seen.errors, []);
+    await context.close();
+  });
+
+  test("two calls refused at once share one refresh, also when one is refused after the refresh", async () => {
+    const { context, page, seen } = await openSignedIn(site, "alice");
+    await send(page, "a chat to come back to");
+    await repliesDone(page, 1);
+    const chat = sessionOf(page);
+    await page.getByRole("button", { name: "New chat" }).click();
+    await page.waitForFunction(() => location.hash === "");
+    const token = await bearer(page);
+    const messages = `/api/sessions/${chat}/messages`;
+    // The chat's 401 comes back only once the list's 401 has been answered with a refresh.
+    await refuseToken(page, site, {
+      token,
+      hold: async (request) => {
+        if (new URL(request.url()).pathname !== messages) return;
+        await page.waitForFunction((old) => JSON.parse(sessionStorage.getItem("chatbot.auth.tokens"))?.access_token !== old, token);
+      },
+    });
+    const before = refreshes(seen);
+    // Back to the window (the list is read again) and to the chat, at once.
+    await page.evaluate((id) => {
+      location.hash = id;
+      window.dispatchEvent(new Event("focus"));
+    }, chat);
+    await page.waitForFunction(() => document.querySelectorAll(".turn").length === 2);
+    await page.waitForFunction(() => document.querySelectorAll("#session-list .session").length >= 1);
+    const renewed = await bearer(page);
+    assert.equal(refreshes(seen) - before, 1, JSON.stringify(seen.tokenRequests));
+    assert.deepEqual(answers(seen, messages), [
+      [401, token],
+      [200, renewed],
+    ]);
+    assert.deepEqual(answers(seen, "/api/sessions").slice(-2), [
+      [401, token],
+      [200, renewed],
+    ]);
+    assert.ok(await page.locator("#error-panel").isHidden(), "no error");
+    await context.close();
+  });
+
+  test("a call the API still refuses after the refresh is tried twice, not more, and says so", async () => {
+    const { context, page, seen } = await openSignedIn(site, "alice");
+    await send(page, "a chat the server will not show");
+    await repliesDone(page, 1);
+    const chat = sessionOf(page);
+    await page.getByRole("button", { name: "New chat" }).click();
+    await page.waitForFunction(() => location.hash === "");
+    const messages = `/api/sessions/${chat}/messages`;
+    const refused = await refuseToken(page, site, { path: messages });
+    const before = refreshes(seen);
+    await page.evaluate((id) => {
+      location.hash = id;
+    }, chat);
+    await page.locator("#error-text").waitFor();
+    assert.match(await page.locator("#error-text").innerText(), /did not accept your sign-in/);
+    assert.deepEqual(refused, [messages, messages]);
+    assert.deepEqual(
+      answers(seen, messages).map(([status]) => status),
+      [401, 401],
+    );
+    assert.equal(refreshes(seen) - before, 1, JSON.stringify(seen.tokenRequests));
+    // The sign-in itself is good: still signed in.
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.auth), "signed-in");
+    await context.close();
+  });
+
+  test("a message whose refresh is refused goes with the person to sign in, and comes back in the box", async () => {
+    const { context, page, seen, auth } = await openSignedIn(site, "alice");
+    await send(page, "the first message");
+    await repliesDone(page, 1);
+    const chat = sessionOf(page);
+    // The refresh token dies (revoked elsewhere, here spoiled); the API refuses the next call.
+    await page.evaluate(() => {
+      const tokens = JSON.parse(sessionStorage.getItem("chatbot.auth.tokens"));
+      tokens.refresh_token = "revoked";
+      sessionStorage.setItem("chatbot.auth.tokens", JSON.stringify(tokens));
+    });
+    await page.reload();
+    await page.waitForSelector("#session-list[data-source=server]", { state: "attached" });
+    await refuseToken(page, site, { path: "/api/chat" });
+    const codes = () => seen.tokenRequests.filter((grant) => grant === "authorization_code").length;
+    const signIns = codes();
+    const visited = [];
+    page.on("request", (request) => {
+      if (request.isNavigationRequest()) visited.push(request.url());
+    });
+    await send(page, "a message I do not want to lose");
+    // To the provider and back: its session is alive, so it asks nothing.
+    await until(() => codes() === signIns + 1, "a new sign-in");
+    await page.waitForSelector("html[data-auth=signed-in]");
+    assert.ok(visited.some((url) => url.startsWith(auth.authorize_url)), JSON.stringify(visited));
+    assert.equal(await page.locator("#message").inputValue(), "a message I do not want to lose");
+    assert.equal(sessionOf(page), chat, "back in the same chat");
+    await page.waitForFunction(() => document.querySelectorAll(".turn").length === 2);
+    assert.deepEqual(seen.errors, []);
     await context.close();
   });
 });
