@@ -346,7 +346,7 @@ describe("tokens that expire", () => {
     assert.equal(status, 200, "the provider answered the refresh");
     await page.reload();
     await route.abort().catch(() => {});
-    assert.equal(await page.evaluate(() => JSON.parse(sessionStorage.getItem("chatbot.auth.tokens")).refresh_token), kept);
+    assert.equal(await page.evaluate(() => JSON.parse(sessionStorage.getItem("chatbot.auth.tokens"))?.refresh_token), kept);
     // The reloaded page refreshes with the token it kept, lists the chats, and goes on
     // refreshing (its 3 s tokens are due every 2¼ s).
     const before = seen.tokenAnswers.length;
