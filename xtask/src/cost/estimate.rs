@@ -50,15 +50,27 @@ pub struct Workload {
     pub access_log_bytes_per_request: u64,
     /// Alarm state changes a month, each an SNS publish.
     pub alarm_notifications_per_month: u64,
+    /// In `users` mode: people who sign in a month (Cognito's monthly active users), by default
+    /// one per `chats_per_active_user` chats of the month.
+    pub monthly_active_users: u64,
+    pub chats_per_active_user: u64,
+    /// Of 100 active users, how many sign up that month: the pool's sign-up check runs once
+    /// for each, for `sign_up_check_ms`.
+    pub sign_ups_per_100_active_users: u64,
+    pub sign_up_check_ms: u64,
+    /// Log bytes of one sign-up check (its platform lines).
+    pub log_bytes_per_sign_up: u64,
 }
 
 impl Workload {
     /// The defaults for `chats_per_day`: a short exchange with some history, answers of a few
     /// paragraphs.
     pub fn assume(chats_per_day: u64) -> Workload {
+        let days_per_month = 30;
+        let chats_per_active_user = 20;
         Workload {
             chats_per_day,
-            days_per_month: 30,
+            days_per_month,
             input_tokens_per_chat: 1_200,
             output_tokens_per_chat: 350,
             message_chars: 300,
@@ -77,7 +89,17 @@ impl Workload {
             log_bytes_per_other_call: 800,
             access_log_bytes_per_request: 400,
             alarm_notifications_per_month: 30,
+            monthly_active_users: (chats_per_day * days_per_month).div_ceil(chats_per_active_user),
+            chats_per_active_user,
+            sign_ups_per_100_active_users: 10,
+            sign_up_check_ms: 100,
+            log_bytes_per_sign_up: 400,
         }
+    }
+
+    /// Sign-ups a month, times 100 (kept exact).
+    fn sign_ups_per_month_x100(&self) -> u128 {
+        u128::from(self.monthly_active_users) * u128::from(self.sign_ups_per_100_active_users)
     }
 
     fn chats_per_month(&self) -> u128 {
@@ -96,7 +118,7 @@ impl Workload {
 
     /// The assumptions as sentences.
     pub fn describe(&self, env: &Environment, model: &str) -> Vec<String> {
-        vec![
+        let mut sentences = vec![
             format!(
                 "{} chats a day, {} days a month; every chat uses the default model, {model}",
                 grouped(self.chats_per_day),
@@ -139,7 +161,24 @@ impl Workload {
                 self.guardrail_units_per_chat()
             ),
             "not priced: data transfer from API Gateway and S3 to CloudFront (free from AWS origins), requests CloudFormation makes while deploying, e-mail deliveries of alarms".to_owned(),
-        ]
+        ];
+        if let Some(users) = env.auth.users() {
+            let through = users
+                .federation
+                .as_ref()
+                .map_or("with a password".to_owned(), |f| {
+                    format!("through {}", f.name)
+                });
+            sentences.push(format!(
+                "sign-in: {} people sign in a month {through} (one per {} chats of the month unless --monthly-active-users says), {} in 100 of them new (the sign-up check runs {} ms and logs {} bytes for each); Cognito's free tier is per account, counted here whole for this pool; its e-mails (Cognito's own sender) are not priced",
+                grouped(self.monthly_active_users),
+                self.chats_per_active_user,
+                self.sign_ups_per_100_active_users,
+                self.sign_up_check_ms,
+                self.log_bytes_per_sign_up
+            ));
+        }
+        sentences
     }
 }
 
@@ -229,6 +268,17 @@ pub fn estimate(
 
     let mut free = std::collections::BTreeMap::<&str, u64>::new();
     let mut unknown = std::collections::BTreeMap::<&str, u64>::new();
+    // Functions a user pool calls (its sign-up check) run per sign-up, not per request.
+    let pool_triggers: std::collections::BTreeSet<&str> = graph
+        .edges
+        .iter()
+        .filter(|(from, _)| {
+            graph
+                .of_type("AWS::Cognito::UserPool")
+                .any(|pool| pool.id == from.as_str())
+        })
+        .map(|(_, to)| to.as_str())
+        .collect();
     let service_metrics: u128 = app_metrics(env);
     let mut detailed_metrics: u128 = 0;
     let mut filter_metrics: u128 = 0;
@@ -241,17 +291,28 @@ pub fn estimate(
                 let arm = get("Architectures")
                     .and_then(Value::as_sequence)
                     .is_some_and(|a| a.iter().any(|v| v.as_str() == Some("arm64")));
+                let (invocations_x100, ms_x100) = if pool_triggers.contains(node.id) {
+                    let sign_ups_x100 = workload.sign_ups_per_month_x100();
+                    (
+                        sign_ups_x100,
+                        sign_ups_x100 * u128::from(workload.sign_up_check_ms),
+                    )
+                } else {
+                    (
+                        requests_x100,
+                        chats * 100 * u128::from(workload.chat_ms)
+                            + other_calls_x100 * u128::from(workload.other_call_ms),
+                    )
+                };
                 bill.add(
                     "AWS Lambda",
                     format!("{} requests", node.id),
-                    requests_x100,
+                    invocations_x100,
                     100,
                     "lambda.requests",
                 )?;
                 // GB-seconds × 1,024,000 (MB × ms), kept exact.
-                let mb_ms_x100 = (chats * 100 * u128::from(workload.chat_ms)
-                    + other_calls_x100 * u128::from(workload.other_call_ms))
-                    * u128::from(memory_mb);
+                let mb_ms_x100 = ms_x100 * u128::from(memory_mb);
                 bill.add(
                     "AWS Lambda",
                     format!("{} duration at {memory_mb} MB", node.id),
@@ -387,7 +448,14 @@ pub fn estimate(
             }
             "AWS::Logs::MetricFilter" => filter_metrics += 1,
             "AWS::Logs::LogGroup" => {
-                let bytes_x100 = log_bytes_x100(node, &graph, workload, chats, other_calls_x100);
+                let bytes_x100 = log_bytes_x100(
+                    node,
+                    &graph,
+                    &pool_triggers,
+                    workload,
+                    chats,
+                    other_calls_x100,
+                );
                 bill.add(
                     "Amazon CloudWatch",
                     format!("logs ingested into {}", node.id),
@@ -428,6 +496,27 @@ pub fn estimate(
             }
             "AWS::Bedrock::Guardrail" => {
                 guardrail(&mut bill, node, &props, workload, chats)?;
+            }
+            "AWS::Cognito::UserPool" => {
+                // Everyone signs in through the federated provider when there is one.
+                let federated = graph
+                    .of_type("AWS::Cognito::UserPoolIdentityProvider")
+                    .next()
+                    .is_some();
+                let key = if federated {
+                    "cognito.federated.monthly_active_users".to_owned()
+                } else {
+                    let plan = get("UserPoolTier")
+                        .and_then(Value::as_str)
+                        .unwrap_or("ESSENTIALS");
+                    format!("cognito.{}.monthly_active_users", plan.to_lowercase())
+                };
+                bill.add_beyond_free(
+                    "Amazon Cognito",
+                    format!("{} monthly active users", node.id),
+                    u128::from(workload.monthly_active_users),
+                    &key,
+                )?;
             }
             kind if FREE.contains(&kind) => *free.entry(kind).or_default() += 1,
             kind => *unknown.entry(kind).or_default() += 1,
@@ -507,7 +596,7 @@ pub fn estimate(
 const GB: u128 = 1_000_000_000;
 
 /// Resource types that cost nothing by themselves (what they do is priced elsewhere).
-const FREE: [&str; 20] = [
+const FREE: [&str; 24] = [
     "AWS::IAM::Role",
     "AWS::IAM::Policy",
     "AWS::Lambda::Permission",
@@ -528,6 +617,10 @@ const FREE: [&str; 20] = [
     "AWS::SNS::Subscription",
     "AWS::CodeDeploy::Application",
     "AWS::CodeDeploy::DeploymentGroup",
+    "AWS::Cognito::UserPoolClient",
+    "AWS::Cognito::UserPoolDomain",
+    "AWS::Cognito::UserPoolIdentityProvider",
+    "AWS::Cognito::ManagedLoginBranding",
 ];
 
 /// The metric names the service writes (EMF, one `Environment` dimension), as the contract
@@ -555,10 +648,12 @@ fn app_metrics(env: &Environment) -> u128 {
 }
 
 /// Bytes a month (× 100) written to a log group: the function's log when a function logs to
-/// it, the access log when an API stage writes to it.
+/// it (a user pool's sign-up check logs per sign-up), the access log when an API stage writes
+/// to it.
 fn log_bytes_x100(
     node: &Node<'_>,
     graph: &Graph<'_>,
+    pool_triggers: &std::collections::BTreeSet<&str>,
     workload: &Workload,
     chats: u128,
     other_calls_x100: u128,
@@ -577,12 +672,20 @@ fn log_bytes_x100(
             .map_or("", |n| n.type_name)
     };
     let mut bytes = 0;
-    if writers.iter().any(|w| {
-        matches!(
-            writer_type(w),
-            "AWS::Lambda::Function" | "AWS::Serverless::Function"
-        )
-    }) {
+    let functions: Vec<&str> = writers
+        .iter()
+        .copied()
+        .filter(|w| {
+            matches!(
+                writer_type(w),
+                "AWS::Lambda::Function" | "AWS::Serverless::Function"
+            )
+        })
+        .collect();
+    if functions.iter().any(|f| pool_triggers.contains(f)) {
+        bytes += workload.sign_ups_per_month_x100() * u128::from(workload.log_bytes_per_sign_up);
+    }
+    if functions.iter().any(|f| !pool_triggers.contains(f)) {
         bytes += chats * 100 * u128::from(workload.log_bytes_per_chat)
             + other_calls_x100 * u128::from(workload.log_bytes_per_other_call);
     }
@@ -687,16 +790,7 @@ impl<'a> Bill<'a> {
         key: &str,
     ) -> anyhow::Result<()> {
         let price = self.table.get(key)?;
-        let price_text = if price.per == 1 {
-            format!("${} per {}", price.usd, price.unit)
-        } else {
-            format!(
-                "${} per {} {}",
-                price.usd,
-                grouped(price.per),
-                plural(&price.unit)
-            )
-        };
+        let price_text = price_text(price);
         let unit = if numerator == denominator {
             price.unit.clone()
         } else {
@@ -714,6 +808,41 @@ impl<'a> Bill<'a> {
                 let pico = price.pico_usd;
                 let per = u128::from(price.per);
                 move |num, den| round(num * pico, den * per * 1_000_000)
+            },
+        );
+        Ok(())
+    }
+
+    /// `units` of `key` a month, of which the price's free tier costs nothing; the line shows
+    /// them all.
+    fn add_beyond_free(
+        &mut self,
+        service: &'static str,
+        item: String,
+        units: u128,
+        key: &str,
+    ) -> anyhow::Result<()> {
+        let price = self.table.get(key)?;
+        let free = u128::from(price.free);
+        let price_text = format!("{} beyond {} free", price_text(price), grouped(price.free));
+        let unit = if units == 1 {
+            price.unit.clone()
+        } else {
+            plural(&price.unit)
+        };
+        let pico = price.pico_usd;
+        let per = u128::from(price.per);
+        self.push(
+            service,
+            item,
+            units,
+            1,
+            &unit,
+            price_text,
+            key,
+            move |num, den| {
+                let billed = (num / den.max(1)).saturating_sub(free);
+                round(billed * pico, per * 1_000_000)
             },
         );
         Ok(())
@@ -788,11 +917,12 @@ impl<'a> Bill<'a> {
     /// The services in a fixed order: the model first, then the request path, the stores and
     /// the watchers; a service not listed goes last.
     fn services(mut self) -> Vec<ServiceCost> {
-        const ORDER: [&str; 10] = [
+        const ORDER: [&str; 11] = [
             "Amazon Bedrock",
             "Amazon Bedrock Guardrails",
             "Amazon CloudFront",
             "Amazon API Gateway",
+            "Amazon Cognito",
             "AWS Lambda",
             "Amazon DynamoDB",
             "Amazon S3",
@@ -807,6 +937,20 @@ impl<'a> Bill<'a> {
                 .unwrap_or(ORDER.len())
         });
         self.services
+    }
+}
+
+/// `$0.20 per 1,000,000 requests`, or `$0.015 per monthly active user`.
+fn price_text(price: &super::prices::Price) -> String {
+    if price.per == 1 {
+        format!("${} per {}", price.usd, price.unit)
+    } else {
+        format!(
+            "${} per {} {}",
+            price.usd,
+            grouped(price.per),
+            plural(&price.unit)
+        )
     }
 }
 

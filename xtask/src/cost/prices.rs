@@ -26,6 +26,8 @@ pub struct Price {
     pub pico_usd: u128,
     pub per: u64,
     pub unit: String,
+    /// Units a month AWS does not charge for (a free tier that does not expire), or 0.
+    pub free: u64,
     pub as_of: String,
     pub source: String,
 }
@@ -45,6 +47,8 @@ struct Entry {
     usd: String,
     per: u64,
     unit: String,
+    #[serde(default)]
+    free: u64,
     as_of: toml::value::Datetime,
     source: String,
 }
@@ -94,6 +98,7 @@ impl PriceTable {
                 pico_usd,
                 per: entry.per,
                 unit: entry.unit,
+                free: entry.free,
                 as_of,
                 source: entry.source,
             };
