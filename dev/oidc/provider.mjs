@@ -131,9 +131,10 @@ function makeProvider(issuer) {
     },
     // A refresh answers with new access and ID tokens and keeps the refresh token, as Cognito's
     // token endpoint does (its rotation works only through GetTokensFromRefreshToken, which a
-    // page does not call). Rotating here, a page reloaded while a refresh was under way would
-    // come back with the refresh token the answer it never read replaced, and using it again
-    // would end the sign-in: a local sign-in that breaks where a deployed one does not.
+    // page does not call). Were it rotated here, a page reloaded while a refresh was under way
+    // would lose the new refresh token with the answer it never read, and its next refresh,
+    // with the old one, would end the whole sign-in: a local sign-in that breaks where a
+    // deployed one does not.
     rotateRefreshToken: false,
     clientBasedCORS(_ctx, origin) {
       return pages.includes(origin);

@@ -3,8 +3,10 @@
 // certified `oidc-provider` package) with its test users alice and bob, the DynamoDB store,
 // and the fake Bedrock. Each person signs in through the provider's own login form; their chats
 // come from the server, also in a second browser; bob never sees alice's; tokens are refreshed
-// during a long streamed answer; signing out ends the sign-in; a message typed when the sign-in
-// has ended survives signing in again; what is left of the limits shows when low.
+// during a long streamed answer and across a reload that interrupts a refresh; a token the API
+// refuses is refreshed once and the call tried once more, calls refused together sharing one
+// refresh; signing out ends the sign-in; a message typed or sent when the sign-in has ended
+// survives signing in again; what is left of the limits shows when low.
 //
 // Run with `cargo xtask test`, or by hand like browser.test.mjs. Screenshots go to
 // target/browser-artifacts/.
