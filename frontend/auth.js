@@ -27,6 +27,8 @@ export class Auth {
     this.tokens = readJson(TOKENS_KEY);
     if (this.tokens && this.tokens.client_id !== config.client_id) this.tokens = null;
     this.refreshing = null;
+    /// The access token the API last answered 401 to.
+    this.refused = null;
     this.timer = null;
     if (this.tokens) this.schedule();
     /// Called when the sign-in ends by itself (a refresh refused): the page shows it.
@@ -103,10 +105,11 @@ export class Auth {
     return keep;
   }
 
-  /// A valid access token, refreshed first when it is about to expire. A call made while a
-  /// refresh is under way waits for it, rather than going out with the token being replaced.
+  /// A valid access token, refreshed first when it is about to expire. While the API's 401
+  /// is being answered with a refresh, a call waits for it rather than send the refused token;
+  /// during a refresh ahead of expiry, the token it replaces is still good.
   async accessToken() {
-    if (this.refreshing) await this.refreshing.catch(() => {});
+    if (this.refreshing && this.tokens?.access_token === this.refused) await this.refreshing.catch(() => {});
     if (!this.tokens) throw new SignInRequired("You are not signed in.");
     if (Date.now() < this.tokens.refresh_at) return this.tokens.access_token;
     await this.refresh();
@@ -121,6 +124,7 @@ export class Auth {
     if (refused && this.tokens && this.tokens.access_token !== refused) {
       return Promise.resolve();
     }
+    if (refused) this.refused = refused;
     this.refreshing ??= this.refreshNow().finally(() => {
       this.refreshing = null;
     });
