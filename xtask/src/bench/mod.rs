@@ -105,12 +105,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // `bootstrap` is what a deploy ships (cargo-lambda's bundle for this machine's
     // architecture); the harness programs are host release builds. `--bin-dir` takes every
     // program, `bootstrap` included, from one folder instead.
+    let release = tools::cargo_target_dir().join("release");
     let (bins, bundles) = match &args.bin_dir {
         Some(dir) => (Binaries::in_folder(dir), None),
-        None if !service => (
-            Binaries::in_folder(&tools::cargo_target_dir().join("release")),
-            None,
-        ),
+        None if !service => (Binaries::in_folder(&release), None),
         None => {
             let bundles = if args.no_build {
                 shipped::Bundles::existing()
