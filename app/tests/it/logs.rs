@@ -1,34 +1,21 @@
 //! What the service writes to its logs about a conversation: ids, sizes, status and timings,
 //! never the text of a message or an answer, and never a session id.
 
-use crate::support;
-use crate::support::{Harness, Logs};
+use crate::support::{Logs, Service};
 use http::StatusCode;
 use serde_json::{Value, json};
-use testkit::bedrock::FakeBedrock;
 
 #[tokio::test]
 async fn neither_messages_nor_answers_reach_the_logs() {
     let logs = Logs::capture();
-    let fake = FakeBedrock::start().await.unwrap();
-    let model = support::fake_model(&fake);
-    let service = Harness::start(
-        support::config(),
-        support::tuning(),
-        support::memory_store(),
-        model,
-    )
-    .await;
+    let service = Service::start().await;
 
     let secret_words = "my card number is 4111 1111 1111 1111";
-    let json = service.chat(json!({"message": secret_words}), false).await;
+    let json = service.chat(json!({"message": secret_words})).await;
     assert_eq!(json.status, StatusCode::OK);
     let session = json.json()["session_id"].as_str().unwrap().to_owned();
     let streamed = service
-        .chat(
-            json!({"message": format!("again: {secret_words}"), "session_id": session}),
-            true,
-        )
+        .chat_stream(json!({"message": format!("again: {secret_words}"), "session_id": session}))
         .await;
     assert_eq!(streamed.status, StatusCode::OK);
     assert_eq!(service.history(&session).await.len(), 4);
@@ -142,15 +129,7 @@ async fn through_lambda(
 #[tokio::test]
 async fn no_log_line_or_metric_of_a_whole_conversation_carries_a_session_id() {
     let logs = Logs::capture();
-    let fake = FakeBedrock::start().await.unwrap();
-    let model = support::fake_model(&fake);
-    let service = Harness::start(
-        support::config(),
-        support::tuning(),
-        support::memory_store(),
-        model,
-    )
-    .await;
+    let service = Service::start().await;
     let router = chatbot::router(service.state.clone());
 
     // Create a conversation (JSON), go on streaming, fail, read it, delete it.
@@ -288,15 +267,7 @@ async fn no_log_line_or_metric_of_a_whole_conversation_carries_a_session_id() {
 #[tokio::test]
 async fn the_log_fixture_of_xtask_is_what_the_service_writes() {
     let logs = Logs::capture();
-    let fake = FakeBedrock::start().await.unwrap();
-    let model = support::fake_model(&fake);
-    let service = Harness::start(
-        support::config(),
-        support::tuning(),
-        support::memory_store(),
-        model,
-    )
-    .await;
+    let service = Service::start().await;
     let router = chatbot::router(service.state.clone());
     let chat = |message: &str| Some(json!({"message": message}));
     for (method, path, body, stream, status) in [
