@@ -299,6 +299,17 @@ async fn the_log_fixture_of_xtask_is_what_the_service_writes() {
         assert_eq!(got, status, "{method} {path}: {answer}");
     }
     let written = logs.text();
+    // A field named `message` would stand beside the line's own: JSON readers keep one of them.
+    for line in written.lines() {
+        assert_eq!(
+            line.matches("\"message\":").count(),
+            1,
+            "a field is named message: {line}"
+        );
+    }
+    let refused = logs.expect("chat request refused");
+    assert_eq!(refused["code"], "invalid_request", "{refused}");
+    assert_eq!(refused["reason"], "the message is empty", "{refused}");
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../xtask/tests/it/fixtures/logs/function.jsonl");
     if std::env::var_os("UPDATE_EXPECT").is_some() {
