@@ -313,14 +313,8 @@ impl DynamoStore {
         while messages.len() < limit {
             let wanted = i32::try_from(limit - messages.len() + 1).unwrap_or(i32::MAX);
             let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
+                .query_session(session)
                 .key_condition_expression("#pk = :pk AND #sk BETWEEN :first AND :last")
-                .expression_attribute_names("#pk", PARTITION_KEY)
-                .expression_attribute_names("#sk", SORT_KEY)
-                .expression_attribute_values(":pk", s(session_key(session)))
                 .expression_attribute_values(":first", s(MESSAGE_PREFIX))
                 .expression_attribute_values(":last", s(&last))
                 .scan_index_forward(false)
@@ -404,16 +398,10 @@ impl DynamoStore {
         let mut start_key = None;
         loop {
             let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
+                .query_session(session)
                 .key_condition_expression("#pk = :pk AND #sk BETWEEN :first AND :last")
                 .projection_expression("#pk, #sk, #role")
-                .expression_attribute_names("#pk", PARTITION_KEY)
-                .expression_attribute_names("#sk", SORT_KEY)
                 .expression_attribute_names("#role", "role")
-                .expression_attribute_values(":pk", s(session_key(session)))
                 .expression_attribute_values(":first", s(&first))
                 .expression_attribute_values(":last", s(AFTER_LAST_MESSAGE))
                 .set_exclusive_start_key(start_key)
@@ -546,15 +534,9 @@ impl DynamoStore {
         let mut start_key = None;
         loop {
             let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
+                .query_session(session)
                 .key_condition_expression("#pk = :pk")
                 .projection_expression("#pk, #sk")
-                .expression_attribute_names("#pk", PARTITION_KEY)
-                .expression_attribute_names("#sk", SORT_KEY)
-                .expression_attribute_values(":pk", s(session_key(session)))
                 .set_exclusive_start_key(start_key)
                 .send()
                 .await
@@ -587,9 +569,7 @@ impl DynamoStore {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         for attempt in 0..=BATCH_RETRIES {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
-            }
+            back_off(attempt).await;
             let output = self
                 .client
                 .batch_write_item()
@@ -701,9 +681,7 @@ impl DynamoStore {
         let mut pending = budget_read(keys.to_vec())?;
         let mut items = Vec::new();
         for attempt in 0..=BATCH_RETRIES {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
-            }
+            back_off(attempt).await;
             let output = self
                 .client
                 .batch_get_item()
@@ -752,6 +730,21 @@ impl DynamoStore {
         Ok(output.item)
     }
 
+    /// A strongly consistent Query of `session`'s items, with `#pk`, `#sk` and `:pk` (the
+    /// session's partition key) set for the key condition.
+    fn query_session(
+        &self,
+        session: SessionId,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .expression_attribute_names("#pk", PARTITION_KEY)
+            .expression_attribute_names("#sk", SORT_KEY)
+            .expression_attribute_values(":pk", s(session_key(session)))
+    }
+
     /// An UpdateItem of the item with keys `pk` and `sk`.
     fn update_item(
         &self,
@@ -763,6 +756,14 @@ impl DynamoStore {
             .table_name(&self.table)
             .key(PARTITION_KEY, s(pk))
             .key(SORT_KEY, s(sk))
+    }
+}
+
+/// Waits before a batch's `attempt`th try at what DynamoDB left unprocessed: nothing before the
+/// first, then exponentially longer.
+async fn back_off(attempt: u32) {
+    if attempt > 0 {
+        tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
     }
 }
 
