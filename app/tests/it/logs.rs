@@ -1,7 +1,7 @@
 //! What the service writes to its logs about a conversation: ids, sizes, status and timings,
 //! never the text of a message or an answer, and never a session id.
 
-use crate::support::{Logs, Service};
+use crate::support::{self, Logs, Service};
 use http::StatusCode;
 use serde_json::{Value, json};
 
@@ -110,20 +110,9 @@ async fn through_lambda(
     body: Option<Value>,
     stream: bool,
 ) -> (StatusCode, String) {
-    use lambda_http::tower::ServiceExt;
-    let request =
-        lambda_http::request::from_str(&api_gateway_event(method, path, body.as_ref(), stream))
-            .expect("a valid API Gateway event");
-    let response = chatbot::lambda::handler(router.clone())
-        .oneshot(request)
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = http_body_util::BodyExt::collect(response.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
+    let event = api_gateway_event(method, path, body.as_ref(), stream);
+    let (status, body) = support::through_lambda(router, &event).await;
+    (status, String::from_utf8_lossy(&body).into_owned())
 }
 
 #[tokio::test]
@@ -145,73 +134,88 @@ async fn no_log_line_or_metric_of_a_whole_conversation_carries_a_session_id() {
     let session: Value = serde_json::from_str(&body).unwrap();
     let session = session["session_id"].as_str().unwrap().to_owned();
     let turn = |message: &str| Some(json!({"message": message, "session_id": session}));
-    let (status, body) =
-        through_lambda(&router, "POST", "/api/chat", turn("and streamed?"), true).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("event: done"), "{body}");
-    let (status, _) = through_lambda(
-        &router,
-        "POST",
-        "/api/chat",
-        turn("[[error:500]] fail"),
-        false,
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_GATEWAY);
-    let (status, body) = through_lambda(
-        &router,
-        "POST",
-        "/api/chat",
-        turn("[[stream-error:1]] break"),
-        true,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("event: error"), "{body}");
     let history = format!("/api/sessions/{session}/messages");
-    let (status, _) = through_lambda(&router, "GET", &history, None, false).await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = through_lambda(
-        &router,
-        "PUT",
-        &format!("/api/sessions/{session}"),
-        None,
-        false,
-    )
-    .await;
-    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-    let (status, _) = through_lambda(
-        &router,
-        "GET",
-        &format!("/api/sessions/{session}/everything"),
-        None,
-        false,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = through_lambda(
-        &router,
-        "DELETE",
-        &format!("/api/sessions/{session}"),
-        None,
-        false,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    // Unknown and deleted ids: 404s.
     let unknown = uuid::Uuid::new_v4().to_string();
-    for path in [
-        history.clone(),
-        format!("/api/sessions/{unknown}/messages"),
-        format!("/api/sessions/{unknown}"),
+    // Each request, and what its answer's body shows (anything, when empty).
+    for (method, path, body, stream, status, shows) in [
+        (
+            "POST",
+            "/api/chat".to_owned(),
+            turn("and streamed?"),
+            true,
+            StatusCode::OK,
+            "event: done",
+        ),
+        (
+            "POST",
+            "/api/chat".to_owned(),
+            turn("[[error:500]] fail"),
+            false,
+            StatusCode::BAD_GATEWAY,
+            "",
+        ),
+        (
+            "POST",
+            "/api/chat".to_owned(),
+            turn("[[stream-error:1]] break"),
+            true,
+            StatusCode::OK,
+            "event: error",
+        ),
+        ("GET", history.clone(), None, false, StatusCode::OK, ""),
+        (
+            "PUT",
+            format!("/api/sessions/{session}"),
+            None,
+            false,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "",
+        ),
+        (
+            "GET",
+            format!("/api/sessions/{session}/everything"),
+            None,
+            false,
+            StatusCode::NOT_FOUND,
+            "",
+        ),
+        (
+            "DELETE",
+            format!("/api/sessions/{session}"),
+            None,
+            false,
+            StatusCode::NO_CONTENT,
+            "",
+        ),
+        // Unknown and deleted ids: 404s.
+        (
+            "GET",
+            history.clone(),
+            None,
+            false,
+            StatusCode::NOT_FOUND,
+            "",
+        ),
+        (
+            "GET",
+            format!("/api/sessions/{unknown}/messages"),
+            None,
+            false,
+            StatusCode::NOT_FOUND,
+            "",
+        ),
+        (
+            "DELETE",
+            format!("/api/sessions/{unknown}"),
+            None,
+            false,
+            StatusCode::NOT_FOUND,
+            "",
+        ),
     ] {
-        let method = if path.ends_with("/messages") {
-            "GET"
-        } else {
-            "DELETE"
-        };
-        let (status, _) = through_lambda(&router, method, &path, None, false).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
+        let (got, answer) = through_lambda(&router, method, &path, body, stream).await;
+        assert_eq!(got, status, "{method} {path}: {answer}");
+        assert!(answer.contains(shows), "{method} {path}: {answer}");
     }
 
     let lines = logs.lines();

@@ -13,7 +13,7 @@ mod reply;
 mod service;
 mod store;
 
-pub use api_gateway::rest_event;
+pub use api_gateway::{rest_event, through_lambda, through_lambda_json};
 pub use config::{ConfigVars, MODEL, OTHER_MODEL, SYSTEM_PROMPT, config, tuning};
 pub use evidence::{record_bad_input, record_fault};
 pub use harness::Harness;
