@@ -49,20 +49,6 @@ async fn router(adjust: impl FnOnce(&mut Config)) -> (Router, FakeBedrock) {
     (chatbot::router(Arc::new(state)), fake)
 }
 
-async fn call(router: &Router, event: &str) -> (StatusCode, Value) {
-    let request = lambda_http::request::from_str(event).expect("a valid API Gateway event");
-    let response = chatbot::lambda::handler(router.clone())
-        .oneshot(request)
-        .await
-        .unwrap();
-    let status = response.status();
-    let body = http_body_util::BodyExt::collect(response.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    (status, serde_json::from_slice(&body).unwrap())
-}
-
 #[tokio::test]
 async fn an_api_gateway_event_reaches_the_chat_route_despite_the_stage() {
     let (router, fake) = router(|_| {}).await;
@@ -72,7 +58,7 @@ async fn an_api_gateway_event_reaches_the_chat_route_despite_the_stage() {
         &json!({"message": "from lambda"}),
         "application/json",
     );
-    let (status, body) = call(&router, &event).await;
+    let (status, body) = support::through_lambda_json(&router, &event).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["reply"], "Fake model reply to: from lambda");
     assert_eq!(fake.calls().len(), 1);
@@ -84,14 +70,14 @@ async fn the_rate_limit_counts_the_cloudfront_viewer_not_the_edge_or_x_forwarded
     let hello = json!({"message": "hi"});
     let json = "application/json";
 
-    let (first, _) = call(
+    let (first, _) = support::through_lambda_json(
         &router,
         &chat_event(Some("198.51.100.7"), "130.176.1.1", &hello, json),
     )
     .await;
     assert_eq!(first, StatusCode::OK);
     // Same viewer through another edge server: the same client.
-    let (again, body) = call(
+    let (again, body) = support::through_lambda_json(
         &router,
         &chat_event(Some("198.51.100.7"), "130.176.9.9", &hello, json),
     )
@@ -99,16 +85,18 @@ async fn the_rate_limit_counts_the_cloudfront_viewer_not_the_edge_or_x_forwarded
     assert_eq!(again, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(body["error"]["code"], "rate_limited");
     // Another viewer through the first edge server: another client.
-    let (other, _) = call(
+    let (other, _) = support::through_lambda_json(
         &router,
         &chat_event(Some("198.51.100.8"), "130.176.1.1", &hello, json),
     )
     .await;
     assert_eq!(other, StatusCode::OK);
     // Called directly (no CloudFront header): the caller's own address counts.
-    let (direct, _) = call(&router, &chat_event(None, "203.0.113.9", &hello, json)).await;
+    let (direct, _) =
+        support::through_lambda_json(&router, &chat_event(None, "203.0.113.9", &hello, json)).await;
     assert_eq!(direct, StatusCode::OK);
-    let (direct_again, _) = call(&router, &chat_event(None, "203.0.113.9", &hello, json)).await;
+    let (direct_again, _) =
+        support::through_lambda_json(&router, &chat_event(None, "203.0.113.9", &hello, json)).await;
     assert_eq!(direct_again, StatusCode::TOO_MANY_REQUESTS);
 }
 
