@@ -51,10 +51,7 @@ async fn main() -> ExitCode {
         }
     };
     let https = Https::new(&roots);
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(https.http_client())
-        .load()
-        .await;
+    let sdk = https.sdk_config_loader().load().await;
     let bedrock_config = bedrock_config((&sdk).into()).build();
     let model_endpoint = warm::bedrock_endpoint(&sdk).await.map(|url| ModelEndpoint {
         url,

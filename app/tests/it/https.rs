@@ -317,3 +317,35 @@ async fn the_model_endpoint_is_the_one_the_sdk_resolves() {
         "no region, no endpoint"
     );
 }
+
+/// The connect and read timeouts a client's requests carry, which pick its connector.
+fn connector_key(timeouts: Option<&aws_smithy_types::timeout::TimeoutConfig>) -> String {
+    let timeouts = timeouts.expect("the client has timeouts");
+    format!(
+        "connect {:?}, read {:?}",
+        timeouts.connect_timeout(),
+        timeouts.read_timeout()
+    )
+}
+
+#[tokio::test]
+async fn the_store_and_the_model_clients_share_one_connector() {
+    let https = Https::new(&TrustedRoots::Native);
+    let sdk = https
+        .sdk_config_loader()
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(sdk::config::Credentials::new(
+            "AKID", "SECRET", None, None, "test",
+        ))
+        .load()
+        .await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let bedrock = sdk::Client::from_conf(bedrock_config((&sdk).into()).build());
+    let store = connector_key(dynamo.config().timeout_config());
+    assert_eq!(store, connector_key(bedrock.config().timeout_config()));
+    assert_eq!(
+        store,
+        connector_key(Some(&chatbot::https::shared_timeouts()))
+    );
+    assert!(store.starts_with("connect Some("), "{store}");
+}
