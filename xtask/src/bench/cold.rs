@@ -392,9 +392,12 @@ impl Split {
     }
 }
 
+/// A part of a turn: its row id, what it spans, and its figure in one run.
+type SplitPart = (&'static str, &'static str, fn(&Split) -> f64);
+
 /// Medians of each part of the first and the second turn, side by side.
 fn split_rows(rust: &[Split], python: &[Split]) -> Vec<Row> {
-    let parts: [(&str, &str, fn(&Split) -> f64); 5] = [
+    let parts: [SplitPart; 5] = [
         (
             "init",
             "first turn: spawn → event handed out (process start, INIT)",
