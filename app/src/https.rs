@@ -13,7 +13,10 @@
 //! - reads proxy settings (`HTTPS_PROXY`, `NO_PROXY`) from the environment as the SDK's
 //!   default client does;
 //! - keeps one connector, and so one connection pool, per pair of connect and read timeouts,
-//!   shared by every SDK client given [`Https::http_client`];
+//!   shared by every SDK client given [`Https::http_client`]. The service's clients all
+//!   connect within [`CONNECT_TIMEOUT`] and set no read timeout, so they share one connector:
+//!   the trusted roots are parsed into a TLS configuration once, not once per client, at the
+//!   first request;
 //! - opens a connection ahead of the first request with [`Https::open`].
 
 mod roots;
@@ -36,6 +39,11 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::timeout::TimeoutConfig;
 use http_body_util::BodyExt;
+
+/// How long any of the service's clients may take to connect, TLS included: the SDK's
+/// default, given to every client (DynamoDB, Bedrock, the sign-in keys) so that they share one
+/// connector.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
 
 /// The HTTPS client; clones share its connectors and their connection pools.
 #[derive(Clone, Debug)]
@@ -67,6 +75,14 @@ impl Https {
         SharedHttpClient::new(self.clone())
     }
 
+    /// The SDK configuration's loader (the usual chain for region and credentials) on this
+    /// client, with the service's timeouts ([`shared_timeouts`]).
+    pub fn sdk_config_loader(&self) -> aws_config::ConfigLoader {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(self.http_client())
+            .timeout_config(shared_timeouts())
+    }
+
     /// Sends `GET /` to `endpoint` through the connector an SDK client with `timeouts` uses,
     /// and reads the answer to its end, so the connection (DNS, TCP, TLS) stays open in that
     /// connector's pool for the client's first request. Nothing is signed: the endpoint sees
@@ -96,9 +112,10 @@ impl Https {
         Ok(status)
     }
 
-    /// Sends `GET url` through the pooled connector and reads the answer's status and body,
-    /// refusing a body longer than `limit` bytes. For small documents the service reads
-    /// besides the SDK's calls (the sign-in keys).
+    /// Sends `GET url` through the pooled connector the SDK clients use (connecting within
+    /// [`CONNECT_TIMEOUT`]) and reads the answer's status and body, refusing a body longer
+    /// than `limit` bytes. For small documents the service reads besides the SDK's calls (the
+    /// sign-in keys).
     pub async fn get(&self, url: &str, limit: usize) -> Result<(u16, bytes::Bytes), String> {
         let request = http::Request::get(url)
             .header(http::header::ACCEPT, "application/json")
@@ -107,7 +124,7 @@ impl Https {
         let request =
             HttpRequest::try_from(request).map_err(|err| format!("bad request: {err}"))?;
         let response = self
-            .connector(&connector_settings(None))
+            .connector(&connector_settings(Some(&shared_timeouts())))
             .call(request)
             .await
             .map_err(|err| format!("GET {url}: {err}"))?;
@@ -152,6 +169,13 @@ impl HttpClient for Https {
     ) -> SharedHttpConnector {
         self.connector(settings)
     }
+}
+
+/// The timeouts of every client of the service: [`CONNECT_TIMEOUT`] and no read timeout.
+pub fn shared_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .build()
 }
 
 /// The settings the SDK derives from a client's timeouts for each request.

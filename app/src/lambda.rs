@@ -12,7 +12,7 @@ use lambda_http::{RequestExt, Service};
 
 use crate::client_ip::{self, ClientAddr};
 use crate::http::RequestId;
-use crate::warm::Ready;
+use crate::warm::Gate;
 
 /// The service `lambda_http::run_with_streaming_response` runs: each event through `router`.
 pub fn handler(
@@ -23,15 +23,15 @@ pub fn handler(
     Error = Infallible,
     Future = impl Future<Output = Result<Response, Infallible>> + Send,
 > + Clone {
-    handler_after(router, Ready::open())
+    handler_after(router, Gate::open())
 }
 
-/// Like [`handler`], but a request that calls AWS first waits for `warm_up` to be over, so it
-/// uses the connections the warm-up opens rather than opening others beside them; the
-/// requests in [`WITHOUT_AWS`] answer at once.
+/// Like [`handler`], with the warm-up `gate` starts with the first request; a later request
+/// that calls AWS waits for it to be over, so it uses the connections the warm-up opens
+/// rather than opening others beside them. The requests in [`WITHOUT_AWS`] never wait.
 pub fn handler_after(
     router: Router,
-    warm_up: Ready,
+    gate: Gate,
 ) -> impl Service<
     lambda_http::Request,
     Response = Response,
@@ -40,10 +40,11 @@ pub fn handler_after(
 > + Clone {
     service_fn(move |request: lambda_http::Request| {
         let router = router.clone();
-        let warm_up = warm_up.clone();
+        let gate = gate.clone();
         async move {
             let request = into_router_request(request);
-            if !WITHOUT_AWS.contains(&request.uri().path()) {
+            let calls_aws = !WITHOUT_AWS.contains(&request.uri().path());
+            if let Some(warm_up) = gate.before_request(calls_aws) {
                 warm_up.wait().await;
             }
             router.oneshot(request).await

@@ -1,8 +1,8 @@
 //! The Lambda entry point (`bootstrap`): reads the configuration, builds the SDK clients once
-//! on one HTTPS client ([`chatbot::https`]), starts opening their connections
-//! ([`chatbot::warm`]), and serves the router through Lambda's response streaming. All of that
-//! is Lambda's INIT phase, before the first event is asked for; the connections open beside
-//! the first invoke unless Lambda initialises ahead of demand ([`chatbot::warm::Schedule`]).
+//! on one HTTPS client ([`chatbot::https`]), and serves the router through Lambda's response
+//! streaming. All of that is Lambda's INIT phase, before the first event is asked for. The
+//! connections to DynamoDB and Bedrock open during INIT when Lambda initialises ahead of
+//! demand, and otherwise beside the first request ([`chatbot::warm`]).
 //! Unlike local runs it needs the table name and the origin secret.
 
 use std::process::ExitCode;
@@ -13,7 +13,7 @@ use chatbot::https::{Https, TrustedRoots};
 use chatbot::metrics::Metrics;
 use chatbot::model::{Bedrock, Model, bedrock_config};
 use chatbot::store::{DynamoStore, Store};
-use chatbot::warm::{self, ModelEndpoint, Ready, Schedule};
+use chatbot::warm::{self, Gate, ModelEndpoint, Schedule, Scope};
 use chatbot::{AppState, Config, Tuning};
 
 #[tokio::main]
@@ -51,10 +51,7 @@ async fn main() -> ExitCode {
         }
     };
     let https = Https::new(&roots);
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(https.http_client())
-        .load()
-        .await;
+    let sdk = https.sdk_config_loader().load().await;
     let bedrock_config = bedrock_config((&sdk).into()).build();
     let model_endpoint = warm::bedrock_endpoint(&sdk).await.map(|url| ModelEndpoint {
         url,
@@ -70,23 +67,30 @@ async fn main() -> ExitCode {
         model: Model::Bedrock(Bedrock::new(bedrock)),
     });
     let schedule = Schedule::from_env();
-    let warm_up = {
-        let state = Arc::clone(&state);
+    let trusted_roots = roots.describe();
+    let warm_state = Arc::clone(&state);
+    let warm_up = move |scope: Scope| {
+        let state = Arc::clone(&warm_state);
+        let https = https.clone();
+        let model_endpoint = model_endpoint.clone();
+        let trusted_roots = trusted_roots.clone();
         async move {
-            warm::open_connections(&state.store, &https, model_endpoint)
+            warm::open_connections(scope, &state.store, &https, model_endpoint)
                 .await
-                .log(&roots, schedule);
+                .log(&trusted_roots, schedule);
         }
     };
-    let ready = match schedule {
+    let gate = match schedule {
         Schedule::DuringInit => {
-            warm_up.await;
-            Ready::open()
+            warm_up(Scope::StoreAndModel).await;
+            Gate::open()
         }
-        Schedule::BesideFirstInvoke => warm::in_background(warm_up),
+        Schedule::BesideFirstInvoke => {
+            Gate::on_first_request(move |scope| warm::in_background(warm_up(scope)))
+        }
     };
     let router = chatbot::router(state);
-    match lambda_http::run_with_streaming_response(chatbot::lambda::handler_after(router, ready))
+    match lambda_http::run_with_streaming_response(chatbot::lambda::handler_after(router, gate))
         .await
     {
         Ok(()) => ExitCode::SUCCESS,

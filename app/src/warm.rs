@@ -1,12 +1,9 @@
-//! Opening the connections a chat turn needs while Lambda initialises the function, before it
-//! asks for the first event.
+//! Opening the connections a chat turn needs before a chat turn needs them.
 //!
 //! A cold chat turn otherwise opens them on its critical path, one after the other: DNS, TCP
 //! and TLS to DynamoDB before the rate limit is checked, then again to Bedrock before the
 //! model is called, with the process's first TLS handshakes paying for the TLS library's
-//! one-time set-up. Here both open at once, during INIT, which Lambda may run before any
-//! request arrives (provisioned concurrency, environments started ahead of demand) and which
-//! otherwise precedes the first request anyway.
+//! one-time set-up. The warm-up opens them at once, in the background.
 //!
 //! - The store reads today's token spend, a request every chat turn makes, through the SDK
 //!   client the turns use, [`STORE_CONNECTIONS`] times at once: that opens as many
@@ -18,32 +15,37 @@
 //!   (see [`crate::https::Https::open`]): no model is invoked and nothing is billed.
 //!
 //! Both are single attempts bounded by [`LIMIT`]: an in-region round trip takes milliseconds,
-//! and an endpoint that is missing or refuses the handshake costs INIT no more than that. A
-//! failure is logged and the function starts anyway; the first turn opens its own connections
-//! when these are missing.
+//! and an endpoint that is missing or refuses the handshake costs no more than that. A
+//! failure is logged and the function goes on; the next turn opens its own connections.
 //!
-//! # When INIT waits for it
+//! # When it runs, and what waits for it
 //!
 //! [`Schedule`] decides, from `AWS_LAMBDA_INITIALIZATION_TYPE`. Lambda freezes the process
 //! between invokes: once the runtime asks for the next event, nothing runs until an event is
 //! handed out, so work started during INIT progresses only while INIT or an invoke runs.
 //!
-//! - **On demand** (the usual cold start): a request is already waiting for INIT to end. The
-//!   warm-up runs in the background ([`in_background`]) and INIT asks for the first event at
-//!   once. Requests that call no AWS service (the health check, the models list, the API
-//!   document) answer without waiting for it; the others wait for [`Ready`] first (see
-//!   [`crate::lambda::handler_after`]), so a chat turn uses the connections the warm-up opens
-//!   instead of opening its own beside them, and pays only what of the warm-up is left.
-//!   When the first request is a health check, the warm-up runs while that invoke runs and is
-//!   frozen with the process when it ends; it resumes with the next invoke. Its bound is a
-//!   deadline on the monotonic clock, which keeps counting while the process is frozen: after
-//!   a freeze longer than [`LIMIT`], the next turn finds the warm-up given up at once and opens
-//!   its own connections, so no turn ever waits for a handshake frozen half-way.
+//! - **On demand** (the usual cold start): a request is already waiting for INIT to end, so
+//!   INIT asks for it at once and the warm-up starts with it ([`Gate::on_first_request`]),
+//!   knowing what it is:
+//!   - A first request that calls AWS (a chat turn) opens its store connections itself: its
+//!     first round trip sends its requests together, which opens them as fast as a warm-up
+//!     could, and a warm-up beside it would only make it wait for reads it does not need.
+//!     Only Bedrock's connection opens in the background, while the turn's store round trip
+//!     runs, ready for the model's call that follows it.
+//!   - A first request that calls no AWS service (the health check, the models list, the API
+//!     document: [`crate::lambda::WITHOUT_AWS`]) answers at once, and both connections open
+//!     beside it. Later requests that call AWS wait for that warm-up to be over, so they use
+//!     its connections instead of opening others beside them. If the invoke ends first, the
+//!     warm-up is frozen with the process and resumes with the next invoke; its bound is a
+//!     deadline on the monotonic clock, which keeps counting while the process is frozen, so
+//!     after a freeze longer than [`LIMIT`] the next turn finds it given up at once and
+//!     opens its own connections: no turn ever waits for a handshake frozen half-way.
 //! - **Provisioned concurrency**: INIT runs ahead of demand and nobody waits for it, and the
 //!   process is frozen as soon as INIT ends, which would stop a background warm-up mid-way.
-//!   INIT waits for it, so the first turn finds the connections open.
+//!   INIT opens both connections and waits for them, so the first turn finds them open.
 
 use std::future::Future;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
@@ -53,7 +55,7 @@ use aws_types::service_config::ServiceConfigKey;
 use tokio::sync::watch;
 
 use crate::clock;
-use crate::https::{Https, TrustedRoots};
+use crate::https::Https;
 use crate::store::Store;
 
 /// How long the warm-up may take, from its start.
@@ -72,7 +74,7 @@ pub const INITIALIZATION_TYPE: &str = "AWS_LAMBDA_INITIALIZATION_TYPE";
 pub enum Schedule {
     /// INIT waits for the warm-up: Lambda initialises ahead of demand.
     DuringInit,
-    /// The warm-up runs beside the first invoke; requests that need AWS wait for it.
+    /// The warm-up starts with the first request, beside it: see [`Gate`].
     BesideFirstInvoke,
 }
 
@@ -88,6 +90,82 @@ impl Schedule {
         match value {
             Some("provisioned-concurrency") => Schedule::DuringInit,
             _ => Schedule::BesideFirstInvoke,
+        }
+    }
+}
+
+/// What a warm-up opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The store's connections and the model's.
+    StoreAndModel,
+    /// The model's only: the request beside it opens the store's itself.
+    Model,
+}
+
+impl Scope {
+    /// What to open beside the first request: a request that calls AWS opens the store's
+    /// connections itself.
+    pub fn beside_first_request(calls_aws: bool) -> Scope {
+        if calls_aws {
+            Scope::Model
+        } else {
+            Scope::StoreAndModel
+        }
+    }
+}
+
+/// When the warm-up starts, and which requests wait for it.
+#[derive(Clone)]
+pub struct Gate(Arc<GateKind>);
+
+enum GateKind {
+    Open,
+    OnFirstRequest {
+        start: Box<dyn Fn(Scope) -> Ready + Send + Sync>,
+        started: OnceLock<Ready>,
+    },
+}
+
+impl Gate {
+    /// Nothing to wait for: the warm-up is over (it ran during INIT), or there is none.
+    pub fn open() -> Gate {
+        Gate(Arc::new(GateKind::Open))
+    }
+
+    /// The first request starts the warm-up with `start`, given what to open beside it
+    /// ([`Scope::beside_first_request`]), and waits for none of it; later requests that call
+    /// AWS wait for it to be over.
+    pub fn on_first_request(start: impl Fn(Scope) -> Ready + Send + Sync + 'static) -> Gate {
+        Gate(Arc::new(GateKind::OnFirstRequest {
+            start: Box::new(start),
+            started: OnceLock::new(),
+        }))
+    }
+
+    /// Called before each request is handled: starts the warm-up on the first one, and says
+    /// what this one waits for, if anything.
+    pub fn before_request(&self, calls_aws: bool) -> Option<Ready> {
+        let GateKind::OnFirstRequest { start, started } = &*self.0 else {
+            return None;
+        };
+        let mut first = false;
+        let ready = started.get_or_init(|| {
+            first = true;
+            start(Scope::beside_first_request(calls_aws))
+        });
+        (calls_aws && !first).then(|| ready.clone())
+    }
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &*self.0 {
+            GateKind::Open => f.write_str("Gate::Open"),
+            GateKind::OnFirstRequest { started, .. } => f
+                .debug_struct("Gate::OnFirstRequest")
+                .field("started", &started.get().is_some())
+                .finish(),
         }
     }
 }
@@ -129,6 +207,7 @@ where
 }
 
 /// The model's endpoint and the timeouts its client sends with.
+#[derive(Clone, Debug)]
 pub struct ModelEndpoint {
     pub url: String,
     pub timeouts: Option<TimeoutConfig>,
@@ -137,29 +216,35 @@ pub struct ModelEndpoint {
 /// What the warm-up did, for the start-up log.
 #[derive(Debug)]
 pub struct WarmUp {
-    pub store: Result<(), String>,
+    /// `None` when the store's connections were left to the request beside the warm-up.
+    pub store: Option<Result<(), String>>,
     /// The status Bedrock's endpoint answered `GET /` with.
     pub model: Result<u16, String>,
     pub elapsed: Duration,
 }
 
-/// Opens the store's and the model's connections at once, within [`LIMIT`]. `model` is the
-/// model's endpoint, or why it could not be resolved.
+/// Opens the connections `scope` names at once, within [`LIMIT`]. `model` is the model's
+/// endpoint, or why it could not be resolved.
 pub async fn open_connections(
+    scope: Scope,
     store: &Store,
     https: &Https,
     model: Result<ModelEndpoint, String>,
 ) -> WarmUp {
     let started = Instant::now();
     let store_call = async {
+        if scope == Scope::Model {
+            return None;
+        }
         let today = clock::utc_day(clock::now_ms().div_euclid(1000));
         let reads = (0..STORE_CONNECTIONS).map(|_| store.open_connection(&today));
-        futures_util::future::join_all(reads)
+        let opened = futures_util::future::join_all(reads)
             .await
             .into_iter()
             .collect::<Result<Vec<()>, _>>()
             .map(|_| ())
-            .map_err(|err| err.to_string())
+            .map_err(|err| err.to_string());
+        Some(opened)
     };
     let model_call = async {
         let model = model?;
@@ -170,7 +255,8 @@ pub async fn open_connections(
         Ok(results) => results,
         Err(_) => {
             let late = format!("not done within {} ms", LIMIT.as_millis());
-            (Err(late.clone()), Err(late))
+            let store = (scope == Scope::StoreAndModel).then(|| Err(late.clone()));
+            (store, Err(late))
         }
     };
     WarmUp {
@@ -181,21 +267,29 @@ pub async fn open_connections(
 }
 
 impl WarmUp {
-    /// The start-up log line: what is trusted, how long the warm-up took, and what failed.
-    pub fn log(&self, roots: &TrustedRoots, schedule: Schedule) {
-        if self.store.is_err() || self.model.is_err() {
-            let failure = |result: Result<(), &String>| match result {
-                Ok(()) => "open".to_owned(),
-                Err(err) => err.clone(),
-            };
+    /// The warm-up's log line: what is trusted (`trusted_roots`, from
+    /// [`crate::https::TrustedRoots::describe`]), what opened, how long it took, and what failed.
+    pub fn log(&self, trusted_roots: &str, schedule: Schedule) {
+        let store = match &self.store {
+            None => "left to the first request",
+            Some(Ok(())) => "open",
+            Some(Err(err)) => err,
+        };
+        let model = match &self.model {
+            Ok(_) => "open",
+            Err(err) => err,
+        };
+        if matches!(self.store, Some(Err(_))) || self.model.is_err() {
             tracing::warn!(
-                store = %failure(self.store.as_ref().map(|_| ())),
-                model = %failure(self.model.as_ref().map(|_| ())),
+                store,
+                model,
                 "could not open every connection ahead of the first request; the first turn will"
             );
         }
         tracing::info!(
-            trusted_roots = %roots.describe(),
+            trusted_roots,
+            store,
+            model,
             warm_up_ms = self.elapsed.as_millis() as u64,
             warm_up = ?schedule,
             "warm-up over"

@@ -416,6 +416,20 @@ pub const ORIGIN_VERIFY_HEADER: &str = "x-origin-verify";
 /// a request without it is refused by API Gateway before the function runs.
 pub const API_KEY_HEADER: &str = "x-api-key";
 
+/// The page's Content-Security-Policy: only this origin's scripts, styles and API; no framing,
+/// plugins or foreign forms. CloudFront's response headers policy adds it to the deployed page,
+/// and `chatbot-local` to the page it serves, so a local run breaks where the deployed page would.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// [`CONTENT_SECURITY_POLICY`] that also lets the page connect to `origin`: a sign-in
+/// environment's token endpoint, where the page trades a code or a refresh token.
+pub fn content_security_policy_connecting_to(origin: &str) -> String {
+    CONTENT_SECURITY_POLICY.replace(
+        "connect-src 'self'",
+        &format!("connect-src 'self' {origin}"),
+    )
+}
+
 /// The answer to a request that did not come through CloudFront, from API Gateway (a missing or
 /// wrong API key) and from the function (a missing or wrong origin header) alike.
 pub mod forbidden {
@@ -516,6 +530,19 @@ mod tests {
         check(501, 2);
         check(10_000, 20);
         check(u64::MAX, budget::MAX_SHARDS);
+    }
+
+    #[test]
+    fn the_page_may_connect_to_a_sign_in_origin_and_nothing_else_changes() {
+        let policy = content_security_policy_connecting_to("https://login.example.com");
+        assert_eq!(
+            policy,
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self' https://login.example.com; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        );
+        assert_eq!(
+            policy.replace(" https://login.example.com", ""),
+            CONTENT_SECURITY_POLICY
+        );
     }
 
     #[test]

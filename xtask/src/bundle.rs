@@ -91,7 +91,7 @@ pub fn build(architecture: Architecture) -> anyhow::Result<PathBuf> {
     if !status.success() {
         anyhow::bail!("`cargo lambda build --release` failed with {status}");
     }
-    let binary = root.join("target/lambda/bootstrap/bootstrap");
+    let binary = tools::cargo_target_dir().join("lambda/bootstrap/bootstrap");
     let bytes = std::fs::read(&binary)
         .with_context(|| format!("reading the built binary {}", binary.display()))?;
     let zip = deterministic_zip(&[("bootstrap", &bytes, 0o755)])?;

@@ -92,7 +92,8 @@ async fn run(args: Args) -> Result<(), String> {
                 // requests must still be signed.
                 None => {
                     let https = https().map_err(|err| err.to_string())?;
-                    sdk_loader(&https)
+                    https
+                        .sdk_config_loader()
                         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
                             "local", "local", None, None, "local",
                         ))
@@ -157,15 +158,10 @@ async fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
-/// The SDK's configuration, on the same HTTPS client as the Lambda function's.
-fn sdk_loader(https: &Https) -> aws_config::ConfigLoader {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https.http_client())
-}
-
 /// The SDK configuration when AWS credentials resolve within a few seconds, else `None`.
 async fn load_sdk_config(https: &Https) -> Option<aws_config::SdkConfig> {
     let attempt = async {
-        let sdk = sdk_loader(https).load().await;
+        let sdk = https.sdk_config_loader().load().await;
         let provider = sdk.credentials_provider()?;
         match provider.provide_credentials().await {
             Ok(_) => Some(sdk),

@@ -218,7 +218,7 @@ async fn chat(State(state): State<Arc<AppState>>, request: Request) -> Response 
     let input = match read_chat_input(&state, &parts.headers, body).await {
         Ok(input) => input,
         Err(err) => {
-            tracing::info!(code = err.code, message = %err.message, "chat request refused");
+            tracing::info!(code = err.code, reason = %err.message, "chat request refused");
             return err.into_response();
         }
     };

@@ -11,7 +11,9 @@ use http::{HeaderValue, Method, StatusCode, header};
 
 use super::{ApiError, not_found};
 use crate::config::Auth;
-use chatbot_contract::API_PREFIX;
+use chatbot_contract::{
+    API_PREFIX, CONTENT_SECURITY_POLICY, content_security_policy_connecting_to,
+};
 
 pub(super) async fn serve(root: PathBuf, headers: SiteHeaders, request: Request) -> Response {
     let path = request.uri().path();
@@ -61,16 +63,14 @@ impl SiteHeaders {
     /// deployed page would. As deployed, a sign-in environment's policy lets the page reach
     /// the token endpoint's origin. `cargo xtask smoke --url` checks the two agree.
     pub(super) fn new(auth: &Auth) -> Self {
-        let connect = match auth {
-            Auth::Public => "connect-src 'self'".to_owned(),
-            Auth::Users(users) => format!("connect-src 'self' {}", origin(&users.token_url)),
+        let policy = match auth {
+            Auth::Public => HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+            Auth::Users(users) => HeaderValue::from_str(&content_security_policy_connecting_to(
+                origin(&users.token_url),
+            ))
+            .unwrap_or(HeaderValue::from_static(CONTENT_SECURITY_POLICY)),
         };
-        let policy = CONTENT_SECURITY_POLICY.replace("connect-src 'self'", &connect);
-        let mut headers = vec![(
-            "content-security-policy",
-            HeaderValue::from_str(&policy)
-                .unwrap_or(HeaderValue::from_static(CONTENT_SECURITY_POLICY)),
-        )];
+        let mut headers = vec![("content-security-policy", policy)];
         headers.extend(
             OTHER_SECURITY_HEADERS
                 .iter()
@@ -88,8 +88,6 @@ fn origin(url: &str) -> &str {
         None => url,
     }
 }
-
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const OTHER_SECURITY_HEADERS: [(&str, &str); 4] = [
     ("x-content-type-options", "nosniff"),

@@ -1,12 +1,9 @@
 //! Bedrock through `aws-sdk-bedrockruntime`: Converse for JSON answers, ConverseStream for
 //! streamed ones.
 
-use std::time::Duration;
-
 use aws_sdk_bedrockruntime as sdk;
 use sdk::config::StalledStreamProtectionConfig;
 use sdk::config::retry::RetryConfig;
-use sdk::config::timeout::TimeoutConfig;
 use sdk::error::{ProvideErrorMetadata, SdkError};
 use sdk::types::error::ConverseStreamOutputError;
 use sdk::types::{
@@ -25,16 +22,13 @@ use crate::store::Role;
 /// - no stalled-stream protection: a slow model may pause longer than the SDK's grace period
 ///   between tokens, and the service has its own idle timeout;
 /// - no SDK retries: the service retries itself, and only before anything reached the client;
-/// - a connect timeout, and no read timeout (answers take as long as the model writes).
+/// - the service's connect timeout, and no read timeout (answers take as long as the model
+///   writes): [`crate::https::shared_timeouts`].
 pub fn bedrock_config(builder: sdk::config::Builder) -> sdk::config::Builder {
     builder
         .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
         .retry_config(RetryConfig::disabled())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .build(),
-        )
+        .timeout_config(crate::https::shared_timeouts())
 }
 
 pub struct Bedrock {

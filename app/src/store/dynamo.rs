@@ -130,11 +130,7 @@ impl DynamoStore {
             .set_item(Some(item))
             .send();
         let meta = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(session_key(session)))
-            .key(SORT_KEY, s(META_SORT_KEY))
+            .update_item(session_key(session), META_SORT_KEY)
             .expression_attribute_names("#expires", TTL_ATTRIBUTE)
             .expression_attribute_names("#updated", ACTIVITY_ATTRIBUTE)
             .expression_attribute_values(":now", n(message.created_at_ms))
@@ -183,17 +179,7 @@ impl DynamoStore {
         &self,
         session: SessionId,
     ) -> Result<(Ownership, Option<SessionSummary>), StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .key(PARTITION_KEY, s(session_key(session)))
-            .key(SORT_KEY, s(META_SORT_KEY))
-            .send()
-            .await
-            .map_err(|e| store_error("GetItem", e))?;
-        let Some(item) = output.item else {
+        let Some(item) = self.get_item(session_key(session), META_SORT_KEY).await? else {
             return Ok((Ownership::None, None));
         };
         let ownership = match item.get(OWNER_ATTRIBUTE).and_then(|v| v.as_s().ok()) {
@@ -269,11 +255,7 @@ impl DynamoStore {
         title: &str,
     ) -> Result<Option<SessionSummary>, StoreError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(session_key(session)))
-            .key(SORT_KEY, s(META_SORT_KEY))
+            .update_item(session_key(session), META_SORT_KEY)
             .update_expression("SET title = :title REMOVE title_from")
             .condition_expression("#owner = :owner")
             .expression_attribute_names("#owner", OWNER_ATTRIBUTE)
@@ -293,17 +275,7 @@ impl DynamoStore {
     }
 
     pub(super) async fn user_tokens(&self, owner: &Owner, day: &str) -> Result<u64, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .key(PARTITION_KEY, s(quota_key(owner)))
-            .key(SORT_KEY, s(day))
-            .send()
-            .await
-            .map_err(|e| store_error("GetItem", e))?;
-        match output.item {
+        match self.get_item(quota_key(owner), day).await? {
             None => Ok(0),
             Some(item) => Ok(number(&item, "tokens")?.unwrap_or(0)),
         }
@@ -316,11 +288,7 @@ impl DynamoStore {
         tokens: u64,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(quota_key(owner)))
-            .key(SORT_KEY, s(day))
+        self.update_item(quota_key(owner), day)
             .update_expression("ADD tokens :tokens SET #expires = :expires")
             .expression_attribute_names("#expires", TTL_ATTRIBUTE)
             .expression_attribute_values(":tokens", n(tokens))
@@ -345,14 +313,8 @@ impl DynamoStore {
         while messages.len() < limit {
             let wanted = i32::try_from(limit - messages.len() + 1).unwrap_or(i32::MAX);
             let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
+                .query_session(session)
                 .key_condition_expression("#pk = :pk AND #sk BETWEEN :first AND :last")
-                .expression_attribute_names("#pk", PARTITION_KEY)
-                .expression_attribute_names("#sk", SORT_KEY)
-                .expression_attribute_values(":pk", s(session_key(session)))
                 .expression_attribute_values(":first", s(MESSAGE_PREFIX))
                 .expression_attribute_values(":last", s(&last))
                 .scan_index_forward(false)
@@ -396,11 +358,7 @@ impl DynamoStore {
         };
         // A chat titled after the withheld message no longer shows its text.
         let retitle = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(session_key(session)))
-            .key(SORT_KEY, s(META_SORT_KEY))
+            .update_item(session_key(session), META_SORT_KEY)
             .update_expression("SET title = :withheld")
             .condition_expression("title_from = :id")
             .expression_attribute_values(":withheld", s(WITHHELD_TITLE))
@@ -423,11 +381,7 @@ impl DynamoStore {
         id: &MessageId,
         role: Role,
     ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(session_key(session)))
-            .key(SORT_KEY, s(message_sort_key(id)))
+        self.update_item(session_key(session), message_sort_key(id))
             .condition_expression("attribute_exists(#pk) AND #role = :role")
             .expression_attribute_names("#pk", PARTITION_KEY)
             .expression_attribute_names("#role", "role")
@@ -444,16 +398,10 @@ impl DynamoStore {
         let mut start_key = None;
         loop {
             let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
+                .query_session(session)
                 .key_condition_expression("#pk = :pk AND #sk BETWEEN :first AND :last")
                 .projection_expression("#pk, #sk, #role")
-                .expression_attribute_names("#pk", PARTITION_KEY)
-                .expression_attribute_names("#sk", SORT_KEY)
                 .expression_attribute_names("#role", "role")
-                .expression_attribute_values(":pk", s(session_key(session)))
                 .expression_attribute_values(":first", s(&first))
                 .expression_attribute_values(":last", s(AFTER_LAST_MESSAGE))
                 .set_exclusive_start_key(start_key)
@@ -485,11 +433,7 @@ impl DynamoStore {
         // The count is kept for people reading the table; a session deleted meanwhile is not
         // recreated for it.
         let count = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(session_key(session)))
-            .key(SORT_KEY, s(META_SORT_KEY))
+            .update_item(session_key(session), META_SORT_KEY)
             .update_expression("ADD messages :dropped")
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", PARTITION_KEY)
@@ -542,17 +486,10 @@ impl DynamoStore {
         // Read, cut, and write on the condition that nothing changed the text meanwhile (a
         // second Stop for the same answer, say); then read again.
         for _ in 0..3 {
-            let output = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .key(PARTITION_KEY, s(session_key(session)))
-                .key(SORT_KEY, s(message_sort_key(id)))
-                .send()
-                .await
-                .map_err(|e| store_error("GetItem", e))?;
-            let Some(item) = output.item else {
+            let Some(item) = self
+                .get_item(session_key(session), message_sort_key(id))
+                .await?
+            else {
                 return Ok(StopSaved::NoSuchAnswer);
             };
             let answer = read_message(&item)?;
@@ -597,15 +534,9 @@ impl DynamoStore {
         let mut start_key = None;
         loop {
             let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
+                .query_session(session)
                 .key_condition_expression("#pk = :pk")
                 .projection_expression("#pk, #sk")
-                .expression_attribute_names("#pk", PARTITION_KEY)
-                .expression_attribute_names("#sk", SORT_KEY)
-                .expression_attribute_values(":pk", s(session_key(session)))
                 .set_exclusive_start_key(start_key)
                 .send()
                 .await
@@ -638,9 +569,7 @@ impl DynamoStore {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         for attempt in 0..=BATCH_RETRIES {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
-            }
+            back_off(attempt).await;
             let output = self
                 .client
                 .batch_write_item()
@@ -670,11 +599,7 @@ impl DynamoStore {
         expires_at: i64,
     ) -> Result<Window, StoreError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(format!("RL#{client}")))
-            .key(SORT_KEY, s(window_start.to_string()))
+            .update_item(format!("RL#{client}"), window_start.to_string())
             .update_expression("ADD n :one SET #expires = :expires")
             .condition_expression("attribute_not_exists(n) OR n < :limit")
             .expression_attribute_names("#expires", TTL_ATTRIBUTE)
@@ -703,11 +628,7 @@ impl DynamoStore {
         spend: Spend,
         expires_at: i64,
     ) -> Result<Spend, StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(budget_partition(self.budget.pick())))
-            .key(SORT_KEY, s(day))
+        self.update_item(budget_partition(self.budget.pick()), day)
             .update_expression("ADD tokens :tokens, cost_micro_usd :cost SET #expires = :expires")
             .expression_attribute_names("#expires", TTL_ATTRIBUTE)
             .expression_attribute_values(":tokens", n(spend.tokens))
@@ -760,9 +681,7 @@ impl DynamoStore {
         let mut pending = budget_read(keys.to_vec())?;
         let mut items = Vec::new();
         for attempt in 0..=BATCH_RETRIES {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
-            }
+            back_off(attempt).await;
             let output = self
                 .client
                 .batch_get_item()
@@ -789,6 +708,62 @@ impl DynamoStore {
             "BatchGetItem left {} budget shards unread after {BATCH_RETRIES} retries",
             pending.keys().len()
         )))
+    }
+
+    /// A strongly consistent GetItem of the item with keys `pk` and `sk`; `None` when there
+    /// is none.
+    async fn get_item(
+        &self,
+        pk: impl Into<String>,
+        sk: impl Into<String>,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key(PARTITION_KEY, s(pk))
+            .key(SORT_KEY, s(sk))
+            .send()
+            .await
+            .map_err(|e| store_error("GetItem", e))?;
+        Ok(output.item)
+    }
+
+    /// A strongly consistent Query of `session`'s items, with `#pk`, `#sk` and `:pk` (the
+    /// session's partition key) set for the key condition.
+    fn query_session(
+        &self,
+        session: SessionId,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .expression_attribute_names("#pk", PARTITION_KEY)
+            .expression_attribute_names("#sk", SORT_KEY)
+            .expression_attribute_values(":pk", s(session_key(session)))
+    }
+
+    /// An UpdateItem of the item with keys `pk` and `sk`.
+    fn update_item(
+        &self,
+        pk: impl Into<String>,
+        sk: impl Into<String>,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(pk))
+            .key(SORT_KEY, s(sk))
+    }
+}
+
+/// Waits before a batch's `attempt`th try at what DynamoDB left unprocessed: nothing before the
+/// first, then exponentially longer.
+async fn back_off(attempt: u32) {
+    if attempt > 0 {
+        tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
     }
 }
 

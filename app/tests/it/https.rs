@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use aws_sdk_bedrockruntime as sdk;
 use chatbot::https::{Https, RootSources, RootsError, TrustedRoots};
 use chatbot::model::bedrock_config;
-use chatbot::warm::{self, ModelEndpoint};
+use chatbot::warm::{self, ModelEndpoint, Scope};
 use testkit::bedrock::FakeBedrock;
 use testkit::tls::{PrivateCa, Protocols, TlsProxy};
 
@@ -261,10 +261,16 @@ async fn init_opens_the_model_connection_without_calling_the_model() {
         timeouts: client.config().timeout_config().cloned(),
     };
     let store = support::memory_store();
-    let warm_up = warm::open_connections(&store, &https, Ok(model)).await;
-    assert_eq!(warm_up.store, Ok(()));
+    let warm_up =
+        warm::open_connections(Scope::StoreAndModel, &store, &https, Ok(model.clone())).await;
+    assert_eq!(warm_up.store, Some(Ok(())));
     assert!(warm_up.model.is_ok(), "{:?}", warm_up.model);
     assert!(stand_in.fake.calls().is_empty(), "no model was invoked");
+
+    // Beside a first request that opens the store's connections itself.
+    let model_only = warm::open_connections(Scope::Model, &store, &https, Ok(model)).await;
+    assert_eq!(model_only.store, None);
+    assert!(model_only.model.is_ok(), "{:?}", model_only.model);
 
     // An endpoint nobody listens on: the warm-up says so, and does not hang.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -273,7 +279,7 @@ async fn init_opens_the_model_connection_without_calling_the_model() {
         timeouts: None,
     };
     drop(closed);
-    let failed = warm::open_connections(&store, &https, Ok(nowhere)).await;
+    let failed = warm::open_connections(Scope::StoreAndModel, &store, &https, Ok(nowhere)).await;
     assert!(failed.model.is_err(), "{:?}", failed.model);
     assert!(failed.elapsed < warm::LIMIT + std::time::Duration::from_secs(1));
 }
@@ -310,4 +316,36 @@ async fn the_model_endpoint_is_the_one_the_sdk_resolves() {
             .is_err(),
         "no region, no endpoint"
     );
+}
+
+/// The connect and read timeouts a client's requests carry, which pick its connector.
+fn connector_key(timeouts: Option<&aws_smithy_types::timeout::TimeoutConfig>) -> String {
+    let timeouts = timeouts.expect("the client has timeouts");
+    format!(
+        "connect {:?}, read {:?}",
+        timeouts.connect_timeout(),
+        timeouts.read_timeout()
+    )
+}
+
+#[tokio::test]
+async fn the_store_and_the_model_clients_share_one_connector() {
+    let https = Https::new(&TrustedRoots::Native);
+    let sdk = https
+        .sdk_config_loader()
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(sdk::config::Credentials::new(
+            "AKID", "SECRET", None, None, "test",
+        ))
+        .load()
+        .await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let bedrock = sdk::Client::from_conf(bedrock_config((&sdk).into()).build());
+    let store = connector_key(dynamo.config().timeout_config());
+    assert_eq!(store, connector_key(bedrock.config().timeout_config()));
+    assert_eq!(
+        store,
+        connector_key(Some(&chatbot::https::shared_timeouts()))
+    );
+    assert!(store.starts_with("connect Some("), "{store}");
 }

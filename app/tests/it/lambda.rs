@@ -2,13 +2,13 @@
 //! through the same adapter `bootstrap` runs with `run_with_streaming_response`.
 
 use crate::support::{self, ConfigVars};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
 use chatbot::contract::env_vars as var;
 use chatbot::metrics::Metrics;
-use chatbot::warm::{self, Schedule};
+use chatbot::warm::{self, Gate, Schedule, Scope};
 use chatbot::{AppState, Config};
 use futures_util::StreamExt;
 use http::StatusCode;
@@ -49,20 +49,6 @@ async fn router(adjust: impl FnOnce(&mut Config)) -> (Router, FakeBedrock) {
     (chatbot::router(Arc::new(state)), fake)
 }
 
-async fn call(router: &Router, event: &str) -> (StatusCode, Value) {
-    let request = lambda_http::request::from_str(event).expect("a valid API Gateway event");
-    let response = chatbot::lambda::handler(router.clone())
-        .oneshot(request)
-        .await
-        .unwrap();
-    let status = response.status();
-    let body = http_body_util::BodyExt::collect(response.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    (status, serde_json::from_slice(&body).unwrap())
-}
-
 #[tokio::test]
 async fn an_api_gateway_event_reaches_the_chat_route_despite_the_stage() {
     let (router, fake) = router(|_| {}).await;
@@ -72,7 +58,7 @@ async fn an_api_gateway_event_reaches_the_chat_route_despite_the_stage() {
         &json!({"message": "from lambda"}),
         "application/json",
     );
-    let (status, body) = call(&router, &event).await;
+    let (status, body) = support::through_lambda_json(&router, &event).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["reply"], "Fake model reply to: from lambda");
     assert_eq!(fake.calls().len(), 1);
@@ -84,14 +70,14 @@ async fn the_rate_limit_counts_the_cloudfront_viewer_not_the_edge_or_x_forwarded
     let hello = json!({"message": "hi"});
     let json = "application/json";
 
-    let (first, _) = call(
+    let (first, _) = support::through_lambda_json(
         &router,
         &chat_event(Some("198.51.100.7"), "130.176.1.1", &hello, json),
     )
     .await;
     assert_eq!(first, StatusCode::OK);
     // Same viewer through another edge server: the same client.
-    let (again, body) = call(
+    let (again, body) = support::through_lambda_json(
         &router,
         &chat_event(Some("198.51.100.7"), "130.176.9.9", &hello, json),
     )
@@ -99,16 +85,18 @@ async fn the_rate_limit_counts_the_cloudfront_viewer_not_the_edge_or_x_forwarded
     assert_eq!(again, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(body["error"]["code"], "rate_limited");
     // Another viewer through the first edge server: another client.
-    let (other, _) = call(
+    let (other, _) = support::through_lambda_json(
         &router,
         &chat_event(Some("198.51.100.8"), "130.176.1.1", &hello, json),
     )
     .await;
     assert_eq!(other, StatusCode::OK);
     // Called directly (no CloudFront header): the caller's own address counts.
-    let (direct, _) = call(&router, &chat_event(None, "203.0.113.9", &hello, json)).await;
+    let (direct, _) =
+        support::through_lambda_json(&router, &chat_event(None, "203.0.113.9", &hello, json)).await;
     assert_eq!(direct, StatusCode::OK);
-    let (direct_again, _) = call(&router, &chat_event(None, "203.0.113.9", &hello, json)).await;
+    let (direct_again, _) =
+        support::through_lambda_json(&router, &chat_event(None, "203.0.113.9", &hello, json)).await;
     assert_eq!(direct_again, StatusCode::TOO_MANY_REQUESTS);
 }
 
@@ -166,14 +154,37 @@ fn get_event(path: &str) -> String {
     event.to_string()
 }
 
-#[tokio::test]
-async fn requests_that_call_aws_wait_for_the_warm_up_and_the_others_answer_at_once() {
-    let (router, _fake) = router(|_| {}).await;
+/// A gate whose warm-up runs until `finish` is sent, recording what each start was asked to
+/// open.
+fn held_warm_up() -> (
+    Gate,
+    tokio::sync::oneshot::Sender<()>,
+    Arc<Mutex<Vec<Scope>>>,
+) {
     let (finish, finished) = tokio::sync::oneshot::channel::<()>();
-    let ready = warm::in_background(async move {
-        let _ = finished.await;
+    let finished = Arc::new(Mutex::new(Some(finished)));
+    let scopes = Arc::new(Mutex::new(Vec::new()));
+    let recorded = Arc::clone(&scopes);
+    let gate = Gate::on_first_request(move |scope| {
+        recorded.lock().unwrap().push(scope);
+        let finished = finished.lock().unwrap().take();
+        warm::in_background(async move {
+            if let Some(finished) = finished {
+                let _ = finished.await;
+            }
+        })
     });
-    let handler = chatbot::lambda::handler_after(router, ready.clone());
+    (gate, finish, scopes)
+}
+
+/// A store read: the in-memory store answers without any I/O, so only a wait can hold it.
+const STORE_READ: &str = "/api/sessions/3f1b2c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d/messages";
+
+#[tokio::test]
+async fn a_first_request_without_aws_starts_the_whole_warm_up_and_later_aws_requests_wait_for_it() {
+    let (router, _fake) = router(|_| {}).await;
+    let (gate, finish, scopes) = held_warm_up();
+    let handler = chatbot::lambda::handler_after(router, gate);
     for path in chatbot::lambda::WITHOUT_AWS {
         let request = lambda_http::request::from_str(&get_event(path)).unwrap();
         let response =
@@ -183,22 +194,57 @@ async fn requests_that_call_aws_wait_for_the_warm_up_and_the_others_answer_at_on
                 .unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
     }
-    assert!(!ready.is_open());
+    assert_eq!(
+        *scopes.lock().unwrap(),
+        [Scope::StoreAndModel],
+        "started once"
+    );
 
-    // A store read (the in-memory store answers without any I/O) waits until the warm-up is over.
-    let path = "/api/sessions/3f1b2c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d/messages";
-    let request = lambda_http::request::from_str(&get_event(path)).unwrap();
+    let request = lambda_http::request::from_str(&get_event(STORE_READ)).unwrap();
     let waiting = tokio::spawn(handler.clone().oneshot(request));
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!waiting.is_finished(), "the store read did not wait");
     finish.send(()).unwrap();
     let response = waiting.await.unwrap().unwrap();
-    assert!(ready.is_open());
     assert_eq!(
         response.status(),
         StatusCode::NOT_FOUND,
         "an unknown session"
     );
+    assert_eq!(scopes.lock().unwrap().len(), 1, "started once");
+}
+
+#[tokio::test]
+async fn a_first_request_that_calls_aws_opens_the_store_itself_and_waits_for_nothing() {
+    let (router, _fake) = router(|_| {}).await;
+    let (gate, finish, scopes) = held_warm_up();
+    let handler = chatbot::lambda::handler_after(router, gate);
+    let request = lambda_http::request::from_str(&get_event(STORE_READ)).unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(30), handler.clone().oneshot(request))
+        .await
+        .expect("the first request waited for the warm-up")
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(*scopes.lock().unwrap(), [Scope::Model]);
+
+    // The next one, while the model's connection is still opening, waits for it.
+    let request = lambda_http::request::from_str(&get_event(STORE_READ)).unwrap();
+    let waiting = tokio::spawn(handler.clone().oneshot(request));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiting.is_finished(), "the second request did not wait");
+    finish.send(()).unwrap();
+    assert_eq!(
+        waiting.await.unwrap().unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(scopes.lock().unwrap().len(), 1, "started once");
+}
+
+#[tokio::test]
+async fn an_open_gate_starts_nothing_and_holds_nothing() {
+    let gate = Gate::open();
+    assert!(gate.before_request(true).is_none());
+    assert!(gate.before_request(false).is_none());
 }
 
 #[test]

@@ -1,34 +1,21 @@
 //! What the service writes to its logs about a conversation: ids, sizes, status and timings,
 //! never the text of a message or an answer, and never a session id.
 
-use crate::support;
-use crate::support::{Harness, Logs};
+use crate::support::{self, Logs, Service};
 use http::StatusCode;
 use serde_json::{Value, json};
-use testkit::bedrock::FakeBedrock;
 
 #[tokio::test]
 async fn neither_messages_nor_answers_reach_the_logs() {
     let logs = Logs::capture();
-    let fake = FakeBedrock::start().await.unwrap();
-    let model = support::fake_model(&fake);
-    let service = Harness::start(
-        support::config(),
-        support::tuning(),
-        support::memory_store(),
-        model,
-    )
-    .await;
+    let service = Service::start().await;
 
     let secret_words = "my card number is 4111 1111 1111 1111";
-    let json = service.chat(json!({"message": secret_words}), false).await;
+    let json = service.chat(json!({"message": secret_words})).await;
     assert_eq!(json.status, StatusCode::OK);
     let session = json.json()["session_id"].as_str().unwrap().to_owned();
     let streamed = service
-        .chat(
-            json!({"message": format!("again: {secret_words}"), "session_id": session}),
-            true,
-        )
+        .chat_stream(json!({"message": format!("again: {secret_words}"), "session_id": session}))
         .await;
     assert_eq!(streamed.status, StatusCode::OK);
     assert_eq!(service.history(&session).await.len(), 4);
@@ -123,34 +110,15 @@ async fn through_lambda(
     body: Option<Value>,
     stream: bool,
 ) -> (StatusCode, String) {
-    use lambda_http::tower::ServiceExt;
-    let request =
-        lambda_http::request::from_str(&api_gateway_event(method, path, body.as_ref(), stream))
-            .expect("a valid API Gateway event");
-    let response = chatbot::lambda::handler(router.clone())
-        .oneshot(request)
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = http_body_util::BodyExt::collect(response.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
+    let event = api_gateway_event(method, path, body.as_ref(), stream);
+    let (status, body) = support::through_lambda(router, &event).await;
+    (status, String::from_utf8_lossy(&body).into_owned())
 }
 
 #[tokio::test]
 async fn no_log_line_or_metric_of_a_whole_conversation_carries_a_session_id() {
     let logs = Logs::capture();
-    let fake = FakeBedrock::start().await.unwrap();
-    let model = support::fake_model(&fake);
-    let service = Harness::start(
-        support::config(),
-        support::tuning(),
-        support::memory_store(),
-        model,
-    )
-    .await;
+    let service = Service::start().await;
     let router = chatbot::router(service.state.clone());
 
     // Create a conversation (JSON), go on streaming, fail, read it, delete it.
@@ -166,73 +134,88 @@ async fn no_log_line_or_metric_of_a_whole_conversation_carries_a_session_id() {
     let session: Value = serde_json::from_str(&body).unwrap();
     let session = session["session_id"].as_str().unwrap().to_owned();
     let turn = |message: &str| Some(json!({"message": message, "session_id": session}));
-    let (status, body) =
-        through_lambda(&router, "POST", "/api/chat", turn("and streamed?"), true).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("event: done"), "{body}");
-    let (status, _) = through_lambda(
-        &router,
-        "POST",
-        "/api/chat",
-        turn("[[error:500]] fail"),
-        false,
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_GATEWAY);
-    let (status, body) = through_lambda(
-        &router,
-        "POST",
-        "/api/chat",
-        turn("[[stream-error:1]] break"),
-        true,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("event: error"), "{body}");
     let history = format!("/api/sessions/{session}/messages");
-    let (status, _) = through_lambda(&router, "GET", &history, None, false).await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = through_lambda(
-        &router,
-        "PUT",
-        &format!("/api/sessions/{session}"),
-        None,
-        false,
-    )
-    .await;
-    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-    let (status, _) = through_lambda(
-        &router,
-        "GET",
-        &format!("/api/sessions/{session}/everything"),
-        None,
-        false,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = through_lambda(
-        &router,
-        "DELETE",
-        &format!("/api/sessions/{session}"),
-        None,
-        false,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    // Unknown and deleted ids: 404s.
     let unknown = uuid::Uuid::new_v4().to_string();
-    for path in [
-        history.clone(),
-        format!("/api/sessions/{unknown}/messages"),
-        format!("/api/sessions/{unknown}"),
+    // Each request, and what its answer's body shows (anything, when empty).
+    for (method, path, body, stream, status, shows) in [
+        (
+            "POST",
+            "/api/chat".to_owned(),
+            turn("and streamed?"),
+            true,
+            StatusCode::OK,
+            "event: done",
+        ),
+        (
+            "POST",
+            "/api/chat".to_owned(),
+            turn("[[error:500]] fail"),
+            false,
+            StatusCode::BAD_GATEWAY,
+            "",
+        ),
+        (
+            "POST",
+            "/api/chat".to_owned(),
+            turn("[[stream-error:1]] break"),
+            true,
+            StatusCode::OK,
+            "event: error",
+        ),
+        ("GET", history.clone(), None, false, StatusCode::OK, ""),
+        (
+            "PUT",
+            format!("/api/sessions/{session}"),
+            None,
+            false,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "",
+        ),
+        (
+            "GET",
+            format!("/api/sessions/{session}/everything"),
+            None,
+            false,
+            StatusCode::NOT_FOUND,
+            "",
+        ),
+        (
+            "DELETE",
+            format!("/api/sessions/{session}"),
+            None,
+            false,
+            StatusCode::NO_CONTENT,
+            "",
+        ),
+        // Unknown and deleted ids: 404s.
+        (
+            "GET",
+            history.clone(),
+            None,
+            false,
+            StatusCode::NOT_FOUND,
+            "",
+        ),
+        (
+            "GET",
+            format!("/api/sessions/{unknown}/messages"),
+            None,
+            false,
+            StatusCode::NOT_FOUND,
+            "",
+        ),
+        (
+            "DELETE",
+            format!("/api/sessions/{unknown}"),
+            None,
+            false,
+            StatusCode::NOT_FOUND,
+            "",
+        ),
     ] {
-        let method = if path.ends_with("/messages") {
-            "GET"
-        } else {
-            "DELETE"
-        };
-        let (status, _) = through_lambda(&router, method, &path, None, false).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
+        let (got, answer) = through_lambda(&router, method, &path, body, stream).await;
+        assert_eq!(got, status, "{method} {path}: {answer}");
+        assert!(answer.contains(shows), "{method} {path}: {answer}");
     }
 
     let lines = logs.lines();
@@ -288,15 +271,7 @@ async fn no_log_line_or_metric_of_a_whole_conversation_carries_a_session_id() {
 #[tokio::test]
 async fn the_log_fixture_of_xtask_is_what_the_service_writes() {
     let logs = Logs::capture();
-    let fake = FakeBedrock::start().await.unwrap();
-    let model = support::fake_model(&fake);
-    let service = Harness::start(
-        support::config(),
-        support::tuning(),
-        support::memory_store(),
-        model,
-    )
-    .await;
+    let service = Service::start().await;
     let router = chatbot::router(service.state.clone());
     let chat = |message: &str| Some(json!({"message": message}));
     for (method, path, body, stream, status) in [
@@ -328,6 +303,17 @@ async fn the_log_fixture_of_xtask_is_what_the_service_writes() {
         assert_eq!(got, status, "{method} {path}: {answer}");
     }
     let written = logs.text();
+    // A field named `message` would stand beside the line's own: JSON readers keep one of them.
+    for line in written.lines() {
+        assert_eq!(
+            line.matches("\"message\":").count(),
+            1,
+            "a field is named message: {line}"
+        );
+    }
+    let refused = logs.expect("chat request refused");
+    assert_eq!(refused["code"], "invalid_request", "{refused}");
+    assert_eq!(refused["reason"], "the message is empty", "{refused}");
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../xtask/tests/it/fixtures/logs/function.jsonl");
     if std::env::var_os("UPDATE_EXPECT").is_some() {

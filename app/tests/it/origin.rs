@@ -13,7 +13,7 @@ use chatbot::contract::{ORIGIN_VERIFY_HEADER, metrics as names};
 use chatbot::{AppState, Config};
 use http::{Method, StatusCode};
 use lambda_http::tower::ServiceExt;
-use serde_json::{Value, json};
+use serde_json::json;
 use testkit::bedrock::FakeBedrock;
 
 const EVIDENCE: &str = "origin";
@@ -274,20 +274,6 @@ fn lambda_event(viewer: &str, origin: Option<&str>) -> String {
     )
 }
 
-async fn call_lambda(router: &axum::Router, event: &str) -> (StatusCode, Value) {
-    let request = lambda_http::request::from_str(event).expect("a valid API Gateway event");
-    let response = chatbot::lambda::handler(router.clone())
-        .oneshot(request)
-        .await
-        .unwrap();
-    let status = response.status();
-    let body = http_body_util::BodyExt::collect(response.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    (status, serde_json::from_slice(&body).unwrap())
-}
-
 #[tokio::test]
 async fn a_direct_caller_forging_the_viewer_address_is_refused_in_lambda() {
     let _logs = Logs::capture();
@@ -299,7 +285,8 @@ async fn a_direct_caller_forging_the_viewer_address_is_refused_in_lambda() {
     for i in 0..14u8 {
         let viewer = format!("198.51.100.{i}");
         for origin in [None, Some("guess")] {
-            let (status, body) = call_lambda(&router, &lambda_event(&viewer, origin)).await;
+            let (status, body) =
+                support::through_lambda_json(&router, &lambda_event(&viewer, origin)).await;
             assert_eq!(status, StatusCode::FORBIDDEN, "{viewer} {origin:?}: {body}");
             assert_eq!(body["error"]["code"], "forbidden");
             record_bad_input(
@@ -315,7 +302,9 @@ async fn a_direct_caller_forging_the_viewer_address_is_refused_in_lambda() {
     // Through CloudFront (the secret added), the viewer address counts, up to the limit.
     let mut statuses = Vec::new();
     for _ in 0..=LIMIT {
-        let (status, _) = call_lambda(&router, &lambda_event("198.51.100.7", Some(SECRET))).await;
+        let (status, _) =
+            support::through_lambda_json(&router, &lambda_event("198.51.100.7", Some(SECRET)))
+                .await;
         statuses.push(status);
     }
     assert_eq!(

@@ -4,25 +4,15 @@
 //! in-memory store. Listing newest activity first and paging, renaming, deleting, isolation
 //! between people, the TTL attribute on every item, and each person's daily tokens.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb as dynamo;
 use chatbot::store::{
-    DynamoStore, MemoryStore, Message, Owner, Ownership, Role, SessionCursor, SessionId, Store,
-    StoreError, WITHHELD_TITLE,
+    DynamoStore, Message, Owner, Ownership, Role, SessionCursor, SessionId, Store, StoreError,
+    WITHHELD_TITLE,
 };
-use dynamo::types::AttributeValue;
-use testkit::moto::MotoServer;
 
-use crate::support;
+use crate::support::{self, on_both};
 
 const TABLE: &str = "chatbot-owned";
 const EXPIRES_AT: i64 = 1_900_000_000;
-
-async fn on_both(dynamo: &Store, check: impl AsyncFn(&'static str, &Store)) {
-    check("memory", &Store::Memory(MemoryStore::default())).await;
-    check("dynamodb", dynamo).await;
-}
 
 /// A new chat of `owner` with a question at `at_ms` and its answer a second later.
 async fn chat_of(store: &Store, owner: &Owner, question: &str, at_ms: i64) -> SessionId {
@@ -47,13 +37,8 @@ fn person(name: &str) -> Owner {
 
 #[tokio::test]
 async fn both_stores_keep_the_owned_chats_contract() {
-    let moto = MotoServer::start().unwrap();
-    let raw = support::dynamo_client(&moto.endpoint(), 3);
-    support::create_table(&raw, TABLE).await;
-    let dynamo = Store::Dynamo(DynamoStore::new(
-        support::dynamo_client(&moto.endpoint(), 3),
-        TABLE,
-    ));
+    let (_moto, raw) = support::moto_with_table(TABLE).await;
+    let dynamo = Store::Dynamo(DynamoStore::new(raw.clone(), TABLE));
 
     on_both(&dynamo, chats_are_listed_newest_activity_first).await;
     on_both(&dynamo, listing_pages_with_a_cursor).await;
@@ -65,22 +50,7 @@ async fn both_stores_keep_the_owned_chats_contract() {
 
     // What only DynamoDB can show: every item has its TTL attribute, and a chat's summary
     // item carries the index's keys.
-    let mut start = None;
-    let mut items: Vec<HashMap<String, AttributeValue>> = Vec::new();
-    loop {
-        let page = raw
-            .scan()
-            .table_name(TABLE)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .unwrap();
-        items.extend(page.items().iter().cloned());
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            break;
-        }
-    }
+    let items = support::all_items(&raw, TABLE).await;
     assert!(
         items
             .iter()

@@ -206,13 +206,7 @@ async fn malformed_tokens_are_refused() {
         base64_url(&json!({"alg": "none", "kid": "k1", "typ": "at+jwt"})),
         base64_url(&claims)
     );
-    check_refused(
-        &signed_in,
-        Some(&format!("Bearer {unsigned}")),
-        Some("invalid_token"),
-        "RS256 and ES256",
-    )
-    .await;
+    check_bearer_refused(&signed_in, &unsigned, "RS256 and ES256").await;
 }
 
 fn base64_url(value: &Value) -> String {
@@ -230,13 +224,7 @@ async fn a_token_with_a_wrong_signature_is_refused() {
         at_jwt(),
         &access_claims(&signed_in.issuer, "alice"),
     );
-    check_refused(
-        &signed_in,
-        Some(&format!("Bearer {forged}")),
-        Some("invalid_token"),
-        "signature does not verify",
-    )
-    .await;
+    check_bearer_refused(&signed_in, &forged, "signature does not verify").await;
     // A genuine token whose claims were changed after signing.
     let genuine = signed_in
         .issuer
@@ -248,25 +236,43 @@ async fn a_token_with_a_wrong_signature_is_refused() {
         base64_url(&access_claims(&signed_in.issuer, "mallory")),
         parts[2]
     );
+    check_bearer_refused(&signed_in, &tampered, "signature does not verify").await;
+}
+
+/// A token's JOSE header and claims, before it is signed.
+struct Token {
+    header: Value,
+    claims: Value,
+}
+
+/// A token signed with the issuer's key `k1`, made from a valid access token for alice by
+/// `edit`, is refused as an `invalid_token` whose description contains `reason`.
+async fn check_token_refused(edit: impl FnOnce(&mut Token), reason: &str) {
+    let signed_in = start(Duration::from_secs(30)).await;
+    let mut token = Token {
+        header: at_jwt(),
+        claims: access_claims(&signed_in.issuer, "alice"),
+    };
+    edit(&mut token);
+    let signed = signed_in.issuer.sign("k1", token.header, &token.claims);
+    check_bearer_refused(&signed_in, &signed, reason).await;
+}
+
+/// `Bearer token` is refused as an `invalid_token` whose description contains `reason`.
+async fn check_bearer_refused(signed_in: &SignedIn, token: &str, reason: &str) {
     check_refused(
-        &signed_in,
-        Some(&format!("Bearer {tampered}")),
+        signed_in,
+        Some(&format!("Bearer {token}")),
         Some("invalid_token"),
-        "signature does not verify",
+        reason,
     )
     .await;
 }
 
 #[tokio::test]
 async fn a_token_from_another_issuer_is_refused() {
-    let signed_in = start(Duration::from_secs(30)).await;
-    let mut claims = access_claims(&signed_in.issuer, "alice");
-    claims["iss"] = json!("https://login.example.com/other");
-    let token = signed_in.issuer.sign("k1", at_jwt(), &claims);
-    check_refused(
-        &signed_in,
-        Some(&format!("Bearer {token}")),
-        Some("invalid_token"),
+    check_token_refused(
+        |token| token.claims["iss"] = json!("https://login.example.com/other"),
         "another issuer",
     )
     .await;
@@ -274,24 +280,19 @@ async fn a_token_from_another_issuer_is_refused() {
 
 #[tokio::test]
 async fn a_token_for_another_client_is_refused() {
-    let signed_in = start(Duration::from_secs(30)).await;
-    let mut claims = access_claims(&signed_in.issuer, "alice");
-    claims["client_id"] = json!("another-app");
-    let token = signed_in.issuer.sign("k1", at_jwt(), &claims);
-    check_refused(
-        &signed_in,
-        Some(&format!("Bearer {token}")),
-        Some("invalid_token"),
+    check_token_refused(
+        |token| token.claims["client_id"] = json!("another-app"),
         "another client",
     )
     .await;
-    let mut claims = access_claims(&signed_in.issuer, "alice");
-    claims.as_object_mut().unwrap().remove("client_id");
-    let token = signed_in.issuer.sign("k1", at_jwt(), &claims);
-    check_refused(
-        &signed_in,
-        Some(&format!("Bearer {token}")),
-        Some("invalid_token"),
+}
+
+#[tokio::test]
+async fn a_token_without_a_client_is_refused() {
+    check_token_refused(
+        |token| {
+            token.claims.as_object_mut().unwrap().remove("client_id");
+        },
         "another client",
     )
     .await;
@@ -299,60 +300,61 @@ async fn a_token_for_another_client_is_refused() {
 
 #[tokio::test]
 async fn an_expired_token_is_refused() {
-    let signed_in = start(Duration::from_secs(30)).await;
-    let mut claims = access_claims(&signed_in.issuer, "alice");
-    // Past the minute of leeway for clocks.
-    claims["iat"] = json!(now() - 3_600);
-    claims["exp"] = json!(now() - 120);
-    let token = signed_in.issuer.sign("k1", at_jwt(), &claims);
-    check_refused(
-        &signed_in,
-        Some(&format!("Bearer {token}")),
-        Some("invalid_token"),
+    check_token_refused(
+        |token| {
+            // Past the minute of leeway for clocks.
+            token.claims["iat"] = json!(now() - 3_600);
+            token.claims["exp"] = json!(now() - 120);
+        },
         "expired",
-    )
-    .await;
-    let mut claims = access_claims(&signed_in.issuer, "alice");
-    claims["nbf"] = json!(now() + 600);
-    let token = signed_in.issuer.sign("k1", at_jwt(), &claims);
-    check_refused(
-        &signed_in,
-        Some(&format!("Bearer {token}")),
-        Some("invalid_token"),
-        "not valid yet",
     )
     .await;
 }
 
 #[tokio::test]
+async fn a_token_not_valid_yet_is_refused() {
+    check_token_refused(
+        |token| token.claims["nbf"] = json!(now() + 600),
+        "not valid yet",
+    )
+    .await;
+}
+
+/// An OpenID Connect ID token from the same issuer as `access`: the client is its audience, no
+/// client_id, typ JWT.
+fn id_token(access: &Token) -> Token {
+    Token {
+        header: json!({"typ": "JWT"}),
+        claims: json!({
+            "iss": access.claims["iss"],
+            "sub": "alice",
+            "aud": CLIENT,
+            "iat": now(),
+            "exp": now() + 600,
+            "email": "alice@example.com",
+        }),
+    }
+}
+
+#[tokio::test]
 async fn an_id_token_is_refused() {
-    let signed_in = start(Duration::from_secs(30)).await;
-    // An OpenID Connect ID token: the client is its audience, no client_id, typ JWT.
-    let claims = json!({
-        "iss": signed_in.issuer.url,
-        "sub": "alice",
-        "aud": CLIENT,
-        "iat": now(),
-        "exp": now() + 600,
-        "email": "alice@example.com",
-    });
-    let token = signed_in.issuer.sign("k1", json!({"typ": "JWT"}), &claims);
-    check_refused(
-        &signed_in,
-        Some(&format!("Bearer {token}")),
-        Some("invalid_token"),
+    check_token_refused(
+        |token| *token = id_token(token),
         "ID tokens are not accepted",
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_cognito_id_token_is_refused() {
     // Cognito's: token_use says so.
-    let mut claims = claims;
-    claims["token_use"] = json!("id");
-    claims["client_id"] = json!(CLIENT);
-    let token = signed_in.issuer.sign("k1", json!({}), &claims);
-    check_refused(
-        &signed_in,
-        Some(&format!("Bearer {token}")),
-        Some("invalid_token"),
+    check_token_refused(
+        |token| {
+            *token = id_token(token);
+            token.header = json!({});
+            token.claims["token_use"] = json!("id");
+            token.claims["client_id"] = json!(CLIENT);
+        },
         "ID token",
     )
     .await;
@@ -382,13 +384,7 @@ async fn a_rotated_key_is_fetched_and_a_withdrawn_one_refused() {
         "a known key id is served from the cache"
     );
 
-    check_refused(
-        &signed_in,
-        Some(&format!("Bearer {old}")),
-        Some("invalid_token"),
-        "does not publish",
-    )
-    .await;
+    check_bearer_refused(&signed_in, &old, "does not publish").await;
 }
 
 #[tokio::test]
@@ -410,13 +406,7 @@ async fn unknown_key_ids_fetch_the_keys_at_most_once_per_interval() {
             at_jwt(),
             &access_claims(issuer, "alice"),
         );
-        check_refused(
-            &signed_in,
-            Some(&format!("Bearer {made_up}")),
-            Some("invalid_token"),
-            "does not publish",
-        )
-        .await;
+        check_bearer_refused(&signed_in, &made_up, "does not publish").await;
     }
     assert_eq!(issuer.fetches(), 1);
 }

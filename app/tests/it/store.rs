@@ -5,8 +5,8 @@
 //! answers, the exact rate limit under concurrency, the daily budget, unreadable items, and
 //! DynamoDB's errors as the store reports them.
 
-use crate::support;
-use std::collections::{BTreeSet, HashMap};
+use crate::support::{self, on_both};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use aws_sdk_dynamodb as dynamo;
@@ -17,30 +17,9 @@ use chatbot::store::{
 };
 use dynamo::types::AttributeValue;
 use testkit::faulty_dynamo::{Fault, FaultyDynamo, Operation};
-use testkit::moto::MotoServer;
 
 const TABLE: &str = "chatbot-test";
 const EXPIRES_AT: i64 = 1_900_000_000;
-
-/// Every item in the table, read straight from DynamoDB.
-async fn all_items(client: &dynamo::Client) -> Vec<HashMap<String, AttributeValue>> {
-    let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        let page = client
-            .scan()
-            .table_name(TABLE)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .unwrap();
-        items.extend(page.items().iter().cloned());
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return items;
-        }
-    }
-}
 
 fn message(role: Role, content: &str, created_at_ms: i64) -> Message {
     Message::new(role, content, created_at_ms)
@@ -75,18 +54,9 @@ fn texts(messages: &[Message]) -> Vec<&str> {
     messages.iter().map(|m| m.content.as_str()).collect()
 }
 
-/// Runs `check` on the in-memory store and on a DynamoDB store over `moto`, naming the back
-/// end when it fails.
-async fn on_both(dynamo: &Store, check: impl AsyncFn(&'static str, &Store)) {
-    check("memory", &support::memory_store()).await;
-    check("dynamodb", dynamo).await;
-}
-
 #[tokio::test]
 async fn both_stores_keep_the_same_contract() {
-    let moto = MotoServer::start().unwrap();
-    let raw = support::dynamo_client(&moto.endpoint(), 3);
-    support::create_table(&raw, TABLE).await;
+    let (moto, raw) = support::moto_with_table(TABLE).await;
     // The store reaches moto through a proxy that records each operation it calls.
     let proxy = FaultyDynamo::start(&moto.endpoint()).await.unwrap();
     let dynamo = Store::Dynamo(DynamoStore::new(
@@ -112,7 +82,7 @@ async fn both_stores_keep_the_same_contract() {
     on_both(&dynamo, budget_totals_add_up_under_concurrency).await;
 
     // What only DynamoDB can show: the attributes of the items themselves.
-    let items = all_items(&raw).await;
+    let items = support::all_items(&raw, TABLE).await;
     assert!(!items.is_empty());
     for item in &items {
         let pk = item["pk"].as_s().unwrap();
@@ -681,10 +651,8 @@ fn rand_octet() -> u8 {
 
 #[tokio::test]
 async fn unreadable_items_and_dynamodb_errors_are_reported_not_panicked() {
-    let moto = MotoServer::start().unwrap();
+    let (moto, raw) = support::moto_with_table(TABLE).await;
     let proxy = FaultyDynamo::start(&moto.endpoint()).await.unwrap();
-    let raw = support::dynamo_client(&moto.endpoint(), 1);
-    support::create_table(&raw, TABLE).await;
     // One attempt per call, so each fault reaches the store as DynamoDB sent it.
     let store = Store::Dynamo(DynamoStore::new(
         support::dynamo_client(&proxy.endpoint(), 1),
@@ -750,9 +718,7 @@ type Instances<'a> = &'a dyn Fn(BudgetLayout) -> Store;
 
 #[tokio::test]
 async fn the_sharded_budget_keeps_the_contract_on_both_stores() {
-    let moto = MotoServer::start().unwrap();
-    let raw = support::dynamo_client(&moto.endpoint(), 3);
-    support::create_table(&raw, TABLE).await;
+    let (_moto, raw) = support::moto_with_table(TABLE).await;
     let memory = MemoryStore::default();
     let on_memory = |layout| Store::Memory(memory.instance().with_budget(layout));
     let on_dynamo =
@@ -763,7 +729,7 @@ async fn the_sharded_budget_keeps_the_contract_on_both_stores() {
         let day = sharded_totals_are_exact_without_a_cache(backend, instances).await;
         // Every shard is its own item with its own partition key, and each expires.
         if backend == "dynamodb" {
-            let shards: BTreeSet<String> = all_items(&raw)
+            let shards: BTreeSet<String> = support::all_items(&raw, TABLE)
                 .await
                 .iter()
                 .filter(|item| item["sk"].as_s().unwrap() == &day)

@@ -118,7 +118,7 @@ impl ColdStart {
             .stats(&ok(&rust, |s| s.first_byte_ms))
             .baseline("Python + boto3", py(|s| s.first_byte_ms))
             .target("≤ 8 ms", Limit::AtMost(8.0))
-            .note("INIT included: configuration, SDK clients, the connections opened ahead of the first turn"),
+            .note("INIT included: configuration, trusted roots, SDK clients; the connections open beside the first request"),
             Row::new(
                 "cold_start.bootstrap.ratio",
                 HEALTH,
@@ -179,7 +179,7 @@ impl ColdStart {
             .stats(&ok(&usual, |s| s.first_byte_ms))
             .compare("with SSL_CERT_FILE", median(&ok(&rust, |s| s.first_byte_ms)))
             .note(failure(&usual).map_or_else(
-                || "the roots a deployed function reads; here the private root is untrusted, so INIT's handshakes fail".to_owned(),
+                || "the roots a deployed function reads; here the private root is untrusted, so the warm-up's handshakes fail".to_owned(),
                 |err| format!("some runs failed: {err}"),
             )),
         );
@@ -191,19 +191,32 @@ impl ColdStart {
         let mut python = Vec::new();
         let mut rust_store = Vec::new();
         let mut python_store = Vec::new();
+        let mut rust_split = Vec::new();
+        let mut python_split = Vec::new();
         let rust_log = self.logs.join("bootstrap-chat.log");
         let python_log = self.logs.join("python-chat.log");
         for round in 0..=runs {
-            for (launch, samples, store, log) in [
-                (&self.rust, &mut rust, &mut rust_store, &rust_log),
-                (&self.python, &mut python, &mut python_store, &python_log),
+            for (launch, samples, store, split, log) in [
+                (
+                    &self.rust,
+                    &mut rust,
+                    &mut rust_store,
+                    &mut rust_split,
+                    &rust_log,
+                ),
+                (
+                    &self.python,
+                    &mut python,
+                    &mut python_store,
+                    &mut python_split,
+                    &python_log,
+                ),
             ] {
                 match cold_start::two_turns(launch, &self.chat_event, log).await {
                     Ok(turns) if round > 0 => {
-                        store.push(StoreCalls::of(
-                            &self.stand_ins.store_exchanges(),
-                            turns.warm,
-                        ));
+                        let exchanges = self.stand_ins.store_exchanges();
+                        store.push(StoreCalls::of(&exchanges, turns.warm));
+                        split.extend(Split::of(&exchanges, &turns));
                         samples.push(Ok(turns));
                     }
                     Ok(_) => {}
@@ -292,6 +305,7 @@ impl ColdStart {
         if let Some(err) = failure(&python) {
             rows[7] = rows[7].clone().note(format!("some runs failed: {err}"));
         }
+        rows.extend(split_rows(&rust_split, &python_split));
         rows.extend(store_rows(&rust_store, &python_store));
         rows
     }
@@ -340,6 +354,91 @@ impl ColdStart {
     pub async fn stop(self) {
         self.stand_ins.stop().await;
     }
+}
+
+/// Where a first and a second turn spend their time before the first delta: the store's
+/// first request, as the store received it, divides each.
+#[derive(Debug, Clone, Copy)]
+struct Split {
+    /// Spawn → the first event handed out: the process's start and INIT.
+    init_ms: f64,
+    /// Event handed out → the turn's first store request received.
+    cold_to_store_ms: f64,
+    warm_to_store_ms: f64,
+    /// First store request received → first delta.
+    cold_after_store_ms: f64,
+    warm_after_store_ms: f64,
+}
+
+impl Split {
+    /// `None` when a turn sent no store request before its first delta.
+    fn of(exchanges: &[Exchange], turns: &Turns) -> Option<Split> {
+        let first_request = |turn: &Milestones| {
+            exchanges
+                .iter()
+                .map(|e| e.received)
+                .filter(|at| *at >= turn.delivered && *at < turn.first_delta)
+                .min()
+        };
+        let cold = first_request(&turns.cold)?;
+        let warm = first_request(&turns.warm)?;
+        Some(Split {
+            init_ms: cold_start::ms(turns.cold.delivered - turns.spawned),
+            cold_to_store_ms: cold_start::ms(cold - turns.cold.delivered),
+            warm_to_store_ms: cold_start::ms(warm - turns.warm.delivered),
+            cold_after_store_ms: cold_start::ms(turns.cold.first_delta - cold),
+            warm_after_store_ms: cold_start::ms(turns.warm.first_delta - warm),
+        })
+    }
+}
+
+/// A part of a turn: its row id, what it spans, and its figure in one run.
+type SplitPart = (&'static str, &'static str, fn(&Split) -> f64);
+
+/// Medians of each part of the first and the second turn, side by side.
+fn split_rows(rust: &[Split], python: &[Split]) -> Vec<Row> {
+    let parts: [SplitPart; 5] = [
+        (
+            "init",
+            "first turn: spawn → event handed out (process start, INIT)",
+            |s| s.init_ms,
+        ),
+        (
+            "cold_to_store",
+            "first turn: handed out → first store request received",
+            |s| s.cold_to_store_ms,
+        ),
+        (
+            "warm_to_store",
+            "second turn: handed out → first store request received",
+            |s| s.warm_to_store_ms,
+        ),
+        (
+            "cold_after_store",
+            "first turn: first store request received → first delta",
+            |s| s.cold_after_store_ms,
+        ),
+        (
+            "warm_after_store",
+            "second turn: first store request received → first delta",
+            |s| s.warm_after_store_ms,
+        ),
+    ];
+    parts
+        .into_iter()
+        .map(|(id, figure, part)| {
+            let of = |splits: &[Split]| splits.iter().map(part).collect::<Vec<_>>();
+            Row::new(
+                format!("cold_chat.split.{id}"),
+                CHAT,
+                format!("bootstrap: {figure}"),
+                "ms",
+            )
+            .stats(&of(rust))
+            .compare("Python + boto3", median(&of(python)))
+            .note("where the cold overhead goes; the store's first request as the recording proxy in front of moto received it")
+        })
+        .collect()
 }
 
 /// The store requests of a warm chat turn on its critical path, as the store received them.

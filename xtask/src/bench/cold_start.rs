@@ -77,6 +77,10 @@ pub struct Turns {
     pub warm_end_ms: f64,
     /// `VmHWM` after both answers.
     pub peak_rss_mib: f64,
+    /// When the process was spawned.
+    pub spawned: Instant,
+    /// When the first turn passed each point.
+    pub cold: Milestones,
     /// When the second turn passed each point, to count the store requests in between.
     pub warm: Milestones,
 }
@@ -140,20 +144,24 @@ pub async fn two_turns(launch: &Launch, event: &[u8], log: &Path) -> anyhow::Res
     }
     let peak = pid.and_then(peak_rss_kib);
     stop(child).await;
-    let (cold, cold_delta, _) = &answers[0];
+    let (cold, cold_delta, cold_last_delta) = &answers[0];
     let (warm, warm_delta, warm_last_delta) = &answers[1];
+    let milestones =
+        |invocation: &Invocation, first_delta: Instant, last_delta: Instant| Milestones {
+            delivered: invocation.delivered_at,
+            first_delta,
+            last_delta,
+            end: invocation.end_at,
+        };
     Ok(Turns {
         cold_first_delta_ms: ms(*cold_delta - started),
         cold_end_ms: ms(cold.end_at - started),
         warm_first_delta_ms: ms(*warm_delta - warm.delivered_at),
         warm_end_ms: ms(warm.end_at - warm.delivered_at),
         peak_rss_mib: kib_to_mib(peak.context("could not read the runtime's peak RSS")?),
-        warm: Milestones {
-            delivered: warm.delivered_at,
-            first_delta: *warm_delta,
-            last_delta: *warm_last_delta,
-            end: warm.end_at,
-        },
+        spawned: started,
+        cold: milestones(cold, *cold_delta, *cold_last_delta),
+        warm: milestones(warm, *warm_delta, *warm_last_delta),
     })
 }
 

@@ -105,9 +105,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // `bootstrap` is what a deploy ships (cargo-lambda's bundle for this machine's
     // architecture); the harness programs are host release builds. `--bin-dir` takes every
     // program, `bootstrap` included, from one folder instead.
+    let release = tools::cargo_target_dir().join("release");
     let (bins, bundles) = match &args.bin_dir {
         Some(dir) => (Binaries::in_folder(dir), None),
-        None if !service => (Binaries::in_folder(&root.join("target/release")), None),
+        None if !service => (Binaries::in_folder(&release), None),
         None => {
             let bundles = if args.no_build {
                 shipped::Bundles::existing()
@@ -115,7 +116,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 build(&root)?;
                 shipped::Bundles::build()
             };
-            let mut bins = Binaries::in_folder(&root.join("target/release"));
+            let mut bins = Binaries::in_folder(&release);
             bins.bootstrap = shipped::bootstrap_path(&root);
             bundles.extract_host_bootstrap(&bins.bootstrap)?;
             (bins, Some(bundles))

@@ -5,6 +5,7 @@ use super::{STAGE_NAME, add, get_att, global_name, ids, origin, sign_in};
 use crate::cfn::resources::*;
 use crate::cfn::{Expr, Resource, Template};
 use crate::env::Environment;
+use chatbot_contract::{CONTENT_SECURITY_POLICY, content_security_policy_connecting_to};
 
 /// CloudFront's managed cache policies and the origin's paths.
 const CACHING_OPTIMIZED: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";
@@ -228,9 +229,8 @@ pub(super) fn add_to(env: &Environment, t: &mut Template) {
 fn content_security_policy(env: &Environment) -> Expr {
     match env.auth.users() {
         None => Expr::str(CONTENT_SECURITY_POLICY),
-        Some(users) => Expr::sub(CONTENT_SECURITY_POLICY.replace(
-            "connect-src 'self'",
-            &format!("connect-src 'self' {}", sign_in::login_origin(env, users)),
+        Some(users) => Expr::sub(content_security_policy_connecting_to(
+            &sign_in::login_origin(env, users),
         )),
     }
 }
@@ -244,6 +244,3 @@ fn api_cache_policy(env: &Environment) -> Expr {
         Expr::str(CACHING_DISABLED)
     }
 }
-
-/// Only this origin's scripts, styles and API; no framing, plugins or foreign forms.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";

@@ -113,6 +113,23 @@ pub fn project_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where cargo writes what it builds: the workspace's `target_directory` as `cargo metadata`
+/// reports it, so `CARGO_TARGET_DIR` and `build.target-dir` are honoured; `target/` when cargo
+/// cannot say.
+pub fn cargo_target_dir() -> PathBuf {
+    let root = project_root();
+    let reported = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(&root)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .and_then(|output| serde_json::from_slice::<serde_json::Value>(&output.stdout).ok())
+        .and_then(|metadata| metadata["target_directory"].as_str().map(PathBuf::from));
+    reported.unwrap_or_else(|| root.join("target"))
+}
+
 pub fn tools_dir() -> PathBuf {
     project_root().join("target").join("tools")
 }

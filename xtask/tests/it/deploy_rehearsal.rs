@@ -322,10 +322,7 @@ fn deploy_life_against_moto() {
         "text/html; charset=utf-8".to_owned()
     )));
     let artifacts = r.objects("chatbot-artifacts-123456789012-us-east-1");
-    let bundles: Vec<_> = artifacts
-        .iter()
-        .filter(|(k, _)| k.starts_with("bootstrap/"))
-        .collect();
+    let bundles = support::bundle_keys(artifacts.iter().map(|(k, _)| k.as_str()));
     assert_eq!(bundles.len(), 1, "one bundle uploaded: {artifacts:?}");
     // The deployment's record, and its template kept for a rollback.
     assert!(
@@ -340,7 +337,7 @@ fn deploy_life_against_moto() {
             .any(|(k, _)| k.starts_with("templates/chatbot-dev/")),
         "{artifacts:?}"
     );
-    assert!(bundles[0].0.starts_with("bootstrap/") && bundles[0].0.ends_with(".zip"));
+    assert!(bundles[0].starts_with("bootstrap/") && bundles[0].ends_with(".zip"));
     let outputs: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(r.root.join("outputs.json")).unwrap())
             .unwrap();

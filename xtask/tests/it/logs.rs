@@ -216,6 +216,7 @@ fn logs_show_the_functions_lines_readably_from_the_last_ten_minutes() {
         ))
         .shows("status=502")
         .shows("chat turn finished")
+        .shows("chat request refused  route=POST /api/chat  code=invalid_request  reason=\"the message is empty\"")
         .hides("an old line")
         .hides("\u{1b}[");
     assert_eq!(run.stdout.lines().count(), fixture().len(), "{run}");

@@ -1,6 +1,6 @@
 //! What the tests that run the real `xtask` binary share: the binary set up to reach a local
-//! endpoint and nothing of the caller's AWS settings, a stand-in Lambda bundle, and what a run
-//! printed.
+//! endpoint and nothing of the caller's AWS settings, a stand-in Lambda bundle, the bundles among
+//! an artifact bucket's keys, and what a run printed.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -46,6 +46,14 @@ pub fn stand_in_bundle(root: &Path) -> PathBuf {
     let zip = xtask::bundle::deterministic_zip(&[("bootstrap", b"#!/bin/sh\n", 0o755)]).unwrap();
     std::fs::write(&bundle, zip).unwrap();
     bundle
+}
+
+/// The Lambda bundles among `keys` of the artifact bucket: deploy uploads each under
+/// `bootstrap/`.
+pub fn bundle_keys<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    keys.into_iter()
+        .filter(|key| key.starts_with("bootstrap/"))
+        .collect()
 }
 
 /// What one run of the binary printed, and how it ended.

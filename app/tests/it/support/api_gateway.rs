@@ -1,5 +1,9 @@
-//! API Gateway REST proxy events for `POST /api/chat`, as Lambda delivers them.
+//! API Gateway REST proxy events for `POST /api/chat`, as Lambda delivers them, and one event
+//! through the function's `lambda_http` adapter.
 
+use bytes::Bytes;
+use http::StatusCode;
+use lambda_http::tower::ServiceExt;
 use serde_json::{Value, json};
 
 /// An API Gateway REST proxy event for `POST /api/chat` on `stage`, from the TCP peer
@@ -43,4 +47,26 @@ pub fn rest_event(stage: &str, source_ip: &str, headers: &Value, body: &Value) -
         "isBase64Encoded": false
     })
     .to_string()
+}
+
+/// One API Gateway event through `lambda_http`'s adapter, as `bootstrap` serves it: the answer's
+/// status and body.
+pub async fn through_lambda(router: &axum::Router, event: &str) -> (StatusCode, Bytes) {
+    let request = lambda_http::request::from_str(event).expect("a valid API Gateway event");
+    let response = chatbot::lambda::handler(router.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (status, body)
+}
+
+/// [`through_lambda`], with the answer's body read as JSON.
+pub async fn through_lambda_json(router: &axum::Router, event: &str) -> (StatusCode, Value) {
+    let (status, body) = through_lambda(router, event).await;
+    (status, serde_json::from_slice(&body).unwrap())
 }

@@ -1,6 +1,6 @@
 //! What the integration tests share: a chat service on a loopback port ([`Harness`], and
 //! [`Service`] with the fake Bedrock), its replies read whole, the test configuration, API
-//! Gateway events, captured logs and the evidence for `cargo xtask test`'s summary.
+//! Gateway events, captured logs, a `moto_server` with the table for the store tests and the evidence for `cargo xtask test`'s summary.
 
 #![allow(dead_code)]
 
@@ -11,11 +11,13 @@ mod harness;
 mod logs;
 mod reply;
 mod service;
+mod store;
 
-pub use api_gateway::rest_event;
+pub use api_gateway::{rest_event, through_lambda, through_lambda_json};
 pub use config::{ConfigVars, MODEL, OTHER_MODEL, SYSTEM_PROMPT, config, tuning};
 pub use evidence::{record_bad_input, record_fault};
 pub use harness::Harness;
 pub use logs::Logs;
 pub use reply::{Reply, parse_sse, streamed_text};
 pub use service::{Service, bedrock_client, create_table, dynamo_client, fake_model, memory_store};
+pub use store::{all_items, moto_with_table, on_both};
