@@ -10,7 +10,7 @@ use loadgen::{Plan, Report as LoadReport};
 use tokio::io::AsyncWriteExt;
 
 use super::process::{Launch, peak_rss_kib, stop, url_in};
-use super::report::{Limit, Row, percentile};
+use super::report::{Limit, Row, number, percentile};
 
 const GROUP: &str = "per-turn overhead and streaming";
 
@@ -344,8 +344,10 @@ fn level_rows(
         .compare("fake direct", direct_p99);
         rows.push(p50);
         rows.push(p99);
-        // At 500 streams the load generator, the fake and the service share two cores: the
-        // target is what the service adds to what the fake alone takes in the same run.
+        // At 500 streams the load generator, the fake and the service share two cores, so no
+        // absolute figure means much: the target is what the service adds relative to what the
+        // fake alone takes in the same run. A bare relay, which accepts each request and sends
+        // it on, does the fake's work per request twice over; the service is held to that.
         let service_p50 = percentile(&service_ttfb, 50.0);
         if let (Some(service_p50), Some(direct_p50)) = (service_p50, direct_p50) {
             let mut added = Row::new(
@@ -355,11 +357,15 @@ fn level_rows(
                 "ms",
             )
             .value(service_p50 - direct_p50)
+            .compare("fake direct", Some(direct_p50))
             .note(
                 "first delta p50 of the service minus first frame p50 of the fake alone, same run",
             );
             if concurrency == 500 {
-                added = added.target("≤ 5 ms", Limit::AtMost(5.0));
+                added = added.target(
+                    format!("≤ 2× fake direct ({} ms)", number(2.0 * direct_p50)),
+                    Limit::AtMost(2.0 * direct_p50),
+                );
             }
             rows.push(added);
         }
