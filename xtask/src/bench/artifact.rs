@@ -43,7 +43,7 @@ pub fn size_rows(binary: &Path) -> Vec<Row> {
                 .value(mb(size)),
             Row::new(id, GROUP, figure, "MB")
                 .value(mb(zipped.len() as u64))
-                .note("deflate level 9, one entry; the deployed bundles come from `cargo xtask build`"),
+                .note("zopfli's deflate, one entry; the deployed bundles come from `cargo xtask build`"),
         ],
         Err(err) => vec![Row::not_measured(id, GROUP, figure, format!("{err:#}"))],
     }

@@ -105,7 +105,7 @@ impl Bundles {
                     Ok(Ok(meta)) => Row::new(id, GROUP, figure, "MB")
                         .value(meta.len() as f64 / 1e6)
                         .target("≤ 3 MB", Limit::AtMost(3.0))
-                        .note("cargo-lambda with zig, release profile, deflate level 9: the zip a deploy uploads"),
+                        .note("cargo-lambda with zig, release profile, zopfli's deflate: the zip a deploy uploads"),
                     Ok(Err(err)) => Row::not_measured(id, GROUP, figure, err),
                     Err(err) => Row::not_measured(id, GROUP, figure, err),
                 }
