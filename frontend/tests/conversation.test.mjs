@@ -207,8 +207,13 @@ describe("fixes", () => {
     await page.click("#stop");
     await repliesDone(page, 2);
     assert.equal(await lastReply(page).locator(".note").innerText(), "Stopped");
+    // The regenerated answer's stream is waited for to its end: its busy state can be over
+    // before a check for it runs when the answer is fast.
+    const regenerated = page.waitForResponse(
+      (response) => new URL(response.url()).pathname === "/api/chat" && response.request().method() === "POST",
+    );
     await lastReply(page).getByRole("button", { name: "Regenerate this answer" }).click();
-    await page.waitForFunction(() => document.querySelector(".turn.assistant[aria-busy]"));
+    await (await regenerated).finished();
     await repliesDone(page, 2);
     assert.equal(await lastReply(page).locator(".turn-body").innerText(), "one two three four five six");
     assert.equal(await lastReply(page).locator(".note").count(), 0);
@@ -538,8 +543,13 @@ describe("features", () => {
     // Regenerate is on the last answer only.
     assert.equal(await page.locator(".regenerate").count(), 1);
     const before = (await history(page, site))[3].id;
+    // The regenerated answer's stream is waited for to its end: its busy state can be over
+    // before a check for it runs when the answer is fast.
+    const regenerated = page.waitForResponse(
+      (response) => new URL(response.url()).pathname === "/api/chat" && response.request().method() === "POST",
+    );
     await lastReply(page).getByRole("button", { name: "Regenerate this answer" }).click();
-    await page.waitForFunction(() => document.querySelector(".turn.assistant[aria-busy]"));
+    await (await regenerated).finished();
     await repliesDone(page, 2);
     assert.deepEqual(await turnTexts(page), expected);
     const after = await history(page, site);
