@@ -14,7 +14,7 @@ import { after, before, test } from "node:test";
 
 import { openPage, repliesDone, send, shot } from "./chat-page.mjs";
 import { ARTIFACTS, launchChromium } from "./page.mjs";
-import { startDev, startFakeBedrock, stopAll } from "./servers.mjs";
+import { fakeBedrockEnv, startDev, startFakeBedrock, stopAll } from "./servers.mjs";
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const DEVICES = {
@@ -47,10 +47,7 @@ const findings = {};
 before(async () => {
   const bedrock = await startFakeBedrock();
   site = await startDev("accessibility-dev", {
-    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock,
-    AWS_ACCESS_KEY_ID: "test",
-    AWS_SECRET_ACCESS_KEY: "test",
-    AWS_REGION: "us-east-1",
+    ...fakeBedrockEnv(bedrock),
     CHATBOT_RATE_LIMIT: "10000",
   });
   browser = await launchChromium();

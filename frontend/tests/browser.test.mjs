@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 
 import { expectCleanLoad, lastReply, openPage, repliesDone, send, shot } from "./chat-page.mjs";
 import { launchChromium } from "./page.mjs";
-import { startDev, startFakeBedrock, stopAll } from "./servers.mjs";
+import { fakeBedrockEnv, startDev, startFakeBedrock, stopAll } from "./servers.mjs";
 
 const XSS = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>`;
 // With its price, which envs/dev.toml's dollar budget needs of every model.
@@ -37,10 +37,7 @@ const GUARDRAIL = {
 before(async () => {
   const bedrock = await startFakeBedrock(["--guardrail", `${GUARDRAIL.CHATBOT_GUARDRAIL_ID}:1`]);
   const aws = {
-    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock,
-    AWS_ACCESS_KEY_ID: "test",
-    AWS_SECRET_ACCESS_KEY: "test",
-    AWS_REGION: "us-east-1",
+    ...fakeBedrockEnv(bedrock),
   };
   [site, limited, broke, guarded] = await Promise.all([
     startDev("dev", aws),

@@ -13,7 +13,7 @@ import { after, before, describe, test } from "node:test";
 
 import { lastReply, openPage, repliesDone, send, shot, turnTexts } from "./chat-page.mjs";
 import { launchChromium } from "./page.mjs";
-import { startDev, startFakeBedrock, stopAll } from "./servers.mjs";
+import { fakeBedrockEnv, startDev, startFakeBedrock, stopAll } from "./servers.mjs";
 
 const ONE_MODEL =
   '[{"id":"amazon.nova-lite-v1:0","name":"Amazon Nova Lite","price":{"input":60000,"output":240000,"as_of":"2026-09-03"}}]';
@@ -31,10 +31,7 @@ let demo;
 before(async () => {
   const bedrock = await startFakeBedrock();
   const aws = {
-    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock,
-    AWS_ACCESS_KEY_ID: "test",
-    AWS_SECRET_ACCESS_KEY: "test",
-    AWS_REGION: "us-east-1",
+    ...fakeBedrockEnv(bedrock),
     CHATBOT_RATE_LIMIT: "10000",
   };
   [site, limited, demo] = await Promise.all([

@@ -84,6 +84,17 @@ export async function startFakeBedrock(args = []) {
   return endpoint;
 }
 
+/// The AWS settings that point the service at the fake Bedrock at `endpoint`, with stand-in
+/// credentials in a fixed region.
+export function fakeBedrockEnv(endpoint) {
+  return {
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: endpoint,
+    AWS_ACCESS_KEY_ID: "test",
+    AWS_SECRET_ACCESS_KEY: "test",
+    AWS_REGION: "us-east-1",
+  };
+}
+
 /// `cargo xtask dev` on a free port with `env` added; resolves to the page's base URL once the
 /// API answers `/api/health`.
 export async function startDev(name, env, args = []) {

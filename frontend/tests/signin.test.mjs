@@ -16,7 +16,7 @@ import { after, before, describe, test } from "node:test";
 
 import { repliesDone, send, shot, turnTexts } from "./chat-page.mjs";
 import { CSP, launchChromium, recordViolations } from "./page.mjs";
-import { startDev, startFakeBedrock, stopAll } from "./servers.mjs";
+import { fakeBedrockEnv, startDev, startFakeBedrock, stopAll } from "./servers.mjs";
 
 /// The local provider's test users and their dev-only passwords (dev/oidc/provider.mjs).
 const PASSWORDS = { alice: "alice-dev-password", bob: "bob-dev-password" };
@@ -33,10 +33,7 @@ let shortSignIn;
 before(async () => {
   const bedrock = await startFakeBedrock();
   const aws = {
-    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock,
-    AWS_ACCESS_KEY_ID: "test",
-    AWS_SECRET_ACCESS_KEY: "test",
-    AWS_REGION: "us-east-1",
+    ...fakeBedrockEnv(bedrock),
     CHATBOT_RATE_LIMIT: "10000",
   };
   const staging = ["--env", "staging"];

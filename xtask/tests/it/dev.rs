@@ -38,6 +38,18 @@ impl Server {
     fn output(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Sends Ctrl-C's signal and checks the server exits successfully.
+    fn interrupt(&mut self) {
+        let interrupted = Command::new("kill")
+            .arg("-INT")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(interrupted.success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status}:\n{}", self.output());
+    }
 }
 
 impl Drop for Server {
@@ -189,14 +201,7 @@ fn dev_serves_the_page_and_a_demo_chat_without_aws_and_stops_on_interrupt() {
     assert_eq!(status, 429, "{refused}");
     assert!(refused.contains("rate_limited"), "{refused}");
 
-    let interrupted = Command::new("kill")
-        .arg("-INT")
-        .arg(server.child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(interrupted.success());
-    let status = server.child.wait().unwrap();
-    assert!(status.success(), "{status}:\n{}", server.output());
+    server.interrupt();
     assert!(
         TcpStream::connect(("127.0.0.1", port)).is_err(),
         "the server still listens after the interrupt"
@@ -271,14 +276,7 @@ fn dev_with_sign_in_runs_the_provider_and_the_store_and_asks_for_a_token() {
     assert_eq!(status, 401, "{refused}");
     assert!(refused.contains("unauthorized"), "{refused}");
 
-    let interrupted = Command::new("kill")
-        .arg("-INT")
-        .arg(server.child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(interrupted.success());
-    let status = server.child.wait().unwrap();
-    assert!(status.success(), "{status}:\n{}", server.output());
+    server.interrupt();
     assert!(
         TcpStream::connect(("127.0.0.1", provider)).is_err(),
         "the provider still listens after the interrupt"
