@@ -26,7 +26,7 @@ pub fn handler(
     handler_after(router, Gate::open())
 }
 
-/// Like [`handler`], with the warm-up `gate` starts with the first request; a later request
+/// Like [`handler`], with the warm-up that `gate` starts at the first request: a later request
 /// that calls AWS waits for it to be over, so it uses the connections the warm-up opens
 /// rather than opening others beside them. The requests in [`WITHOUT_AWS`] never wait.
 pub fn handler_after(
