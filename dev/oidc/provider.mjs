@@ -171,11 +171,15 @@ function makeProvider(issuer) {
       AuthorizationCode: 60,
       IdToken: accessTokenTtl,
       Interaction: 600,
-      Grant: sessionTtl,
+      // The sign-in ends as it does with Cognito: the provider's own session first, then the
+      // refresh token, so a page that learns its refresh was refused finds the sign-in form
+      // again. The refresh token is issued after the session was last saved and lasts a second
+      // longer; the grant behind it outlives both, so its end never refuses a refresh early.
+      Grant: sessionTtl + 60,
       Session: sessionTtl,
       RefreshToken(_ctx, token) {
         const issued = token.iiat ?? token.iat ?? Math.floor(Date.now() / 1000);
-        return Math.max(1, issued + sessionTtl - Math.floor(Date.now() / 1000));
+        return Math.max(1, issued + sessionTtl + 1 - Math.floor(Date.now() / 1000));
       },
     },
     renderError(ctx, out) {
