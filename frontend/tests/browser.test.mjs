@@ -36,9 +36,7 @@ const GUARDRAIL = {
 
 before(async () => {
   const bedrock = await startFakeBedrock(["--guardrail", `${GUARDRAIL.CHATBOT_GUARDRAIL_ID}:1`]);
-  const aws = {
-    ...fakeBedrockEnv(bedrock),
-  };
+  const aws = fakeBedrockEnv(bedrock);
   [site, limited, broke, guarded] = await Promise.all([
     startDev("dev", aws),
     startDev(
