@@ -7,30 +7,31 @@
 //! own connection pool. This one:
 //!
 //! - speaks TLS with rustls on aws-lc-rs, with the SDK's own protocol versions and cipher
-//!   suites (the same [`Connector`] the SDK builds, only configured here);
+//!   suites, HTTP/1.1 or HTTP/2 as ALPN settles;
 //! - sets `TCP_NODELAY`, so a small request is never held back waiting for an ACK;
-//! - trusts the roots of one PEM bundle file, read once: [`TrustedRoots::from_env`];
-//! - reads proxy settings (`HTTPS_PROXY`, `NO_PROXY`) from the environment as the SDK's
-//!   default client does;
+//! - trusts the roots of one PEM bundle file, read and parsed once: [`TrustedRoots::from_env`];
 //! - keeps one connector, and so one connection pool, per pair of connect and read timeouts,
 //!   shared by every SDK client given [`Https::http_client`]. The service's clients all
-//!   connect within [`CONNECT_TIMEOUT`] and set no read timeout, so they share one connector:
-//!   the trusted roots are parsed into a TLS configuration once, not once per client, at the
-//!   first request;
-//! - opens a connection ahead of the first request with [`Https::open`].
+//!   connect within [`CONNECT_TIMEOUT`] and set no read timeout, so they share one;
+//! - opens connections before the first request asks for them, with no request sent on them:
+//!   [`Https::open_early`] (see [`crate::warm`]);
+//! - reads proxy settings (`HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, upper or lower case) from
+//!   the environment as the SDK's default client does, and reaches HTTPS endpoints through
+//!   the proxy's `CONNECT` tunnel.
+//!
+//! The connector is its own ([`pool`]) because the SDK's cannot be handed a connection opened
+//! ahead of a request.
 
+mod pool;
 mod roots;
 
+pub use pool::EARLY_MAX_AGE;
 pub use roots::{RootSources, RootsError, SYSTEM_BUNDLES, TrustedRoots};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_smithy_http_client::Connector;
-use aws_smithy_http_client::proxy::ProxyConfig;
-use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
-use aws_smithy_http_client::tls::{self, TlsContext};
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
@@ -39,6 +40,10 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::timeout::TimeoutConfig;
 use http_body_util::BodyExt;
+use hyper_util::client::proxy::matcher::Matcher;
+use tokio::sync::oneshot;
+
+use pool::{Connect, Dialer, Pooled};
 
 /// How long any of the service's clients may take to connect, TLS included: the SDK's
 /// default, given to every client (DynamoDB, Bedrock, the sign-in keys) so that they share one
@@ -53,7 +58,7 @@ pub struct Https {
 
 #[derive(Debug)]
 struct Inner {
-    tls: TlsContext,
+    dialer: Arc<Dialer>,
     connectors: Mutex<HashMap<Timeouts, SharedHttpConnector>>,
 }
 
@@ -61,10 +66,21 @@ struct Inner {
 type Timeouts = (Option<Duration>, Option<Duration>);
 
 impl Https {
+    /// The client trusting `roots`, with the proxy settings of the environment.
     pub fn new(roots: &TrustedRoots) -> Https {
+        Https::with_proxy(roots, Matcher::from_env())
+    }
+
+    /// The client trusting `roots`, reaching HTTPS endpoints through the proxy at `proxy` (an
+    /// `http://` or `https://` URL, with `user:password@` for basic authentication).
+    pub fn through_proxy(roots: &TrustedRoots, proxy: &str) -> Https {
+        Https::with_proxy(roots, Matcher::builder().https(proxy).build())
+    }
+
+    fn with_proxy(roots: &TrustedRoots, proxy: Matcher) -> Https {
         Https {
             inner: Arc::new(Inner {
-                tls: roots.tls_context(),
+                dialer: Arc::new(Dialer::new(client_config(roots), proxy)),
                 connectors: Mutex::new(HashMap::new()),
             }),
         }
@@ -83,33 +99,40 @@ impl Https {
             .timeout_config(shared_timeouts())
     }
 
-    /// Sends `GET /` to `endpoint` through the connector an SDK client with `timeouts` uses,
-    /// and reads the answer to its end, so the connection (DNS, TCP, TLS) stays open in that
-    /// connector's pool for the client's first request. Nothing is signed: the endpoint sees
-    /// an anonymous request and answers it with whatever status it gives those.
-    pub async fn open(
-        &self,
-        endpoint: &str,
-        timeouts: Option<&TimeoutConfig>,
-    ) -> Result<u16, String> {
-        let settings = connector_settings(timeouts);
-        let request = http::Request::get(endpoint)
-            .body(SdkBody::empty())
+    /// Starts opening `count` connections to `endpoint` now (DNS, TCP and TLS, within
+    /// [`CONNECT_TIMEOUT`]), with no request sent on them. The next requests any SDK client of
+    /// this HTTPS client sends to `endpoint` take them, ready or still opening, instead of
+    /// opening their own; one not taken within [`EARLY_MAX_AGE`] is closed unused. The answer
+    /// says when each is open, or why it could not be opened.
+    pub fn open_early(&self, endpoint: &str, count: usize) -> Result<Opening, String> {
+        let uri: http::Uri = endpoint
+            .parse()
             .map_err(|err| format!("{endpoint} is not a URL: {err}"))?;
-        let request =
-            HttpRequest::try_from(request).map_err(|err| format!("bad request: {err}"))?;
-        let response = self
-            .connector(&settings)
-            .call(request)
-            .await
-            .map_err(|err| format!("{err}"))?;
-        let status = response.status().as_u16();
-        response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|err| format!("reading the answer: {err}"))?;
-        Ok(status)
+        if uri.host().is_none() {
+            return Err(format!("{endpoint} is not a URL: it has no host"));
+        }
+        let early = &self.inner.dialer.early;
+        let connect = Connect::new(Arc::clone(&self.inner.dialer), Some(CONNECT_TIMEOUT));
+        let mut reports = Vec::with_capacity(count);
+        for _ in 0..count {
+            let (give, stream) = oneshot::channel();
+            early.keep(&uri, stream);
+            let (report, reported) = oneshot::channel();
+            let (connect, uri) = (connect.clone(), uri.clone());
+            tokio::spawn(async move {
+                let opened = match connect.open(uri).await {
+                    Ok(opened) => {
+                        // A request that took it may have given up waiting: nothing to do.
+                        let _ = give.send(opened);
+                        Ok(())
+                    }
+                    Err(err) => Err(err.to_string()),
+                };
+                let _ = report.send(opened);
+            });
+            reports.push(reported);
+        }
+        Ok(Opening(reports))
     }
 
     /// Sends `GET url` through the pooled connector the SDK clients use (connecting within
@@ -146,18 +169,15 @@ impl Https {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         connectors
             .entry(key)
-            .or_insert_with(|| SharedHttpConnector::new(self.build_connector(settings)))
+            .or_insert_with(|| self.build_connector(settings))
             .clone()
     }
 
-    fn build_connector(&self, settings: &HttpConnectorSettings) -> Connector {
-        Connector::builder()
-            .enable_tcp_nodelay(true)
-            .connector_settings(settings.clone())
-            .proxy_config(ProxyConfig::from_env())
-            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-            .tls_context(self.inner.tls.clone())
-            .build()
+    fn build_connector(&self, settings: &HttpConnectorSettings) -> SharedHttpConnector {
+        SharedHttpConnector::new(Pooled::new(
+            Connect::new(Arc::clone(&self.inner.dialer), settings.connect_timeout()),
+            settings.read_timeout(),
+        ))
     }
 }
 
@@ -186,4 +206,56 @@ fn connector_settings(timeouts: Option<&TimeoutConfig>) -> HttpConnectorSettings
         builder.set_read_timeout(timeouts.read_timeout());
     }
     builder.build()
+}
+
+/// Connections [`Https::open_early`] is opening.
+#[derive(Debug)]
+pub struct Opening(Vec<oneshot::Receiver<Result<(), String>>>);
+
+impl Opening {
+    /// Waits until every connection is open or failed, and says how many opened, or the first
+    /// failure.
+    pub async fn wait(self) -> Result<usize, String> {
+        let mut opened = 0;
+        for report in self.0 {
+            report
+                .await
+                .unwrap_or_else(|_| Err("the connection's task ended".to_owned()))?;
+            opened += 1;
+        }
+        Ok(opened)
+    }
+}
+
+/// The TLS client's settings: `roots`, and the protocol versions and cipher suites of the
+/// SDK's own connector (TLS 1.3 and 1.2, AES-GCM, and ChaCha20-Poly1305 for TLS 1.2).
+fn client_config(roots: &TrustedRoots) -> rustls::ClientConfig {
+    let base = rustls::crypto::aws_lc_rs::default_provider();
+    let suites = [
+        rustls::CipherSuite::TLS13_AES_256_GCM_SHA384,
+        rustls::CipherSuite::TLS13_AES_128_GCM_SHA256,
+        rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        rustls::CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ];
+    let cipher_suites = suites
+        .iter()
+        .filter_map(|suite| {
+            base.cipher_suites
+                .iter()
+                .find(|s| s.suite() == *suite)
+                .copied()
+        })
+        .collect();
+    let provider = rustls::crypto::CryptoProvider {
+        cipher_suites,
+        ..base
+    };
+    rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_safe_default_protocol_versions()
+        .expect("aws-lc-rs supports TLS 1.2 and 1.3")
+        .with_root_certificates(roots.root_store())
+        .with_no_client_auth()
 }

@@ -12,7 +12,6 @@ use lambda_http::{RequestExt, Service};
 
 use crate::client_ip::{self, ClientAddr};
 use crate::http::RequestId;
-use crate::warm::Gate;
 
 /// The service `lambda_http::run_with_streaming_response` runs: each event through `router`.
 pub fn handler(
@@ -23,37 +22,11 @@ pub fn handler(
     Error = Infallible,
     Future = impl Future<Output = Result<Response, Infallible>> + Send,
 > + Clone {
-    handler_after(router, Gate::open())
-}
-
-/// Like [`handler`], with the warm-up that `gate` starts at the first request: a later request
-/// that calls AWS waits for it to be over, so it uses the connections the warm-up opens
-/// rather than opening others beside them. The requests in [`WITHOUT_AWS`] never wait.
-pub fn handler_after(
-    router: Router,
-    gate: Gate,
-) -> impl Service<
-    lambda_http::Request,
-    Response = Response,
-    Error = Infallible,
-    Future = impl Future<Output = Result<Response, Infallible>> + Send,
-> + Clone {
     service_fn(move |request: lambda_http::Request| {
         let router = router.clone();
-        let gate = gate.clone();
-        async move {
-            let request = into_router_request(request);
-            let calls_aws = !WITHOUT_AWS.contains(&request.uri().path());
-            if let Some(warm_up) = gate.before_request(calls_aws) {
-                warm_up.wait().await;
-            }
-            router.oneshot(request).await
-        }
+        async move { router.oneshot(into_router_request(request)).await }
     })
 }
-
-/// The paths whose answers call neither DynamoDB nor Bedrock.
-pub const WITHOUT_AWS: [&str; 3] = ["/api/health", "/api/models", "/api/openapi.json"];
 
 /// Converts a `lambda_http` request: the path API Gateway received (without the stage name
 /// `lambda_http` puts in front), the client address (see [`crate::client_ip`]), Lambda's

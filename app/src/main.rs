@@ -1,8 +1,9 @@
 //! The Lambda entry point (`bootstrap`): reads the configuration, builds the SDK clients once
 //! on one HTTPS client ([`chatbot::https`]), and serves the router through Lambda's response
 //! streaming. All of that is Lambda's INIT phase, before the first event is asked for. The
-//! connections to DynamoDB and Bedrock open during INIT when Lambda initialises ahead of
-//! demand, and otherwise beside the first request ([`chatbot::warm`]).
+//! connections to DynamoDB and Bedrock start opening as soon as the SDK's configuration is
+//! loaded; INIT waits for them only when Lambda initialises ahead of demand
+//! ([`chatbot::warm`]).
 //! Unlike local runs it needs the table name and the origin secret.
 
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ use chatbot::https::{Https, TrustedRoots};
 use chatbot::metrics::Metrics;
 use chatbot::model::{Bedrock, Model, bedrock_config};
 use chatbot::store::{DynamoStore, Store};
-use chatbot::warm::{self, Gate, ModelEndpoint, Schedule, Scope};
+use chatbot::warm::{self, Endpoints, Schedule};
 use chatbot::{AppState, Config, Tuning};
 
 #[tokio::main]
@@ -52,12 +53,8 @@ async fn main() -> ExitCode {
     };
     let https = Https::new(&roots);
     let sdk = https.sdk_config_loader().load().await;
-    let bedrock_config = bedrock_config((&sdk).into()).build();
-    let model_endpoint = warm::bedrock_endpoint(&sdk).await.map(|url| ModelEndpoint {
-        url,
-        timeouts: bedrock_config.timeout_config().cloned(),
-    });
-    let bedrock = aws_sdk_bedrockruntime::Client::from_conf(bedrock_config);
+    let early = warm::open(&https, &Endpoints::resolve(&sdk).await);
+    let bedrock = aws_sdk_bedrockruntime::Client::from_conf(bedrock_config((&sdk).into()).build());
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let state = Arc::new(AppState {
         store: Store::Dynamo(DynamoStore::new(dynamo, table).with_budget(config.budget_layout())),
@@ -68,31 +65,21 @@ async fn main() -> ExitCode {
     });
     let schedule = Schedule::from_env();
     let trusted_roots = roots.describe();
-    let warm_state = Arc::clone(&state);
-    let warm_up = move |scope: Scope| {
-        let state = Arc::clone(&warm_state);
-        let https = https.clone();
-        let model_endpoint = model_endpoint.clone();
-        let trusted_roots = trusted_roots.clone();
-        async move {
-            warm::open_connections(scope, &state.store, &https, model_endpoint)
-                .await
-                .log(&trusted_roots, schedule);
-        }
-    };
-    let gate = match schedule {
-        Schedule::DuringInit => {
-            warm_up(Scope::StoreAndModel).await;
-            Gate::open()
-        }
+    let warm_up = async move { early.wait().await.log(&trusted_roots, schedule) };
+    match schedule {
+        Schedule::DuringInit => warm_up.await,
         Schedule::BesideFirstInvoke => {
-            Gate::on_first_request(move |scope| warm::in_background(warm_up(scope)))
+            let state = Arc::clone(&state);
+            tokio::spawn(async move {
+                if let Err(err) = warm::read_spend(&state.store).await {
+                    tracing::warn!("could not read the day's spend ahead of the first turn: {err}");
+                }
+            });
+            tokio::spawn(warm_up);
         }
-    };
+    }
     let router = chatbot::router(state);
-    match lambda_http::run_with_streaming_response(chatbot::lambda::handler_after(router, gate))
-        .await
-    {
+    match lambda_http::run_with_streaming_response(chatbot::lambda::handler(router)).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("the Lambda runtime stopped: {err}");

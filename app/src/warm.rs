@@ -1,80 +1,75 @@
 //! Opening the connections a chat turn needs before a chat turn needs them.
 //!
-//! A cold chat turn otherwise opens them on its critical path, one after the other: DNS, TCP
-//! and TLS to DynamoDB before the rate limit is checked, then again to Bedrock before the
-//! model is called, with the process's first TLS handshakes paying for the TLS library's
-//! one-time set-up. The warm-up opens them at once, in the background.
+//! A cold chat turn otherwise opens them on its critical path: DNS, TCP and TLS to DynamoDB
+//! before the rate limit is checked, and to Bedrock before the model is called. As soon as the
+//! SDK's configuration is loaded, INIT starts opening [`STORE_CONNECTIONS`] to DynamoDB, then
+//! one to Bedrock, with [`Https::open_early`]: handshakes only, no request, nothing read or
+//! billed. The first requests the SDK clients send take them, ready or still opening, instead
+//! of opening their own; so the handshakes run beside the rest of INIT, the Runtime API's
+//! hand-out of the first event and the first request's own work, instead of after them.
 //!
-//! - The store reads today's token spend, a request every chat turn makes, through the SDK
-//!   client the turns use, [`STORE_CONNECTIONS`] times at once: that opens as many
-//!   connections as a turn's first round trip sends requests together (DynamoDB answers one
-//!   request at a time per HTTP/1.1 connection, so requests sent together each need their
-//!   own), and takes the SDK's first-request work (credentials, endpoint rules, signing) out
-//!   of the first turn.
-//! - Bedrock gets an unsigned `GET /` through the same connector the model's client uses
-//!   (see [`crate::https::Https::open`]): no model is invoked and nothing is billed.
+//! - DynamoDB gets [`STORE_CONNECTIONS`]: one for the day's spend, which INIT reads ahead of
+//!   the first turn ([`read_spend`]), one for the turn's rate-window update. DynamoDB answers
+//!   one request at a time per HTTP/1.1 connection, so requests out together each need their
+//!   own; a turn that sends more (a session's history) opens the rest itself.
+//! - Bedrock gets one, once the store's are open: it speaks HTTP/2, which carries concurrent
+//!   streams on one connection, and it is needed only after the store's first round trip. On
+//!   a CPU shared with the rest of INIT, every handshake at once would delay the store's.
 //!
-//! Both are single attempts bounded by [`LIMIT`]: an in-region round trip takes milliseconds,
-//! and an endpoint that is missing or refuses the handshake costs no more than that. A
-//! failure is logged and the function goes on; the next turn opens its own connections.
+//! Their URLs come from the SDK's own endpoint rules, from the settings the clients use
+//! ([`Endpoints::resolve`]). When DynamoDB's credentials carry an account ID, the SDK sends to
+//! the account's own endpoint instead, and the early connections go unused (Lambda's
+//! credentials, from environment variables, carry none). With a proxy set, none is opened
+//! early (see [`crate::https`]).
 //!
-//! # When it runs, and what waits for it
+//! # What waits for them
 //!
 //! [`Schedule`] decides, from `AWS_LAMBDA_INITIALIZATION_TYPE`. Lambda freezes the process
 //! between invokes: once the runtime asks for the next event, nothing runs until an event is
-//! handed out, so work started during INIT progresses only while INIT or an invoke runs.
+//! handed out.
 //!
 //! - **On demand** (the usual cold start): a request is already waiting for INIT to end, so
-//!   INIT asks for it at once and the warm-up starts with it ([`Gate::on_first_request`]),
-//!   knowing what it is:
-//!   - A first request that calls AWS (a chat turn) opens its store connections itself: its
-//!     first round trip sends its requests together, which opens them as fast as a warm-up
-//!     could, and a warm-up beside it would only make it wait for reads it does not need.
-//!     Only Bedrock's connection opens in the background, while the turn's store round trip
-//!     runs, ready for the model's call that follows it.
-//!   - A first request that calls no AWS service (the health check, the models list, the API
-//!     document: [`crate::lambda::WITHOUT_AWS`]) answers at once, and both connections open
-//!     beside it. Later requests that call AWS wait for that warm-up to be over, so they use
-//!     its connections instead of opening others beside them. If the invoke ends first, the
-//!     warm-up is frozen with the process and resumes with the next invoke; its bound is a
-//!     deadline on the monotonic clock, which keeps counting while the process is frozen, so
-//!     after a freeze longer than [`LIMIT`] the next turn finds it given up at once and
-//!     opens its own connections: no turn ever waits for a handshake frozen half-way.
+//!   INIT asks for it without waiting for the connections, and reads the day's spend beside
+//!   it. A first request that needs a connection waits for the early one it takes, which is
+//!   already part-way open. One that needs none (the health check) answers at once; the
+//!   connections then wait for the next requests, at most [`crate::https::EARLY_MAX_AGE`],
+//!   and one the server closed meanwhile is not handed out.
 //! - **Provisioned concurrency**: INIT runs ahead of demand and nobody waits for it, and the
-//!   process is frozen as soon as INIT ends, which would stop a background warm-up mid-way.
-//!   INIT opens both connections and waits for them, so the first turn finds them open.
+//!   process is frozen as soon as INIT ends, which would stop a handshake half-way. INIT waits
+//!   for the connections, at most [`LIMIT`]. They serve a first request that comes within
+//!   [`crate::https::EARLY_MAX_AGE`]; a later one opens its own, as it would after that long in
+//!   any pool. INIT does not read the spend: the first turn may come long after the budget's
+//!   cache window.
+//!
+//! A connection that fails to open is logged and the function goes on: a request that took it
+//! opens its own.
 
-use std::future::Future;
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
-use aws_sdk_bedrockruntime::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
-use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::service_config::ServiceConfigKey;
-use tokio::sync::watch;
 
 use crate::clock;
 use crate::https::Https;
 use crate::store::Store;
 
-/// How long the warm-up may take, from its start.
+/// How long INIT waits for the connections when Lambda initialises ahead of demand, and how
+/// long the start-up log waits to say how they went.
 pub const LIMIT: Duration = Duration::from_millis(500);
 
-/// The most store requests a chat turn sends at once: the rate window, the day's spend and
-/// the history before the model is called; the answer, its session and the day's spend after
-/// its last token (see [`crate::chat`]).
-pub const STORE_CONNECTIONS: usize = 3;
+/// How many connections to the store open early: the day's spend read and a first chat
+/// turn's rate-window update, out together (see [`crate::chat`]).
+pub const STORE_CONNECTIONS: usize = 2;
 
 /// The variable Lambda sets to how it initialises the function.
 pub const INITIALIZATION_TYPE: &str = "AWS_LAMBDA_INITIALIZATION_TYPE";
 
-/// Whether INIT waits for the warm-up; see the module's documentation.
+/// Whether INIT waits for the connections; see the module's documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Schedule {
-    /// INIT waits for the warm-up: Lambda initialises ahead of demand.
+    /// INIT waits: Lambda initialises ahead of demand.
     DuringInit,
-    /// The warm-up starts with the first request, beside it: see [`Gate`].
+    /// INIT goes on: the connections open beside the first invoke.
     BesideFirstInvoke,
 }
 
@@ -84,8 +79,8 @@ impl Schedule {
     }
 
     /// `provisioned-concurrency` waits during INIT. `on-demand`, no value (a local run) and
-    /// any other value run beside the first invoke: a request may be waiting for INIT, and a
-    /// warm-up that does not finish costs a turn no more than having none.
+    /// any other value go on: a request may be waiting for INIT, and a connection that is not
+    /// open in time costs a request no more than having none.
     pub fn for_initialization_type(value: Option<&str>) -> Schedule {
         match value {
             Some("provisioned-concurrency") => Schedule::DuringInit,
@@ -94,196 +89,122 @@ impl Schedule {
     }
 }
 
-/// What a warm-up opens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// The store's connections and the model's.
-    StoreAndModel,
-    /// The model's only: the request beside it opens the store's itself.
-    Model,
+/// Where the SDK clients send, or why that could not be worked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    pub store: Result<String, String>,
+    pub model: Result<String, String>,
 }
 
-impl Scope {
-    /// What to open beside the first request: a request that calls AWS opens the store's
-    /// connections itself.
-    pub fn beside_first_request(calls_aws: bool) -> Scope {
-        if calls_aws {
-            Scope::Model
-        } else {
-            Scope::StoreAndModel
+impl Endpoints {
+    /// The URLs the DynamoDB and Bedrock Runtime clients built from `sdk` send to, by the
+    /// SDK's own endpoint rules: region, FIPS and dual-stack, and an endpoint URL from
+    /// `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL` or the profile.
+    pub async fn resolve(sdk: &SdkConfig) -> Endpoints {
+        Endpoints {
+            store: dynamodb_endpoint(sdk).await,
+            model: bedrock_endpoint(sdk).await,
         }
     }
 }
 
-/// When the warm-up starts, and which requests wait for it.
-#[derive(Clone)]
-pub struct Gate(Arc<GateKind>);
-
-enum GateKind {
-    Open,
-    OnFirstRequest {
-        start: Box<dyn Fn(Scope) -> Ready + Send + Sync>,
-        started: OnceLock<Ready>,
-    },
+/// Connections being opened; see [`open`].
+#[derive(Debug)]
+pub struct WarmingUp {
+    started: Instant,
+    opening: tokio::task::JoinHandle<(Result<usize, String>, Result<usize, String>)>,
 }
 
-impl Gate {
-    /// Nothing to wait for: the warm-up is over (it ran during INIT), or there is none.
-    pub fn open() -> Gate {
-        Gate(Arc::new(GateKind::Open))
-    }
-
-    /// The first request starts the warm-up with `start`, given what to open beside it
-    /// ([`Scope::beside_first_request`]), and waits for none of it; later requests that call
-    /// AWS wait for it to be over.
-    pub fn on_first_request(start: impl Fn(Scope) -> Ready + Send + Sync + 'static) -> Gate {
-        Gate(Arc::new(GateKind::OnFirstRequest {
-            start: Box::new(start),
-            started: OnceLock::new(),
-        }))
-    }
-
-    /// Called before each request is handled: starts the warm-up on the first one, and says
-    /// what this one waits for, if anything.
-    pub fn before_request(&self, calls_aws: bool) -> Option<Ready> {
-        let GateKind::OnFirstRequest { start, started } = &*self.0 else {
-            return None;
-        };
-        let mut first = false;
-        let ready = started.get_or_init(|| {
-            first = true;
-            start(Scope::beside_first_request(calls_aws))
-        });
-        (calls_aws && !first).then(|| ready.clone())
-    }
-}
-
-impl std::fmt::Debug for Gate {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &*self.0 {
-            GateKind::Open => f.write_str("Gate::Open"),
-            GateKind::OnFirstRequest { started, .. } => f
-                .debug_struct("Gate::OnFirstRequest")
-                .field("started", &started.get().is_some())
-                .finish(),
+/// Starts opening [`STORE_CONNECTIONS`] connections to the store, then, once they are open
+/// (or failed), one to the model: the store's are needed first, and on a CPU shared by the
+/// rest of INIT every handshake at once would delay them all.
+pub fn open(https: &Https, endpoints: &Endpoints) -> WarmingUp {
+    let start = |https: &Https, endpoint: &Result<String, String>, count| {
+        let opening = endpoint
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|url| https.open_early(url, count));
+        async move {
+            match opening {
+                Ok(opening) => opening.wait().await,
+                Err(err) => Err(err),
+            }
         }
-    }
-}
-
-/// Opens once the warm-up is over, whether its connections opened or not.
-#[derive(Clone, Debug)]
-pub struct Ready(watch::Receiver<bool>);
-
-impl Ready {
-    /// Already open: the warm-up is over, or there is none.
-    pub fn open() -> Ready {
-        Ready(watch::channel(true).1)
-    }
-
-    /// Whether the warm-up is over: it said so, or its task ended without saying so.
-    pub fn is_open(&self) -> bool {
-        *self.0.borrow() || self.0.has_changed().is_err()
-    }
-
-    /// Waits until the warm-up is over (at most [`LIMIT`] after it started).
-    pub async fn wait(&self) {
-        let mut receiver = self.0.clone();
-        // An error means the warm-up's task ended without saying so (it panicked): over too.
-        let _ = receiver.wait_for(|over| *over).await;
-    }
-}
-
-/// Runs `warm_up` as a task of its own and returns what opens when it is over.
-pub fn in_background<F>(warm_up: F) -> Ready
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    let (over, ready) = watch::channel(false);
-    tokio::spawn(async move {
-        warm_up.await;
-        let _ = over.send(true);
+    };
+    let store = start(https, &endpoints.store, STORE_CONNECTIONS);
+    let (https, model) = (https.clone(), endpoints.model.clone());
+    let opening = tokio::spawn(async move {
+        let store = store.await;
+        let model = start(&https, &model, 1).await;
+        (store, model)
     });
-    Ready(ready)
+    WarmingUp {
+        started: Instant::now(),
+        opening,
+    }
 }
 
-/// The model's endpoint and the timeouts its client sends with.
-#[derive(Clone, Debug)]
-pub struct ModelEndpoint {
-    pub url: String,
-    pub timeouts: Option<TimeoutConfig>,
+impl WarmingUp {
+    /// Waits until every connection is open or failed, at most [`LIMIT`] from their start.
+    pub async fn wait(self) -> WarmUp {
+        let deadline = tokio::time::Instant::from_std(self.started + LIMIT);
+        let (store, model) = match tokio::time::timeout_at(deadline, self.opening).await {
+            Ok(Ok(results)) => results,
+            Ok(Err(_)) => {
+                let failed = "the task opening them failed".to_owned();
+                (Err(failed.clone()), Err(failed))
+            }
+            Err(_) => {
+                let late = format!("not open within {} ms", LIMIT.as_millis());
+                (Err(late.clone()), Err(late))
+            }
+        };
+        WarmUp {
+            store,
+            model,
+            elapsed: self.started.elapsed(),
+        }
+    }
 }
 
-/// What the warm-up did, for the start-up log.
+/// Reads the day's spend into the store's budget cache, for the first chat turn to find
+/// there. On demand a request is waiting for INIT; a first chat turn would otherwise send this
+/// read beside its rate-window update, and wait for both. Sent as INIT goes on, it takes the
+/// first of the store's early connections, and the turn's update the next. A turn that starts
+/// while the read is still out waits for it rather than sending another (one reader at a
+/// time); after the budget's cache window a turn reads again.
+pub async fn read_spend(store: &Store) -> Result<(), String> {
+    let today = clock::utc_day(clock::now_ms().div_euclid(1000));
+    store
+        .spent(&today)
+        .await
+        .map(|_| ())
+        .map_err(|err| err.to_string())
+}
+
+/// How the early connections went, for the start-up log.
 #[derive(Debug)]
 pub struct WarmUp {
-    /// `None` when the store's connections were left to the request beside the warm-up.
-    pub store: Option<Result<(), String>>,
-    /// The status Bedrock's endpoint answered `GET /` with.
-    pub model: Result<u16, String>,
+    /// How many of the store's opened, or the first failure.
+    pub store: Result<usize, String>,
+    pub model: Result<usize, String>,
     pub elapsed: Duration,
-}
-
-/// Opens the connections `scope` names at once, within [`LIMIT`]. `model` is the model's
-/// endpoint, or why it could not be resolved.
-pub async fn open_connections(
-    scope: Scope,
-    store: &Store,
-    https: &Https,
-    model: Result<ModelEndpoint, String>,
-) -> WarmUp {
-    let started = Instant::now();
-    let store_call = async {
-        if scope == Scope::Model {
-            return None;
-        }
-        let today = clock::utc_day(clock::now_ms().div_euclid(1000));
-        let reads = (0..STORE_CONNECTIONS).map(|_| store.open_connection(&today));
-        let opened = futures_util::future::join_all(reads)
-            .await
-            .into_iter()
-            .collect::<Result<Vec<()>, _>>()
-            .map(|_| ())
-            .map_err(|err| err.to_string());
-        Some(opened)
-    };
-    let model_call = async {
-        let model = model?;
-        https.open(&model.url, model.timeouts.as_ref()).await
-    };
-    let both = async { tokio::join!(store_call, model_call) };
-    let (store, model) = match tokio::time::timeout(LIMIT, both).await {
-        Ok(results) => results,
-        Err(_) => {
-            let late = format!("not done within {} ms", LIMIT.as_millis());
-            let store = (scope == Scope::StoreAndModel).then(|| Err(late.clone()));
-            (store, Err(late))
-        }
-    };
-    WarmUp {
-        store,
-        model,
-        elapsed: started.elapsed(),
-    }
 }
 
 impl WarmUp {
     /// The warm-up's log line: what is trusted (`trusted_roots`, from
     /// [`crate::https::TrustedRoots::describe`]), what opened, how long it took, and what failed.
     pub fn log(&self, trusted_roots: &str, schedule: Schedule) {
-        let store = match &self.store {
-            None => "left to the first request",
-            Some(Ok(())) => "open",
-            Some(Err(err)) => err,
+        let describe = |opened: &Result<usize, String>| match opened {
+            Ok(count) => format!("{count} open"),
+            Err(err) => err.clone(),
         };
-        let model = match &self.model {
-            Ok(_) => "open",
-            Err(err) => err,
-        };
-        if matches!(self.store, Some(Err(_))) || self.model.is_err() {
+        let (store, model) = (describe(&self.store), describe(&self.model));
+        if self.store.is_err() || self.model.is_err() {
             tracing::warn!(
                 store,
                 model,
-                "could not open every connection ahead of the first request; the first turn will"
+                "could not open every connection ahead of the first request; requests open their own"
             );
         }
         tracing::info!(
@@ -297,28 +218,46 @@ impl WarmUp {
     }
 }
 
-/// The URL the Bedrock Runtime client sends to, resolved by the SDK's own endpoint rules from
-/// the same settings a client built from `sdk` uses: region, FIPS and dual-stack, and an
-/// endpoint URL from `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, `AWS_ENDPOINT_URL` or the profile.
-pub async fn bedrock_endpoint(sdk: &SdkConfig) -> Result<String, String> {
-    let configured = ServiceConfigKey::builder()
-        .service_id("Bedrock Runtime")
+/// The URL a client of the SDK crate `$sdk` built from `$config` sends to, by that crate's own
+/// endpoint rules; `$service_id` is the service's name in endpoint variables and profiles.
+macro_rules! resolve_endpoint {
+    ($sdk:ident, $config:expr, $service_id:literal) => {{
+        use $sdk::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+        let config: &SdkConfig = $config;
+        let params = Params::builder()
+            .set_region(config.region().map(|region| region.to_string()))
+            .use_fips(config.use_fips().unwrap_or(false))
+            .use_dual_stack(config.use_dual_stack().unwrap_or(false))
+            .set_endpoint(configured_endpoint(config, $service_id))
+            .build()
+            .map_err(|err| err.to_string())?;
+        let endpoint = DefaultResolver::new()
+            .resolve_endpoint(&params)
+            .await
+            .map_err(|err| err.to_string())?;
+        Ok(endpoint.url().to_owned())
+    }};
+}
+
+/// The URL the DynamoDB client sends to; see [`Endpoints::resolve`].
+async fn dynamodb_endpoint(sdk: &SdkConfig) -> Result<String, String> {
+    resolve_endpoint!(aws_sdk_dynamodb, sdk, "DynamoDB")
+}
+
+/// The URL the Bedrock Runtime client sends to; see [`Endpoints::resolve`].
+async fn bedrock_endpoint(sdk: &SdkConfig) -> Result<String, String> {
+    resolve_endpoint!(aws_sdk_bedrockruntime, sdk, "Bedrock Runtime")
+}
+
+/// The endpoint URL configured for `service_id` (as the SDK names the service), the way a
+/// client built from `sdk` finds it: its own variable or profile key, else the shared ones.
+fn configured_endpoint(sdk: &SdkConfig, service_id: &str) -> Option<String> {
+    ServiceConfigKey::builder()
+        .service_id(service_id)
         .env("AWS_ENDPOINT_URL")
         .profile("endpoint_url")
         .build()
         .ok()
         .and_then(|key| sdk.service_config()?.load_config(key))
-        .or_else(|| sdk.endpoint_url().map(str::to_owned));
-    let params = Params::builder()
-        .set_region(sdk.region().map(|region| region.to_string()))
-        .use_fips(sdk.use_fips().unwrap_or(false))
-        .use_dual_stack(sdk.use_dual_stack().unwrap_or(false))
-        .set_endpoint(configured)
-        .build()
-        .map_err(|err| err.to_string())?;
-    let endpoint = DefaultResolver::new()
-        .resolve_endpoint(&params)
-        .await
-        .map_err(|err| err.to_string())?;
-    Ok(endpoint.url().to_owned())
+        .or_else(|| sdk.endpoint_url().map(str::to_owned))
 }

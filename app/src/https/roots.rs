@@ -19,8 +19,8 @@
 //! warning at start instead of a failure inside the TLS library at the first request.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use aws_smithy_http_client::tls::{TlsContext, TrustStore};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
@@ -62,13 +62,13 @@ impl RootSources {
 }
 
 /// The roots the client trusts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum TrustedRoots {
     /// The certificates of one bundle file.
     Bundle {
         path: PathBuf,
-        /// The certificates that parse, as PEM.
-        pem: String,
+        /// The certificates that parse, parsed once for the TLS client.
+        store: Arc<rustls::RootCertStore>,
         certificates: usize,
         /// Entries that are not certificates a TLS client can trust.
         skipped: usize,
@@ -129,23 +129,19 @@ impl TrustedRoots {
     fn from_pem(path: &Path, bytes: &[u8]) -> TrustedRoots {
         let text = String::from_utf8_lossy(bytes);
         let mut store = rustls::RootCertStore::empty();
-        let mut pem = String::new();
         let mut skipped = 0;
         for block in certificate_blocks(&text) {
             let usable = CertificateDer::from_pem_slice(block.as_bytes())
                 .ok()
                 .is_some_and(|der| store.add(der).is_ok());
-            if usable {
-                pem.push_str(block);
-                pem.push('\n');
-            } else {
+            if !usable {
                 skipped += 1;
             }
         }
         TrustedRoots::Bundle {
             path: path.to_path_buf(),
-            pem,
             certificates: store.len(),
+            store: Arc::new(store),
             skipped,
         }
     }
@@ -175,17 +171,21 @@ impl TrustedRoots {
         }
     }
 
-    pub(super) fn tls_context(&self) -> TlsContext {
-        let store = match self {
-            TrustedRoots::Bundle { pem, .. } => {
-                TrustStore::empty().with_pem_certificate(pem.as_bytes())
+    /// The roots as the TLS client takes them: the bundle's, parsed when it was read, or those
+    /// rustls-native-certs finds (certificates that do not parse are left out).
+    pub(super) fn root_store(&self) -> Arc<rustls::RootCertStore> {
+        match self {
+            TrustedRoots::Bundle { store, .. } => Arc::clone(store),
+            TrustedRoots::Native => {
+                let found = rustls_native_certs::load_native_certs();
+                if !found.errors.is_empty() {
+                    tracing::warn!(errors = ?found.errors, "some system certificates could not be read");
+                }
+                let mut store = rustls::RootCertStore::empty();
+                store.add_parsable_certificates(found.certs);
+                Arc::new(store)
             }
-            TrustedRoots::Native => TrustStore::default(),
-        };
-        TlsContext::builder()
-            .with_trust_store(store)
-            .build()
-            .unwrap_or_default()
+        }
     }
 }
 

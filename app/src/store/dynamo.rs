@@ -775,29 +775,6 @@ fn budget_partition(shard: u32) -> String {
     }
 }
 
-impl DynamoStore {
-    /// A read of the day's first budget shard, in one attempt: it only opens the connection,
-    /// and a store that does not answer at once is left for the first request.
-    pub(super) async fn open_connection(&self, day: &str) -> Result<(), StoreError> {
-        let key = HashMap::from([
-            (PARTITION_KEY.to_owned(), s(budget_partition(0))),
-            (SORT_KEY.to_owned(), s(day)),
-        ]);
-        self.client
-            .batch_get_item()
-            .request_items(&self.table, budget_read(vec![key])?)
-            .customize()
-            .config_override(
-                aws_sdk_dynamodb::Config::builder()
-                    .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled()),
-            )
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| store_error("BatchGetItem", e))
-    }
-}
-
 /// A strongly consistent read of budget shards' totals.
 fn budget_read(
     keys: Vec<HashMap<String, AttributeValue>>,

@@ -579,15 +579,6 @@ impl Store {
         }
     }
 
-    /// Reads the day's budget item once, without retries, to open the store's connection
-    /// ahead of the first request (see [`crate::warm`]). Nothing is written.
-    pub async fn open_connection(&self, day: &str) -> Result<(), StoreError> {
-        match self {
-            Store::Memory(_) => Ok(()),
-            Store::Dynamo(s) => s.open_connection(day).await,
-        }
-    }
-
     /// What was spent on `day` so far: tokens and micro-dollars, summed over the budget's
     /// shards. With a cache window, the sum read at most that long ago plus what this
     /// instance added since (see [`BudgetLayout`]); without one, exact.

@@ -10,7 +10,8 @@ use std::time::Duration;
 use crate::support::{Harness, Logs, record_fault};
 use chatbot::contract::metrics as names;
 use chatbot::model::{Bedrock, Model};
-use chatbot::store::{DynamoStore, Store};
+use chatbot::store::{BudgetLayout, DynamoStore, Store};
+use chatbot::warm;
 use chatbot::{Config, Tuning};
 use http::StatusCode;
 use serde_json::json;
@@ -612,34 +613,39 @@ async fn store_faults_answer_clearly_count_and_lose_nothing() {
 }
 
 #[tokio::test]
-async fn the_init_warm_up_reads_the_store_once_and_never_retries() {
-    let stack = over_faulty_dynamo().await;
-    let store = &stack.service.state.store;
+async fn the_spend_read_during_init_serves_the_first_turn_and_a_failed_one_costs_it_nothing() {
+    let moto = MotoServer::start().expect("moto_server starts");
+    let proxy = FaultyDynamo::start(&moto.endpoint()).await.unwrap();
+    let client = support::dynamo_client(&proxy.endpoint(), 3);
+    support::create_table(&client, "chatbot").await;
+    // The service's budget: read back through its cache window.
+    let layout = BudgetLayout::sharded(1).unwrap();
+    let store = Store::Dynamo(DynamoStore::new(client, "chatbot").with_budget(layout));
+    let (service, _fake) = with_fake_bedrock(support::config(), store).await;
     let reads = || {
-        stack
-            .proxy
+        proxy
             .handled()
             .iter()
             .filter(|h| h.operation == Operation::BatchGetItem)
             .count()
     };
-    assert_eq!(
-        store
-            .open_connection("2026-01-01")
-            .await
-            .map_err(|e| e.to_string()),
-        Ok(())
-    );
+    assert_eq!(warm::read_spend(&service.state.store).await, Ok(()));
     assert_eq!(reads(), 1);
+    let reply = service.chat(json!({"message": "hello"}), false).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reads(), 1, "the turn took the spend read during INIT");
 
-    // A throttled store: one attempt, an error, and the function starts anyway.
-    stack
-        .proxy
-        .fail_next(Operation::BatchGetItem, Fault::Throttling, 3);
-    let refused = store.open_connection("2026-01-01").await;
-    stack.proxy.clear_faults();
+    // A throttled store: the read fails (after the client's attempts), and the next turn,
+    // once the cache window is over, reads the spend itself.
+    tokio::time::sleep(layout.cache).await;
+    proxy.fail_next(Operation::BatchGetItem, Fault::Throttling, 3);
+    let refused = warm::read_spend(&service.state.store).await;
+    proxy.clear_faults();
     assert!(refused.is_err(), "{refused:?}");
-    assert_eq!(reads(), 2, "no retry");
+    let before = reads();
+    let reply = service.chat(json!({"message": "hello again"}), false).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reads(), before + 1);
 }
 
 #[tokio::test]

@@ -2,13 +2,13 @@
 //! an endpoint signed by a private CA named the standard way, and the connections opened
 //! during INIT.
 
-use crate::support;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_bedrockruntime as sdk;
 use chatbot::https::{Https, RootSources, RootsError, TrustedRoots};
 use chatbot::model::bedrock_config;
-use chatbot::warm::{self, ModelEndpoint, Scope};
+use chatbot::warm;
 use testkit::bedrock::FakeBedrock;
 use testkit::tls::{PrivateCa, Protocols, TlsProxy};
 
@@ -92,15 +92,6 @@ fn entries_that_are_not_usable_certificates_are_skipped_and_counted() {
     );
     let mixed = TempFile::new("mixed.pem", &text);
     check(cert_file(&mixed.0), "mixed.pem certificates=1 skipped=1");
-    let Ok(TrustedRoots::Bundle { pem: kept, .. }) = TrustedRoots::load(&cert_file(&mixed.0))
-    else {
-        panic!("a bundle");
-    };
-    assert_eq!(
-        kept.trim(),
-        pem("one.pem").trim(),
-        "only the usable certificate is kept"
-    );
 }
 
 #[test]
@@ -251,70 +242,240 @@ async fn the_sdk_talks_tls_to_an_endpoint_whose_private_root_is_the_trusted_bund
     assert_eq!(stand_in.fake.calls().len(), 1);
 }
 
+/// The protocols of the proxy's handshakes once it has finished `count` of them (the client
+/// finishes its side of a handshake before the server does).
+async fn handshakes(proxy: &TlsProxy, count: usize) -> Vec<String> {
+    for _ in 0..500 {
+        if proxy.negotiated().len() >= count {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    proxy.negotiated()
+}
+
 #[tokio::test]
-async fn init_opens_the_model_connection_without_calling_the_model() {
+async fn the_first_requests_take_the_connections_opened_early_and_nothing_is_sent_on_them() {
+    // HTTP/2, as Bedrock Runtime speaks: one early connection carries the first request.
     let stand_in = tls_bedrock().await;
     let https = Https::new(&TrustedRoots::load(&cert_file(&stand_in.root.0)).unwrap());
+    let opening = https.open_early(&stand_in.proxy.endpoint(), 1).unwrap();
+    assert_eq!(opening.wait().await, Ok(1));
+    assert_eq!(
+        handshakes(&stand_in.proxy, 1).await,
+        ["h2"],
+        "one handshake, early"
+    );
+    assert!(stand_in.fake.calls().is_empty(), "no request was sent");
     let client = bedrock_over(&https, &stand_in.proxy.endpoint());
-    let model = ModelEndpoint {
-        url: stand_in.proxy.endpoint(),
-        timeouts: client.config().timeout_config().cloned(),
-    };
-    let store = support::memory_store();
-    let warm_up =
-        warm::open_connections(Scope::StoreAndModel, &store, &https, Ok(model.clone())).await;
-    assert_eq!(warm_up.store, Some(Ok(())));
-    assert!(warm_up.model.is_ok(), "{:?}", warm_up.model);
-    assert!(stand_in.fake.calls().is_empty(), "no model was invoked");
+    let answer = converse(&client).await;
+    assert!(answer.is_ok(), "{answer:?}");
+    assert_eq!(stand_in.fake.calls().len(), 1);
+    assert_eq!(stand_in.proxy.negotiated(), ["h2"], "no other connection");
 
-    // Beside a first request that opens the store's connections itself.
-    let model_only = warm::open_connections(Scope::Model, &store, &https, Ok(model)).await;
-    assert_eq!(model_only.store, None);
-    assert!(model_only.model.is_ok(), "{:?}", model_only.model);
-
-    // An endpoint nobody listens on: the warm-up says so, and does not hang.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let nowhere = ModelEndpoint {
-        url: format!("https://localhost:{}", closed.local_addr().unwrap().port()),
-        timeouts: None,
-    };
-    drop(closed);
-    let failed = warm::open_connections(Scope::StoreAndModel, &store, &https, Ok(nowhere)).await;
-    assert!(failed.model.is_err(), "{:?}", failed.model);
-    assert!(failed.elapsed < warm::LIMIT + std::time::Duration::from_secs(1));
-}
-
-/// The URL `bedrock_endpoint` resolves for an SDK configuration.
-async fn check_endpoint(sdk: aws_config::SdkConfig, expect: &str) {
-    assert_eq!(warm::bedrock_endpoint(&sdk).await.as_deref(), Ok(expect));
+    // HTTP/1.1 only, as DynamoDB speaks: requests out together each take one.
+    let ca = PrivateCa::generate().unwrap();
+    let fake = FakeBedrock::start().await.unwrap();
+    let proxy = TlsProxy::start(&ca, fake.addr(), Protocols::Http1)
+        .await
+        .unwrap();
+    let root = TempFile::new(&format!("root-{}.pem", proxy.addr().port()), ca.root_pem());
+    let https = Https::new(&TrustedRoots::load(&cert_file(&root.0)).unwrap());
+    let opening = https.open_early(&proxy.endpoint(), 2).unwrap();
+    let client = bedrock_over(&https, &proxy.endpoint());
+    // Sent while the early connections may still be opening: they wait for them.
+    let (first, second) = tokio::join!(converse(&client), converse(&client));
+    assert!(first.is_ok() && second.is_ok(), "{first:?} {second:?}");
+    assert_eq!(opening.wait().await, Ok(2));
+    assert_eq!(proxy.negotiated(), ["http/1.1", "http/1.1"]);
+    assert_eq!(fake.calls().len(), 2);
 }
 
 #[tokio::test]
-async fn the_model_endpoint_is_the_one_the_sdk_resolves() {
+async fn an_early_connection_that_cannot_open_says_why_and_the_request_opens_its_own() {
+    // Nobody listens: the failure is reported, well within the connect timeout.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("https://localhost:{}", closed.local_addr().unwrap().port());
+    drop(closed);
+    let https = Https::new(&TrustedRoots::Native);
+    let started = std::time::Instant::now();
+    let failed = https.open_early(&nowhere, 1).unwrap().wait().await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert!(started.elapsed() < chatbot::https::CONNECT_TIMEOUT);
+    assert!(https.open_early("not a url", 1).is_err());
+
+    // Roots that do not include the stand-in's CA: the early handshake fails; so does the
+    // request's own, with the certificate named, and no request reaches the model.
+    let stand_in = tls_bedrock().await;
+    let strangers = Https::new(&TrustedRoots::load(&cert_file(&fixture("one.pem"))).unwrap());
+    let refused = strangers
+        .open_early(&stand_in.proxy.endpoint(), 1)
+        .unwrap()
+        .wait()
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    let err = converse(&bedrock_over(&strangers, &stand_in.proxy.endpoint()))
+        .await
+        .unwrap_err();
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    assert!(stand_in.fake.calls().is_empty());
+}
+
+#[tokio::test]
+async fn an_early_connection_the_server_closed_is_not_handed_out() {
+    // A front end that closes the first connection it accepts, and relays the next ones to
+    // the model's stand-in.
+    let fake = FakeBedrock::start().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let (first_closed, closed) = tokio::sync::oneshot::channel();
+    let upstream = fake.addr();
+    tokio::spawn(async move {
+        let (first, _) = listener.accept().await.unwrap();
+        drop(first);
+        let _ = first_closed.send(());
+        while let Ok((mut client, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut server = tokio::net::TcpStream::connect(upstream).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            });
+        }
+    });
+    let https = Https::new(&TrustedRoots::Native);
+    let opening = https.open_early(&endpoint, 1).unwrap();
+    assert_eq!(opening.wait().await, Ok(1));
+    closed.await.unwrap();
+    // Give the peer's close time to arrive.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // No retries: a request sent on the closed connection would fail.
+    let client = sdk::Client::from_conf(
+        bedrock_config(
+            sdk::Config::builder()
+                .behavior_version(sdk::config::BehaviorVersion::latest())
+                .region(sdk::config::Region::new("us-east-1"))
+                .credentials_provider(sdk::config::Credentials::new(
+                    "AKIDTEST", "secret", None, None, "test",
+                ))
+                .endpoint_url(&endpoint)
+                .http_client(https.http_client()),
+        )
+        .retry_config(sdk::config::retry::RetryConfig::disabled())
+        .build(),
+    );
+    let answer = converse(&client).await;
+    assert!(answer.is_ok(), "{answer:?}");
+    assert_eq!(fake.calls().len(), 1);
+}
+
+/// A forward proxy that serves `CONNECT` only, as corporate proxies do for HTTPS, recording
+/// each tunnel's target.
+async fn connect_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let targets = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&targets);
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let seen = Arc::clone(&seen);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let Some(target) = head
+                    .strip_prefix("CONNECT ")
+                    .and_then(|rest| rest.split_whitespace().next())
+                else {
+                    let _ = client
+                        .write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")
+                        .await;
+                    return;
+                };
+                seen.lock().unwrap().push(target.to_owned());
+                let mut server = tokio::net::TcpStream::connect(target).await.unwrap();
+                client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            });
+        }
+    });
+    (url, targets)
+}
+
+#[tokio::test]
+async fn https_goes_through_the_proxys_tunnel_and_early_connections_do_too() {
+    let stand_in = tls_bedrock().await;
+    let (proxy, tunnels) = connect_proxy().await;
+    let roots = TrustedRoots::load(&cert_file(&stand_in.root.0)).unwrap();
+    let https = Https::through_proxy(&roots, &proxy);
+    let opening = https.open_early(&stand_in.proxy.endpoint(), 1).unwrap();
+    assert_eq!(opening.wait().await, Ok(1));
+    let answer = converse(&bedrock_over(&https, &stand_in.proxy.endpoint())).await;
+    assert!(answer.is_ok(), "{answer:?}");
+    let target = format!("localhost:{}", stand_in.proxy.addr().port());
+    assert_eq!(
+        *tunnels.lock().unwrap(),
+        [target],
+        "one tunnel, opened early"
+    );
+    assert_eq!(
+        handshakes(&stand_in.proxy, 1).await,
+        ["h2"],
+        "TLS with the endpoint itself, inside the tunnel, ALPN included"
+    );
+    assert_eq!(stand_in.fake.calls().len(), 1);
+}
+
+#[tokio::test]
+async fn the_endpoints_are_the_ones_the_sdk_resolves() {
     let region =
         |name: &'static str| aws_config::SdkConfig::builder().region(aws_config::Region::new(name));
-    check_endpoint(
-        region("us-west-2").build(),
-        "https://bedrock-runtime.us-west-2.amazonaws.com",
-    )
-    .await;
-    check_endpoint(
-        region("us-east-1").use_fips(true).build(),
-        "https://bedrock-runtime-fips.us-east-1.amazonaws.com",
-    )
-    .await;
-    check_endpoint(
-        region("eu-west-1")
-            .endpoint_url("https://localhost:4443")
-            .build(),
-        "https://localhost:4443",
-    )
-    .await;
+    let cases = [
+        (
+            region("us-west-2").build(),
+            "https://dynamodb.us-west-2.amazonaws.com",
+            "https://bedrock-runtime.us-west-2.amazonaws.com",
+        ),
+        (
+            region("us-east-1").use_fips(true).build(),
+            "https://dynamodb-fips.us-east-1.amazonaws.com",
+            "https://bedrock-runtime-fips.us-east-1.amazonaws.com",
+        ),
+        (
+            region("eu-west-1")
+                .endpoint_url("https://localhost:4443")
+                .build(),
+            "https://localhost:4443",
+            "https://localhost:4443",
+        ),
+    ];
+    for (sdk, store, model) in cases {
+        let endpoints = warm::Endpoints::resolve(&sdk).await;
+        assert_eq!(endpoints.store.as_deref(), Ok(store));
+        assert_eq!(endpoints.model.as_deref(), Ok(model));
+    }
+    // Loaded the way the service loads its configuration.
+    let loaded = Https::new(&TrustedRoots::Native)
+        .sdk_config_loader()
+        .region(aws_config::Region::new("eu-west-1"))
+        .endpoint_url("https://shared.example:1")
+        .load()
+        .await;
+    let endpoints = warm::Endpoints::resolve(&loaded).await;
+    assert_eq!(endpoints.store.as_deref(), Ok("https://shared.example:1"));
+    assert_eq!(endpoints.model.as_deref(), Ok("https://shared.example:1"));
+    let nowhere = warm::Endpoints::resolve(&aws_config::SdkConfig::builder().build()).await;
     assert!(
-        warm::bedrock_endpoint(&aws_config::SdkConfig::builder().build())
-            .await
-            .is_err(),
-        "no region, no endpoint"
+        nowhere.store.is_err() && nowhere.model.is_err(),
+        "no region, no endpoint: {nowhere:?}"
     );
 }
 

@@ -2,18 +2,16 @@
 //! through the same adapter `bootstrap` runs with `run_with_streaming_response`.
 
 use crate::support::{self, ConfigVars};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use axum::Router;
 use chatbot::contract::env_vars as var;
 use chatbot::metrics::Metrics;
-use chatbot::warm::{self, Gate, Schedule, Scope};
+use chatbot::warm::Schedule;
 use chatbot::{AppState, Config};
 use futures_util::StreamExt;
 use http::StatusCode;
 use lambda_http::request::LambdaRequest;
-use lambda_http::tower::ServiceExt;
 use lambda_http::{Context, LambdaEvent, Service, StreamAdapter};
 use serde_json::{Value, json};
 use testkit::bedrock::FakeBedrock;
@@ -136,117 +134,6 @@ async fn a_stream_goes_through_lambda_http_streaming_adapter() {
     );
 }
 
-/// An event like [`chat_event`]'s for `GET path`, without a body.
-fn get_event(path: &str) -> String {
-    let chat = chat_event(
-        Some("198.51.100.7"),
-        "130.176.1.1",
-        &json!({}),
-        "application/json",
-    );
-    let mut event: Value = serde_json::from_str(&chat).unwrap();
-    event["path"] = json!(path);
-    event["httpMethod"] = json!("GET");
-    event["pathParameters"] = json!({"proxy": path.trim_start_matches("/api/")});
-    event["requestContext"]["httpMethod"] = json!("GET");
-    event["requestContext"]["path"] = json!(format!("/prod{path}"));
-    event["body"] = Value::Null;
-    event.to_string()
-}
-
-/// A gate whose warm-up runs until `finish` is sent, recording what each start was asked to
-/// open.
-fn held_warm_up() -> (
-    Gate,
-    tokio::sync::oneshot::Sender<()>,
-    Arc<Mutex<Vec<Scope>>>,
-) {
-    let (finish, finished) = tokio::sync::oneshot::channel::<()>();
-    let finished = Arc::new(Mutex::new(Some(finished)));
-    let scopes = Arc::new(Mutex::new(Vec::new()));
-    let recorded = Arc::clone(&scopes);
-    let gate = Gate::on_first_request(move |scope| {
-        recorded.lock().unwrap().push(scope);
-        let finished = finished.lock().unwrap().take();
-        warm::in_background(async move {
-            if let Some(finished) = finished {
-                let _ = finished.await;
-            }
-        })
-    });
-    (gate, finish, scopes)
-}
-
-/// A store read: the in-memory store answers without any I/O, so only a wait can hold it.
-const STORE_READ: &str = "/api/sessions/3f1b2c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d/messages";
-
-#[tokio::test]
-async fn a_first_request_without_aws_starts_the_whole_warm_up_and_later_aws_requests_wait_for_it() {
-    let (router, _fake) = router(|_| {}).await;
-    let (gate, finish, scopes) = held_warm_up();
-    let handler = chatbot::lambda::handler_after(router, gate);
-    for path in chatbot::lambda::WITHOUT_AWS {
-        let request = lambda_http::request::from_str(&get_event(path)).unwrap();
-        let response =
-            tokio::time::timeout(Duration::from_secs(30), handler.clone().oneshot(request))
-                .await
-                .unwrap_or_else(|_| panic!("{path} waited for the warm-up"))
-                .unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "{path}");
-    }
-    assert_eq!(
-        *scopes.lock().unwrap(),
-        [Scope::StoreAndModel],
-        "started once"
-    );
-
-    let request = lambda_http::request::from_str(&get_event(STORE_READ)).unwrap();
-    let waiting = tokio::spawn(handler.clone().oneshot(request));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!waiting.is_finished(), "the store read did not wait");
-    finish.send(()).unwrap();
-    let response = waiting.await.unwrap().unwrap();
-    assert_eq!(
-        response.status(),
-        StatusCode::NOT_FOUND,
-        "an unknown session"
-    );
-    assert_eq!(scopes.lock().unwrap().len(), 1, "started once");
-}
-
-#[tokio::test]
-async fn a_first_request_that_calls_aws_opens_the_store_itself_and_waits_for_nothing() {
-    let (router, _fake) = router(|_| {}).await;
-    let (gate, finish, scopes) = held_warm_up();
-    let handler = chatbot::lambda::handler_after(router, gate);
-    let request = lambda_http::request::from_str(&get_event(STORE_READ)).unwrap();
-    let response = tokio::time::timeout(Duration::from_secs(30), handler.clone().oneshot(request))
-        .await
-        .expect("the first request waited for the warm-up")
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    assert_eq!(*scopes.lock().unwrap(), [Scope::Model]);
-
-    // The next one, while the model's connection is still opening, waits for it.
-    let request = lambda_http::request::from_str(&get_event(STORE_READ)).unwrap();
-    let waiting = tokio::spawn(handler.clone().oneshot(request));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!waiting.is_finished(), "the second request did not wait");
-    finish.send(()).unwrap();
-    assert_eq!(
-        waiting.await.unwrap().unwrap().status(),
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(scopes.lock().unwrap().len(), 1, "started once");
-}
-
-#[tokio::test]
-async fn an_open_gate_starts_nothing_and_holds_nothing() {
-    let gate = Gate::open();
-    assert!(gate.before_request(true).is_none());
-    assert!(gate.before_request(false).is_none());
-}
-
 #[test]
 fn the_warm_up_holds_init_back_only_when_lambda_initialises_ahead_of_demand() {
     let check = |value: Option<&str>, expect: Schedule| {
@@ -266,16 +153,6 @@ fn the_warm_up_holds_init_back_only_when_lambda_initialises_ahead_of_demand() {
     check(Some(""), Schedule::BesideFirstInvoke);
     // A local run: nothing freezes the process.
     check(None, Schedule::BesideFirstInvoke);
-}
-
-#[tokio::test]
-async fn the_warm_up_is_over_when_its_task_ends_without_saying_so() {
-    let ready = warm::in_background(async { panic!("the warm-up failed") });
-    tokio::time::timeout(Duration::from_secs(30), ready.wait())
-        .await
-        .expect("waiting ends");
-    assert!(ready.is_open());
-    assert!(warm::Ready::open().is_open());
 }
 
 /// `bootstrap` with one variable missing or malformed: it stops at start, naming it.

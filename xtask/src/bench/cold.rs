@@ -118,7 +118,7 @@ impl ColdStart {
             .stats(&ok(&rust, |s| s.first_byte_ms))
             .baseline("Python + boto3", py(|s| s.first_byte_ms))
             .target("≤ 8 ms", Limit::AtMost(8.0))
-            .note("INIT included: configuration, trusted roots, SDK clients; the connections open beside the first request"),
+            .note("INIT included: configuration, trusted roots, SDK clients; the connections start opening during INIT, beside the first request"),
             Row::new(
                 "cold_start.bootstrap.ratio",
                 HEALTH,
@@ -179,7 +179,7 @@ impl ColdStart {
             .stats(&ok(&usual, |s| s.first_byte_ms))
             .compare("with SSL_CERT_FILE", median(&ok(&rust, |s| s.first_byte_ms)))
             .note(failure(&usual).map_or_else(
-                || "the roots a deployed function reads; here the private root is untrusted, so the warm-up's handshakes fail".to_owned(),
+                || "the roots a deployed function reads; here the private root is untrusted, so the early handshakes fail".to_owned(),
                 |err| format!("some runs failed: {err}"),
             )),
         );

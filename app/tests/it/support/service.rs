@@ -9,6 +9,7 @@ use aws_sdk_bedrockruntime as sdk;
 use aws_sdk_dynamodb as dynamo;
 use bytes::Bytes;
 use chatbot::contract::table;
+use chatbot::https::{Https, RootSources, TrustedRoots};
 use chatbot::model::{Bedrock, Model, bedrock_config};
 use chatbot::store::{MemoryStore, Store};
 use chatbot::{Config, Tuning};
@@ -25,9 +26,26 @@ use testkit::bedrock::{FakeBedrock, Options};
 
 use super::{Harness, Reply, config, parse_sse, tuning};
 
+/// The service's HTTPS client, for a test's SDK clients. One per client: its connections
+/// belong to the runtime of the test that made them. The stand-ins speak plain HTTP, so the
+/// roots are only a placeholder.
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    static ROOTS: std::sync::LazyLock<TrustedRoots> = std::sync::LazyLock::new(|| {
+        let bundle = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/it/fixtures/roots/one.pem");
+        TrustedRoots::load(&RootSources {
+            cert_file: Some(bundle),
+            ..RootSources::default()
+        })
+        .expect("the fixture bundle loads")
+    });
+    Https::new(&ROOTS).http_client()
+}
+
 /// A Bedrock client for the fake, with the service's own client settings.
 pub fn bedrock_client(endpoint: &str) -> sdk::Client {
     let builder = sdk::Config::builder()
+        .http_client(https_client())
         .behavior_version(sdk::config::BehaviorVersion::latest())
         .region(sdk::config::Region::new("us-east-1"))
         .credentials_provider(sdk::config::Credentials::new(
@@ -169,6 +187,7 @@ impl Service {
 /// A DynamoDB client for a local endpoint that makes up to `attempts` attempts per call.
 pub fn dynamo_client(endpoint: &str, attempts: u32) -> dynamo::Client {
     let config = dynamo::Config::builder()
+        .http_client(https_client())
         .behavior_version(dynamo::config::BehaviorVersion::latest())
         .region(dynamo::config::Region::new("us-east-1"))
         .credentials_provider(dynamo::config::Credentials::new(
