@@ -95,6 +95,26 @@ fn entries_that_are_not_usable_certificates_are_skipped_and_counted() {
 }
 
 #[test]
+fn a_block_without_its_end_line_is_skipped_and_counted() {
+    let begin = "-----BEGIN CERTIFICATE-----\n";
+    let cut = &pem("two.pem")[..pem("two.pem").len() / 2];
+    assert!(cut.starts_with(begin), "the fixture is a PEM certificate");
+    let text = format!("{begin}AAAA\n{}{cut}", pem("one.pem"));
+    let open = TempFile::new("open.pem", &text);
+    check(cert_file(&open.0), "open.pem certificates=1 skipped=2");
+}
+
+#[test]
+fn windows_line_endings_and_indented_lines_read_the_same() {
+    let text = (pem("one.pem") + &pem("two.pem"))
+        .lines()
+        .map(|line| format!("  {line}\r\n"))
+        .collect::<String>();
+    let crlf = TempFile::new("crlf.pem", &text);
+    check(cert_file(&crlf.0), "crlf.pem certificates=2 skipped=0");
+}
+
+#[test]
 fn an_unreadable_ssl_cert_file_is_an_error_naming_it() {
     let missing = std::env::temp_dir().join("chatbot-roots-missing/none.pem");
     let err = TrustedRoots::load(&cert_file(&missing)).unwrap_err();
