@@ -19,8 +19,8 @@
 //! Their URLs come from the SDK's own endpoint rules, from the settings the clients use
 //! ([`Endpoints::resolve`]). When DynamoDB's credentials carry an account ID, the SDK sends to
 //! the account's own endpoint instead, and the early connections go unused (Lambda's
-//! credentials, from environment variables, carry none). With a proxy set, none is opened
-//! early (see [`crate::https`]).
+//! credentials, from environment variables, carry none). With a proxy set, they open through
+//! its tunnel as any other connection does (see [`crate::https`]).
 //!
 //! # What waits for them
 //!
