@@ -195,12 +195,11 @@ struct TlsBedrock {
     root: TempFile,
 }
 
-async fn tls_bedrock() -> TlsBedrock {
+/// The TLS stand-in, offering `protocols` by ALPN.
+async fn tls_bedrock(protocols: Protocols) -> TlsBedrock {
     let ca = PrivateCa::generate().unwrap();
     let fake = FakeBedrock::start().await.unwrap();
-    let proxy = TlsProxy::start(&ca, fake.addr(), Protocols::Http2AndHttp1)
-        .await
-        .unwrap();
+    let proxy = TlsProxy::start(&ca, fake.addr(), protocols).await.unwrap();
     let root = TempFile::new(&format!("root-{}.pem", proxy.addr().port()), ca.root_pem());
     TlsBedrock { fake, proxy, root }
 }
@@ -240,7 +239,7 @@ async fn converse(client: &sdk::Client) -> Result<String, String> {
 
 #[tokio::test]
 async fn the_sdk_talks_tls_to_an_endpoint_whose_private_root_is_the_trusted_bundle() {
-    let stand_in = tls_bedrock().await;
+    let stand_in = tls_bedrock(Protocols::Http2AndHttp1).await;
     let trusted = Https::new(&TrustedRoots::load(&cert_file(&stand_in.root.0)).unwrap());
     let answer = converse(&bedrock_over(&trusted, &stand_in.proxy.endpoint())).await;
     assert!(
@@ -277,7 +276,7 @@ async fn handshakes(proxy: &TlsProxy, count: usize) -> Vec<String> {
 #[tokio::test]
 async fn the_first_requests_take_the_connections_opened_early_and_nothing_is_sent_on_them() {
     // HTTP/2, as Bedrock Runtime speaks: one early connection carries the first request.
-    let stand_in = tls_bedrock().await;
+    let stand_in = tls_bedrock(Protocols::Http2AndHttp1).await;
     let https = Https::new(&TrustedRoots::load(&cert_file(&stand_in.root.0)).unwrap());
     let opening = https.open_early(&stand_in.proxy.endpoint(), 1).unwrap();
     assert_eq!(opening.wait().await, Ok(1));
@@ -294,12 +293,7 @@ async fn the_first_requests_take_the_connections_opened_early_and_nothing_is_sen
     assert_eq!(stand_in.proxy.negotiated(), ["h2"], "no other connection");
 
     // HTTP/1.1 only, as DynamoDB speaks: requests out together each take one.
-    let ca = PrivateCa::generate().unwrap();
-    let fake = FakeBedrock::start().await.unwrap();
-    let proxy = TlsProxy::start(&ca, fake.addr(), Protocols::Http1)
-        .await
-        .unwrap();
-    let root = TempFile::new(&format!("root-{}.pem", proxy.addr().port()), ca.root_pem());
+    let TlsBedrock { fake, proxy, root } = tls_bedrock(Protocols::Http1).await;
     let https = Https::new(&TrustedRoots::load(&cert_file(&root.0)).unwrap());
     let opening = https.open_early(&proxy.endpoint(), 2).unwrap();
     let client = bedrock_over(&https, &proxy.endpoint());
@@ -326,7 +320,7 @@ async fn an_early_connection_that_cannot_open_says_why_and_the_request_opens_its
 
     // Roots that do not include the stand-in's CA: the early handshake fails; so does the
     // request's own, with the certificate named, and no request reaches the model.
-    let stand_in = tls_bedrock().await;
+    let stand_in = tls_bedrock(Protocols::Http2AndHttp1).await;
     let strangers = Https::new(&TrustedRoots::load(&cert_file(&fixture("one.pem"))).unwrap());
     let refused = strangers
         .open_early(&stand_in.proxy.endpoint(), 1)
@@ -432,7 +426,7 @@ async fn connect_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
 
 #[tokio::test]
 async fn https_goes_through_the_proxys_tunnel_and_early_connections_do_too() {
-    let stand_in = tls_bedrock().await;
+    let stand_in = tls_bedrock(Protocols::Http2AndHttp1).await;
     let (proxy, tunnels) = connect_proxy().await;
     let roots = TrustedRoots::load(&cert_file(&stand_in.root.0)).unwrap();
     let https = Https::through_proxy(&roots, &proxy);
